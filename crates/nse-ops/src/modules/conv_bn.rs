@@ -1,0 +1,96 @@
+//! Convolution (no bias) followed by batch norm and an optional activation: the unit every
+//! candidate op is made of (nse-method.md §2).
+
+use burn::config::Config;
+use burn::module::{Initializer, Module};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor};
+
+use crate::spec::Activation;
+
+/// Kaiming-normal initialiser in PyTorch's `fan_out` mode with the ReLU gain:
+/// `std = sqrt(2 / (out_channels * kh * kw))` (PyTorch counts all output channels, whatever
+/// the groups; Burn's own `KaimingNormal` divides by the groups, so it is not used).
+pub fn kaiming_normal_fan_out(out_channels: usize, kernel: [usize; 2]) -> Initializer {
+    let fan_out = (out_channels * kernel[0] * kernel[1]) as f64;
+    Initializer::Normal {
+        mean: 0.0,
+        std: (2.0 / fan_out).sqrt(),
+    }
+}
+
+/// Configuration of a [`ConvBn`].
+#[derive(Config, Debug)]
+pub struct ConvBnConfig {
+    /// `[in, out]` channels.
+    pub channels: [usize; 2],
+    /// `[kh, kw]` kernel size.
+    pub kernel: [usize; 2],
+    /// `[sh, sw]` stride.
+    #[config(default = "[1, 1]")]
+    pub stride: [usize; 2],
+    /// `[ph, pw]` symmetric zero padding.
+    #[config(default = "[0, 0]")]
+    pub padding: [usize; 2],
+    /// Dilation (both axes).
+    #[config(default = 1)]
+    pub dilation: usize,
+    /// Groups; must divide both channel counts.
+    #[config(default = 1)]
+    pub groups: usize,
+    /// Activation after the batch norm, if any.
+    #[config(default = "None")]
+    pub activation: Option<Activation>,
+}
+
+impl ConvBnConfig {
+    /// Initialises the unit: conv weights Kaiming-normal (fan_out), BN weight 1 and bias 0.
+    ///
+    /// # Panics
+    /// If `groups` does not divide the channels; callers check op geometry first
+    /// ([`OpSpec::check_geometry`](crate::OpSpec::check_geometry)).
+    pub fn init(&self, device: &Device) -> ConvBn {
+        let [ph, pw] = self.padding;
+        let conv = Conv2dConfig::new(self.channels, self.kernel)
+            .with_stride(self.stride)
+            .with_dilation([self.dilation; 2])
+            .with_groups(self.groups)
+            .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+            .with_bias(false)
+            .with_initializer(kaiming_normal_fan_out(self.channels[1], self.kernel))
+            .init(device);
+        ConvBn {
+            conv,
+            bn: BatchNormConfig::new(self.channels[1]).init(device),
+            activation: self.activation,
+        }
+    }
+}
+
+/// `act(bn(conv(x)))`.
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    /// The convolution (no bias).
+    pub conv: Conv2d,
+    /// The batch norm after it.
+    pub bn: BatchNorm,
+    /// The activation after the batch norm, if any.
+    #[module(skip)]
+    pub activation: Option<Activation>,
+}
+
+impl ConvBn {
+    /// Forward pass.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, in, h, w]`
+    /// - output: `[batch, out, (h + 2ph − d(kh − 1) − 1) / sh + 1, (w + 2pw − d(kw − 1) − 1) / sw + 1]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.bn.forward(self.conv.forward(x));
+        match &self.activation {
+            Some(act) => act.forward(y),
+            None => y,
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Burn modules of the candidate operations, one file per op family.
+
+pub mod activation;
+pub mod conv_bn;
+pub mod dual_conv;
+pub mod factorized_conv;
+pub mod inverted_bottleneck;
+pub mod params;
+pub mod plain_conv;
+pub mod squeeze_excite;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use crate::cost::OpGeometry;
+
+use crate::spec::{OpFamily, OpSpec};
+
+pub use conv_bn::{ConvBn, ConvBnConfig};
+pub use dual_conv::{DualConv, DualConvConfig};
+pub use factorized_conv::{FactorizedConv, FactorizedConvConfig};
+pub use inverted_bottleneck::{InvertedBottleneck, InvertedBottleneckConfig};
+pub use params::learnable_params;
+pub use plain_conv::{PlainConv, PlainConvConfig};
+pub use squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
+
+/// Checks `spec` against channels and stride (the spatial size is irrelevant to a module).
+pub(crate) fn validated(spec: OpSpec, channels: [usize; 2], stride: usize) -> crate::Result<OpSpec> {
+    spec.check_geometry(&OpGeometry::new(channels[0], channels[1], stride, 1))?;
+    Ok(spec)
+}
+
+/// Configuration of a [`CandidateOp`]: an op spec placed between `cin` and `cout` channels
+/// with a stride.
+#[derive(Config, Debug)]
+pub struct CandidateOpConfig {
+    /// The op.
+    pub spec: OpSpec,
+    /// `[cin, cout]`.
+    pub channels: [usize; 2],
+    /// Stride (1 or 2 in NSE networks; any positive value works).
+    #[config(default = 1)]
+    pub stride: usize,
+}
+
+impl CandidateOpConfig {
+    /// Initialises the module of the spec's family (Kaiming-normal fan_out conv weights,
+    /// BN weight 1 and bias 0). Fails when channels, stride or groups do not fit the spec.
+    pub fn init(&self, device: &Device) -> crate::Result<CandidateOp> {
+        let s = &self.spec;
+        let (k, t, stride, channels) = (s.kernel(), s.expansion(), self.stride, self.channels);
+        Ok(match s.family() {
+            OpFamily::InvertedBottleneck => CandidateOp::InvertedBottleneck(
+                InvertedBottleneckConfig::new(channels, k, t)
+                    .with_stride(stride)
+                    .with_dilation(s.dilation())
+                    .with_groups([s.groups().input, s.groups().output])
+                    .with_se(s.se())
+                    .with_activation(s.activation())
+                    .init(device)?,
+            ),
+            OpFamily::Plain => CandidateOp::Plain(
+                PlainConvConfig::new(channels, k, t)
+                    .with_stride(stride)
+                    .with_se(s.se())
+                    .with_activation(s.activation())
+                    .init(device)?,
+            ),
+            OpFamily::Dual => CandidateOp::Dual(
+                DualConvConfig::new(channels, k, t)
+                    .with_stride(stride)
+                    .with_se(s.se())
+                    .with_activation(s.activation())
+                    .init(device)?,
+            ),
+            OpFamily::Factorized => CandidateOp::Factorized(
+                FactorizedConvConfig::new(channels, k, t)
+                    .with_stride(stride)
+                    .with_se(s.se())
+                    .with_activation(s.activation())
+                    .init(device)?,
+            ),
+        })
+    }
+}
+
+/// Any candidate op: the module of one [`OpSpec`].
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum CandidateOp {
+    /// `IR(k, t, d, g)`.
+    InvertedBottleneck(InvertedBottleneck),
+    /// `Conv(k, t)`.
+    Plain(PlainConv),
+    /// `Dual(k, t)`.
+    Dual(DualConv),
+    /// `Rec(k, t)`.
+    Factorized(FactorizedConv),
+}
+
+impl CandidateOp {
+    /// Forward pass.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, cin, h, w]`
+    /// - output: `[batch, cout, ceil(h / stride), ceil(w / stride)]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            CandidateOp::InvertedBottleneck(op) => op.forward(x),
+            CandidateOp::Plain(op) => op.forward(x),
+            CandidateOp::Dual(op) => op.forward(x),
+            CandidateOp::Factorized(op) => op.forward(x),
+        }
+    }
+}

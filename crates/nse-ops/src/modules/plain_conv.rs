@@ -1,0 +1,93 @@
+//! `Conv(k, t)`: 1x1, a full kxk conv, 1x1.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+
+use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
+use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
+use crate::modules::validated;
+use crate::spec::{Activation, OpSpec};
+
+/// Configuration of a [`PlainConv`].
+#[derive(Config, Debug)]
+pub struct PlainConvConfig {
+    /// `[cin, cout]`.
+    pub channels: [usize; 2],
+    /// Kernel size `k` of the full conv (odd).
+    pub kernel: usize,
+    /// Expansion ratio `t`: hidden width `cin * t`.
+    pub expansion: usize,
+    /// Stride of the full conv.
+    #[config(default = 1)]
+    pub stride: usize,
+    /// Squeeze-and-excitation after the full conv.
+    #[config(default = false)]
+    pub se: bool,
+    /// Activation.
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+}
+
+impl PlainConvConfig {
+    /// The op spec this configuration describes.
+    pub fn spec(&self) -> crate::Result<OpSpec> {
+        Ok(OpSpec::conv(self.kernel, self.expansion)?
+            .with_se(self.se)
+            .with_activation(self.activation))
+    }
+
+    /// Initialises the block after checking kernel, channels and stride.
+    pub fn init(&self, device: &Device) -> crate::Result<PlainConv> {
+        let spec = validated(self.spec()?, self.channels, self.stride)?;
+        let [cin, cout] = self.channels;
+        let h = spec.hidden(cin);
+        let (k, s, p, act) = (self.kernel, self.stride, spec.padding(), Some(self.activation));
+        Ok(PlainConv {
+            expand: ConvBnConfig::new([cin, h], [1, 1])
+                .with_activation(act)
+                .init(device),
+            conv: ConvBnConfig::new([h, h], [k, k])
+                .with_stride([s, s])
+                .with_padding([p, p])
+                .with_activation(act)
+                .init(device),
+            se: self.se.then(|| {
+                SqueezeExciteConfig::new(h)
+                    .with_activation(self.activation)
+                    .init(device)
+            }),
+            project: ConvBnConfig::new([h, cout], [1, 1]).init(device),
+        })
+    }
+}
+
+/// `project(se(conv(expand(x))))`: 1x1 `cin → h` with BN and activation, full kxk `h → h`
+/// with stride, BN and activation, optional SE, 1x1 `h → cout` with BN.
+#[derive(Module, Debug)]
+pub struct PlainConv {
+    /// 1x1 expansion.
+    pub expand: ConvBn,
+    /// Full kxk conv.
+    pub conv: ConvBn,
+    /// Optional squeeze-and-excitation.
+    pub se: Option<SqueezeExcite>,
+    /// 1x1 projection.
+    pub project: ConvBn,
+}
+
+impl PlainConv {
+    /// Forward pass.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, cin, h, w]`
+    /// - output: `[batch, cout, ceil(h / stride), ceil(w / stride)]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut y = self.conv.forward(self.expand.forward(x));
+        if let Some(se) = &self.se {
+            y = se.forward(y);
+        }
+        self.project.forward(y)
+    }
+}

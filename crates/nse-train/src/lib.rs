@@ -1,0 +1,6 @@
+//! # nse-train
+//!
+//! Everything that turns the NSE search space and supernet into results: datasets and the
+//! data loader, supernet training rounds, architecture evaluation, the multi-round
+//! Neural Search-space Evolution driver, retraining of found architectures, checkpoints,
+//! JSON-lines logs and reports.
