@@ -113,7 +113,7 @@ impl fmt::Display for CandidatePool {
 /// The serde form of a pool: a reference name (`"mb27"`), a list of ops (`["ir_k3_e6", ...]`,
 /// named `custom`), or `{"name": .., "ops": [..]}`. A reference name with an explicit op list
 /// must list exactly the reference ops.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum PoolSpec {
     /// A reference pool by name.
