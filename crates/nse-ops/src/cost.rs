@@ -109,7 +109,7 @@ impl OpGeometry {
 
 /// Spatial size after a layer of stride `stride` with "same" padding: `(size − 1 + stride) / stride`.
 pub fn out_size(size: usize, stride: usize) -> usize {
-    (size + stride - 1) / stride
+    size.div_ceil(stride)
 }
 
 /// Cost of one conv producing an `out` map of `cout` channels.
@@ -208,7 +208,7 @@ impl OpSpec {
             ("last 1x1", "output", groups.output, geometry.cout),
         ];
         for (conv, side, groups, channels) in checks {
-            if channels % groups != 0 {
+            if !channels.is_multiple_of(groups) {
                 return Err(OpsError::GroupsDoNotDivide {
                     op: op(),
                     conv,
@@ -221,7 +221,7 @@ impl OpSpec {
         // The hidden width is cin * t, so it is divisible whenever cin is by g_in; g_out must
         // divide it too.
         let hidden = self.hidden(geometry.cin);
-        if hidden % groups.output != 0 {
+        if !hidden.is_multiple_of(groups.output) {
             return Err(OpsError::GroupsDoNotDivide {
                 op: op(),
                 conv: "last 1x1",
@@ -264,7 +264,11 @@ impl OpSpec {
                     + bn_cost(h)
             }
         };
-        let se = if self.se() { se_cost(h) } else { Cost::default() };
+        let se = if self.se() {
+            se_cost(h)
+        } else {
+            Cost::default()
+        };
         Ok(OpCost {
             cost: expand + spatial + se + project,
             output,
@@ -285,7 +289,16 @@ mod tests {
         assert_eq!(out_size(7, 2), 4);
         assert_eq!(out_size(8, 2), 4);
         assert_eq!(out_size(7, 1), 7);
-        assert_eq!(OpGeometry { cin: 1, cout: 1, stride: 2, input: [15, 8] }.output(), [8, 4]);
+        assert_eq!(
+            OpGeometry {
+                cin: 1,
+                cout: 1,
+                stride: 2,
+                input: [15, 8]
+            }
+            .output(),
+            [8, 4]
+        );
     }
 
     // Hand computations: cin 16, cout 24, stride 2, input 32x32 -> 16x16.
@@ -304,8 +317,7 @@ mod tests {
         // cin 16 cout 16 stride 1, 8x8, t 3 -> h 48, groups (2,2), dilation 2, SE 48->12->48.
         let c = cost("ir_k3_e3_d2_g2x2_se", OpGeometry::new(16, 16, 1, 8));
         let macs = 64 * 48 * 8 + 64 * 48 * 9 + (48 + 12 * 48 + 48 * 12) + 64 * 16 * 24;
-        let params =
-            48 * 8 + 96 + 48 * 9 + 96 + (12 * 48 + 12 + 48 * 12 + 48) + 16 * 24 + 32;
+        let params = 48 * 8 + 96 + 48 * 9 + 96 + (12 * 48 + 12 + 48 * 12 + 48) + 16 * 24 + 32;
         assert_eq!(c.cost, Cost { macs, params });
     }
 
@@ -339,19 +351,47 @@ mod tests {
     fn bad_geometry_is_reported() {
         let spec: OpSpec = "ir_k3_e1_g2x1".parse().unwrap();
         let e = spec.cost(&OpGeometry::new(15, 16, 1, 8)).unwrap_err();
-        assert!(matches!(e, OpsError::GroupsDoNotDivide { groups: 2, channels: 15, side: "input", .. }));
+        assert!(matches!(
+            e,
+            OpsError::GroupsDoNotDivide {
+                groups: 2,
+                channels: 15,
+                side: "input",
+                ..
+            }
+        ));
         let spec: OpSpec = "ir_k3_e1_g1x2".parse().unwrap();
         let e = spec.cost(&OpGeometry::new(16, 15, 1, 8)).unwrap_err();
-        assert!(matches!(e, OpsError::GroupsDoNotDivide { groups: 2, channels: 15, side: "output", .. }));
+        assert!(matches!(
+            e,
+            OpsError::GroupsDoNotDivide {
+                groups: 2,
+                channels: 15,
+                side: "output",
+                ..
+            }
+        ));
         // hidden = 16 * 1 not divisible by g_out 3 even though cout 3 is
         let spec: OpSpec = "ir_k3_e1_g1x3".parse().unwrap();
         let e = spec.cost(&OpGeometry::new(16, 3, 1, 8)).unwrap_err();
-        assert!(matches!(e, OpsError::GroupsDoNotDivide { groups: 3, .. }), "{e}");
+        assert!(
+            matches!(e, OpsError::GroupsDoNotDivide { groups: 3, .. }),
+            "{e}"
+        );
         let spec: OpSpec = "ir_k3_e1_g1x3".parse().unwrap();
         assert!(spec.cost(&OpGeometry::new(15, 6, 1, 8)).is_ok());
         let spec: OpSpec = "ir_k3_e1".parse().unwrap();
-        assert!(matches!(spec.cost(&OpGeometry::new(0, 6, 1, 8)), Err(OpsError::ZeroChannels { which: "input", .. })));
-        assert!(matches!(spec.cost(&OpGeometry::new(6, 6, 0, 8)), Err(OpsError::ZeroStride { .. })));
-        assert!(matches!(spec.cost(&OpGeometry::new(6, 6, 1, 0)), Err(OpsError::EmptyInput { .. })));
+        assert!(matches!(
+            spec.cost(&OpGeometry::new(0, 6, 1, 8)),
+            Err(OpsError::ZeroChannels { which: "input", .. })
+        ));
+        assert!(matches!(
+            spec.cost(&OpGeometry::new(6, 6, 0, 8)),
+            Err(OpsError::ZeroStride { .. })
+        ));
+        assert!(matches!(
+            spec.cost(&OpGeometry::new(6, 6, 1, 0)),
+            Err(OpsError::EmptyInput { .. })
+        ));
     }
 }

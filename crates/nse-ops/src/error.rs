@@ -150,7 +150,9 @@ pub enum OpsError {
     #[error("unknown candidate pool `{0}` (expected one of mb19, mb27, mb72)")]
     UnknownPool(String),
     /// An op list carries a reference pool's name but differs from that pool.
-    #[error("an op list named `{name}` must list exactly the reference pool's ops; it differs at index {index}")]
+    #[error(
+        "an op list named `{name}` must list exactly the reference pool's ops; it differs at index {index}"
+    )]
     ReferencePoolMismatch {
         /// The reference name.
         name: String,

@@ -84,11 +84,13 @@ impl CandidatePool {
 
     /// The op of encoding `index`.
     pub fn op(&self, index: usize) -> Result<&OpSpec> {
-        self.ops.get(index).ok_or_else(|| OpsError::IndexOutOfRange {
-            index,
-            pool: self.name.clone(),
-            len: self.ops.len(),
-        })
+        self.ops
+            .get(index)
+            .ok_or_else(|| OpsError::IndexOutOfRange {
+                index,
+                pool: self.name.clone(),
+                len: self.ops.len(),
+            })
     }
 
     /// The encoding of `op`, if it is in the pool.
@@ -242,9 +244,25 @@ mod tests {
         assert_eq!(
             t,
             [
-                "ir_k3_e1", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_e3", "ir_k5_e6", "ir_k7_e1",
-                "ir_k7_e3", "ir_k7_e6", "conv_k3_e1", "conv_k3_e2", "dual_k3_e1", "dual_k3_e2",
-                "rec_k5_e1", "rec_k5_e2", "rec_k5_e4", "rec_k7_e1", "rec_k7_e2", "rec_k7_e4",
+                "ir_k3_e1",
+                "ir_k3_e3",
+                "ir_k3_e6",
+                "ir_k5_e1",
+                "ir_k5_e3",
+                "ir_k5_e6",
+                "ir_k7_e1",
+                "ir_k7_e3",
+                "ir_k7_e6",
+                "conv_k3_e1",
+                "conv_k3_e2",
+                "dual_k3_e1",
+                "dual_k3_e2",
+                "rec_k5_e1",
+                "rec_k5_e2",
+                "rec_k5_e4",
+                "rec_k7_e1",
+                "rec_k7_e2",
+                "rec_k7_e4",
             ]
         );
     }
@@ -256,8 +274,15 @@ mod tests {
         assert_eq!(
             &t[..9],
             [
-                "ir_k3_e1", "ir_k3_e1_d2", "ir_k3_e1_d3", "ir_k3_e3", "ir_k3_e3_d2", "ir_k3_e3_d3",
-                "ir_k3_e6", "ir_k3_e6_d2", "ir_k3_e6_d3",
+                "ir_k3_e1",
+                "ir_k3_e1_d2",
+                "ir_k3_e1_d3",
+                "ir_k3_e3",
+                "ir_k3_e3_d2",
+                "ir_k3_e3_d3",
+                "ir_k3_e6",
+                "ir_k3_e6_d2",
+                "ir_k3_e6_d3",
             ]
         );
         assert_eq!(&t[9..12], ["ir_k5_e1", "ir_k5_e3", "ir_k5_e6"]);
@@ -266,7 +291,14 @@ mod tests {
         assert_eq!(t[20], "ir_k11_e6");
         assert_eq!(
             &t[21..],
-            ["rec_k5_e1", "rec_k5_e2", "rec_k5_e4", "rec_k7_e1", "rec_k7_e2", "rec_k7_e4"]
+            [
+                "rec_k5_e1",
+                "rec_k5_e2",
+                "rec_k5_e4",
+                "rec_k7_e1",
+                "rec_k7_e2",
+                "rec_k7_e4"
+            ]
         );
     }
 
@@ -275,7 +307,10 @@ mod tests {
         let t = texts("mb72");
         assert_eq!(t.len(), 72);
         assert_eq!(&t[..27], &texts("mb27")[..]);
-        assert_eq!(&t[27..30], ["ir_k3_e1_g1x2", "ir_k3_e1_g2x1", "ir_k3_e1_g2x2"]);
+        assert_eq!(
+            &t[27..30],
+            ["ir_k3_e1_g1x2", "ir_k3_e1_g2x1", "ir_k3_e1_g2x2"]
+        );
         assert_eq!(t[30], "ir_k3_e3_g1x2");
         assert_eq!(t[34], "ir_k3_e6_g2x1");
         assert_eq!(t[36], "ir_k5_e1_g1x2");
@@ -290,12 +325,26 @@ mod tests {
         assert_eq!(CandidatePool::custom("x", vec![]), Err(OpsError::EmptyPool));
         assert!(matches!(
             CandidatePool::custom("x", vec![a, b, a]),
-            Err(OpsError::DuplicateOp { first: 0, second: 2, .. })
+            Err(OpsError::DuplicateOp {
+                first: 0,
+                second: 2,
+                ..
+            })
         ));
         let pool = CandidatePool::custom("x", vec![a, b]).unwrap();
         assert_eq!(pool.index_of(&b), Some(1));
-        assert!(matches!(pool.op(2), Err(OpsError::IndexOutOfRange { index: 2, len: 2, .. })));
-        assert!(matches!(CandidatePool::reference("mb99"), Err(OpsError::UnknownPool(_))));
+        assert!(matches!(
+            pool.op(2),
+            Err(OpsError::IndexOutOfRange {
+                index: 2,
+                len: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            CandidatePool::reference("mb99"),
+            Err(OpsError::UnknownPool(_))
+        ));
     }
 
     #[test]

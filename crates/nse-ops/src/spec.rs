@@ -169,7 +169,7 @@ impl OpSpec {
         if kernel == 0 {
             return Err(SpecError::ZeroKernel);
         }
-        if kernel % 2 == 0 {
+        if kernel.is_multiple_of(2) {
             return Err(SpecError::EvenKernel(kernel));
         }
         if expansion == 0 {
@@ -401,7 +401,8 @@ impl FromStr for OpSpec {
         }
 
         let end = text.len();
-        let (k_at, kernel) = kernel.ok_or_else(|| err(end, "", ParseErrorKind::MissingField('k')))?;
+        let (k_at, kernel) =
+            kernel.ok_or_else(|| err(end, "", ParseErrorKind::MissingField('k')))?;
         let (e_at, expansion) =
             expansion.ok_or_else(|| err(end, "", ParseErrorKind::MissingField('e')))?;
         let token_at = |at: usize| -> &str {
@@ -442,7 +443,8 @@ impl<'de> Deserialize<'de> for OpSpec {
                 text.parse().map_err(E::custom)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<OpSpec, A::Error> {
-                let raw = RawOpSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                let raw =
+                    RawOpSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
                 OpSpec::try_from(raw).map_err(serde::de::Error::custom)
             }
         }
@@ -583,7 +585,10 @@ mod tests {
             assert_eq!(got_at, *at, "error position for {text:?}");
         }
         let message = "ir_k4_e6".parse::<OpSpec>().unwrap_err().to_string();
-        assert!(message.contains("odd") && message.contains("`k4`"), "{message}");
+        assert!(
+            message.contains("odd") && message.contains("`k4`"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -594,13 +599,19 @@ mod tests {
         assert_eq!(spec.to_string(), "ir_k3_e6_d2");
         let bad = serde_json::from_str::<OpSpec>(r#"{"family":"ir","kernel":4,"expansion":6}"#);
         assert!(bad.unwrap_err().to_string().contains("odd"));
-        let bad = serde_json::from_str::<OpSpec>(r#"{"family":"rec","kernel":5,"expansion":2,"groups":{"input":2,"output":1}}"#);
+        let bad = serde_json::from_str::<OpSpec>(
+            r#"{"family":"rec","kernel":5,"expansion":2,"groups":{"input":2,"output":1}}"#,
+        );
         assert!(bad.unwrap_err().to_string().contains("only allowed"));
-        let bad = serde_json::from_str::<OpSpec>(r#"{"family":"ir","kernel":3,"expansion":6,"kernal":3}"#);
+        let bad = serde_json::from_str::<OpSpec>(
+            r#"{"family":"ir","kernel":3,"expansion":6,"kernal":3}"#,
+        );
         assert!(bad.unwrap_err().to_string().contains("kernal"));
         let text: OpSpec = serde_json::from_str(r#""ir_k5_e3_g2x1""#).unwrap();
         assert_eq!(text.groups(), Groups::new(2, 1));
-        let bad = serde_json::from_str::<OpSpec>(r#""ir_k5""#).unwrap_err().to_string();
+        let bad = serde_json::from_str::<OpSpec>(r#""ir_k5""#)
+            .unwrap_err()
+            .to_string();
         assert!(bad.contains("missing field `e`"), "{bad}");
         let json = serde_json::to_string(&text).unwrap();
         assert_eq!(serde_json::from_str::<OpSpec>(&json).unwrap(), text);
@@ -608,7 +619,13 @@ mod tests {
 
     #[test]
     fn padding_keeps_ceil_division() {
-        for (text, pad) in [("ir_k3_e1", 1), ("ir_k3_e1_d2", 2), ("ir_k3_e1_d3", 3), ("ir_k11_e1", 5), ("ir_k5_e1_d2", 4)] {
+        for (text, pad) in [
+            ("ir_k3_e1", 1),
+            ("ir_k3_e1_d2", 2),
+            ("ir_k3_e1_d3", 3),
+            ("ir_k11_e1", 5),
+            ("ir_k5_e1_d2", 4),
+        ] {
             assert_eq!(text.parse::<OpSpec>().unwrap().padding(), pad, "{text}");
         }
     }

@@ -25,7 +25,11 @@ fn check(spec: &OpSpec, geometry: OpGeometry, device: &Device) {
         "{spec} at {geometry:?}: module parameters vs cost model"
     );
     let [h, w] = geometry.input;
-    let x = Tensor::<4>::random([2, geometry.cin, h, w], Distribution::Normal(0.0, 1.0), device);
+    let x = Tensor::<4>::random(
+        [2, geometry.cin, h, w],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
     let y = op.forward(x);
     assert_eq!(
         y.dims(),
@@ -33,7 +37,10 @@ fn check(spec: &OpSpec, geometry: OpGeometry, device: &Device) {
         "{spec} at {geometry:?}: output shape"
     );
     let values: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
-    assert!(values.iter().all(|v| v.is_finite()), "{spec}: non-finite output");
+    assert!(
+        values.iter().all(|v| v.is_finite()),
+        "{spec}: non-finite output"
+    );
 }
 
 #[test]
@@ -76,7 +83,11 @@ fn all_reference_ops_round_trip_as_text_and_serde() {
             let text = spec.to_string();
             assert_eq!(text.parse::<OpSpec>().unwrap(), *spec, "{text}");
             let json = serde_json::to_string(spec).unwrap();
-            assert_eq!(serde_json::from_str::<OpSpec>(&json).unwrap(), *spec, "{json}");
+            assert_eq!(
+                serde_json::from_str::<OpSpec>(&json).unwrap(),
+                *spec,
+                "{json}"
+            );
         }
         let json = serde_json::to_string(&pool).unwrap();
         assert_eq!(serde_json::from_str::<CandidatePool>(&json).unwrap(), pool);
@@ -90,7 +101,10 @@ fn groups_not_dividing_channels_fail_at_init() {
     let err = CandidateOpConfig::new(spec, [9, 8])
         .init(&device())
         .unwrap_err();
-    assert!(err.to_string().contains("2 groups do not divide the 9"), "{err}");
+    assert!(
+        err.to_string().contains("2 groups do not divide the 9"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -106,7 +120,12 @@ fn dilated_depthwise_padding_is_exact() {
     let y = unit.forward(Tensor::ones([1, 1, 5, 5], &device));
     assert_eq!(y.dims(), [1, 1, 5, 5]);
     let got: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
-    let taps = |i: i32| [-2, 0, 2].iter().filter(|&&o| (0..5).contains(&(i + o))).count();
+    let taps = |i: i32| {
+        [-2, 0, 2]
+            .iter()
+            .filter(|&&o| (0..5).contains(&(i + o)))
+            .count()
+    };
     let scale = 1.0 / (1.0f32 + 1e-5).sqrt(); // eval-mode BN with fresh statistics
     for i in 0..5 {
         for j in 0..5 {
@@ -132,22 +151,42 @@ fn squeeze_excite_with_zero_weights_halves_the_input() {
 fn initialisation_is_kaiming_normal_fan_out_and_unit_batch_norm() {
     let device = device();
     let unit = ConvBnConfig::new([64, 128], [3, 3]).init(&device);
-    let w: Vec<f32> = unit.conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
+    let w: Vec<f32> = unit
+        .conv
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let n = w.len() as f64;
     let mean = w.iter().map(|&v| v as f64).sum::<f64>() / n;
     let std = (w.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
     let expected = (2.0f64 / (128.0 * 9.0)).sqrt();
     assert!(mean.abs() < 0.005, "mean {mean}");
-    assert!((std / expected - 1.0).abs() < 0.05, "std {std} vs {expected}");
+    assert!(
+        (std / expected - 1.0).abs() < 0.05,
+        "std {std} vs {expected}"
+    );
     let gamma: Vec<f32> = unit.bn.gamma.val().into_data().try_to_vec::<f32>().unwrap();
     let beta: Vec<f32> = unit.bn.beta.val().into_data().try_to_vec::<f32>().unwrap();
     assert!(gamma.iter().all(|&g| g == 1.0) && beta.iter().all(|&b| b == 0.0));
     // Depthwise: PyTorch's fan_out counts every output channel (not divided by the groups).
-    let dw = ConvBnConfig::new([256, 256], [3, 3]).with_groups(256).init(&device);
-    let w: Vec<f32> = dw.conv.weight.val().into_data().try_to_vec::<f32>().unwrap();
+    let dw = ConvBnConfig::new([256, 256], [3, 3])
+        .with_groups(256)
+        .init(&device);
+    let w: Vec<f32> = dw
+        .conv
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let std = (w.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
     let expected = (2.0f64 / (256.0 * 9.0)).sqrt();
-    assert!((std / expected - 1.0).abs() < 0.1, "depthwise std {std} vs {expected}");
+    assert!(
+        (std / expected - 1.0).abs() < 0.1,
+        "depthwise std {std} vs {expected}"
+    );
     // Burn's own count includes the two running statistics of each BN; ours does not.
     assert_eq!(unit.num_params() as u64, learnable_params(&unit) + 2 * 128);
 }

@@ -4,7 +4,6 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-
 use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
 use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
 use crate::modules::validated;
@@ -43,7 +42,12 @@ impl FactorizedConvConfig {
         let spec = validated(self.spec()?, self.channels, self.stride)?;
         let [cin, cout] = self.channels;
         let h = spec.hidden(cin);
-        let (k, s, p, act) = (self.kernel, self.stride, spec.padding(), Some(self.activation));
+        let (k, s, p, act) = (
+            self.kernel,
+            self.stride,
+            spec.padding(),
+            Some(self.activation),
+        );
         Ok(FactorizedConv {
             expand: ConvBnConfig::new([cin, h], [1, 1])
                 .with_activation(act)
@@ -92,7 +96,9 @@ impl FactorizedConv {
     /// - `x`: `[batch, cin, h, w]`
     /// - output: `[batch, cout, ceil(h / stride), ceil(w / stride)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut y = self.column.forward(self.row.forward(self.expand.forward(x)));
+        let mut y = self
+            .column
+            .forward(self.row.forward(self.expand.forward(x)));
         if let Some(se) = &self.se {
             y = se.forward(y);
         }

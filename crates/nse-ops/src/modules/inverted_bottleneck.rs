@@ -4,7 +4,6 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-
 use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
 use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
 use crate::modules::validated;
@@ -51,7 +50,12 @@ impl InvertedBottleneckConfig {
         let spec = validated(self.spec()?, self.channels, self.stride)?;
         let [cin, cout] = self.channels;
         let h = spec.hidden(cin);
-        let (k, d, s, act) = (self.kernel, self.dilation, self.stride, Some(self.activation));
+        let (k, d, s, act) = (
+            self.kernel,
+            self.dilation,
+            self.stride,
+            Some(self.activation),
+        );
         let pad = spec.padding();
         Ok(InvertedBottleneck {
             expand: ConvBnConfig::new([cin, h], [1, 1])

@@ -26,7 +26,11 @@ pub use plain_conv::{PlainConv, PlainConvConfig};
 pub use squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
 
 /// Checks `spec` against channels and stride (the spatial size is irrelevant to a module).
-pub(crate) fn validated(spec: OpSpec, channels: [usize; 2], stride: usize) -> crate::Result<OpSpec> {
+pub(crate) fn validated(
+    spec: OpSpec,
+    channels: [usize; 2],
+    stride: usize,
+) -> crate::Result<OpSpec> {
     spec.check_geometry(&OpGeometry::new(channels[0], channels[1], stride, 1))?;
     Ok(spec)
 }
