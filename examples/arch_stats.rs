@@ -114,7 +114,7 @@ fn report(name: &str, no_forward: bool) -> Result<(), String> {
     );
 
     let device = Device::flex();
-    let model = ChildNetwork::from_space(&space, &arch, &device).map_err(|e| e.to_string())?;
+    let model = ChildNetwork::from_space(&space, &arch, &device, 0).map_err(|e| e.to_string())?;
     let allocated = learnable_params(&model);
     if allocated != cost.total.params {
         return Err(format!(

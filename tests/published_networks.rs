@@ -12,7 +12,7 @@ fn published_networks_cost_and_build() {
     for name in PUBLISHED {
         let (space, arch) = published(name).unwrap().resolve().unwrap();
         let cost = space.architecture_cost(&arch).unwrap();
-        let net = ChildNetwork::from_space(&space, &arch, &device).unwrap();
+        let net = ChildNetwork::from_space(&space, &arch, &device, 0).unwrap();
         assert_eq!(learnable_params(&net), cost.total.params, "{name}");
         let cells: u64 = cost.cells.iter().map(|c| c.macs).sum();
         assert_eq!(cost.total.macs, cost.stem.macs + cells + cost.tail.macs);
@@ -42,7 +42,7 @@ fn published_networks_cost_and_build() {
 fn nsenet27_runs_a_forward_pass_at_a_reduced_size() {
     let device = Device::flex();
     let (space, arch) = published("nsenet27").unwrap().resolve().unwrap();
-    let net = ChildNetwork::from_space(&space, &arch, &device).unwrap();
+    let net = ChildNetwork::from_space(&space, &arch, &device, 0).unwrap();
     let x = Tensor::<4>::random([2, 3, 64, 64], Distribution::Normal(0.0, 1.0), &device);
     let y = net.forward(x);
     assert_eq!(y.dims(), [2, 1000]);

@@ -1,13 +1,20 @@
 //! Standalone (child) networks: only the chosen ops, empty cells removed (nse-method.md §3, §5).
 
-use burn::module::Module;
+use burn::module::{Module, RunningState};
 use burn::tensor::{Device, Tensor};
 use nse_ops::CandidateOp;
 use nse_ops::CandidateOpConfig;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
 
 use crate::error::{Result, SupernetError};
+use crate::supernet::{Component, Supernet, component_rng};
 use crate::stem_tail::{Stem, StemConfig, Tail, TailConfig};
+
+/// Gives a batch norm running statistics of its own (a clone shares them).
+fn own_statistics(bn: &mut burn::nn::BatchNorm) {
+    bn.running_mean = RunningState::new(bn.running_mean.value_sync());
+    bn.running_var = RunningState::new(bn.running_var.value_sync());
+}
 
 /// One cell of a child network: its branches and whether it adds its input.
 #[derive(Module, Debug)]
@@ -60,19 +67,26 @@ pub struct ChildNetwork {
 
 impl ChildNetwork {
     /// Builds the child network of `network` with fresh weights (Kaiming-normal fan_out convs,
-    /// unit batch norms): empty residual cells are dropped.
-    pub fn new(network: &NetworkSpec, device: &Device) -> Result<Self> {
+    /// unit batch norms), reproducible for `seed`: empty residual cells are dropped.
+    pub fn new(network: &NetworkSpec, device: &Device, seed: u64) -> Result<Self> {
         let (space, arch) = network.resolve()?;
-        Self::from_space(&space, &arch, device)
+        Self::from_space(&space, &arch, device, seed)
     }
 
-    /// Builds the network of `arch` in `space` with fresh weights; empty cells are skipped.
-    pub fn from_space(space: &SearchSpace, arch: &Architecture, device: &Device) -> Result<Self> {
+    /// Builds the network of `arch` in `space` with fresh weights reproducible for `seed`
+    /// (op `i` of cell `c` draws from [`component_rng`]`(seed, Op(c, i))`, as in the
+    /// supernet); empty cells are skipped.
+    pub fn from_space(
+        space: &SearchSpace,
+        arch: &Architecture,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
         space.check_architecture(arch)?;
         let spec = space.spec();
         let stem = StemConfig::new(spec.input_channels, space.widths()[0])
             .with_stride(spec.stem_stride)
-            .init(device);
+            .init_with(device, &mut component_rng(seed, Component::Stem));
         let mut cells = Vec::new();
         for (cell, ops) in space.cells().iter().zip(arch.cells()) {
             if ops.is_empty() {
@@ -84,7 +98,7 @@ impl ChildNetwork {
                 .map(|&i| {
                     CandidateOpConfig::new(*space.pool().op(i)?, [g.cin, g.cout])
                         .with_stride(g.stride)
-                        .init(device)
+                        .init_with(device, &mut component_rng(seed, Component::Op(cell.index, i)))
                 })
                 .collect::<nse_ops::Result<Vec<_>>>()?;
             cells.push(ChildCell {
@@ -98,6 +112,45 @@ impl ChildNetwork {
             stem,
             cells,
             tail,
+            input_channels: spec.input_channels,
+            input_size: spec.input_size,
+        })
+    }
+
+    /// The child network of `arch` with the supernet's weights: the stem, the chosen ops of
+    /// every non-empty cell and the tail are copied from `supernet` (batch-norm statistics
+    /// included, as independent copies: running the child does not move the supernet's).
+    /// In eval mode, `child.forward(x)` equals `supernet.forward(x, arch)`.
+    pub fn inherit(supernet: &Supernet, space: &SearchSpace, arch: &Architecture) -> Result<Self> {
+        space.check_architecture(arch)?;
+        supernet.check_sets(arch.cells())?;
+        let spec = space.spec();
+        let mut stem = supernet.stem.clone();
+        own_statistics(&mut stem.conv.bn);
+        let mut cells = Vec::new();
+        for ((cell, set), source) in space.cells().iter().zip(arch.cells()).zip(&supernet.cells) {
+            if set.is_empty() {
+                continue;
+            }
+            let ops = set
+                .iter()
+                .map(|&i| {
+                    let mut op = source.ops[i].clone();
+                    for bn in op.batch_norms_mut() {
+                        own_statistics(bn);
+                    }
+                    op
+                })
+                .collect();
+            cells.push(ChildCell {
+                ops,
+                residual: cell.is_residual(),
+            });
+        }
+        Ok(ChildNetwork {
+            stem,
+            cells,
+            tail: supernet.tail.clone(),
             input_channels: spec.input_channels,
             input_size: spec.input_size,
         })
@@ -194,7 +247,7 @@ mod tests {
         cells[2] = vec![];
         cells[1] = vec![0, 26];
         let arch = Architecture::new(cells).unwrap();
-        let net = ChildNetwork::from_space(&space, &arch, &device).unwrap();
+        let net = ChildNetwork::from_space(&space, &arch, &device, 0).unwrap();
         assert_eq!(net.cells.len(), space.num_cells() - 2);
         assert_eq!(net.cells[0].ops.len(), 2);
         let cost = space.architecture_cost(&arch).unwrap();

@@ -26,4 +26,52 @@ pub enum SupernetError {
         /// Expected height and width.
         size: usize,
     },
+    /// The two-path description has the wrong number of cells.
+    #[error("indicator step got paths for {got} cells, the supernet has {expected}")]
+    PathCount {
+        /// Cells of the supernet.
+        expected: usize,
+        /// Cells given.
+        got: usize,
+    },
+    /// An op index is outside the pool.
+    #[error("cell {cell}: op index {index} is outside the pool of {pool} ops")]
+    OpIndex {
+        /// The cell.
+        cell: usize,
+        /// The index.
+        index: usize,
+        /// Pool size.
+        pool: usize,
+    },
+    /// An architecture has the wrong number of cells for the supernet.
+    #[error("architecture has {got} cells, the supernet has {expected}")]
+    CellCount {
+        /// Cells of the supernet.
+        expected: usize,
+        /// Cells given.
+        got: usize,
+    },
+    /// A non-residual cell was given no op.
+    #[error("cell {cell} is not residual and needs at least one op")]
+    EmptyCell {
+        /// The cell.
+        cell: usize,
+    },
+    /// BN recalibration needs train-mode batch norm, which Burn enables on autodiff devices.
+    #[error("BN recalibration needs the supernet on an autodiff device (use `device.autodiff()`)")]
+    NotAutodiff,
+    /// BN recalibration got no batch.
+    #[error("BN recalibration needs at least one batch")]
+    NoBatches,
+    /// Saving or loading failed.
+    #[error("{action} `{path}`: {message}")]
+    Store {
+        /// `save` or `load`.
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }

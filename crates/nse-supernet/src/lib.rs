@@ -2,21 +2,29 @@
 //!
 //! Networks of Neural Search-space Evolution on Burn:
 //!
-//! - [`ChildNetwork`]: the standalone network of an architecture (stem, the chosen ops of the
-//!   non-empty cells with the cell semantics of nse-method.md §3, tail), freshly initialised;
-//! - [`stem_tail`]: the stem and tail shared with the supernet.
-//!
-//! Still to come in this crate (see the project's issues): the weight-sharing multi-branch
-//! supernet, the importance indicators and their two-path gradient estimator, BN
-//! recalibration, weight inheritance from the supernet, and save/load.
+//! - [`Supernet`]: the weight-sharing multi-branch supernet — every cell holds every pool op
+//!   once; [`Supernet::forward`] runs exactly the branch sets of an architecture and
+//!   [`Supernet::forward_indicator`] the two-path estimator of the indicator step;
+//! - [`Indicators`]: the importance indicators α, a module apart from the weights, with the
+//!   branch probabilities, [`PathWeights`] and the differentiable expected cost over a
+//!   [`CostTable`], and the [`resource_penalty`];
+//! - [`recalibration`]: batch-norm recalibration of an architecture;
+//! - [`ChildNetwork`]: the standalone network of an architecture, freshly initialised or
+//!   inheriting the supernet's weights;
+//! - [`stem_tail`]: the stem and tail shared by both.
 //!
 //! One code path for every device: the backend is chosen by the [`burn::tensor::Device`]
 //! passed to the constructors (`Device::flex()` on the CPU, WGPU or CUDA with the facade's
-//! features).
+//! features); training uses `device.autodiff()`.
 
 pub mod child;
 pub mod error;
+pub mod indicators;
+pub mod recalibration;
 pub mod stem_tail;
+pub mod supernet;
 
 pub use child::{ChildCell, ChildNetwork};
 pub use error::{Result, SupernetError};
+pub use indicators::{CellPaths, CostTable, Indicators, PathWeights, resource_penalty};
+pub use supernet::{Component, IndicatorOutput, Supernet, SupernetCell, component_rng};

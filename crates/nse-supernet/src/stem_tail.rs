@@ -3,10 +3,12 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor};
 use nse_ops::Activation;
-use nse_ops::modules::conv_bn::kaiming_normal_fan_out;
+use burn::module::Initializer;
+use nse_ops::modules::init::{kaiming_fan_out_std, normal_param, uniform_param};
+use rand::Rng;
 use nse_ops::modules::{ConvBn, ConvBnConfig};
 
 /// Configuration of the [`Stem`].
@@ -24,12 +26,17 @@ pub struct StemConfig {
 impl StemConfig {
     /// Initialises the stem.
     pub fn init(&self, device: &Device) -> Stem {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` (reproducible).
+    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> Stem {
         Stem {
             conv: ConvBnConfig::new([self.input_channels, self.channels], [3, 3])
                 .with_stride([self.stride; 2])
                 .with_padding([1, 1])
                 .with_activation(Some(Activation::Relu))
-                .init(device),
+                .init_with(device, rng),
         }
     }
 }
@@ -65,15 +72,28 @@ pub struct TailConfig {
 
 impl TailConfig {
     /// Initialises the tail: Kaiming-normal (fan_out) 1x1 conv without bias, and a linear
-    /// classifier with Burn's default (PyTorch-like) initialisation.
+    /// classifier initialised as PyTorch's default, `U(−1/√in, 1/√in)` for weight and bias.
     pub fn init(&self, device: &Device) -> Tail {
-        Tail {
-            conv: Conv2dConfig::new([self.input_channels, self.channels], [1, 1])
-                .with_bias(false)
-                .with_initializer(kaiming_normal_fan_out(self.channels, [1, 1]))
-                .init(device),
-            classifier: LinearConfig::new(self.channels, self.num_classes).init(device),
-        }
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` (reproducible).
+    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> Tail {
+        let (cin, c, k) = (self.input_channels, self.channels, self.num_classes);
+        let conv = Conv2dConfig::new([cin, c], [1, 1])
+            .with_bias(false)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
+        let conv = Conv2d {
+            weight: normal_param([c, cin, 1, 1], kaiming_fan_out_std(c, [1, 1]), rng, device),
+            ..conv
+        };
+        let bound = 1.0 / (c as f64).sqrt();
+        let classifier = Linear {
+            weight: uniform_param([c, k], bound, rng, device),
+            bias: Some(uniform_param([k], bound, rng, device)),
+        };
+        Tail { conv, classifier }
     }
 }
 

@@ -7,16 +7,18 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
+use rand::Rng;
+
+use crate::modules::init::{kaiming_fan_out_std, normal_param};
 use crate::spec::Activation;
 
 /// Kaiming-normal initialiser in PyTorch's `fan_out` mode with the ReLU gain:
 /// `std = sqrt(2 / (out_channels * kh * kw))` (PyTorch counts all output channels, whatever
 /// the groups; Burn's own `KaimingNormal` divides by the groups, so it is not used).
 pub fn kaiming_normal_fan_out(out_channels: usize, kernel: [usize; 2]) -> Initializer {
-    let fan_out = (out_channels * kernel[0] * kernel[1]) as f64;
     Initializer::Normal {
         mean: 0.0,
-        std: (2.0 / fan_out).sqrt(),
+        std: kaiming_fan_out_std(out_channels, kernel),
     }
 }
 
@@ -51,6 +53,14 @@ impl ConvBnConfig {
     /// If `groups` does not divide the channels; callers check op geometry first
     /// ([`OpSpec::check_geometry`](crate::OpSpec::check_geometry)).
     pub fn init(&self, device: &Device) -> ConvBn {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the conv weights from `rng` (reproducible).
+    ///
+    /// # Panics
+    /// If `groups` does not divide the channels.
+    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> ConvBn {
         let [ph, pw] = self.padding;
         let conv = Conv2dConfig::new(self.channels, self.kernel)
             .with_stride(self.stride)
@@ -58,8 +68,15 @@ impl ConvBnConfig {
             .with_groups(self.groups)
             .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
             .with_bias(false)
-            .with_initializer(kaiming_normal_fan_out(self.channels[1], self.kernel))
+            .with_initializer(Initializer::Zeros)
             .init(device);
+        let [cin, cout] = self.channels;
+        let shape = [cout, cin / self.groups, self.kernel[0], self.kernel[1]];
+        let std = kaiming_fan_out_std(cout, self.kernel);
+        let conv = Conv2d {
+            weight: normal_param(shape, std, rng, device),
+            ..conv
+        };
         ConvBn {
             conv,
             bn: BatchNormConfig::new(self.channels[1]).init(device),

@@ -3,6 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use rand::Rng;
 
 use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
 use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
@@ -39,6 +40,11 @@ impl DualConvConfig {
 
     /// Initialises the block after checking kernel, channels and stride.
     pub fn init(&self, device: &Device) -> crate::Result<DualConv> {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` in forward order (reproducible).
+    pub fn init_with<R: Rng>(&self, device: &Device, rng: &mut R) -> crate::Result<DualConv> {
         let spec = validated(self.spec()?, self.channels, self.stride)?;
         let [cin, cout] = self.channels;
         let h = spec.hidden(cin);
@@ -48,25 +54,25 @@ impl DualConvConfig {
             spec.padding(),
             Some(self.activation),
         );
-        let full = |stride: usize| {
+        let full = |stride: usize, rng: &mut R| {
             ConvBnConfig::new([h, h], [k, k])
                 .with_stride([stride, stride])
                 .with_padding([p, p])
                 .with_activation(act)
-                .init(device)
+                .init_with(device, rng)
         };
         Ok(DualConv {
             expand: ConvBnConfig::new([cin, h], [1, 1])
                 .with_activation(act)
-                .init(device),
-            conv1: full(1),
-            conv2: full(s),
+                .init_with(device, rng),
+            conv1: full(1, rng),
+            conv2: full(s, rng),
             se: self.se.then(|| {
                 SqueezeExciteConfig::new(h)
                     .with_activation(self.activation)
-                    .init(device)
+                    .init_with(device, rng)
             }),
-            project: ConvBnConfig::new([h, cout], [1, 1]).init(device),
+            project: ConvBnConfig::new([h, cout], [1, 1]).init_with(device, rng),
         })
     }
 }
@@ -88,6 +94,11 @@ pub struct DualConv {
 }
 
 impl DualConv {
+    /// Mutable access to every batch norm of the block, in forward order.
+    pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
+        vec![&mut self.expand.bn, &mut self.conv1.bn, &mut self.conv2.bn, &mut self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

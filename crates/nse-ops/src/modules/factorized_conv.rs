@@ -3,6 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use rand::Rng;
 
 use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
 use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
@@ -39,6 +40,11 @@ impl FactorizedConvConfig {
 
     /// Initialises the block after checking kernel, channels and stride.
     pub fn init(&self, device: &Device) -> crate::Result<FactorizedConv> {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` in forward order (reproducible).
+    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> crate::Result<FactorizedConv> {
         let spec = validated(self.spec()?, self.channels, self.stride)?;
         let [cin, cout] = self.channels;
         let h = spec.hidden(cin);
@@ -51,23 +57,23 @@ impl FactorizedConvConfig {
         Ok(FactorizedConv {
             expand: ConvBnConfig::new([cin, h], [1, 1])
                 .with_activation(act)
-                .init(device),
+                .init_with(device, rng),
             row: ConvBnConfig::new([h, h], [1, k])
                 .with_stride([1, s])
                 .with_padding([0, p])
                 .with_activation(act)
-                .init(device),
+                .init_with(device, rng),
             column: ConvBnConfig::new([h, h], [k, 1])
                 .with_stride([s, 1])
                 .with_padding([p, 0])
                 .with_activation(act)
-                .init(device),
+                .init_with(device, rng),
             se: self.se.then(|| {
                 SqueezeExciteConfig::new(h)
                     .with_activation(self.activation)
-                    .init(device)
+                    .init_with(device, rng)
             }),
-            project: ConvBnConfig::new([h, cout], [1, 1]).init(device),
+            project: ConvBnConfig::new([h, cout], [1, 1]).init_with(device, rng),
         })
     }
 }
@@ -90,6 +96,11 @@ pub struct FactorizedConv {
 }
 
 impl FactorizedConv {
+    /// Mutable access to every batch norm of the block, in forward order.
+    pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
+        vec![&mut self.expand.bn, &mut self.row.bn, &mut self.column.bn, &mut self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

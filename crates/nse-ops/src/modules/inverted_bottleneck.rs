@@ -3,6 +3,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use rand::Rng;
 
 use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
 use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
@@ -47,6 +48,11 @@ impl InvertedBottleneckConfig {
 
     /// Initialises the block after checking kernel, channels, stride and groups.
     pub fn init(&self, device: &Device) -> crate::Result<InvertedBottleneck> {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` in forward order (reproducible).
+    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> crate::Result<InvertedBottleneck> {
         let spec = validated(self.spec()?, self.channels, self.stride)?;
         let [cin, cout] = self.channels;
         let h = spec.hidden(cin);
@@ -61,22 +67,22 @@ impl InvertedBottleneckConfig {
             expand: ConvBnConfig::new([cin, h], [1, 1])
                 .with_groups(self.groups[0])
                 .with_activation(act)
-                .init(device),
+                .init_with(device, rng),
             depthwise: ConvBnConfig::new([h, h], [k, k])
                 .with_stride([s, s])
                 .with_padding([pad, pad])
                 .with_dilation(d)
                 .with_groups(h)
                 .with_activation(act)
-                .init(device),
+                .init_with(device, rng),
             se: self.se.then(|| {
                 SqueezeExciteConfig::new(h)
                     .with_activation(self.activation)
-                    .init(device)
+                    .init_with(device, rng)
             }),
             project: ConvBnConfig::new([h, cout], [1, 1])
                 .with_groups(self.groups[1])
-                .init(device),
+                .init_with(device, rng),
         })
     }
 }
@@ -98,6 +104,11 @@ pub struct InvertedBottleneck {
 }
 
 impl InvertedBottleneck {
+    /// Mutable access to every batch norm of the block, in forward order.
+    pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
+        vec![&mut self.expand.bn, &mut self.depthwise.bn, &mut self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

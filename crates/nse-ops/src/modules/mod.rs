@@ -4,6 +4,7 @@ pub mod activation;
 pub mod conv_bn;
 pub mod dual_conv;
 pub mod factorized_conv;
+pub mod init;
 pub mod inverted_bottleneck;
 pub mod params;
 pub mod plain_conv;
@@ -52,6 +53,11 @@ impl CandidateOpConfig {
     /// Initialises the module of the spec's family (Kaiming-normal fan_out conv weights,
     /// BN weight 1 and bias 0). Fails when channels, stride or groups do not fit the spec.
     pub fn init(&self, device: &Device) -> crate::Result<CandidateOp> {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` (reproducible).
+    pub fn init_with(&self, device: &Device, rng: &mut impl rand::Rng) -> crate::Result<CandidateOp> {
         let s = &self.spec;
         let (k, t, stride, channels) = (s.kernel(), s.expansion(), self.stride, self.channels);
         Ok(match s.family() {
@@ -62,28 +68,28 @@ impl CandidateOpConfig {
                     .with_groups([s.groups().input, s.groups().output])
                     .with_se(s.se())
                     .with_activation(s.activation())
-                    .init(device)?,
+                    .init_with(device, rng)?,
             ),
             OpFamily::Plain => CandidateOp::Plain(
                 PlainConvConfig::new(channels, k, t)
                     .with_stride(stride)
                     .with_se(s.se())
                     .with_activation(s.activation())
-                    .init(device)?,
+                    .init_with(device, rng)?,
             ),
             OpFamily::Dual => CandidateOp::Dual(
                 DualConvConfig::new(channels, k, t)
                     .with_stride(stride)
                     .with_se(s.se())
                     .with_activation(s.activation())
-                    .init(device)?,
+                    .init_with(device, rng)?,
             ),
             OpFamily::Factorized => CandidateOp::Factorized(
                 FactorizedConvConfig::new(channels, k, t)
                     .with_stride(stride)
                     .with_se(s.se())
                     .with_activation(s.activation())
-                    .init(device)?,
+                    .init_with(device, rng)?,
             ),
         })
     }
@@ -104,6 +110,16 @@ pub enum CandidateOp {
 }
 
 impl CandidateOp {
+    /// Mutable access to every batch norm of the op, in forward order.
+    pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
+        match self {
+            CandidateOp::InvertedBottleneck(op) => op.batch_norms_mut(),
+            CandidateOp::Plain(op) => op.batch_norms_mut(),
+            CandidateOp::Dual(op) => op.batch_norms_mut(),
+            CandidateOp::Factorized(op) => op.batch_norms_mut(),
+        }
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

@@ -7,7 +7,9 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use crate::cost::se_reduced;
-use crate::modules::conv_bn::kaiming_normal_fan_out;
+use rand::Rng;
+
+use crate::modules::init::{kaiming_fan_out_std, normal_param};
 use crate::spec::Activation;
 
 /// Configuration of a [`SqueezeExcite`].
@@ -23,17 +25,24 @@ pub struct SqueezeExciteConfig {
 impl SqueezeExciteConfig {
     /// Initialises the block: 1x1 convs with bias, Kaiming-normal (fan_out) weights, zero biases.
     pub fn init(&self, device: &Device) -> SqueezeExcite {
+        self.init_with(device, &mut rand::rng())
+    }
+
+    /// As [`init`](Self::init), drawing the weights from `rng` (reproducible).
+    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> SqueezeExcite {
         let c = self.channels;
         let r = se_reduced(c);
-        let conv = |cin: usize, cout: usize| {
-            Conv2dConfig::new([cin, cout], [1, 1])
-                .with_initializer(kaiming_normal_fan_out(cout, [1, 1]))
-                .init(device)
+        let mut conv = |cin: usize, cout: usize| {
+            let conv = Conv2dConfig::new([cin, cout], [1, 1])
+                .with_initializer(Initializer::Zeros)
+                .init(device);
+            Conv2d {
+                weight: normal_param([cout, cin, 1, 1], kaiming_fan_out_std(cout, [1, 1]), rng, device),
+                ..conv
+            }
         };
-        let mut reduce = conv(c, r);
-        let mut expand = conv(r, c);
-        reduce.bias = Some(Initializer::Zeros.init([r], device));
-        expand.bias = Some(Initializer::Zeros.init([c], device));
+        let reduce = conv(c, r);
+        let expand = conv(r, c);
         SqueezeExcite {
             reduce,
             expand,
