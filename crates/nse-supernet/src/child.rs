@@ -156,6 +156,17 @@ impl ChildNetwork {
         })
     }
 
+    /// Folds pending batch-norm statistic updates into their values; call before saving or
+    /// reading statistics (done by [`ChildNetwork::save`]).
+    pub fn sync_statistics(&self) {
+        nse_ops::modules::sync_batch_norm(&self.stem.conv.bn);
+        for cell in &self.cells {
+            for op in &cell.ops {
+                op.sync_statistics();
+            }
+        }
+    }
+
     /// Forward pass, checking the input shape.
     ///
     /// # Shapes

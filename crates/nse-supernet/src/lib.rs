@@ -22,9 +22,11 @@ pub mod error;
 pub mod indicators;
 pub mod recalibration;
 pub mod stem_tail;
+pub mod store;
 pub mod supernet;
 
 pub use child::{ChildCell, ChildNetwork};
 pub use error::{Result, SupernetError};
 pub use indicators::{CellPaths, CostTable, Indicators, PathWeights, resource_penalty};
+pub use store::{SupernetState, export_safetensors};
 pub use supernet::{Component, IndicatorOutput, Supernet, SupernetCell, component_rng};

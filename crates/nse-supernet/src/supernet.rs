@@ -148,6 +148,17 @@ impl Supernet {
         Ok(Supernet { stem, cells, tail })
     }
 
+    /// Folds pending batch-norm statistic updates into their values; call before saving or
+    /// reading statistics (done by [`SupernetState::save`](crate::SupernetState::save)).
+    pub fn sync_statistics(&self) {
+        nse_ops::modules::sync_batch_norm(&self.stem.conv.bn);
+        for cell in &self.cells {
+            for op in &cell.ops {
+                op.sync_statistics();
+            }
+        }
+    }
+
     /// Number of cells.
     pub fn num_cells(&self) -> usize {
         self.cells.len()

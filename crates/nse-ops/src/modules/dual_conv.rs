@@ -99,6 +99,11 @@ impl DualConv {
         vec![&mut self.expand.bn, &mut self.conv1.bn, &mut self.conv2.bn, &mut self.project.bn]
     }
 
+    /// Every batch norm of the block, in forward order.
+    pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
+        vec![&self.expand.bn, &self.conv1.bn, &self.conv2.bn, &self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

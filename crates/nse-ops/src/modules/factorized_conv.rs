@@ -101,6 +101,11 @@ impl FactorizedConv {
         vec![&mut self.expand.bn, &mut self.row.bn, &mut self.column.bn, &mut self.project.bn]
     }
 
+    /// Every batch norm of the block, in forward order.
+    pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
+        vec![&self.expand.bn, &self.row.bn, &self.column.bn, &self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

@@ -109,6 +109,11 @@ impl InvertedBottleneck {
         vec![&mut self.expand.bn, &mut self.depthwise.bn, &mut self.project.bn]
     }
 
+    /// Every batch norm of the block, in forward order.
+    pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
+        vec![&self.expand.bn, &self.depthwise.bn, &self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes

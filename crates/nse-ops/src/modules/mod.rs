@@ -26,6 +26,13 @@ pub use params::learnable_params;
 pub use plain_conv::{PlainConv, PlainConvConfig};
 pub use squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
 
+/// Folds pending running-statistic updates of `bn` into its values (see
+/// [`CandidateOp::sync_statistics`]).
+pub fn sync_batch_norm(bn: &burn::nn::BatchNorm) {
+    let _ = bn.running_mean.value_sync();
+    let _ = bn.running_var.value_sync();
+}
+
 /// Checks `spec` against channels and stride (the spatial size is irrelevant to a module).
 pub(crate) fn validated(
     spec: OpSpec,
@@ -110,6 +117,25 @@ pub enum CandidateOp {
 }
 
 impl CandidateOp {
+    /// Every batch norm of the op, in forward order.
+    pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
+        match self {
+            CandidateOp::InvertedBottleneck(op) => op.batch_norms(),
+            CandidateOp::Plain(op) => op.batch_norms(),
+            CandidateOp::Dual(op) => op.batch_norms(),
+            CandidateOp::Factorized(op) => op.batch_norms(),
+        }
+    }
+
+    /// Folds pending running-statistic updates of every batch norm into their values (Burn
+    /// keeps the latest train-mode update per thread until it is read with `value_sync`;
+    /// records and clones read the folded value).
+    pub fn sync_statistics(&self) {
+        for bn in self.batch_norms() {
+            sync_batch_norm(bn);
+        }
+    }
+
     /// Mutable access to every batch norm of the op, in forward order.
     pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
         match self {

@@ -93,6 +93,11 @@ impl PlainConv {
         vec![&mut self.expand.bn, &mut self.conv.bn, &mut self.project.bn]
     }
 
+    /// Every batch norm of the block, in forward order.
+    pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
+        vec![&self.expand.bn, &self.conv.bn, &self.project.bn]
+    }
+
     /// Forward pass.
     ///
     /// # Shapes
