@@ -316,3 +316,38 @@ fn seeded_reinitialisation_is_reproducible() {
     assert_eq!(weights(11), weights(11));
     assert_ne!(weights(11), weights(12));
 }
+
+#[test]
+fn weight_and_indicator_optimizers_step_disjoint_parameters() {
+    use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let costs = CostTable::new(&space, CostMetric::Macs);
+    let net = Supernet::new(&space, &device, 31).unwrap();
+    let indicators = Indicators::from_values(&vec![vec![0.1, 0.2, -0.3, 0.4, 0.0]; 3], &device);
+    let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    let out = net.forward_indicator(x, &paths(), &indicators, &costs).unwrap();
+    let mut grads = out.logits.powi_scalar(2).mean().backward();
+    let weight_grads = GradientsParams::from_module(&mut grads, &net);
+    let alpha_grads = GradientsParams::from_module(&mut grads, &indicators);
+    let stem_before = to_vec(net.stem.conv.conv.weight.val());
+    let alpha_before = indicators.values();
+
+    let mut sgd = SgdConfig::new().init();
+    let net = sgd.step(0.1, net, weight_grads);
+    let mut adam = AdamConfig::new().with_beta_1(0.0).init();
+    let stepped = adam.step(0.005, indicators.clone(), alpha_grads);
+
+    assert_ne!(to_vec(net.stem.conv.conv.weight.val()), stem_before, "weights moved");
+    assert_eq!(indicators.values(), alpha_before, "the weight step left α alone");
+    let after = stepped.values();
+    // Only ops that differ between the two paths of a stochastic cell get a gradient:
+    // cell 0 ops 0, 1, 2 (S = {0, 2}, U = {1}); cell 2 ops 3, 4 (S = {}, U = {3, 4}; op 0 is
+    // off in both, so its factor cancels in q).
+    for (c, row) in after.iter().enumerate() {
+        for (i, &a) in row.iter().enumerate() {
+            let moves = (c == 0 && i < 3) || (c == 2 && [3, 4].contains(&i));
+            assert_eq!(a != alpha_before[c][i], moves, "cell {c} op {i}");
+        }
+    }
+}
