@@ -41,6 +41,12 @@ impl Architecture {
         Ok(Architecture { cells })
     }
 
+    /// An architecture from per-cell lists the caller guarantees sorted and repeat-free.
+    pub(crate) fn from_sorted(cells: Vec<Vec<usize>>) -> Self {
+        debug_assert!(cells.iter().all(|ops| ops.windows(2).all(|w| w[0] < w[1])));
+        Architecture { cells }
+    }
+
     /// The per-cell sorted index sets.
     pub fn cells(&self) -> &[Vec<usize>] {
         &self.cells
@@ -135,7 +141,9 @@ impl FromStr for Architecture {
             for token in part.split('+') {
                 let token = token.trim();
                 ops.push(token.parse::<usize>().map_err(|_| {
-                    fail(format!("cell {cell}: `{token}` is not an op index (use `-` for an empty cell)"))
+                    fail(format!(
+                        "cell {cell}: `{token}` is not an op index (use `-` for an empty cell)"
+                    ))
                 })?);
             }
             cells.push(ops);
@@ -197,7 +205,11 @@ impl SearchSpace {
             .cells()
             .iter()
             .enumerate()
-            .map(|(cell, ops)| ops.iter().map(|&i| self.op_cost(cell, i)).sum::<Result<Cost>>())
+            .map(|(cell, ops)| {
+                ops.iter()
+                    .map(|&i| self.op_cost(cell, i))
+                    .sum::<Result<Cost>>()
+            })
             .collect::<Result<Vec<_>>>()?;
         let (stem, tail) = (self.stem_cost(), self.tail_cost());
         let total = stem + cells.iter().copied().sum::<Cost>() + tail;
@@ -283,8 +295,14 @@ mod tests {
             "1 | 2+2".parse::<Architecture>(),
             Err(SpaceError::DuplicateOp { cell: 1, index: 2 })
         ));
-        assert!(matches!("1 | x".parse::<Architecture>(), Err(SpaceError::ParseArchitecture { .. })));
-        assert!(matches!("1 || 2".parse::<Architecture>(), Err(SpaceError::ParseArchitecture { .. })));
+        assert!(matches!(
+            "1 | x".parse::<Architecture>(),
+            Err(SpaceError::ParseArchitecture { .. })
+        ));
+        assert!(matches!(
+            "1 || 2".parse::<Architecture>(),
+            Err(SpaceError::ParseArchitecture { .. })
+        ));
         assert!(serde_json::from_str::<Architecture>("[[1,1]]").is_err());
     }
 
@@ -295,18 +313,47 @@ mod tests {
         let arch = Architecture::new(cells[..21].to_vec()).unwrap();
         assert_eq!(
             space.check_architecture(&arch),
-            Err(SpaceError::WrongCellCount { expected: 22, got: 21 })
+            Err(SpaceError::WrongCellCount {
+                expected: 22,
+                got: 21
+            })
         );
         cells[5] = vec![3, 27];
-        let err = space.check_architecture(&Architecture::new(cells.clone()).unwrap()).unwrap_err();
-        assert!(matches!(err, SpaceError::IndexOutOfRange { cell: 5, index: 27, len: 27, .. }));
+        let err = space
+            .check_architecture(&Architecture::new(cells.clone()).unwrap())
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            SpaceError::IndexOutOfRange {
+                cell: 5,
+                index: 27,
+                len: 27,
+                ..
+            }
+        ));
         cells[5] = vec![3];
         cells[3] = vec![];
         // cells 0 and 3 are N (residual) and may be empty; cell 1 is R and may not.
-        assert!(space.check_architecture(&Architecture::new(cells.clone()).unwrap()).is_ok());
+        assert!(
+            space
+                .check_architecture(&Architecture::new(cells.clone()).unwrap())
+                .is_ok()
+        );
         cells[1] = vec![];
-        let err = space.check_architecture(&Architecture::new(cells.clone()).unwrap()).unwrap_err();
-        assert!(matches!(err, SpaceError::EmptyCell { cell: 1, kind: 'R', .. }), "{err}");
+        let err = space
+            .check_architecture(&Architecture::new(cells.clone()).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SpaceError::EmptyCell {
+                    cell: 1,
+                    kind: 'R',
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("cell 1"));
     }
 

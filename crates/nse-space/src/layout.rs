@@ -114,7 +114,9 @@ impl LayoutPlan {
                 }
                 cells
             }
-            LayoutPlan::Cells { cells } => cells.chars().filter_map(CellKind::from_letter).collect(),
+            LayoutPlan::Cells { cells } => {
+                cells.chars().filter_map(CellKind::from_letter).collect()
+            }
         }
     }
 }

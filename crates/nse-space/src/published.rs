@@ -13,6 +13,8 @@ pub const PUBLISHED: [&str; 3] = ["nsenet27", "nsenet", "nsenet-gpu"];
 /// A published NSE network as a child network (224x224 input, 1000 classes):
 /// `nsenet27` (NSENet-27, mb27), `nsenet` (NSENet, mb72), `nsenet-gpu` (NSENet-GPU, mb19).
 pub fn published(name: &str) -> Result<NetworkSpec> {
+    // The cell lists stay one network per block, as in nse-method.md §5.
+    #[rustfmt::skip]
     let (pool, plan, depths, channels, scale, cells): (_, _, &[usize], &[usize], _, &[&[usize]]) =
         match name {
             "nsenet27" => (
@@ -89,7 +91,10 @@ mod tests {
             assert_eq!(space.final_size(), 7, "{name}");
         }
         assert_eq!(published("nsenet27").unwrap().architecture.num_cells(), 18);
-        assert_eq!(published("nsenet-gpu").unwrap().architecture.num_cells(), 14);
+        assert_eq!(
+            published("nsenet-gpu").unwrap().architecture.num_cells(),
+            14
+        );
         assert!(published("nsenet99").is_err());
     }
 

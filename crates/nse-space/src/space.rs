@@ -106,14 +106,14 @@ impl SpaceSpec {
     }
 
     /// A built-in preset (see [`PRESETS`]):
-    /// - `imagenet-mb27`: the NSE-27 search space (NER, depths [1,3,3,3,3,3], channels
-    ///   [16,24,40,80,96,192,320], 224x224, 1000 classes, K = 5);
+    /// - `imagenet-mb27`: the NSE-27 search space (NER, depths `[1,3,3,3,3,3]`, channels
+    ///   `[16,24,40,80,96,192,320]`, 224x224, 1000 classes, K = 5);
     /// - `imagenet-mb72`: the same with the 72-op pool;
-    /// - `imagenet-mb19-gpu`: NR, depths [1,3,3,7,3], channels [16,32,64,128,256], K = 6;
+    /// - `imagenet-mb19-gpu`: NR, depths `[1,3,3,7,3]`, channels `[16,32,64,128,256]`, K = 6;
     /// - `cifar10-mb27`, `cifar10-mb72`: 32x32 RGB, 10 classes, stem stride 1, a shallow
-    ///   NER layout (depths [1,1,1,1,1,1]) with narrow stages, searchable on a CPU;
+    ///   NER layout (depths `[1,1,1,1,1,1]`) with narrow stages, searchable on a CPU;
     /// - `fashion-mnist-mb27`: 28x28 grayscale, 10 classes, stem stride 1, NER depths
-    ///   [1,1,1,1,1,1], channels [8,16,24,32,40,48,64], 256 tail channels.
+    ///   `[1,1,1,1,1,1]`, channels `[8,16,24,32,40,48,64]`, 256 tail channels.
     pub fn preset(name: &str) -> Result<Self> {
         Ok(match name {
             "imagenet-mb27" | "imagenet-mb72" => SpaceSpec::new(
@@ -166,45 +166,63 @@ impl SpaceSpec {
 
     /// Validates the spec into a [`SearchSpace`].
     pub fn check(&self) -> Result<SearchSpace> {
-        let invalid = |field: &'static str, reason: String| SpaceError::InvalidSpec { field, reason };
+        let invalid =
+            |field: &'static str, reason: String| SpaceError::InvalidSpec { field, reason };
         let pool = CandidatePool::try_from(self.pool.clone())?;
-        if let LayoutPlan::Cells { cells } = &self.layout {
-            if let Some((i, c)) = cells.char_indices().find(|(_, c)| CellKind::from_letter(*c).is_none()) {
-                return Err(invalid(
-                    "layout",
-                    format!("has `{c}` at position {i}; cells are N, R or E"),
-                ));
-            }
+        if let LayoutPlan::Cells { cells } = &self.layout
+            && let Some((i, c)) = cells
+                .char_indices()
+                .find(|(_, c)| CellKind::from_letter(*c).is_none())
+        {
+            return Err(invalid(
+                "layout",
+                format!("has `{c}` at position {i}; cells are N, R or E"),
+            ));
         }
-        if let LayoutPlan::Plan(plan) = &self.layout {
-            if self.depths.len() != plan.num_depths() {
-                return Err(invalid(
-                    "depths",
-                    format!(
-                        "must have {} entries for layout {:?}, got {}",
-                        plan.num_depths(),
-                        plan,
-                        self.depths.len()
-                    ),
-                ));
-            }
+        if let LayoutPlan::Plan(plan) = &self.layout
+            && self.depths.len() != plan.num_depths()
+        {
+            return Err(invalid(
+                "depths",
+                format!(
+                    "must have {} entries for layout {:?}, got {}",
+                    plan.num_depths(),
+                    plan,
+                    self.depths.len()
+                ),
+            ));
+        }
+        if matches!(self.layout, LayoutPlan::Plan(_)) && self.depths.iter().all(|&d| d == 0) {
+            return Err(invalid(
+                "depths",
+                "are all zero: the plan would have no normal cell to search".into(),
+            ));
         }
         let kinds = self.layout.cells(&self.depths);
         if kinds.is_empty() {
-            return Err(invalid("depths", "give a layout with no cell at all".into()));
+            return Err(invalid("layout", "has no cell".into()));
         }
         let stages = 1 + kinds.iter().filter(|k| k.next_stage()).count();
         if self.channels.len() != stages {
             return Err(invalid(
                 "channels",
-                format!("must have {stages} entries (one per stage of the layout), got {}", self.channels.len()),
+                format!(
+                    "must have {stages} entries (one per stage of the layout), got {}",
+                    self.channels.len()
+                ),
             ));
         }
         if let Some(i) = self.channels.iter().position(|&c| c == 0) {
-            return Err(invalid("channels", format!("entry {i} is 0; widths must be positive")));
+            return Err(invalid(
+                "channels",
+                format!("entry {i} is 0; widths must be positive"),
+            ));
         }
         if !(self.width_scale.is_finite() && self.width_scale > 0.0) {
-            return Err(invalid("width_scale", format!("must be positive and finite, got {}", self.width_scale)));
+            return Err(invalid(
+                "width_scale",
+                format!("must be positive and finite, got {}", self.width_scale),
+            ));
         }
         for (field, value) in [
             ("stem_stride", self.stem_stride),
@@ -220,13 +238,20 @@ impl SpaceSpec {
         if self.subspace_size < 2 {
             return Err(invalid(
                 "subspace_size",
-                format!("K must be at least 2 (one new op per round needs K - 1 >= 1), got {}", self.subspace_size),
+                format!(
+                    "K must be at least 2 (one new op per round needs K - 1 >= 1), got {}",
+                    self.subspace_size
+                ),
             ));
         }
         if self.subspace_size > pool.len() {
             return Err(invalid(
                 "subspace_size",
-                format!("K = {} exceeds the pool's {} ops", self.subspace_size, pool.len()),
+                format!(
+                    "K = {} exceeds the pool's {} ops",
+                    self.subspace_size,
+                    pool.len()
+                ),
             ));
         }
 
@@ -234,7 +259,13 @@ impl SpaceSpec {
             .channels
             .iter()
             .enumerate()
-            .map(|(i, &c)| if i == 0 { c } else { make_divisible(c as f64 * self.width_scale, 8) })
+            .map(|(i, &c)| {
+                if i == 0 {
+                    c
+                } else {
+                    make_divisible(c as f64 * self.width_scale, 8)
+                }
+            })
             .collect();
         let stem_out = out_size(self.input_size, self.stem_stride);
         let mut size = stem_out;
@@ -247,7 +278,11 @@ impl SpaceSpec {
             }
             let geometry = OpGeometry::new(cin, widths[stage], kind.stride(), size);
             size = out_size(size, kind.stride());
-            cells.push(Cell { index, kind, geometry });
+            cells.push(Cell {
+                index,
+                kind,
+                geometry,
+            });
         }
         let space = SearchSpace {
             spec: self.clone(),
@@ -260,7 +295,10 @@ impl SpaceSpec {
         for cell in &space.cells {
             for op in space.pool.ops() {
                 op.check_geometry(&cell.geometry)
-                    .map_err(|source| SpaceError::OpDoesNotFit { cell: cell.index, source })?;
+                    .map_err(|source| SpaceError::OpDoesNotFit {
+                        cell: cell.index,
+                        source,
+                    })?;
             }
         }
         Ok(space)
@@ -337,22 +375,37 @@ impl SearchSpace {
     }
     /// Width entering the tail.
     pub fn final_width(&self) -> usize {
-        *self.widths.last().expect("checked spaces have at least one stage")
+        *self
+            .widths
+            .last()
+            .expect("checked spaces have at least one stage")
     }
 
     /// Cost of the stem: 3x3 conv `input_channels → c[0]` with the stem stride, and its BN.
     pub fn stem_cost(&self) -> Cost {
         let s = self.stem_output;
-        conv_cost(self.spec.input_channels, self.widths[0], [3, 3], 1, [s, s], false)
-            + bn_cost(self.widths[0])
+        conv_cost(
+            self.spec.input_channels,
+            self.widths[0],
+            [3, 3],
+            1,
+            [s, s],
+            false,
+        ) + bn_cost(self.widths[0])
     }
 
     /// Cost of the tail: 1x1 conv `c_last → tail` (no bias, no BN), global pooling, and the
     /// classifier `tail → classes` with bias.
     pub fn tail_cost(&self) -> Cost {
         let s = self.final_size();
-        conv_cost(self.final_width(), self.spec.tail_channels, [1, 1], 1, [s, s], false)
-            + global_pool_cost(self.spec.tail_channels)
+        conv_cost(
+            self.final_width(),
+            self.spec.tail_channels,
+            [1, 1],
+            1,
+            [s, s],
+            false,
+        ) + global_pool_cost(self.spec.tail_channels)
             + linear_cost(self.spec.tail_channels, self.spec.num_classes, true)
     }
 
@@ -363,16 +416,23 @@ impl SearchSpace {
 
     /// Cost of op `index` of the pool in cell `cell`.
     pub fn op_cost(&self, cell: usize, index: usize) -> Result<Cost> {
-        let geometry = self.cells.get(cell).map(|c| c.geometry).ok_or(SpaceError::WrongCellCount {
-            expected: self.cells.len(),
-            got: cell + 1,
-        })?;
-        let op = self.pool.op(index).map_err(|_| SpaceError::IndexOutOfRange {
-            cell,
-            index,
-            pool: self.pool.name().to_string(),
-            len: self.pool.len(),
-        })?;
+        let geometry =
+            self.cells
+                .get(cell)
+                .map(|c| c.geometry)
+                .ok_or(SpaceError::WrongCellCount {
+                    expected: self.cells.len(),
+                    got: cell + 1,
+                })?;
+        let op = self
+            .pool
+            .op(index)
+            .map_err(|_| SpaceError::IndexOutOfRange {
+                cell,
+                index,
+                pool: self.pool.name().to_string(),
+                len: self.pool.len(),
+            })?;
         Ok(op
             .cost(&geometry)
             .map_err(|source| SpaceError::OpDoesNotFit { cell, source })?
@@ -387,9 +447,230 @@ impl SearchSpace {
                 self.pool
                     .ops()
                     .iter()
-                    .map(|op| op.cost(&cell.geometry).expect("checked at space construction").cost)
+                    .map(|op| {
+                        op.cost(&cell.geometry)
+                            .expect("checked at space construction")
+                            .cost
+                    })
                     .collect()
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nse_ops::OpsError;
+
+    fn base() -> SpaceSpec {
+        SpaceSpec::preset("cifar10-mb27").unwrap()
+    }
+
+    fn json_spec(json: &str) -> SpaceSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// Every invalid spec gives its own error: the field at fault and why.
+    #[test]
+    fn invalid_specs_give_specific_errors() {
+        let grouped = PoolSpec::Ops(vec![
+            "ir_k3_e6".parse().unwrap(),
+            "ir_k3_e3_g2x1".parse().unwrap(),
+        ]);
+        let with = |f: &dyn Fn(&mut SpaceSpec)| {
+            let mut spec = base();
+            f(&mut spec);
+            spec
+        };
+        let explicit = |cells: &str| LayoutPlan::Cells {
+            cells: cells.into(),
+        };
+        // (case, spec, field at fault, what the reason says)
+        #[rustfmt::skip]
+        let cases: Vec<(&str, SpaceSpec, &str, &str)> = vec![
+            ("zero depth everywhere", with(&|s| s.depths = vec![0; 6]), "depths", "all zero"),
+            ("too few depths", with(&|s| s.depths = vec![1; 5]), "depths", "must have 6 entries"),
+            ("too many depths (NR)", SpaceSpec::new("mb19", PlanKind::Nr, vec![1; 6], vec![8; 5], 32, 10), "depths", "must have 5 entries"),
+            ("too few channels", with(&|s| s.channels = vec![16; 6]), "channels", "must have 7 entries"),
+            ("too many channels", with(&|s| s.channels = vec![16; 8]), "channels", "must have 7 entries"),
+            ("channel zero", with(&|s| s.channels[2] = 0), "channels", "entry 2 is 0"),
+            ("empty explicit layout", with(&|s| { s.layout = explicit(""); s.channels = vec![16] }), "layout", "has no cell"),
+            ("bad layout letter", with(&|s| s.layout = explicit("NNXR")), "layout", "`X` at position 2"),
+            ("K = 1", with(&|s| s.subspace_size = 1), "subspace_size", "at least 2"),
+            ("K = 0", with(&|s| s.subspace_size = 0), "subspace_size", "at least 2"),
+            ("K > pool", with(&|s| s.subspace_size = 28), "subspace_size", "exceeds the pool's 27 ops"),
+            ("K > custom pool", with(&|s| { s.pool = grouped.clone(); s.subspace_size = 3 }), "subspace_size", "exceeds the pool's 2 ops"),
+            ("negative width scale", with(&|s| s.width_scale = -1.0), "width_scale", "positive and finite"),
+            ("NaN width scale", with(&|s| s.width_scale = f64::NAN), "width_scale", "positive and finite"),
+            ("stem stride 0", with(&|s| s.stem_stride = 0), "stem_stride", "at least 1"),
+            ("no input channel", with(&|s| s.input_channels = 0), "input_channels", "at least 1"),
+            ("input size 0", with(&|s| s.input_size = 0), "input_size", "at least 1"),
+            ("no class", with(&|s| s.num_classes = 0), "num_classes", "at least 1"),
+            ("no tail channel", with(&|s| s.tail_channels = 0), "tail_channels", "at least 1"),
+        ];
+        for (name, spec, field, reason) in cases {
+            match spec.check() {
+                Err(SpaceError::InvalidSpec {
+                    field: f,
+                    reason: r,
+                }) => {
+                    assert_eq!(f, field, "{name}: {r}");
+                    assert!(r.contains(reason), "{name}: `{r}` does not say `{reason}`");
+                }
+                other => panic!("{name}: expected InvalidSpec for `{field}`, got {other:?}"),
+            }
+        }
+
+        // Pool errors come from nse-ops, wrapped.
+        let empty = SpaceSpec {
+            pool: PoolSpec::Ops(vec![]),
+            ..base()
+        };
+        assert_eq!(
+            empty.check().unwrap_err(),
+            SpaceError::Ops(OpsError::EmptyPool)
+        );
+        let unknown = SpaceSpec {
+            pool: PoolSpec::Reference("mb28".into()),
+            ..base()
+        };
+        assert!(matches!(
+            unknown.check(),
+            Err(SpaceError::Ops(OpsError::UnknownPool(_)))
+        ));
+        let dup = SpaceSpec {
+            pool: PoolSpec::Ops(vec!["ir_k3_e6".parse().unwrap(); 2]),
+            ..base()
+        };
+        assert!(matches!(
+            dup.check(),
+            Err(SpaceError::Ops(OpsError::DuplicateOp {
+                first: 0,
+                second: 1,
+                ..
+            }))
+        ));
+
+        // Groups not dividing a cell's channels (custom pool), with the cell named: two input
+        // groups need an even cin, so an odd stem width fails at cell 0...
+        let odd = SpaceSpec {
+            pool: grouped,
+            subspace_size: 2,
+            channels: vec![15, 24, 32, 64, 96, 128, 192],
+            ..base()
+        };
+        match odd.check() {
+            Err(SpaceError::OpDoesNotFit {
+                cell: 0,
+                source:
+                    OpsError::GroupsDoNotDivide {
+                        groups: 2,
+                        channels: 15,
+                        ..
+                    },
+            }) => {}
+            other => panic!("expected a groups error at cell 0, got {other:?}"),
+        }
+        // ... and three input groups fit the 24-wide cells 0..=3 but not cell 4 (cin 32).
+        let three = PoolSpec::Ops(vec![
+            "ir_k3_e6".parse().unwrap(),
+            "ir_k3_e3_g3x1".parse().unwrap(),
+        ]);
+        let spec = SpaceSpec {
+            pool: three,
+            subspace_size: 2,
+            channels: vec![24, 24, 32, 64, 96, 128, 192],
+            ..base()
+        };
+        let err = spec.check().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SpaceError::OpDoesNotFit {
+                    cell: 4,
+                    source: OpsError::GroupsDoNotDivide {
+                        groups: 3,
+                        channels: 32,
+                        ..
+                    }
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with("cell 4: op `ir_k3_e3_g3x1`"),
+            "{err}"
+        );
+
+        // Unknown fields and bad plan names are rejected by serde.
+        assert!(serde_json::from_str::<SpaceSpec>(r#"{"pool":"mb27","layout":"NER","depths":[1,1,1,1,1,1],"channels":[8,8,8,8,8,8,8],"input_size":32,"num_classes":10,"k":5}"#).is_err());
+        assert!(serde_json::from_str::<SpaceSpec>(r#"{"pool":"mb27","layout":"NRE","depths":[1,1,1,1,1,1],"channels":[8,8,8,8,8,8,8],"input_size":32,"num_classes":10}"#).is_err());
+        assert!(matches!(
+            SpaceSpec::preset("imagenet-mb99"),
+            Err(SpaceError::UnknownPreset(_))
+        ));
+    }
+
+    #[test]
+    fn explicit_layouts_and_json_defaults() {
+        let spec = json_spec(
+            r#"{"pool": ["ir_k3_e6", "ir_k5_e3", "rec_k5_e2"], "layout": {"cells": "NRNE"},
+                "channels": [8, 16, 24], "input_size": 16, "num_classes": 4, "subspace_size": 2}"#,
+        );
+        let space = spec.check().unwrap();
+        let kinds: String = space.cells().iter().map(|c| c.kind.letter()).collect();
+        assert_eq!(kinds, "NRNE");
+        let residual: Vec<bool> = space.cells().iter().map(Cell::is_residual).collect();
+        assert_eq!(residual, [true, false, true, false]);
+        assert_eq!(space.widths(), &[8, 16, 24]);
+        assert_eq!((space.stem_output(), space.final_size()), (8, 4));
+        assert_eq!(space.num_rounds(), 2); // (3 - 1) / (2 - 1)
+        assert_eq!(space.spec().tail_channels, 1024);
+        let back: SpaceSpec = serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+        assert_eq!(back, spec);
+    }
+
+    /// The presets check and have the documented shapes.
+    #[test]
+    fn presets_have_the_documented_cells_and_rounds() {
+        // (preset, cells, non-residual cells, pool, K, rounds, final size)
+        let expected = [
+            ("imagenet-mb27", 22, 6, 27, 5, 6, 7),
+            ("imagenet-mb72", 22, 6, 72, 5, 17, 7),
+            ("imagenet-mb19-gpu", 21, 4, 19, 6, 3, 7),
+            ("cifar10-mb27", 12, 6, 27, 5, 6, 2),
+            ("cifar10-mb72", 12, 6, 72, 5, 17, 2),
+            ("fashion-mnist-mb27", 12, 6, 27, 5, 6, 2),
+        ];
+        assert_eq!(expected.map(|e| e.0), PRESETS);
+        for (name, cells, fixed, pool, k, rounds, size) in expected {
+            let space = SpaceSpec::preset(name).unwrap().check().unwrap();
+            assert_eq!(space.num_cells(), cells, "{name}");
+            assert_eq!(
+                space.cells().iter().filter(|c| !c.is_residual()).count(),
+                fixed,
+                "{name}"
+            );
+            assert_eq!(space.pool().len(), pool, "{name}");
+            assert_eq!(space.subspace_size(), k, "{name}");
+            assert_eq!(space.num_rounds(), rounds, "{name}");
+            assert_eq!(space.num_rounds(), (pool - 1) / (k - 1), "{name}");
+            assert_eq!(space.final_size(), size, "{name}");
+            let json = serde_json::to_string(space.spec()).unwrap();
+            assert_eq!(
+                serde_json::from_str::<SpaceSpec>(&json)
+                    .unwrap()
+                    .check()
+                    .unwrap(),
+                space
+            );
+        }
+        let space = SpaceSpec::preset("imagenet-mb27").unwrap().check().unwrap();
+        let kinds: String = space.cells().iter().map(|c| c.kind.letter()).collect();
+        assert_eq!(kinds, "NRNNNRNNNRNNNENNNRNNNE");
+        assert_eq!(space.stem_output(), 112);
+        assert_eq!(space.cells()[21].geometry.cin, 192);
+        assert_eq!(space.cells()[21].geometry.cout, 320);
     }
 }

@@ -9,10 +9,7 @@ use nse_space::SearchSpace;
 
 use crate::error::{Result, SupernetError};
 
-/// Scale and offset of the branch probability: `p = sigmoid(α) · 0.999 + 0.0005`.
-pub const PROBABILITY_SCALE: f64 = 0.999;
-/// See [`PROBABILITY_SCALE`].
-pub const PROBABILITY_OFFSET: f64 = 0.0005;
+pub use nse_space::sampler::{PROBABILITY_OFFSET, PROBABILITY_SCALE};
 
 /// The importance indicators: one α per (cell, pool op), initialised to 0. A module of its own,
 /// apart from the supernet weights, so that the weight optimizer and the indicator optimizer

@@ -1,0 +1,1059 @@
+//! Samplers over a [`SubSpace`] (nse-method.md §6, §7), all driven by a random generator the
+//! caller passes in, so that identical seeds give identical sequences:
+//!
+//! - [`SubSpace::sample_uniform`]: the weight step's multi-branch sampler, each sub-space op
+//!   on with probability 0.5;
+//! - [`SubSpace::sample_bernoulli`]: independent Bernoulli branches with
+//!   `p_i = sigmoid(α_i) · 0.999 + 0.0005` ([`branch_probability`]);
+//! - [`SubSpace::sample_two_paths`]: the indicator step's two distinct branch sets per cell
+//!   with their joint probabilities ([`PathPair`]);
+//! - [`WindowSampler`]: `n` distinct architectures inside a resource window plus `n_extra` in
+//!   the band just below it (§7.1).
+//!
+//! # The distribution `D` of a cell
+//!
+//! With `S` the cell's sub-space and `p_i` the probability of op `i`, a branch set `A ⊆ S`
+//! has the *joint probability*
+//!
+//! ```text
+//! P(A) = Π_{i∈A} p_i · Π_{i∈S∖A} (1 − p_i)
+//! ```
+//!
+//! (the empty product is 1). In a residual cell the samplers draw `A` with probability
+//! `D(A) = P(A)`. A non-residual cell must not be empty, so there they draw from `D`
+//! conditioned on `A ≠ ∅`: `D(A) = P(A) / (1 − P(∅))` for `A ≠ ∅`. This is exactly the
+//! distribution of "resample the cell while it got nothing"; the samplers obtain it without
+//! rejection by drawing the first switched-on op from its conditional distribution, then the
+//! later ops independently. Ops outside the sub-space are never on, whatever their α.
+
+use std::collections::HashSet;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use nse_ops::{Cost, CostMetric};
+
+use crate::architecture::Architecture;
+use crate::error::{Result, SpaceError};
+use crate::evolution::check_alphas;
+use crate::space::SearchSpace;
+use crate::subspace::SubSpace;
+
+/// Scale of the sigmoid in [`branch_probability`].
+pub const PROBABILITY_SCALE: f64 = 0.999;
+/// Offset of [`branch_probability`]: every probability lies in `[0.0005, 0.9995]`.
+pub const PROBABILITY_OFFSET: f64 = 0.0005;
+/// [`SubSpace::sample_two_paths`] enumerates the branch sets of a cell with at most this many
+/// sub-space ops (`2^10` sets) and uses rejection above.
+pub const ENUMERATE_MAX_OPS: usize = 10;
+
+/// The branch probability of an op with importance indicator `alpha`:
+/// `sigmoid(α) · 0.999 + 0.0005` (nse-method.md §6), computed in `f64`.
+///
+/// ```
+/// assert_eq!(nse_space::branch_probability(0.0), 0.5);
+/// assert!((nse_space::branch_probability(-1e9) - 0.0005).abs() < 1e-12);
+/// ```
+pub fn branch_probability(alpha: f32) -> f64 {
+    let sigmoid = 1.0 / (1.0 + (-f64::from(alpha)).exp());
+    sigmoid * PROBABILITY_SCALE + PROBABILITY_OFFSET
+}
+
+/// Joint probability `P(A) = Π p_i^on (1 − p_i)^off` of the branch set `on` (a bit mask over
+/// `probs`).
+fn joint(probs: &[f64], on: impl Fn(usize) -> bool) -> f64 {
+    probs
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| if on(j) { p } else { 1.0 - p })
+        .product()
+}
+
+/// Index picked by `u ∈ [0, Σ weights)` walking the cumulative weights (last index on
+/// rounding overflow).
+fn pick(weights: impl Iterator<Item = f64>, u: f64) -> usize {
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, w) in weights.enumerate() {
+        acc += w;
+        last = i;
+        if u < acc {
+            return i;
+        }
+    }
+    last
+}
+
+/// Draws one branch set of a cell as a mask over its sub-space ops from `D` (see the module
+/// docs): independent Bernoulli, conditioned on non-empty when `nonempty`.
+fn draw_mask<R: Rng + ?Sized>(probs: &[f64], nonempty: bool, rng: &mut R) -> Vec<bool> {
+    let mut on = vec![false; probs.len()];
+    let mut start = 0;
+    if nonempty && !probs.is_empty() {
+        // P(first on = j) ∝ Π_{i<j} (1 − p_i) · p_j.
+        let masses = probs.iter().scan(1.0, |prefix: &mut f64, &p| {
+            let mass = *prefix * p;
+            *prefix *= 1.0 - p;
+            Some(mass)
+        });
+        let total: f64 = masses.clone().sum();
+        let first = pick(masses, rng.random::<f64>() * total);
+        on[first] = true;
+        start = first + 1;
+    }
+    for j in start..probs.len() {
+        on[j] = rng.random::<f64>() < probs[j];
+    }
+    on
+}
+
+fn mask_to_ops(ops: &[usize], on: &[bool]) -> Vec<usize> {
+    ops.iter()
+        .zip(on)
+        .filter(|(_, on)| **on)
+        .map(|(&i, _)| i)
+        .collect()
+}
+
+/// The two branch sets of one cell for the indicator step (nse-method.md §6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellPaths {
+    /// The selected set `s` (sorted pool indices): the forward value of the cell is `y_s`.
+    pub selected: Vec<usize>,
+    /// The other set `u ≠ s` (equal to `selected` in a deterministic cell).
+    pub other: Vec<usize>,
+    /// `P(s) = Π p_i^on (1 − p_i)^off` over the cell's sub-space ops — the *unconditioned*
+    /// joint probability, also in non-residual cells (the conditioning constant cancels in
+    /// `q_s = P_s / (P_s + P_u)`).
+    pub prob_selected: f64,
+    /// `P(u)`, likewise.
+    pub prob_other: f64,
+    /// The cell has a single possible branch set (empty sub-space, or one op in a non-residual
+    /// cell): `selected == other`, and the cell should be run plainly, without the
+    /// two-path estimator.
+    pub deterministic: bool,
+}
+
+impl CellPaths {
+    /// `q_s = P_s / (P_s + P_u)`; 1 in a deterministic cell.
+    pub fn q_selected(&self) -> f64 {
+        if self.deterministic {
+            1.0
+        } else {
+            self.prob_selected / (self.prob_selected + self.prob_other)
+        }
+    }
+
+    /// `q_u = P_u / (P_s + P_u)`; 0 in a deterministic cell.
+    pub fn q_other(&self) -> f64 {
+        1.0 - self.q_selected()
+    }
+}
+
+/// Per cell, two distinct branch sets and their joint probabilities; see
+/// [`SubSpace::sample_two_paths`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathPair {
+    /// One entry per cell.
+    pub cells: Vec<CellPaths>,
+}
+
+impl PathPair {
+    /// The selected sets as an architecture.
+    pub fn selected(&self) -> Architecture {
+        Architecture::from_sorted(self.cells.iter().map(|c| c.selected.clone()).collect())
+    }
+
+    /// The other sets as an architecture.
+    pub fn other(&self) -> Architecture {
+        Architecture::from_sorted(self.cells.iter().map(|c| c.other.clone()).collect())
+    }
+}
+
+impl SubSpace {
+    fn probs(&self, cell: usize, alphas: &[Vec<f32>]) -> Vec<f64> {
+        self.cells[cell]
+            .iter()
+            .map(|&i| branch_probability(alphas[cell][i]))
+            .collect()
+    }
+
+    fn sample_with<R: Rng + ?Sized>(
+        &self,
+        probs: impl Fn(usize) -> Vec<f64>,
+        rng: &mut R,
+    ) -> Architecture {
+        let cells = (0..self.num_cells())
+            .map(|cell| {
+                let on = draw_mask(&probs(cell), !self.residual[cell], rng);
+                mask_to_ops(&self.cells[cell], &on)
+            })
+            .collect();
+        Architecture::from_sorted(cells)
+    }
+
+    /// The weight step's sampler (nse-method.md §6): in every cell each sub-space op is on
+    /// with probability 0.5, independently; a non-residual cell is conditioned on getting at
+    /// least one op (the distribution of resampling it while empty). Cells are drawn in
+    /// order, ops in ascending index order.
+    pub fn sample_uniform<R: Rng + ?Sized>(&self, rng: &mut R) -> Architecture {
+        self.sample_with(|cell| vec![0.5; self.cells[cell].len()], rng)
+    }
+
+    /// Independent Bernoulli branches with `p_i = branch_probability(alphas[cell][i])` over
+    /// the sub-space ops, non-residual cells conditioned on non-empty (see the module docs).
+    /// `alphas` is `[cell][pool op]`.
+    pub fn sample_bernoulli<R: Rng + ?Sized>(
+        &self,
+        alphas: &[Vec<f32>],
+        rng: &mut R,
+    ) -> Result<Architecture> {
+        check_alphas(alphas, self.num_cells(), self.pool_size)?;
+        Ok(self.sample_with(|cell| self.probs(cell, alphas), rng))
+    }
+
+    /// The unconditioned joint probability `P(A) = Π p_i^on (1 − p_i)^off` of branch set
+    /// `set` over the sub-space of `cell`, with `p_i = branch_probability(alphas[cell][i])`.
+    /// A set with an op outside the cell's sub-space has probability 0.
+    pub fn set_probability(&self, alphas: &[Vec<f32>], cell: usize, set: &[usize]) -> Result<f64> {
+        check_alphas(alphas, self.num_cells(), self.pool_size)?;
+        if cell >= self.num_cells() {
+            return Err(SpaceError::WrongCellCount {
+                expected: self.num_cells(),
+                got: cell + 1,
+            });
+        }
+        if set.iter().any(|&i| !self.contains(cell, i)) {
+            return Ok(0.0);
+        }
+        let ops = &self.cells[cell];
+        Ok(joint(&self.probs(cell, alphas), |j| set.contains(&ops[j])))
+    }
+
+    /// The indicator step's two paths (nse-method.md §6). Per cell:
+    /// - `selected` is a draw `s` from the cell's distribution `D` (module docs:
+    ///   non-residual cells conditioned on non-empty);
+    /// - `other` is a draw `u` from `D` conditioned on `u ≠ s`, i.e. the first of further
+    ///   draws that differs from `s`: `Pr(u = b | s = a) = D(b) / (1 − D(a))`.
+    ///
+    /// So `Pr(selected = a) = D(a)` exactly. With at most [`ENUMERATE_MAX_OPS`] sub-space ops
+    /// the sets are enumerated and both draws are exact inversions; above, `s` is drawn
+    /// directly and `u` by rejection (each try differs from `s` with probability at least
+    /// `1 − 0.9995^11 ≈ 0.5%`). The returned probabilities are the unconditioned
+    /// `P_s`, `P_u` (see [`CellPaths`]); `q_s = P_s / (P_s + P_u)` is
+    /// [`CellPaths::q_selected`].
+    ///
+    /// A deterministic cell ([`SubSpace::is_deterministic`]) draws nothing and reports its one
+    /// set as both paths with `deterministic: true`. Every other cell has at least two
+    /// possible sets and always gets two different ones.
+    pub fn sample_two_paths<R: Rng + ?Sized>(
+        &self,
+        alphas: &[Vec<f32>],
+        rng: &mut R,
+    ) -> Result<PathPair> {
+        check_alphas(alphas, self.num_cells(), self.pool_size)?;
+        let cells = (0..self.num_cells())
+            .map(|cell| {
+                let ops = &self.cells[cell];
+                let probs = self.probs(cell, alphas);
+                let nonempty = !self.residual[cell];
+                if self.is_deterministic(cell) {
+                    let set = ops.clone();
+                    let p = joint(&probs, |_| true);
+                    return CellPaths {
+                        selected: set.clone(),
+                        other: set,
+                        prob_selected: p,
+                        prob_other: p,
+                        deterministic: true,
+                    };
+                }
+                let (s, u) = if ops.len() <= ENUMERATE_MAX_OPS {
+                    let first = usize::from(nonempty);
+                    let weights: Vec<f64> = (first..1usize << ops.len())
+                        .map(|mask| joint(&probs, |j| mask >> j & 1 == 1))
+                        .collect();
+                    let total: f64 = weights.iter().sum();
+                    let s = pick(weights.iter().copied(), rng.random::<f64>() * total);
+                    let rest = weights
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &w)| if i == s { 0.0 } else { w });
+                    let mut u = pick(rest, rng.random::<f64>() * (total - weights[s]));
+                    if u == s {
+                        // Only reachable through rounding at the very end of the range.
+                        u = if s + 1 < weights.len() { s + 1 } else { s - 1 };
+                    }
+                    let to_mask = |k: usize| -> Vec<bool> {
+                        (0..ops.len()).map(|j| (k + first) >> j & 1 == 1).collect()
+                    };
+                    (to_mask(s), to_mask(u))
+                } else {
+                    let s = draw_mask(&probs, nonempty, rng);
+                    let u = loop {
+                        let u = draw_mask(&probs, nonempty, rng);
+                        if u != s {
+                            break u;
+                        }
+                    };
+                    (s, u)
+                };
+                CellPaths {
+                    prob_selected: joint(&probs, |j| s[j]),
+                    prob_other: joint(&probs, |j| u[j]),
+                    selected: mask_to_ops(ops, &s),
+                    other: mask_to_ops(ops, &u),
+                    deterministic: false,
+                }
+            })
+            .collect();
+        Ok(PathPair { cells })
+    }
+}
+
+/// A resource window (nse-method.md §7.1), in units of `metric` (MACs or parameters, not
+/// millions): the window is the open interval `(target − drift, target + drift)`, the extra
+/// band the half-open `(target − drift − extra_drift, target − drift]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ResourceWindow {
+    /// What the costs measure.
+    pub metric: CostMetric,
+    /// Target cost.
+    pub target: f64,
+    /// Half-width of the window.
+    pub drift: f64,
+    /// Width of the extra band below the window.
+    pub extra_drift: f64,
+}
+
+impl ResourceWindow {
+    /// A window around `target`.
+    pub fn new(metric: CostMetric, target: f64, drift: f64, extra_drift: f64) -> Self {
+        ResourceWindow {
+            metric,
+            target,
+            drift,
+            extra_drift,
+        }
+    }
+
+    /// Checks that the target is finite and positive, the drift finite and positive and the
+    /// extra drift finite and non-negative.
+    pub fn check(&self) -> Result<()> {
+        let invalid = |field, reason: String| Err(SpaceError::InvalidWindow { field, reason });
+        if !(self.target.is_finite() && self.target > 0.0) {
+            return invalid(
+                "target",
+                format!("must be positive and finite, got {}", self.target),
+            );
+        }
+        if !(self.drift.is_finite() && self.drift > 0.0) {
+            return invalid(
+                "drift",
+                format!("must be positive and finite, got {}", self.drift),
+            );
+        }
+        if !(self.extra_drift.is_finite() && self.extra_drift >= 0.0) {
+            return invalid(
+                "extra_drift",
+                format!("must be non-negative and finite, got {}", self.extra_drift),
+            );
+        }
+        Ok(())
+    }
+
+    /// Exclusive lower bound of the window, `target − drift` (inclusive upper bound of the
+    /// extra band).
+    pub fn low(&self) -> f64 {
+        self.target - self.drift
+    }
+
+    /// Exclusive upper bound of the window, `target + drift`.
+    pub fn high(&self) -> f64 {
+        self.target + self.drift
+    }
+
+    /// Exclusive lower bound of the extra band, `target − drift − extra_drift`.
+    pub fn extra_low(&self) -> f64 {
+        self.low() - self.extra_drift
+    }
+
+    /// Whether `cost` lies in the window `(low, high)`.
+    pub fn contains(&self, cost: f64) -> bool {
+        self.low() < cost && cost < self.high()
+    }
+
+    /// Whether `cost` lies in the extra band `(extra_low, low]`.
+    pub fn in_extra_band(&self, cost: f64) -> bool {
+        self.extra_low() < cost && cost <= self.low()
+    }
+}
+
+/// An architecture drawn by the [`WindowSampler`] with its cost (stem + cells + tail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampledArchitecture {
+    /// The architecture.
+    pub architecture: Architecture,
+    /// Its MACs and parameters.
+    pub cost: Cost,
+}
+
+/// What a [`WindowSampler`] found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowBatch {
+    /// `n` distinct architectures inside the window, in draw order.
+    pub window: Vec<SampledArchitecture>,
+    /// `n_extra` distinct architectures in the extra band, in draw order.
+    pub extra: Vec<SampledArchitecture>,
+    /// Architectures drawn in all.
+    pub attempts: usize,
+}
+
+/// Draws the evaluation batch of a round (nse-method.md §7.1): architectures from the
+/// learned Bernoulli distribution ([`SubSpace::sample_bernoulli`]) until `n` distinct ones lie
+/// in the window and `n_extra` distinct ones in the extra band, giving up after
+/// `max_attempts` draws with [`SpaceError::WindowInfeasible`] (found counts and the cost range
+/// seen). Costs come from the space's cost table in the window's metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowSampler {
+    /// The resource window.
+    pub window: ResourceWindow,
+    /// Architectures wanted inside the window (reference 2000).
+    pub n: usize,
+    /// Architectures wanted in the extra band (reference 100).
+    pub n_extra: usize,
+    /// Draws before giving up.
+    pub max_attempts: usize,
+}
+
+/// Default attempt budget of [`WindowSampler::new`] per architecture wanted.
+pub const ATTEMPTS_PER_ARCHITECTURE: usize = 200;
+
+impl WindowSampler {
+    /// A sampler with `max_attempts = 200 · (n + n_extra)` (see [`ATTEMPTS_PER_ARCHITECTURE`]).
+    pub fn new(window: ResourceWindow, n: usize, n_extra: usize) -> Self {
+        WindowSampler {
+            window,
+            n,
+            n_extra,
+            max_attempts: ATTEMPTS_PER_ARCHITECTURE.saturating_mul(n.saturating_add(n_extra)),
+        }
+    }
+
+    /// Checks the window, `n ≥ 1`, `max_attempts ≥ n + n_extra` and a non-empty extra band
+    /// when `n_extra > 0`.
+    pub fn check(&self) -> Result<()> {
+        self.window.check()?;
+        let invalid = |field, reason: String| Err(SpaceError::InvalidWindow { field, reason });
+        if self.n == 0 {
+            return invalid("n", "must be at least 1".into());
+        }
+        if self.n_extra > 0 && self.window.extra_drift == 0.0 {
+            return invalid(
+                "extra_drift",
+                format!(
+                    "is 0, so the {} extra architectures cannot be found",
+                    self.n_extra
+                ),
+            );
+        }
+        if self.max_attempts < self.n + self.n_extra {
+            return invalid(
+                "max_attempts",
+                format!(
+                    "{} is fewer than the {} architectures wanted",
+                    self.max_attempts,
+                    self.n + self.n_extra
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Draws the batch from `subspace` (a sub-space of `space`) with branch probabilities
+    /// from `alphas` (`[cell][pool op]`; all zeros gives the uniform 0.5 distribution).
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        space: &SearchSpace,
+        subspace: &SubSpace,
+        alphas: &[Vec<f32>],
+        rng: &mut R,
+    ) -> Result<WindowBatch> {
+        self.check()?;
+        subspace.check_space(space)?;
+        check_alphas(alphas, subspace.num_cells(), subspace.pool_size())?;
+        let table = space.cost_table();
+        let fixed = space.fixed_cost();
+        let metric = self.window.metric;
+        let mut seen_archs = HashSet::new();
+        let mut batch = WindowBatch {
+            window: Vec::with_capacity(self.n),
+            extra: Vec::with_capacity(self.n_extra),
+            attempts: 0,
+        };
+        let mut seen: Option<(f64, f64)> = None;
+        while batch.window.len() < self.n || batch.extra.len() < self.n_extra {
+            if batch.attempts == self.max_attempts {
+                return Err(SpaceError::WindowInfeasible {
+                    low: self.window.low(),
+                    high: self.window.high(),
+                    extra_low: self.window.extra_low(),
+                    attempts: batch.attempts,
+                    found: batch.window.len(),
+                    wanted: self.n,
+                    found_extra: batch.extra.len(),
+                    wanted_extra: self.n_extra,
+                    seen,
+                });
+            }
+            batch.attempts += 1;
+            let architecture = subspace.sample_bernoulli(alphas, rng)?;
+            let cost = fixed
+                + architecture
+                    .cells()
+                    .iter()
+                    .zip(&table)
+                    .flat_map(|(ops, row)| ops.iter().map(|&i| row[i]))
+                    .sum::<Cost>();
+            let value = cost.get(metric);
+            seen = Some(seen.map_or((value, value), |(lo, hi)| (lo.min(value), hi.max(value))));
+            let list = if self.window.contains(value) && batch.window.len() < self.n {
+                &mut batch.window
+            } else if self.window.in_extra_band(value) && batch.extra.len() < self.n_extra {
+                &mut batch.extra
+            } else {
+                continue;
+            };
+            if seen_archs.insert(architecture.clone()) {
+                list.push(SampledArchitecture { architecture, cost });
+            }
+        }
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evolution::EvolutionState;
+    use crate::space::SpaceSpec;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn rng(seed: u64) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(seed)
+    }
+
+    fn cifar() -> SearchSpace {
+        SpaceSpec::preset("cifar10-mb27").unwrap().check().unwrap()
+    }
+
+    /// cifar10-mb27 cells: N R N R N R N E N R N E (even cells residual).
+    fn mixed_subspace(space: &SearchSpace) -> SubSpace {
+        let mut cells = vec![vec![0, 1, 2, 3, 4]; 12];
+        cells[0] = vec![0, 5, 9]; // residual, 8 sets
+        cells[1] = vec![2, 4, 20]; // non-residual, 7 sets
+        cells[2] = vec![7]; // residual, 2 sets
+        cells[3] = vec![1, 26]; // non-residual, 3 sets
+        cells[4] = vec![]; // residual, deterministic (empty)
+        cells[5] = vec![3]; // non-residual, deterministic
+        cells[6] = (0..12).collect(); // residual, rejection path
+        cells[7] = (10..22).collect(); // non-residual, rejection path
+        SubSpace::new(space, cells).unwrap()
+    }
+
+    fn random_alphas(space: &SearchSpace, seed: u64) -> Vec<Vec<f32>> {
+        let mut r = rng(seed);
+        (0..space.num_cells())
+            .map(|_| {
+                (0..space.pool().len())
+                    .map(|_| r.random_range(-3.0f32..3.0))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The documented distribution D of a cell, by enumeration from the spec's formula.
+    fn distribution(ops: &[usize], alpha: &[f32], residual: bool) -> Vec<(Vec<usize>, f64)> {
+        let p: Vec<f64> = ops
+            .iter()
+            .map(|&i| 1.0 / (1.0 + (-f64::from(alpha[i])).exp()) * 0.999 + 0.0005)
+            .collect();
+        let mut sets: Vec<(Vec<usize>, f64)> = (0..1usize << ops.len())
+            .map(|mask| {
+                let set: Vec<usize> = (0..ops.len())
+                    .filter(|j| mask >> j & 1 == 1)
+                    .map(|j| ops[j])
+                    .collect();
+                let prob: f64 = (0..ops.len())
+                    .map(|j| if mask >> j & 1 == 1 { p[j] } else { 1.0 - p[j] })
+                    .product();
+                (set, prob)
+            })
+            .collect();
+        if !residual {
+            let empty = sets.remove(0).1;
+            sets.iter_mut().for_each(|(_, d)| *d /= 1.0 - empty);
+        }
+        sets
+    }
+
+    /// `Π p_i^on (1 − p_i)^off` over `ops`, from the spec's formula.
+    fn raw_product(ops: &[usize], alpha: &[f32], set: &[usize]) -> f64 {
+        ops.iter()
+            .map(|&i| {
+                let p = 1.0 / (1.0 + (-f64::from(alpha[i])).exp()) * 0.999 + 0.0005;
+                if set.contains(&i) { p } else { 1.0 - p }
+            })
+            .product()
+    }
+
+    fn chi_square(
+        counts: &std::collections::HashMap<Vec<usize>, usize>,
+        expected: &[(Vec<usize>, f64)],
+        n: usize,
+    ) -> f64 {
+        assert!(
+            counts.keys().all(|k| expected.iter().any(|(s, _)| s == k)),
+            "a set outside the support"
+        );
+        expected
+            .iter()
+            .map(|(set, d)| {
+                let e = d * n as f64;
+                let o = *counts.get(set).unwrap_or(&0) as f64;
+                (o - e).powi(2) / e
+            })
+            .sum()
+    }
+
+    #[test]
+    fn branch_probability_follows_the_spec() {
+        assert_eq!(branch_probability(0.0), 0.5);
+        let s2 = 1.0 / (1.0 + (-2.0f64).exp());
+        assert!((branch_probability(2.0) - (s2 * 0.999 + 0.0005)).abs() < 1e-15);
+        assert!((branch_probability(f32::INFINITY) - 0.9995).abs() < 1e-15);
+        assert!((branch_probability(f32::NEG_INFINITY) - 0.0005).abs() < 1e-15);
+    }
+
+    #[test]
+    fn uniform_sampler_is_seeded_valid_and_half_on() {
+        let space = cifar();
+        let sub = mixed_subspace(&space);
+        let draw = |seed| {
+            let mut r = rng(seed);
+            (0..50)
+                .map(|_| sub.sample_uniform(&mut r))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
+
+        let n = 40_000;
+        let mut r = rng(3);
+        let mut on = vec![vec![0usize; 27]; 12];
+        for _ in 0..n {
+            let arch = sub.sample_uniform(&mut r);
+            space.check_architecture(&arch).unwrap(); // never an empty non-residual cell
+            assert!(sub.contains_architecture(&arch));
+            for (c, ops) in arch.cells().iter().enumerate() {
+                ops.iter().for_each(|&i| on[c][i] += 1);
+            }
+        }
+        for (c, on) in on.iter().enumerate() {
+            let k = sub.ops(c).len() as i32;
+            // Residual: 0.5. Non-residual: conditioned on non-empty, 0.5 / (1 − 2^−k).
+            let p = if sub.is_residual(c) {
+                0.5
+            } else {
+                0.5 / (1.0 - 0.5f64.powi(k))
+            };
+            let tol = 5.0 * (p * (1.0 - p) / n as f64).sqrt() + 1e-9;
+            for &i in sub.ops(c) {
+                let rate = on[i] as f64 / n as f64;
+                assert!(
+                    (rate - p).abs() <= tol,
+                    "cell {c} op {i}: on-rate {rate}, expected {p}"
+                );
+            }
+        }
+        assert_eq!(
+            on[5][3], n,
+            "a single op in a non-residual cell is always on"
+        );
+        assert!(on[4].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn bernoulli_sampler_matches_its_probabilities() {
+        let space = cifar();
+        let sub = mixed_subspace(&space);
+        let mut alphas = random_alphas(&space, 10);
+        // Huge α outside the sub-space must not switch anything on.
+        alphas[0][1] = 50.0;
+        alphas[1][0] = 50.0;
+        let draw = |seed| {
+            let mut r = rng(seed);
+            (0..50)
+                .map(|_| sub.sample_bernoulli(&alphas, &mut r).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(1), draw(1));
+        assert_ne!(draw(1), draw(2));
+
+        let n = 40_000;
+        let mut r = rng(4);
+        let mut on = vec![vec![0usize; 27]; 12];
+        let mut joint1 = std::collections::HashMap::new();
+        for _ in 0..n {
+            let arch = sub.sample_bernoulli(&alphas, &mut r).unwrap();
+            space.check_architecture(&arch).unwrap();
+            assert!(sub.contains_architecture(&arch));
+            for (c, ops) in arch.cells().iter().enumerate() {
+                ops.iter().for_each(|&i| on[c][i] += 1);
+            }
+            *joint1.entry(arch.cells()[1].clone()).or_insert(0) += 1;
+        }
+        // Residual cells: each op on with probability p_i, independently of the rest.
+        for c in (0..12).step_by(2) {
+            for &i in sub.ops(c) {
+                let p = branch_probability(alphas[c][i]);
+                let rate = on[c][i] as f64 / n as f64;
+                let tol = 5.0 * (p * (1.0 - p) / n as f64).sqrt();
+                assert!((rate - p).abs() <= tol, "cell {c} op {i}: {rate} vs {p}");
+            }
+        }
+        // Non-residual cell 1: the 7 non-empty sets with D(A) = P(A) / (1 − P(∅)).
+        let expected = distribution(sub.ops(1), &alphas[1], false);
+        assert_eq!(expected.len(), 7);
+        let chi2 = chi_square(&joint1, &expected, n);
+        assert!(chi2 < 30.0, "chi-square {chi2} over 6 degrees of freedom");
+        assert_eq!(on[1][0], 0);
+        assert_eq!(on[0][1], 0);
+        assert!(matches!(
+            sub.sample_bernoulli(&alphas[..3], &mut r),
+            Err(SpaceError::AlphaShape {
+                expected: 12,
+                got: 3,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn two_path_sampler_gives_distinct_paths_with_the_documented_distribution() {
+        let space = cifar();
+        let sub = mixed_subspace(&space);
+        let alphas = random_alphas(&space, 20);
+        let draw = |seed| {
+            let mut r = rng(seed);
+            (0..20)
+                .map(|_| sub.sample_two_paths(&alphas, &mut r).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(5), draw(5));
+        assert_ne!(draw(5), draw(6));
+
+        let n = 40_000;
+        let mut r = rng(7);
+        let mut selected: Vec<std::collections::HashMap<Vec<usize>, usize>> =
+            vec![Default::default(); 12];
+        let mut other: Vec<std::collections::HashMap<Vec<usize>, usize>> =
+            vec![Default::default(); 12];
+        let mut on_large = vec![0usize; 27];
+        for _ in 0..n {
+            let pair = sub.sample_two_paths(&alphas, &mut r).unwrap();
+            space.check_architecture(&pair.selected()).unwrap();
+            space.check_architecture(&pair.other()).unwrap();
+            assert!(
+                sub.contains_architecture(&pair.selected())
+                    && sub.contains_architecture(&pair.other())
+            );
+            for (c, cell) in pair.cells.iter().enumerate() {
+                assert_eq!(cell.deterministic, sub.is_deterministic(c), "cell {c}");
+                if cell.deterministic {
+                    assert_eq!(cell.selected, cell.other);
+                    assert_eq!(cell.selected, sub.ops(c));
+                    assert_eq!((cell.q_selected(), cell.q_other()), (1.0, 0.0));
+                } else {
+                    assert_ne!(cell.selected, cell.other, "cell {c}: equal paths");
+                    let q = cell.prob_selected / (cell.prob_selected + cell.prob_other);
+                    assert!((cell.q_selected() - q).abs() < 1e-15);
+                }
+                // The reported probabilities are the unconditioned joint products.
+                let ps = raw_product(sub.ops(c), &alphas[c], &cell.selected);
+                let pu = raw_product(sub.ops(c), &alphas[c], &cell.other);
+                assert_eq!(
+                    sub.set_probability(&alphas, c, &cell.selected).unwrap(),
+                    cell.prob_selected
+                );
+                assert!((cell.prob_selected - ps).abs() <= 1e-12 * ps, "cell {c}");
+                assert!((cell.prob_other - pu).abs() <= 1e-12 * pu, "cell {c}");
+                *selected[c].entry(cell.selected.clone()).or_insert(0) += 1;
+                *other[c].entry(cell.other.clone()).or_insert(0) += 1;
+            }
+            pair.cells[6]
+                .selected
+                .iter()
+                .for_each(|&i| on_large[i] += 1);
+        }
+        // Enumerated cells: Pr(s = a) = D(a), Pr(u = b) = Σ_a D(a) D(b) / (1 − D(a)).
+        for c in [0, 1, 2, 3] {
+            let d = distribution(sub.ops(c), &alphas[c], sub.is_residual(c));
+            let chi2 = chi_square(&selected[c], &d, n);
+            assert!(
+                chi2 < 30.0,
+                "cell {c}: selected chi-square {chi2} over {} sets",
+                d.len()
+            );
+            let d_other: Vec<(Vec<usize>, f64)> = d
+                .iter()
+                .map(|(b, db)| {
+                    let p: f64 = d
+                        .iter()
+                        .filter(|(a, _)| a != b)
+                        .map(|(_, da)| da * db / (1.0 - da))
+                        .sum();
+                    (b.clone(), p)
+                })
+                .collect();
+            let chi2 = chi_square(&other[c], &d_other, n);
+            assert!(chi2 < 30.0, "cell {c}: other chi-square {chi2}");
+        }
+        let outside = sub.set_probability(&alphas, 0, &[1]).unwrap();
+        assert_eq!(outside, 0.0, "op 1 is not in cell 0's sub-space");
+        assert!(sub.set_probability(&alphas, 12, &[]).is_err());
+        // Residual cell with one op: the two paths are {} and {7}, in either order.
+        assert_eq!(selected[2][&vec![]] + selected[2][&vec![7]], n);
+        assert_eq!(selected[2][&vec![]], other[2][&vec![7]]);
+        // Rejection path (12 ops, residual): the selected set's marginals are the p_i.
+        for &i in sub.ops(6) {
+            let p = branch_probability(alphas[6][i]);
+            let rate = on_large[i] as f64 / n as f64;
+            assert!(
+                (rate - p).abs() <= 5.0 * (p * (1.0 - p) / n as f64).sqrt(),
+                "op {i}: {rate} vs {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_path_sampler_handles_extreme_probabilities() {
+        // All α very negative: the residual one-op cell must still give {} and {op}, and a
+        // non-residual two-op cell two different non-empty sets, without long rejection.
+        let space = cifar();
+        let sub = mixed_subspace(&space);
+        let alphas = vec![vec![-1e6f32; 27]; 12];
+        let mut r = rng(0);
+        for _ in 0..200 {
+            let pair = sub.sample_two_paths(&alphas, &mut r).unwrap();
+            let cell = &pair.cells[3];
+            assert!(
+                !cell.selected.is_empty() && !cell.other.is_empty() && cell.selected != cell.other
+            );
+            assert!(cell.prob_selected > 0.0 && cell.prob_other > 0.0);
+            assert_ne!(pair.cells[7].selected, pair.cells[7].other);
+        }
+    }
+
+    fn imagenet_state() -> (SearchSpace, SubSpace) {
+        let space = SpaceSpec::preset("imagenet-mb27").unwrap().check().unwrap();
+        let sub = EvolutionState::from_seed(&space, 0).subspace().clone();
+        (space, sub)
+    }
+
+    #[test]
+    fn window_sampler_stays_in_its_windows() {
+        let (space, sub) = imagenet_state();
+        let zeros = vec![vec![0.0f32; 27]; 22];
+        // Centre the window on the median cost of the distribution.
+        let mut r = rng(1);
+        let mut costs: Vec<f64> = (0..2000)
+            .map(|_| {
+                space
+                    .architecture_cost(&sub.sample_uniform(&mut r))
+                    .unwrap()
+                    .total
+                    .macs as f64
+            })
+            .collect();
+        costs.sort_by(f64::total_cmp);
+        let target = costs[1000];
+        let window = ResourceWindow::new(CostMetric::Macs, target, 0.03 * target, 0.05 * target);
+        let sampler = WindowSampler::new(window, 300, 30);
+        let batch = sampler.sample(&space, &sub, &zeros, &mut rng(2)).unwrap();
+        assert_eq!((batch.window.len(), batch.extra.len()), (300, 30));
+        assert!(batch.attempts >= 330 && batch.attempts <= sampler.max_attempts);
+        let mut distinct = HashSet::new();
+        for (list, in_band) in [(&batch.window, true), (&batch.extra, false)] {
+            for s in list {
+                let cost = space.architecture_cost(&s.architecture).unwrap().total;
+                assert_eq!(cost, s.cost);
+                let m = cost.macs as f64;
+                if in_band {
+                    assert!(
+                        window.low() < m && m < window.high(),
+                        "{m} outside the window"
+                    );
+                } else {
+                    assert!(
+                        window.extra_low() < m && m <= window.low(),
+                        "{m} outside the extra band"
+                    );
+                }
+                assert!(sub.contains_architecture(&s.architecture));
+                assert!(
+                    distinct.insert(s.architecture.clone()),
+                    "repeated architecture"
+                );
+            }
+        }
+        assert_eq!(
+            sampler.sample(&space, &sub, &zeros, &mut rng(2)).unwrap(),
+            batch
+        );
+        assert_ne!(
+            sampler.sample(&space, &sub, &zeros, &mut rng(3)).unwrap(),
+            batch
+        );
+
+        // A parameter window.
+        let arch = sub.sample_uniform(&mut r);
+        let params = space.architecture_cost(&arch).unwrap().total.params as f64;
+        let window = ResourceWindow::new(CostMetric::Params, params, 0.05 * params, 0.0);
+        let batch = WindowSampler::new(window, 10, 0)
+            .sample(&space, &sub, &zeros, &mut r)
+            .unwrap();
+        assert!(
+            batch
+                .window
+                .iter()
+                .all(|s| window.contains(s.cost.params as f64))
+        );
+    }
+
+    #[test]
+    fn infeasible_windows_report_counts_and_seen_range() {
+        let (space, sub) = imagenet_state();
+        let zeros = vec![vec![0.0f32; 27]; 22];
+        let fixed = space.fixed_cost().macs as f64;
+        let window = ResourceWindow::new(CostMetric::Macs, 1e6, 1e5, 1e5);
+        let sampler = WindowSampler {
+            max_attempts: 500,
+            ..WindowSampler::new(window, 5, 1)
+        };
+        match sampler.sample(&space, &sub, &zeros, &mut rng(0)) {
+            Err(SpaceError::WindowInfeasible {
+                found: 0,
+                wanted: 5,
+                found_extra: 0,
+                wanted_extra: 1,
+                attempts: 500,
+                seen: Some((lo, hi)),
+                low,
+                high,
+                ..
+            }) => {
+                assert!(fixed < lo && lo < hi, "seen {lo}..{hi}, fixed {fixed}");
+                assert_eq!((low, high), (9e5, 1.1e6));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A sub-space with a single architecture: one found, the second never.
+        let cells = (0..22)
+            .map(|c| {
+                if sub.is_residual(c) {
+                    vec![]
+                } else {
+                    vec![sub.ops(c)[0]]
+                }
+            })
+            .collect();
+        let single = SubSpace::new(&space, cells).unwrap();
+        let arch = single.sample_uniform(&mut rng(0));
+        let cost = space.architecture_cost(&arch).unwrap().total.macs as f64;
+        let window = ResourceWindow::new(CostMetric::Macs, cost, 1.0, 0.0);
+        let err = WindowSampler {
+            max_attempts: 50,
+            ..WindowSampler::new(window, 2, 0)
+        }
+        .sample(&space, &single, &zeros, &mut rng(0))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            SpaceError::WindowInfeasible {
+                low: cost - 1.0,
+                high: cost + 1.0,
+                extra_low: cost - 1.0,
+                attempts: 50,
+                found: 1,
+                wanted: 2,
+                found_extra: 0,
+                wanted_extra: 0,
+                seen: Some((cost, cost)),
+            }
+        );
+        assert!(err.to_string().contains("found 1 of 2"), "{err}");
+
+        // Invalid settings.
+        let ok = ResourceWindow::new(CostMetric::Macs, 3e8, 1e7, 1e7);
+        let bad = [
+            (
+                WindowSampler::new(ResourceWindow { drift: 0.0, ..ok }, 1, 0),
+                "drift",
+            ),
+            (
+                WindowSampler::new(
+                    ResourceWindow {
+                        target: f64::NAN,
+                        ..ok
+                    },
+                    1,
+                    0,
+                ),
+                "target",
+            ),
+            (
+                WindowSampler::new(
+                    ResourceWindow {
+                        extra_drift: -1.0,
+                        ..ok
+                    },
+                    1,
+                    0,
+                ),
+                "extra_drift",
+            ),
+            (
+                WindowSampler::new(
+                    ResourceWindow {
+                        extra_drift: 0.0,
+                        ..ok
+                    },
+                    1,
+                    1,
+                ),
+                "extra_drift",
+            ),
+            (WindowSampler::new(ok, 0, 0), "n"),
+            (
+                WindowSampler {
+                    max_attempts: 3,
+                    ..WindowSampler::new(ok, 2, 2)
+                },
+                "max_attempts",
+            ),
+        ];
+        for (sampler, field) in bad {
+            match sampler.sample(&space, &sub, &zeros, &mut rng(0)) {
+                Err(SpaceError::InvalidWindow { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let other = SpaceSpec::preset("cifar10-mb27").unwrap().check().unwrap();
+        assert!(matches!(
+            WindowSampler::new(ok, 1, 0).sample(&other, &sub, &zeros, &mut rng(0)),
+            Err(SpaceError::SpaceMismatch { .. })
+        ));
+    }
+}
