@@ -148,7 +148,7 @@ impl SpaceSpec {
                 )
             },
             "fashion-mnist-mb27" => SpaceSpec {
-                stem_stride: 1,
+                stem_stride: 2,
                 input_channels: 1,
                 tail_channels: 256,
                 ..SpaceSpec::new(
@@ -641,7 +641,7 @@ mod tests {
             ("imagenet-mb19-gpu", 21, 4, 19, 6, 3, 7),
             ("cifar10-mb27", 12, 6, 27, 5, 6, 2),
             ("cifar10-mb72", 12, 6, 72, 5, 17, 2),
-            ("fashion-mnist-mb27", 12, 6, 27, 5, 6, 2),
+            ("fashion-mnist-mb27", 12, 6, 27, 5, 6, 1),
         ];
         assert_eq!(expected.map(|e| e.0), PRESETS);
         for (name, cells, fixed, pool, k, rounds, size) in expected {

@@ -7,8 +7,8 @@ use nse_ops::CandidateOpConfig;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
 
 use crate::error::{Result, SupernetError};
-use crate::supernet::{Component, Supernet, component_rng};
 use crate::stem_tail::{Stem, StemConfig, Tail, TailConfig};
+use crate::supernet::{Component, Supernet, component_rng};
 
 /// Gives a batch norm running statistics of its own (a clone shares them).
 fn own_statistics(bn: &mut burn::nn::BatchNorm) {
@@ -98,7 +98,10 @@ impl ChildNetwork {
                 .map(|&i| {
                     CandidateOpConfig::new(*space.pool().op(i)?, [g.cin, g.cout])
                         .with_stride(g.stride)
-                        .init_with(device, &mut component_rng(seed, Component::Op(cell.index, i)))
+                        .init_with(
+                            device,
+                            &mut component_rng(seed, Component::Op(cell.index, i)),
+                        )
                 })
                 .collect::<nse_ops::Result<Vec<_>>>()?;
             cells.push(ChildCell {
@@ -106,8 +109,8 @@ impl ChildNetwork {
                 residual: cell.is_residual(),
             });
         }
-        let tail =
-            TailConfig::new(space.final_width(), spec.tail_channels, spec.num_classes).init(device);
+        let tail = TailConfig::new(space.final_width(), spec.tail_channels, spec.num_classes)
+            .init_with(device, &mut component_rng(seed, Component::Tail));
         Ok(ChildNetwork {
             stem,
             cells,

@@ -155,7 +155,10 @@ impl PathWeights {
             let sets = [
                 (&mut sub, path.subspace.as_slice()),
                 (&mut sel, path.selected.as_slice()),
-                (&mut uns, path.unselected.as_deref().unwrap_or(&path.selected)),
+                (
+                    &mut uns,
+                    path.unselected.as_deref().unwrap_or(&path.selected),
+                ),
             ];
             for (mask, ops) in sets {
                 for &i in ops {
@@ -184,7 +187,10 @@ impl PathWeights {
         let logit = log_joint(sel) - log_joint(uns);
         let stoch = Tensor::<2>::from_data(
             TensorData::new(
-                stochastic.iter().map(|&s| if s { 1.0f32 } else { 0.0 }).collect(),
+                stochastic
+                    .iter()
+                    .map(|&s| if s { 1.0f32 } else { 0.0 })
+                    .collect(),
                 [cells, 1],
             ),
             &device,

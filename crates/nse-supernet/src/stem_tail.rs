@@ -1,15 +1,15 @@
 //! The stem and the tail shared by the supernet and child networks (nse-method.md §3).
 
 use burn::config::Config;
+use burn::module::Initializer;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::Linear;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor};
 use nse_ops::Activation;
-use burn::module::Initializer;
 use nse_ops::modules::init::{kaiming_fan_out_std, normal_param, uniform_param};
-use rand::Rng;
 use nse_ops::modules::{ConvBn, ConvBnConfig};
+use rand::Rng;
 
 /// Configuration of the [`Stem`].
 #[derive(Config, Debug)]

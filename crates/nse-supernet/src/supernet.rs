@@ -1,11 +1,11 @@
 //! The weight-sharing multi-branch supernet (nse-method.md §3, §6).
 
 use burn::module::Module;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use burn::tensor::{Device, Tensor};
 use nse_ops::{CandidateOp, CandidateOpConfig};
 use nse_space::SearchSpace;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Result, SupernetError};
 use crate::indicators::{CellPaths, CostTable, Indicators, PathWeights};
@@ -134,7 +134,10 @@ impl Supernet {
                     .map(|(i, op)| {
                         CandidateOpConfig::new(*op, [g.cin, g.cout])
                             .with_stride(g.stride)
-                            .init_with(device, &mut component_rng(seed, Component::Op(cell.index, i)))
+                            .init_with(
+                                device,
+                                &mut component_rng(seed, Component::Op(cell.index, i)),
+                            )
                     })
                     .collect::<nse_ops::Result<Vec<_>>>()?;
                 Ok(SupernetCell {
@@ -234,8 +237,16 @@ impl Supernet {
             }
             let y_u = cell.forward(y.clone().detach(), &unselected[c]).detach();
             let y_s = cell.forward(y, &selected[c]);
-            let q_s = weights.selected.clone().slice([c..c + 1, 0..1]).reshape([1, 1, 1, 1]);
-            let q_u = weights.unselected.clone().slice([c..c + 1, 0..1]).reshape([1, 1, 1, 1]);
+            let q_s = weights
+                .selected
+                .clone()
+                .slice([c..c + 1, 0..1])
+                .reshape([1, 1, 1, 1]);
+            let q_u = weights
+                .unselected
+                .clone()
+                .slice([c..c + 1, 0..1])
+                .reshape([1, 1, 1, 1]);
             let w_s = q_s.clone() - q_s.detach() + 1.0;
             let w_u = q_u.clone() - q_u.detach();
             y = y_s * w_s + y_u * w_u;

@@ -26,7 +26,10 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 #[test]
@@ -47,7 +50,11 @@ fn supernet_state_round_trip_is_bit_exact() {
     let path = scratch("supernet.bpk");
     state.save(&path).unwrap();
     let loaded = SupernetState::load(&space, &device, &path).unwrap();
-    let x = Tensor::<4>::random([3, 3, 8, 8], Distribution::Normal(0.0, 1.0), &Device::flex());
+    let x = Tensor::<4>::random(
+        [3, 3, 8, 8],
+        Distribution::Normal(0.0, 1.0),
+        &Device::flex(),
+    );
     let before = values(state.supernet.valid().forward(x.clone(), &arch).unwrap());
     let after = values(loaded.supernet.valid().forward(x, &arch).unwrap());
     assert_eq!(before, after);
@@ -55,7 +62,10 @@ fn supernet_state_round_trip_is_bit_exact() {
     // A fresh supernet with another seed differs, so the equality above is not vacuous.
     let other = Supernet::new(&space, &device, 22).unwrap().valid();
     let x = Tensor::<4>::ones([1, 3, 8, 8], &Device::flex());
-    assert_ne!(values(other.forward(x.clone(), &arch).unwrap()), values(loaded.supernet.valid().forward(x, &arch).unwrap()));
+    assert_ne!(
+        values(other.forward(x.clone(), &arch).unwrap()),
+        values(loaded.supernet.valid().forward(x, &arch).unwrap())
+    );
     assert!(SupernetState::load(&space, &device, &scratch("missing.bpk")).is_err());
 }
 

@@ -11,7 +11,10 @@ use nse_supernet::{
 };
 
 fn space(json: &str) -> SearchSpace {
-    serde_json::from_str::<SpaceSpec>(json).unwrap().check().unwrap()
+    serde_json::from_str::<SpaceSpec>(json)
+        .unwrap()
+        .check()
+        .unwrap()
 }
 
 /// Three cells (N 8→8, R 8→16, N 16→16) over a 5-op custom pool, 8x8 RGB input.
@@ -24,7 +27,10 @@ fn tiny_space() -> SearchSpace {
 }
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 fn max_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
@@ -51,9 +57,24 @@ fn forward_runs_exactly_the_chosen_branches() {
     let expected = net.tail.forward(h);
     assert!(max_diff(y, expected) < 1e-5);
     // Invalid architectures are errors, not panics.
-    assert!(net.forward(Tensor::zeros([1, 3, 8, 8], &device), &[vec![0], vec![], vec![0]]).is_err());
-    assert!(net.forward(Tensor::zeros([1, 3, 8, 8], &device), &[vec![0], vec![7], vec![0]]).is_err());
-    assert!(net.forward(Tensor::zeros([1, 3, 8, 8], &device), &[vec![0]]).is_err());
+    assert!(
+        net.forward(
+            Tensor::zeros([1, 3, 8, 8], &device),
+            &[vec![0], vec![], vec![0]]
+        )
+        .is_err()
+    );
+    assert!(
+        net.forward(
+            Tensor::zeros([1, 3, 8, 8], &device),
+            &[vec![0], vec![7], vec![0]]
+        )
+        .is_err()
+    );
+    assert!(
+        net.forward(Tensor::zeros([1, 3, 8, 8], &device), &[vec![0]])
+            .is_err()
+    );
 }
 
 fn paths() -> Vec<CellPaths> {
@@ -86,7 +107,9 @@ fn indicator_forward_value_equals_the_selected_architecture() {
     let indicators = Indicators::from_values(&alphas, &device);
     let costs = CostTable::new(&space, CostMetric::Macs);
     let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
-    let out = net.forward_indicator(x.clone(), &paths(), &indicators, &costs).unwrap();
+    let out = net
+        .forward_indicator(x.clone(), &paths(), &indicators, &costs)
+        .unwrap();
     let selected: Vec<Vec<usize>> = paths().into_iter().map(|p| p.selected).collect();
     let plain = net.forward(x, &selected).unwrap();
     assert!(max_diff(out.logits, plain) < 1e-5);
@@ -122,7 +145,9 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
     let x = Tensor::<4>::random([3, 3, 6, 6], Distribution::Normal(0.0, 1.0), &device);
     let w = Tensor::<2>::random([3, 5], Distribution::Normal(0.0, 1.0), &device);
 
-    let out = net.forward_indicator(x.clone(), &paths, &indicators, &costs).unwrap();
+    let out = net
+        .forward_indicator(x.clone(), &paths, &indicators, &costs)
+        .unwrap();
     let grads = (out.logits * w.clone()).sum().backward();
     let got = to_vec(indicators.alpha.grad(&grads).unwrap());
 
@@ -139,7 +164,11 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
             .map(|i| {
                 let sig = 1.0 / (1.0 + (-alpha[i]).exp());
                 let p = sig * 0.999 + 0.0005;
-                if set.contains(&i) { p.ln() } else { (1.0 - p).ln() }
+                if set.contains(&i) {
+                    p.ln()
+                } else {
+                    (1.0 - p).ln()
+                }
             })
             .sum()
     };
@@ -153,7 +182,10 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
             "α_{i}: got {} expected {expected}",
             got[i]
         );
-        assert!(expected.abs() > 1e-4, "the test must exercise a non-trivial gradient");
+        assert!(
+            expected.abs() > 1e-4,
+            "the test must exercise a non-trivial gradient"
+        );
     }
     // Weight gradients flow through the selected path only: the unselected op gets none.
     let op1 = &net.cells[0].ops[1];
@@ -161,7 +193,11 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
         nse_ops::CandidateOp::InvertedBottleneck(b) => b.expand.conv.weight.val(),
         _ => unreachable!(),
     };
-    assert!(weight.grad(&grads).is_none_or(|g| to_vec(g.abs().sum()) == vec![0.0]));
+    assert!(
+        weight
+            .grad(&grads)
+            .is_none_or(|g| to_vec(g.abs().sum()) == vec![0.0])
+    );
 }
 
 #[test]
@@ -180,7 +216,10 @@ fn expected_cost_is_the_q_weighted_path_cost() {
         let c_u = costs.set_cost(c, p.unselected.as_deref().unwrap_or(&[]));
         expected += q_s[c] as f64 * costs.set_cost(c, &p.selected) + q_u[c] as f64 * c_u;
     }
-    assert!((got - expected).abs() < 1e-4 * expected, "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-4 * expected,
+        "{got} vs {expected}"
+    );
     assert_eq!((q_s[1], q_u[1]), (1.0, 0.0), "deterministic cell");
     assert!((q_s[0] + q_u[0] - 1.0).abs() < 1e-6 && q_s[0] > 0.0 && q_s[0] < 1.0);
 }
@@ -195,7 +234,11 @@ fn resource_penalty_pushes_expensive_ops_down() {
     let mut alpha = vec![vec![0.0f32; 5]; 3];
     let mut previous_cost = f64::INFINITY;
     for step in 0..20 {
-        let (s, u) = if step % 2 == 0 { (vec![0], vec![3]) } else { (vec![3], vec![0]) };
+        let (s, u) = if step % 2 == 0 {
+            (vec![0], vec![3])
+        } else {
+            (vec![3], vec![0])
+        };
         let indicators = Indicators::from_values(&alpha, &device);
         let paths: Vec<CellPaths> = (0..3)
             .map(|c| CellPaths {
@@ -208,7 +251,10 @@ fn resource_penalty_pushes_expensive_ops_down() {
         let cost = weights.expected_cost(&paths, &costs);
         let grads = resource_penalty(cost, 0.0, 10.0, 2.0).backward();
         let g = to_vec(indicators.alpha.grad(&grads).unwrap());
-        assert!(g[5 + 3] > 0.0, "step {step}: expensive op must be pushed down");
+        assert!(
+            g[5 + 3] > 0.0,
+            "step {step}: expensive op must be pushed down"
+        );
         assert!(g[5] < 0.0, "step {step}: cheap op must be pushed up");
         assert!(g[..5].iter().chain(&g[10..]).all(|&v| v == 0.0));
         for (i, a) in alpha[1].iter_mut().enumerate() {
@@ -256,18 +302,41 @@ fn recalibration_sets_the_exact_statistics_of_the_data_fed() {
             .into_iter()
             .map(|o| {
                 let m = o.clone().mean_dim(0).mean_dim(2).mean_dim(3);
-                to_vec((o - m).powi_scalar(2).mean_dim(0).mean_dim(2).mean_dim(3).reshape([8]))
+                to_vec(
+                    (o - m)
+                        .powi_scalar(2)
+                        .mean_dim(0)
+                        .mean_dim(2)
+                        .mean_dim(3)
+                        .reshape([8]),
+                )
             })
             .collect();
-        (0..8).map(|c| per_batch.iter().map(|v| v[c]).sum::<f32>() / 3.0).collect()
+        (0..8)
+            .map(|c| per_batch.iter().map(|v| v[c]).sum::<f32>() / 3.0)
+            .collect()
     };
     let running_mean = to_vec(net.stem.conv.bn.running_mean.value_sync());
     let running_var = to_vec(net.stem.conv.bn.running_var.value_sync());
     for c in 0..8 {
-        assert!((running_mean[c] - mean[c]).abs() < 1e-4, "mean {c}: {} vs {}", running_mean[c], mean[c]);
-        assert!((running_var[c] - var[c]).abs() < 1e-3 * var[c].max(1.0), "var {c}: {} vs {}", running_var[c], var[c]);
+        assert!(
+            (running_mean[c] - mean[c]).abs() < 1e-4,
+            "mean {c}: {} vs {}",
+            running_mean[c],
+            mean[c]
+        );
+        assert!(
+            (running_var[c] - var[c]).abs() < 1e-3 * var[c].max(1.0),
+            "var {c}: {} vs {}",
+            running_var[c],
+            var[c]
+        );
     }
-    assert_eq!(untouched(&net), before, "ops outside the architecture keep their statistics");
+    assert_eq!(
+        untouched(&net),
+        before,
+        "ops outside the architecture keep their statistics"
+    );
     assert_eq!(net.stem.conv.bn.momentum, 0.1, "momentum restored");
     // Plain devices cannot run train-mode batch norm.
     let mut plain = Supernet::new(&space, &Device::flex(), 9).unwrap();
@@ -289,7 +358,10 @@ fn child_inherits_weights_and_matches_the_supernet_in_eval_mode() {
     let child = ChildNetwork::inherit(&net, &space, &arch).unwrap();
     assert_eq!(child.cells.len(), 2);
     let x = Tensor::<4>::random([3, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
-    let from_supernet = net.valid().forward(x.clone().inner(), arch.cells()).unwrap();
+    let from_supernet = net
+        .valid()
+        .forward(x.clone().inner(), arch.cells())
+        .unwrap();
     let from_child = child.valid().forward(x.inner());
     assert!(max_diff(from_supernet, from_child) < 1e-5);
     // A fresh child differs.
@@ -310,8 +382,19 @@ fn seeded_reinitialisation_is_reproducible() {
     let space = tiny_space();
     let weights = |seed: u64| {
         let net = Supernet::new(&space, &device, seed).unwrap();
-        let x = Tensor::<4>::from_data(TensorData::new(vec![0.5f32; 3 * 64], [1, 3, 8, 8]), &device);
-        to_vec(net.forward(x, &[vec![0, 1, 2, 3, 4], vec![0, 1, 2, 3, 4], vec![0, 1, 2, 3, 4]]).unwrap())
+        let x =
+            Tensor::<4>::from_data(TensorData::new(vec![0.5f32; 3 * 64], [1, 3, 8, 8]), &device);
+        to_vec(
+            net.forward(
+                x,
+                &[
+                    vec![0, 1, 2, 3, 4],
+                    vec![0, 1, 2, 3, 4],
+                    vec![0, 1, 2, 3, 4],
+                ],
+            )
+            .unwrap(),
+        )
     };
     assert_eq!(weights(11), weights(11));
     assert_ne!(weights(11), weights(12));
@@ -326,7 +409,9 @@ fn weight_and_indicator_optimizers_step_disjoint_parameters() {
     let net = Supernet::new(&space, &device, 31).unwrap();
     let indicators = Indicators::from_values(&vec![vec![0.1, 0.2, -0.3, 0.4, 0.0]; 3], &device);
     let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
-    let out = net.forward_indicator(x, &paths(), &indicators, &costs).unwrap();
+    let out = net
+        .forward_indicator(x, &paths(), &indicators, &costs)
+        .unwrap();
     let mut grads = out.logits.powi_scalar(2).mean().backward();
     let weight_grads = GradientsParams::from_module(&mut grads, &net);
     let alpha_grads = GradientsParams::from_module(&mut grads, &indicators);
@@ -338,8 +423,16 @@ fn weight_and_indicator_optimizers_step_disjoint_parameters() {
     let mut adam = AdamConfig::new().with_beta_1(0.0).init();
     let stepped = adam.step(0.005, indicators.clone(), alpha_grads);
 
-    assert_ne!(to_vec(net.stem.conv.conv.weight.val()), stem_before, "weights moved");
-    assert_eq!(indicators.values(), alpha_before, "the weight step left α alone");
+    assert_ne!(
+        to_vec(net.stem.conv.conv.weight.val()),
+        stem_before,
+        "weights moved"
+    );
+    assert_eq!(
+        indicators.values(),
+        alpha_before,
+        "the weight step left α alone"
+    );
     let after = stepped.values();
     // Only ops that differ between the two paths of a stochastic cell get a gradient:
     // cell 0 ops 0, 1, 2 (S = {0, 2}, U = {1}); cell 2 ops 3, 4 (S = {}, U = {3, 4}; op 0 is
@@ -350,4 +443,31 @@ fn weight_and_indicator_optimizers_step_disjoint_parameters() {
             assert_eq!(a != alpha_before[c][i], moves, "cell {c} op {i}");
         }
     }
+}
+
+#[test]
+fn an_optimizer_step_leaves_unused_ops_untouched() {
+    use burn::optim::{GradientsParams, SgdConfig};
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let net = Supernet::new(&space, &device, 41).unwrap();
+    let weight = |net: &Supernet, c: usize, i: usize| match &net.cells[c].ops[i] {
+        nse_ops::CandidateOp::InvertedBottleneck(b) => to_vec(b.expand.conv.weight.val()),
+        nse_ops::CandidateOp::Factorized(b) => to_vec(b.expand.conv.weight.val()),
+        nse_ops::CandidateOp::Plain(b) => to_vec(b.expand.conv.weight.val()),
+        nse_ops::CandidateOp::Dual(b) => to_vec(b.expand.conv.weight.val()),
+    };
+    let before_unused = weight(&net, 1, 4);
+    let before_used = weight(&net, 1, 0);
+    let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    let loss = net
+        .forward(x, &[vec![1], vec![0], vec![2]])
+        .unwrap()
+        .powi_scalar(2)
+        .mean();
+    let grads = GradientsParams::from_grads(loss.backward(), &net);
+    let mut sgd = SgdConfig::new().init();
+    let net = sgd.step(0.1, net, grads);
+    assert_eq!(weight(&net, 1, 4), before_unused);
+    assert_ne!(weight(&net, 1, 0), before_used);
 }

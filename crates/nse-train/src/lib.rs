@@ -4,3 +4,13 @@
 //! data loader, supernet training rounds, architecture evaluation, the multi-round
 //! Neural Search-space Evolution driver, retraining of found architectures, checkpoints,
 //! JSON-lines logs and reports.
+
+pub mod data;
+pub mod ema;
+pub mod metrics;
+pub mod optim;
+pub mod plot;
+pub mod progress;
+pub mod retrain;
+pub mod schedule;
+pub mod search;

@@ -20,6 +20,8 @@
 //! assert!(cost.total.mmacs() > 100.0);
 //! ```
 
+pub mod device;
+
 pub use burn;
 pub use nse_ops as ops;
 pub use nse_space as space;

@@ -96,12 +96,22 @@ pub struct DualConv {
 impl DualConv {
     /// Mutable access to every batch norm of the block, in forward order.
     pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
-        vec![&mut self.expand.bn, &mut self.conv1.bn, &mut self.conv2.bn, &mut self.project.bn]
+        vec![
+            &mut self.expand.bn,
+            &mut self.conv1.bn,
+            &mut self.conv2.bn,
+            &mut self.project.bn,
+        ]
     }
 
     /// Every batch norm of the block, in forward order.
     pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
-        vec![&self.expand.bn, &self.conv1.bn, &self.conv2.bn, &self.project.bn]
+        vec![
+            &self.expand.bn,
+            &self.conv1.bn,
+            &self.conv2.bn,
+            &self.project.bn,
+        ]
     }
 
     /// Forward pass.

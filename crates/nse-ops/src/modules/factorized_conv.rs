@@ -98,12 +98,22 @@ pub struct FactorizedConv {
 impl FactorizedConv {
     /// Mutable access to every batch norm of the block, in forward order.
     pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
-        vec![&mut self.expand.bn, &mut self.row.bn, &mut self.column.bn, &mut self.project.bn]
+        vec![
+            &mut self.expand.bn,
+            &mut self.row.bn,
+            &mut self.column.bn,
+            &mut self.project.bn,
+        ]
     }
 
     /// Every batch norm of the block, in forward order.
     pub fn batch_norms(&self) -> Vec<&burn::nn::BatchNorm> {
-        vec![&self.expand.bn, &self.row.bn, &self.column.bn, &self.project.bn]
+        vec![
+            &self.expand.bn,
+            &self.row.bn,
+            &self.column.bn,
+            &self.project.bn,
+        ]
     }
 
     /// Forward pass.

@@ -52,7 +52,11 @@ impl InvertedBottleneckConfig {
     }
 
     /// As [`init`](Self::init), drawing the weights from `rng` in forward order (reproducible).
-    pub fn init_with(&self, device: &Device, rng: &mut impl Rng) -> crate::Result<InvertedBottleneck> {
+    pub fn init_with(
+        &self,
+        device: &Device,
+        rng: &mut impl Rng,
+    ) -> crate::Result<InvertedBottleneck> {
         let spec = validated(self.spec()?, self.channels, self.stride)?;
         let [cin, cout] = self.channels;
         let h = spec.hidden(cin);
@@ -106,7 +110,11 @@ pub struct InvertedBottleneck {
 impl InvertedBottleneck {
     /// Mutable access to every batch norm of the block, in forward order.
     pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
-        vec![&mut self.expand.bn, &mut self.depthwise.bn, &mut self.project.bn]
+        vec![
+            &mut self.expand.bn,
+            &mut self.depthwise.bn,
+            &mut self.project.bn,
+        ]
     }
 
     /// Every batch norm of the block, in forward order.

@@ -64,7 +64,11 @@ impl CandidateOpConfig {
     }
 
     /// As [`init`](Self::init), drawing the weights from `rng` (reproducible).
-    pub fn init_with(&self, device: &Device, rng: &mut impl rand::Rng) -> crate::Result<CandidateOp> {
+    pub fn init_with(
+        &self,
+        device: &Device,
+        rng: &mut impl rand::Rng,
+    ) -> crate::Result<CandidateOp> {
         let s = &self.spec;
         let (k, t, stride, channels) = (s.kernel(), s.expansion(), self.stride, self.channels);
         Ok(match s.family() {

@@ -37,7 +37,12 @@ impl SqueezeExciteConfig {
                 .with_initializer(Initializer::Zeros)
                 .init(device);
             Conv2d {
-                weight: normal_param([cout, cin, 1, 1], kaiming_fan_out_std(cout, [1, 1]), rng, device),
+                weight: normal_param(
+                    [cout, cin, 1, 1],
+                    kaiming_fan_out_std(cout, [1, 1]),
+                    rng,
+                    device,
+                ),
                 ..conv
             }
         };

@@ -1,0 +1,193 @@
+//! End-of-epoch checkpoints of a retraining run.
+//!
+//! `<out>/checkpoint/epoch-NNNN/` holds `model.bpk` (weights, batch-norm statistics and
+//! parameter ids), `optimizer.bpk` (momentum buffers, keyed by parameter id), `ema.bpk` (the
+//! averaged weights, when EMA is on) and `state.json` (the report so far, which fixes the
+//! epoch counter, and the EMA update count). A checkpoint is written into a temporary
+//! sibling folder and renamed into place, so a folder named `epoch-NNNN` is always
+//! complete; older checkpoints are removed afterwards.
+
+use std::path::{Path, PathBuf};
+
+use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
+use nse_space::{Architecture, SearchSpace};
+use nse_supernet::ChildNetwork;
+use serde::{Deserialize, Serialize};
+
+use super::error::{Result, RetrainError};
+use super::report::RetrainReport;
+use crate::ema::Ema;
+
+const MODEL: &str = "model.bpk";
+const OPTIMIZER: &str = "optimizer.bpk";
+const EMA: &str = "ema.bpk";
+const STATE: &str = "state.json";
+const PREFIX: &str = "epoch-";
+
+/// The JSON part of a checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CheckpointState {
+    /// The report up to the checkpoint (its `epochs` are the completed epochs).
+    pub report: RetrainReport,
+    /// EMA updates done (`None` without EMA).
+    pub ema_updates: Option<u64>,
+}
+
+/// A loaded checkpoint.
+pub(crate) struct Checkpoint {
+    pub state: CheckpointState,
+    pub model: ChildNetwork,
+    pub optimizer: ModuleOptimizer,
+    pub ema: Option<Ema<ChildNetwork>>,
+}
+
+/// The checkpoint folder of an output folder.
+pub(crate) fn checkpoint_root(out_dir: &Path) -> PathBuf {
+    out_dir.join("checkpoint")
+}
+
+fn epoch_of(name: &str) -> Option<usize> {
+    name.strip_prefix(PREFIX)?.parse().ok()
+}
+
+/// The complete checkpoint folders under `root`, by epoch.
+fn complete_checkpoints(root: &Path) -> Result<Vec<(usize, PathBuf)>> {
+    if !root.exists() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(root).map_err(|e| RetrainError::io("cannot list", root, e))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| RetrainError::io("cannot list", root, e))?;
+        if let Some(epoch) = entry.file_name().to_str().and_then(epoch_of) {
+            found.push((epoch, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
+    let json = serde_json::to_string_pretty(value).map_err(|source| RetrainError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    std::fs::write(path, json).map_err(|e| RetrainError::io("cannot write", path, e))
+}
+
+/// Writes `contents` to `path` through a temporary sibling and a rename.
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, contents).map_err(|e| RetrainError::io("cannot write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| RetrainError::io("cannot rename into", path, e))
+}
+
+/// Writes the checkpoint after `state.report.epochs.len()` epochs and removes older ones.
+pub(crate) fn save(
+    out_dir: &Path,
+    state: &CheckpointState,
+    model: &ChildNetwork,
+    optimizer: &ModuleOptimizer,
+    ema: Option<&Ema<ChildNetwork>>,
+) -> Result<PathBuf> {
+    let root = checkpoint_root(out_dir);
+    std::fs::create_dir_all(&root).map_err(|e| RetrainError::io("cannot create", &root, e))?;
+    let epoch = state.report.epochs.len();
+    let name = format!("{PREFIX}{epoch:04}");
+    let tmp = root.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| RetrainError::io("cannot remove", &tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| RetrainError::io("cannot create", &tmp, e))?;
+    model.save(&tmp.join(MODEL))?;
+    optimizer
+        .save(tmp.join(OPTIMIZER))
+        .map_err(|e| RetrainError::checkpoint(tmp.join(OPTIMIZER), e))?;
+    if let Some(ema) = ema {
+        ema.module().save(&tmp.join(EMA))?;
+    }
+    write_json(state, &tmp.join(STATE))?;
+    let dest = root.join(&name);
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).map_err(|e| RetrainError::io("cannot remove", &dest, e))?;
+    }
+    std::fs::rename(&tmp, &dest).map_err(|e| RetrainError::io("cannot rename into", &dest, e))?;
+    // Older checkpoints and leftovers of interrupted saves.
+    let entries =
+        std::fs::read_dir(&root).map_err(|e| RetrainError::io("cannot list", &root, e))?;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        let stale =
+            epoch_of(n).is_some_and(|e| e != epoch) || (n.starts_with('.') && n.contains(".tmp-"));
+        if stale {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path)
+                .map_err(|e| RetrainError::io("cannot remove", &path, e))?;
+        }
+    }
+    Ok(dest)
+}
+
+/// Loads the latest complete checkpoint under `out_dir`, if any: the model on
+/// `train_device` (autodiff), the EMA on `eval_device`.
+pub(crate) fn load_latest(
+    out_dir: &Path,
+    space: &SearchSpace,
+    arch: &Architecture,
+    train_device: &Device,
+    eval_device: &Device,
+    optimizer: ModuleOptimizer,
+) -> Result<Option<Checkpoint>> {
+    let Some((epoch, dir)) = complete_checkpoints(&checkpoint_root(out_dir))?.pop() else {
+        return Ok(None);
+    };
+    let state_path = dir.join(STATE);
+    let text = std::fs::read_to_string(&state_path)
+        .map_err(|e| RetrainError::io("cannot read", &state_path, e))?;
+    let state: CheckpointState =
+        serde_json::from_str(&text).map_err(|source| RetrainError::Json {
+            path: state_path.clone(),
+            source,
+        })?;
+    if state.report.epochs.len() != epoch {
+        return Err(RetrainError::checkpoint(
+            &dir,
+            format!(
+                "holds {} epochs, its name says {epoch}",
+                state.report.epochs.len()
+            ),
+        ));
+    }
+    let model = ChildNetwork::load(space, arch, train_device, &dir.join(MODEL))?;
+    let optimizer = optimizer
+        .load(dir.join(OPTIMIZER))
+        .map_err(|e| RetrainError::checkpoint(dir.join(OPTIMIZER), e))?;
+    let ema = match (state.report.config.ema_decay, state.ema_updates) {
+        (Some(decay), Some(updates)) => {
+            let module = ChildNetwork::load(space, arch, eval_device, &dir.join(EMA))?;
+            Some(Ema::from_parts(module, decay, updates))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(RetrainError::checkpoint(
+                &dir,
+                "EMA settings and EMA state disagree",
+            ));
+        }
+    };
+    Ok(Some(Checkpoint {
+        state,
+        model,
+        optimizer,
+        ema,
+    }))
+}

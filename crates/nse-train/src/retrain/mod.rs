@@ -1,0 +1,419 @@
+//! Retraining a found architecture from scratch as a standalone network (nse-method.md §7
+//! last line, §8 "retraining recipe"), and evaluating it.
+//!
+//! [`retrain`] builds the [`ChildNetwork`] of a [`NetworkSpec`] with fresh weights seeded by
+//! [`RetrainConfig::seed`], trains it with the [`RetrainConfig`] recipe, evaluates top-1,
+//! top-5 and loss on the test set after every epoch, checkpoints after every epoch (see
+//! [`checkpoint`](self#checkpoints)) and finally writes into the output folder:
+//!
+//! | file | content |
+//! |---|---|
+//! | `model.bpk` | the evaluated weights (EMA when enabled) with batch-norm statistics, Burn burnpack ([`ChildNetwork::save`]; load with [`ChildNetwork::load`] after [`NetworkSpec::resolve`]) |
+//! | `model.safetensors` | the same with PyTorch names ([`nse_supernet::export_safetensors`]) |
+//! | `network.json` | the [`NetworkSpec`] |
+//! | `report.json` | the [`RetrainReport`]: config, per-epoch train loss/accuracy and test top-1/top-5/loss, wall time, parameters, MACs (rewritten after every epoch) |
+//!
+//! # Checkpoints
+//!
+//! After every epoch `checkpoint/epoch-NNNN/` receives the model, the optimizer state
+//! (momentum buffers), the EMA weights and the report so far, atomically (written to a
+//! temporary folder, then renamed). Calling [`retrain`] again with the same network, data and
+//! config (and [`RetrainOptions::resume`]) continues after the last completed epoch; on the
+//! CPU the result equals an uninterrupted run's.
+//!
+//! ```no_run
+//! use burn::tensor::Device;
+//! use nse_space::{Architecture, SpaceSpec};
+//! use nse_train::data::{Normalize, Split, demo::load_fashion_mnist_demo};
+//! use nse_train::progress::Terminal;
+//! use nse_train::retrain::{RetrainConfig, RetrainData, RetrainOptions, retrain};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let space = SpaceSpec::preset("fashion-mnist-mb27")?.check()?;
+//! let arch = Architecture::new(vec![vec![3]; space.num_cells()])?;
+//! let network = space.child(&arch)?;
+//! let data = RetrainData::new(
+//!     load_fashion_mnist_demo(Split::Train)?,
+//!     load_fashion_mnist_demo(Split::Test)?,
+//! )
+//! .with_normalize(Normalize::fashion_mnist());
+//! let report = retrain(
+//!     &network,
+//!     data,
+//!     &RetrainConfig::demo(),
+//!     &Device::flex(),
+//!     "runs/retrain-demo".as_ref(),
+//!     &RetrainOptions::default(),
+//!     &mut Terminal::new(),
+//! )?;
+//! println!("test top-1 {:.2}%", report.last_test().unwrap().top1);
+//! # Ok(())
+//! # }
+//! ```
+
+mod checkpoint;
+mod config;
+mod error;
+mod eval;
+mod report;
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Device;
+use nse_ops::modules::learnable_params;
+use nse_space::{Architecture, NetworkSpec, SearchSpace};
+use nse_supernet::{ChildNetwork, export_safetensors};
+
+pub use config::RetrainConfig;
+pub use error::{Result, RetrainError};
+pub use eval::{EvalReport, EvalSettings, evaluate, evaluate_loader};
+pub use report::{EpochRecord, RetrainReport, Weights};
+
+use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline};
+use crate::ema::Ema;
+use crate::metrics::top_k_correct;
+use crate::progress::Reporter;
+use checkpoint::{CheckpointState, checkpoint_root, write_atomic};
+
+/// The burnpack weights in the output folder.
+pub const MODEL_FILE: &str = "model.bpk";
+/// The safetensors export in the output folder.
+pub const SAFETENSORS_FILE: &str = "model.safetensors";
+/// The network spec in the output folder.
+pub const NETWORK_FILE: &str = "network.json";
+/// The report in the output folder.
+pub const REPORT_FILE: &str = "report.json";
+
+/// The data of a retraining run: training and test sets with their preprocessing.
+#[derive(Debug, Clone)]
+pub struct RetrainData<Tr, Te> {
+    /// Training images.
+    pub train: Tr,
+    /// Test images (evaluated after every epoch).
+    pub test: Te,
+    /// Seeded training augmentation ([`Pipeline::cifar_train`] for CIFAR). Default: none.
+    pub train_transform: Pipeline,
+    /// Deterministic test preprocessing ([`Pipeline::imagenet_eval`] for ImageNet).
+    /// Default: none.
+    pub test_transform: Pipeline,
+    /// Per-channel normalisation of both (`None`: pixels / 255). Default `None`.
+    pub normalize: Option<Normalize>,
+}
+
+impl<Tr: Dataset, Te: Dataset> RetrainData<Tr, Te> {
+    /// The two datasets without augmentation or normalisation.
+    pub fn new(train: Tr, test: Te) -> Self {
+        RetrainData {
+            train,
+            test,
+            train_transform: Pipeline::new(),
+            test_transform: Pipeline::new(),
+            normalize: None,
+        }
+    }
+
+    /// Sets [`RetrainData::train_transform`].
+    pub fn with_train_transform(mut self, transform: Pipeline) -> Self {
+        self.train_transform = transform;
+        self
+    }
+
+    /// Sets [`RetrainData::test_transform`].
+    pub fn with_test_transform(mut self, transform: Pipeline) -> Self {
+        self.test_transform = transform;
+        self
+    }
+
+    /// Sets [`RetrainData::normalize`].
+    pub fn with_normalize(mut self, normalize: Normalize) -> Self {
+        self.normalize = Some(normalize);
+        self
+    }
+}
+
+/// How [`retrain`] treats an existing checkpoint and when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrainOptions {
+    /// Continue from the output folder's checkpoint if there is one (it must come from the
+    /// same network, data and config); `false` deletes it and starts over. Default `true`.
+    pub resume: bool,
+    /// Stop (after checkpointing) once this many epochs are complete, without writing the
+    /// final model; a later call resumes. Default `None`: train all epochs.
+    pub stop_after_epoch: Option<usize>,
+}
+
+impl Default for RetrainOptions {
+    fn default() -> Self {
+        RetrainOptions {
+            resume: true,
+            stop_after_epoch: None,
+        }
+    }
+}
+
+/// Builds the network with fresh weights reproducible for `seed`.
+fn init_network(
+    space: &SearchSpace,
+    arch: &Architecture,
+    device: &Device,
+    seed: u64,
+) -> Result<ChildNetwork> {
+    Ok(ChildNetwork::from_space(space, arch, device, seed)?)
+}
+
+fn to_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|source| RetrainError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Which part of a checkpoint's report differs from the current run, if any.
+fn incompatibility(saved: &RetrainReport, fresh: &RetrainReport) -> Option<&'static str> {
+    if saved.network != fresh.network {
+        Some("network")
+    } else if saved.config.result_relevant() != fresh.config.result_relevant() {
+        Some("config")
+    } else if saved.train_transform != fresh.train_transform
+        || saved.test_transform != fresh.test_transform
+        || saved.normalize != fresh.normalize
+    {
+        Some("preprocessing")
+    } else if (saved.train_images, saved.test_images, saved.steps_per_epoch)
+        != (fresh.train_images, fresh.test_images, fresh.steps_per_epoch)
+    {
+        Some("dataset sizes")
+    } else {
+        None
+    }
+}
+
+/// Retrains `network` from scratch on `data.train` with `config`, evaluating on `data.test`
+/// after every epoch, on `device` (training uses `device.autodiff()`), writing checkpoints
+/// and results into `out_dir` (created if missing; see the [module docs](self)) and
+/// reporting progress to `reporter` (a bar per epoch and per evaluation, a line per epoch).
+///
+/// Resumes from `out_dir`'s checkpoint per `options`. Returns the report, also written to
+/// `out_dir/report.json`; it is [`finished`](RetrainReport::finished) unless
+/// [`RetrainOptions::stop_after_epoch`] stopped the run early.
+pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
+    network: &NetworkSpec,
+    data: RetrainData<Tr, Te>,
+    config: &RetrainConfig,
+    device: &Device,
+    out_dir: &Path,
+    options: &RetrainOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<RetrainReport> {
+    let session_start = Instant::now();
+    config.check()?;
+    let (space, arch) = network.resolve()?;
+    let spec = space.spec();
+    for (split, classes) in [
+        ("training", data.train.num_classes()),
+        ("test", data.test.num_classes()),
+    ] {
+        if classes != spec.num_classes {
+            return Err(RetrainError::Mismatch(format!(
+                "the {split} set has {classes} classes, the network {}",
+                spec.num_classes
+            )));
+        }
+    }
+    let train_device = device.clone().autodiff();
+    let eval_device = device.clone().inner();
+
+    let mut train_config = LoaderConfig::new(config.batch_size)
+        .with_seed(config.seed)
+        .with_drop_last(true);
+    if config.workers > 0 {
+        train_config = train_config.with_workers(config.workers);
+    }
+    if let Some(n) = &data.normalize {
+        train_config = train_config.with_normalize(n.clone());
+    }
+    let eval_settings = EvalSettings {
+        batch_size: config.eval_batch_size,
+        transform: data.test_transform.clone(),
+        normalize: data.normalize.clone(),
+        workers: config.workers,
+    };
+    let (train_images, test_images) = (data.train.len(), data.test.len());
+    let train_loader = Loader::new(
+        data.train,
+        data.train_transform.clone(),
+        train_config,
+        train_device.clone(),
+    )?;
+    let test_loader = Loader::new(
+        data.test,
+        data.test_transform.clone(),
+        eval_settings.loader_config(),
+        eval_device.clone(),
+    )?;
+    let steps = train_loader.num_batches();
+    if steps == 0 {
+        return Err(RetrainError::config(
+            "batch_size",
+            config.batch_size,
+            format!("exceeds the {train_images} training images (incomplete batches are dropped)"),
+        ));
+    }
+
+    let mut model = init_network(&space, &arch, &train_device, config.seed)?;
+    let mut report = RetrainReport {
+        network: network.clone(),
+        config: config.clone(),
+        train_transform: data.train_transform,
+        test_transform: data.test_transform,
+        normalize: data.normalize,
+        params: learnable_params(&model),
+        macs: space.architecture_cost(&arch)?.total.macs,
+        train_images,
+        test_images,
+        steps_per_epoch: steps,
+        weights: if config.ema_decay.is_some() {
+            Weights::Ema
+        } else {
+            Weights::Trained
+        },
+        epochs: Vec::new(),
+        finished: false,
+        wall_seconds: 0.0,
+        resumed_at: Vec::new(),
+    };
+    let mut optimizer = config.optimizer();
+    let mut ema = config.ema_decay.map(|d| Ema::new(&model, d));
+
+    std::fs::create_dir_all(out_dir).map_err(|e| RetrainError::io("cannot create", out_dir, e))?;
+    let root = checkpoint_root(out_dir);
+    if !options.resume && root.exists() {
+        std::fs::remove_dir_all(&root).map_err(|e| RetrainError::io("cannot remove", &root, e))?;
+    }
+    let mut wall_before = 0.0;
+    if let Some(ckpt) = checkpoint::load_latest(
+        out_dir,
+        &space,
+        &arch,
+        &train_device,
+        &eval_device,
+        config.optimizer(),
+    )? {
+        if let Some(what) = incompatibility(&ckpt.state.report, &report) {
+            return Err(RetrainError::checkpoint(
+                root,
+                format!(
+                    "its {what} differs from this run's: use another output folder, or do not resume"
+                ),
+            ));
+        }
+        let done = ckpt.state.report.epochs.len();
+        report.epochs = ckpt.state.report.epochs;
+        report.resumed_at = ckpt.state.report.resumed_at;
+        report.resumed_at.push(done);
+        wall_before = ckpt.state.report.wall_seconds;
+        model = ckpt.model;
+        optimizer = ckpt.optimizer;
+        ema = ckpt.ema;
+        reporter.line(&format!("resuming after epoch {done}/{}", config.epochs));
+    }
+    let network_path = out_dir.join(NETWORK_FILE);
+    write_atomic(&network_path, &to_json(network, &network_path)?)?;
+    let report_path = out_dir.join(REPORT_FILE);
+
+    let schedule = config.schedule(steps);
+    let ce = config.train_loss(&train_device);
+    for epoch in report.epochs.len()..config.epochs {
+        if options.stop_after_epoch.is_some_and(|k| epoch >= k) {
+            break;
+        }
+        let epoch_start = Instant::now();
+        reporter.begin(
+            &format!("epoch {}/{}", epoch + 1, config.epochs),
+            steps as u64,
+        );
+        let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0f64);
+        for (b, batch) in train_loader.epoch(epoch).enumerate() {
+            let batch = batch?;
+            lr = schedule.lr(epoch * steps + b);
+            let n = batch.labels.dims()[0];
+            let logits = model.try_forward(batch.images)?;
+            let loss = ce.forward(logits.clone(), batch.labels.clone());
+            let loss_value = f64::from(loss.clone().inner().into_scalar::<f32>());
+            if !loss_value.is_finite() {
+                return Err(RetrainError::Diverged {
+                    epoch: epoch + 1,
+                    batch: b,
+                    lr,
+                    loss: loss_value,
+                });
+            }
+            correct += top_k_correct(logits.inner(), batch.labels.inner(), 1);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(lr, model, grads);
+            if let Some(ema) = &mut ema {
+                model.sync_statistics();
+                ema.update(&model);
+            }
+            loss_sum += loss_value * n as f64;
+            seen += n;
+            reporter.advance(
+                1,
+                &format!(
+                    "loss {:.3} acc {:.1}% lr {lr:.4}",
+                    loss_sum / seen as f64,
+                    100.0 * correct as f64 / seen as f64
+                ),
+            );
+        }
+        reporter.finish();
+        let evaluated = match &ema {
+            Some(ema) => ema.module().clone(),
+            None => model.valid(),
+        };
+        let test = evaluate_loader(&evaluated, &test_loader, "test", reporter)?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            lr,
+            train_loss: loss_sum / seen as f64,
+            train_top1: 100.0 * correct as f64 / seen as f64,
+            test,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        reporter.line(&format!(
+            "epoch {}/{}: train loss {:.4} top-1 {:.2}% | test loss {:.4} top-1 {:.2}% top-5 {:.2}% | {:.1} s",
+            epoch + 1,
+            config.epochs,
+            record.train_loss,
+            record.train_top1,
+            test.loss,
+            test.top1,
+            test.top5,
+            record.seconds
+        ));
+        report.epochs.push(record);
+        report.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
+        let state = CheckpointState {
+            report: report.clone(),
+            ema_updates: ema.as_ref().map(Ema::updates),
+        };
+        checkpoint::save(out_dir, &state, &model, &optimizer, ema.as_ref())?;
+        write_atomic(&report_path, &to_json(&report, &report_path)?)?;
+    }
+
+    if report.epochs.len() == config.epochs {
+        let final_model = match &ema {
+            Some(ema) => ema.module().clone(),
+            None => model.valid(),
+        };
+        final_model.save(&out_dir.join(MODEL_FILE))?;
+        export_safetensors(&final_model, &out_dir.join(SAFETENSORS_FILE))?;
+        report.finished = true;
+    }
+    report.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
+    write_atomic(&report_path, &to_json(&report, &report_path)?)?;
+    Ok(report)
+}

@@ -1,0 +1,136 @@
+//! Search checkpoints: a folder written atomically (built beside the final name, then
+//! renamed), holding the supernet state, both optimizers' states and the search progress.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use nse_space::{Architecture, EvolutionState, Origin};
+
+use crate::data::Position;
+use crate::search::error::{Result, SearchError};
+use crate::search::report::FrontEntry;
+
+/// The checkpoint folder's name inside a run directory.
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+const STATE_FILE: &str = "state.json";
+/// Written last: a folder without it is not a checkpoint.
+const COMPLETE_MARKER: &str = "COMPLETE";
+
+/// One architecture waiting for or done with evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluated {
+    /// The architecture.
+    pub architecture: Architecture,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Its cost in the search metric, millions.
+    pub cost: f64,
+    /// MACs.
+    pub macs: u64,
+    /// Parameters.
+    pub params: u64,
+    /// Held-out top-1 accuracy (%), once evaluated.
+    pub accuracy: Option<f64>,
+}
+
+/// Where a round stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// Supernet training; the next weight step is at `position`.
+    Train {
+        /// Next batch of the train loader (global epoch over rounds).
+        position: Position,
+        /// Weight steps done in this round.
+        step: u64,
+        /// Indicator steps done in this round.
+        indicator_steps: u64,
+    },
+    /// End-of-round evaluation of `archs` (those with an accuracy are done).
+    Evaluate {
+        /// Sampled and previous-front architectures.
+        archs: Vec<Evaluated>,
+    },
+}
+
+/// The JSON part of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchProgress {
+    /// Sub-spaces, pending pools, kept sets, previous front, round counter.
+    pub evolution: EvolutionState,
+    /// Rounds completed (evaluated and evolved).
+    pub rounds_done: usize,
+    /// The current round's phase.
+    pub phase: Phase,
+    /// Weight steps over the whole run.
+    pub total_steps: u64,
+    /// Length of the run log at this checkpoint.
+    pub log_len: u64,
+    /// The front of every completed round.
+    pub fronts: Vec<Vec<FrontEntry>>,
+}
+
+/// The checkpoint folder of `run_dir`.
+pub fn checkpoint_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join(CHECKPOINT_DIR)
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+/// Writes a checkpoint: `write_files` fills a fresh folder, then the folder replaces the
+/// previous checkpoint by renames (the previous one survives as `checkpoint.old` until the
+/// new one is in place, and [`find`] falls back to it).
+pub fn write(
+    run_dir: &Path,
+    progress: &SearchProgress,
+    write_files: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let dir = checkpoint_dir(run_dir);
+    let new = sibling(&dir, ".new");
+    let old = sibling(&dir, ".old");
+    if new.exists() {
+        std::fs::remove_dir_all(&new).map_err(|e| SearchError::io(&new, e))?;
+    }
+    std::fs::create_dir_all(&new).map_err(|e| SearchError::io(&new, e))?;
+    write_files(&new)?;
+    let json = serde_json::to_vec_pretty(progress).expect("progress serialises");
+    std::fs::write(new.join(STATE_FILE), json).map_err(|e| SearchError::io(&new, e))?;
+    std::fs::write(new.join(COMPLETE_MARKER), b"").map_err(|e| SearchError::io(&new, e))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
+    }
+    if dir.exists() {
+        std::fs::rename(&dir, &old).map_err(|e| SearchError::io(&dir, e))?;
+    }
+    std::fs::rename(&new, &dir).map_err(|e| SearchError::io(&new, e))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
+    }
+    Ok(())
+}
+
+/// The latest complete checkpoint folder of `run_dir`, if any.
+pub fn find(run_dir: &Path) -> Option<PathBuf> {
+    let dir = checkpoint_dir(run_dir);
+    [dir.clone(), sibling(&dir, ".old")]
+        .into_iter()
+        .find(|d| d.join(COMPLETE_MARKER).is_file() && d.join(STATE_FILE).is_file())
+}
+
+/// Reads the progress of checkpoint folder `dir`.
+pub fn read_progress(dir: &Path) -> Result<SearchProgress> {
+    let path = dir.join(STATE_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| SearchError::io(&path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| SearchError::Checkpoint {
+        path: dir.display().to_string(),
+        message: format!("unreadable {STATE_FILE}: {e}"),
+    })
+}

@@ -1,0 +1,416 @@
+//! The search configuration: every hyper-parameter of an NSE search as serde data, with the
+//! reference values of nse-method.md §6–§7 as documented defaults.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use nse_ops::CostMetric;
+use nse_space::{ResourceWindow, SpaceSpec};
+
+use crate::optim::SgdSettings;
+use crate::search::error::{Result, SearchError};
+
+/// Where the images come from. The held-out part of the training set (for indicator steps
+/// and architecture evaluation) is carved out by [`DataConfig::holdout_fraction`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DataSource {
+    /// The Fashion-MNIST subset that ships in the repository (`data/fashion-mnist-demo`).
+    FashionMnistDemo,
+    /// MNIST or Fashion-MNIST idx files (plain or `.gz`) in `dir`.
+    Mnist {
+        /// Folder with `train-images-idx3-ubyte[.gz]` etc.
+        dir: PathBuf,
+        /// Fashion-MNIST (true) or MNIST digits (false) class names.
+        #[serde(default)]
+        fashion: bool,
+    },
+    /// CIFAR-10 binary batches (`data_batch_1..5.bin`, `test_batch.bin`) in `dir`.
+    Cifar10Binary {
+        /// Folder with the `.bin` files.
+        dir: PathBuf,
+    },
+    /// An image-folder tree `root/train/<class>/<image>` (and `root/test/...`).
+    ImageFolder {
+        /// Root with `train/` (and optionally `test/`).
+        root: PathBuf,
+    },
+    /// A `.tar.gz` of an image-folder tree with `train/` and `test/`, extracted once into
+    /// `cache` (for example the CIFAR-10 JPEG archive).
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// Folder to extract into (reused when already extracted).
+        cache: PathBuf,
+    },
+}
+
+/// Data settings of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The dataset.
+    pub source: DataSource,
+    /// Fraction of the training set held out for indicator steps and evaluation.
+    #[serde(default = "default_holdout")]
+    pub holdout_fraction: f64,
+    /// Random crop (padding 4) and horizontal flip for weight steps (CIFAR recipe).
+    #[serde(default)]
+    pub augment: bool,
+    /// Loader worker threads (0: on the training thread; default: one per core).
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+fn default_holdout() -> f64 {
+    0.1
+}
+
+/// Learning-rate schedule of the weight steps, restarted every round.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrConfig {
+    /// Peak learning rate (reference 0.4 at batch 1024).
+    pub base: f64,
+    /// Learning rate at the start of the warm-up (reference 0.1).
+    pub warmup_from: f64,
+    /// Warm-up epochs (reference 2).
+    pub warmup_epochs: f64,
+    /// Final learning rate of the cosine decay (reference 0).
+    #[serde(default)]
+    pub min: f64,
+}
+
+/// The indicator optimizer: Adam with β1 = 0 on α only.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorConfig {
+    /// Learning rate (reference 0.005).
+    pub lr: f64,
+    /// Adam β2 (reference 0.999); β1 is 0.
+    pub beta_2: f64,
+    /// An indicator step every this many weight steps (reference 2).
+    pub every: usize,
+    /// Ops whose α falls below this leave the sub-space (reference −2).
+    pub drop_threshold: f32,
+}
+
+/// The resource constraint: penalty `a · |cost − target|^b` in the indicator loss, and the
+/// window `(target − drift, target + drift)` (plus the extra band
+/// `(target − drift − extra_drift, target − drift]`) architectures are sampled from. Costs in
+/// millions of the metric (MMACs or M params), stem and tail included.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    /// MACs or parameters.
+    pub metric: CostMetric,
+    /// Target cost in millions (reference 300 MMACs).
+    pub target: f64,
+    /// Penalty factor `a` (reference 1e-5).
+    pub a: f64,
+    /// Penalty exponent `b` (reference 2).
+    pub b: f64,
+    /// Half-width of the sampling window, millions.
+    pub drift: f64,
+    /// Width of the extra band below the window, millions.
+    pub extra_drift: f64,
+}
+
+impl ResourceConfig {
+    /// The sampling window in raw units (MACs or params).
+    pub fn window(&self) -> ResourceWindow {
+        ResourceWindow::new(
+            self.metric,
+            self.target * 1e6,
+            self.drift * 1e6,
+            self.extra_drift * 1e6,
+        )
+    }
+}
+
+/// End-of-round evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Architectures sampled in the window (reference 2000).
+    pub n: usize,
+    /// Architectures sampled in the extra band (reference 100).
+    pub n_extra: usize,
+    /// Training batches for BN recalibration of each architecture (reference ~50).
+    pub recalibration_batches: usize,
+    /// Held-out batches each architecture is scored on (`None`: the whole held-out split).
+    #[serde(default)]
+    pub eval_batches: Option<usize>,
+    /// Sampling attempts per wanted architecture before the window is declared infeasible.
+    #[serde(default = "default_attempts")]
+    pub attempts_per_architecture: usize,
+}
+
+fn default_attempts() -> usize {
+    200
+}
+
+/// Every setting of an NSE search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// The search space.
+    pub space: SpaceSpec,
+    /// The data.
+    pub data: DataConfig,
+    /// Seed of everything random (initialisation, data order, sampling).
+    pub seed: u64,
+    /// Batch size of weight and indicator steps (reference 1024).
+    pub batch_size: usize,
+    /// Supernet training epochs per round (reference 100).
+    pub epochs_per_round: usize,
+    /// Weight-step learning rate.
+    pub lr: LrConfig,
+    /// Weight-step SGD (reference: Nesterov, momentum 0.9, weight decay 4e-5 except BN/bias).
+    pub sgd: SgdSettings,
+    /// The indicator step.
+    pub indicator: IndicatorConfig,
+    /// The resource constraint.
+    pub resource: ResourceConfig,
+    /// End-of-round evaluation.
+    pub evaluation: EvaluationConfig,
+    /// Stop after this many rounds (default: all `(pool − 1) / (K − 1)`).
+    #[serde(default)]
+    pub max_rounds: Option<usize>,
+    /// Stop (resumably) after this many weight steps in this process.
+    #[serde(default)]
+    pub max_steps: Option<u64>,
+    /// Log a training line every this many weight steps.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+}
+
+fn default_log_every() -> usize {
+    20
+}
+
+impl SearchConfig {
+    /// Names accepted by [`SearchConfig::preset`].
+    pub const PRESETS: [&'static str; 3] = ["demo", "cifar10", "imagenet-mb27"];
+
+    /// A preset:
+    /// - `demo`: the in-repo Fashion-MNIST subset on `fashion-mnist-mb27`, two short rounds —
+    ///   a complete search in a few minutes on a 2-core CPU;
+    /// - `cifar10`: `cifar10-mb27` on the CIFAR-10 image-folder tree (`data/cifar10` by
+    ///   default; point `data.source` at your copy), scaled down for one machine;
+    /// - `imagenet-mb27`: the reference hyper-parameters (batch 1024, 100 epochs per round,
+    ///   300 MMACs) on an ImageNet image-folder tree at `data/imagenet`.
+    pub fn preset(name: &str) -> Result<Self> {
+        let reference = SearchConfig {
+            space: SpaceSpec::preset("imagenet-mb27")?,
+            data: DataConfig {
+                source: DataSource::ImageFolder {
+                    root: PathBuf::from("data/imagenet"),
+                },
+                holdout_fraction: 0.04,
+                augment: true,
+                workers: None,
+            },
+            seed: 2021,
+            batch_size: 1024,
+            epochs_per_round: 100,
+            lr: LrConfig {
+                base: 0.4,
+                warmup_from: 0.1,
+                warmup_epochs: 2.0,
+                min: 0.0,
+            },
+            sgd: SgdSettings::default(),
+            indicator: IndicatorConfig {
+                lr: 0.005,
+                beta_2: 0.999,
+                every: 2,
+                drop_threshold: -2.0,
+            },
+            resource: ResourceConfig {
+                metric: CostMetric::Macs,
+                target: 300.0,
+                a: 1e-5,
+                b: 2.0,
+                drift: 15.0,
+                extra_drift: 15.0,
+            },
+            evaluation: EvaluationConfig {
+                n: 2000,
+                n_extra: 100,
+                recalibration_batches: 50,
+                eval_batches: None,
+                attempts_per_architecture: default_attempts(),
+            },
+            max_rounds: None,
+            max_steps: None,
+            log_every: default_log_every(),
+        };
+        Ok(match name {
+            "imagenet-mb27" => reference,
+            "demo" => SearchConfig {
+                space: SpaceSpec::preset("fashion-mnist-mb27")?,
+                data: DataConfig {
+                    source: DataSource::FashionMnistDemo,
+                    holdout_fraction: 0.2,
+                    augment: false,
+                    workers: None,
+                },
+                batch_size: 128,
+                epochs_per_round: 3,
+                lr: LrConfig {
+                    base: 0.1,
+                    warmup_from: 0.02,
+                    warmup_epochs: 0.5,
+                    min: 0.0,
+                },
+                indicator: IndicatorConfig {
+                    lr: 0.05,
+                    ..reference.indicator
+                },
+                resource: ResourceConfig {
+                    metric: CostMetric::Macs,
+                    target: 3.5,
+                    a: 0.1,
+                    b: 2.0,
+                    drift: 0.75,
+                    extra_drift: 0.5,
+                },
+                evaluation: EvaluationConfig {
+                    n: 12,
+                    n_extra: 3,
+                    recalibration_batches: 4,
+                    eval_batches: None,
+                    attempts_per_architecture: default_attempts(),
+                },
+                max_rounds: Some(2),
+                log_every: 10,
+                ..reference
+            },
+            "cifar10" => SearchConfig {
+                space: SpaceSpec::preset("cifar10-mb27")?,
+                data: DataConfig {
+                    source: DataSource::ImageFolder {
+                        root: PathBuf::from("data/cifar10"),
+                    },
+                    holdout_fraction: 0.1,
+                    augment: true,
+                    workers: None,
+                },
+                batch_size: 128,
+                epochs_per_round: 10,
+                lr: LrConfig {
+                    base: 0.1,
+                    warmup_from: 0.02,
+                    warmup_epochs: 1.0,
+                    min: 0.0,
+                },
+                indicator: IndicatorConfig {
+                    lr: 0.05,
+                    ..reference.indicator
+                },
+                resource: ResourceConfig {
+                    metric: CostMetric::Macs,
+                    target: 20.0,
+                    a: 0.005,
+                    b: 2.0,
+                    drift: 3.0,
+                    extra_drift: 2.0,
+                },
+                evaluation: EvaluationConfig {
+                    n: 100,
+                    n_extra: 10,
+                    recalibration_batches: 10,
+                    eval_batches: Some(20),
+                    attempts_per_architecture: default_attempts(),
+                },
+                ..reference
+            },
+            other => {
+                return Err(SearchError::Config(format!(
+                    "unknown search preset `{other}` (known: {})",
+                    Self::PRESETS.join(", ")
+                )));
+            }
+        })
+    }
+
+    /// Checks every field that can be checked without data (the resource window's
+    /// feasibility is checked against the space by the search before training).
+    pub fn check(&self) -> Result<()> {
+        let fail = |field: &str, why: String| Err(SearchError::Config(format!("`{field}` {why}")));
+        self.space.check()?;
+        if !(self.data.holdout_fraction > 0.0 && self.data.holdout_fraction < 1.0) {
+            return fail(
+                "data.holdout_fraction",
+                format!("must lie in (0, 1), got {}", self.data.holdout_fraction),
+            );
+        }
+        for (field, v) in [
+            ("batch_size", self.batch_size),
+            ("epochs_per_round", self.epochs_per_round),
+            ("indicator.every", self.indicator.every),
+            ("evaluation.n", self.evaluation.n),
+            (
+                "evaluation.recalibration_batches",
+                self.evaluation.recalibration_batches,
+            ),
+            (
+                "evaluation.attempts_per_architecture",
+                self.evaluation.attempts_per_architecture,
+            ),
+            ("log_every", self.log_every),
+        ] {
+            if v == 0 {
+                return fail(field, "must be at least 1, got 0".into());
+            }
+        }
+        if self.evaluation.eval_batches == Some(0) {
+            return fail(
+                "evaluation.eval_batches",
+                "must be at least 1 when given".into(),
+            );
+        }
+        if self.max_rounds == Some(0) {
+            return fail("max_rounds", "must be at least 1 when given".into());
+        }
+        let positive = [
+            ("lr.base", self.lr.base),
+            ("indicator.lr", self.indicator.lr),
+            ("resource.target", self.resource.target),
+            ("resource.drift", self.resource.drift),
+            ("resource.b", self.resource.b),
+        ];
+        for (field, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return fail(field, format!("must be positive and finite, got {v}"));
+            }
+        }
+        let non_negative = [
+            ("lr.warmup_from", self.lr.warmup_from),
+            ("lr.warmup_epochs", self.lr.warmup_epochs),
+            ("lr.min", self.lr.min),
+            ("resource.a", self.resource.a),
+            ("resource.extra_drift", self.resource.extra_drift),
+            ("sgd.momentum", self.sgd.momentum),
+            ("sgd.weight_decay", self.sgd.weight_decay),
+        ];
+        for (field, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                return fail(field, format!("must be non-negative and finite, got {v}"));
+            }
+        }
+        if !(self.indicator.beta_2 >= 0.0 && self.indicator.beta_2 < 1.0) {
+            return fail(
+                "indicator.beta_2",
+                format!("must lie in [0, 1), got {}", self.indicator.beta_2),
+            );
+        }
+        if !self.indicator.drop_threshold.is_finite() {
+            return fail("indicator.drop_threshold", "must be finite".into());
+        }
+        self.resource.window().check()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,853 @@
+//! The multi-round NSE search (nse-method.md §6–§7): supernet training with weight and
+//! indicator steps and dropping, end-of-round evaluation, Pareto front, evolution.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::loss::cross_entropy_with_logits;
+use burn::tensor::{Device, Int, Tensor};
+use serde_json::json;
+
+use nse_space::{
+    Architecture, Candidate, EvolutionState, Origin, SearchSpace, SubSpace, WindowSampler,
+    pareto_front,
+};
+use nse_supernet::recalibration::recalibrate;
+use nse_supernet::store::{load_module, save_module};
+use nse_supernet::{CellPaths, CostTable, Indicators, Supernet, SupernetState, resource_penalty};
+
+use crate::data::rng::derive_rng;
+use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
+use crate::metrics::top_k_correct;
+use crate::optim::{adam, sgd};
+use crate::plot::{PlotPoint, plot_pareto};
+use crate::progress::Reporter;
+use crate::schedule::CosineWarmup;
+use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
+use crate::search::config::SearchConfig;
+use crate::search::data::{RunData, SharedDataset, open};
+use crate::search::error::{Result, SearchError};
+use crate::search::log::RunLog;
+use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
+
+/// Seed streams of the search (see [`derive_rng`]).
+const STREAM_WEIGHT_STEP: u64 = 101;
+const STREAM_INDICATOR_STEP: u64 = 102;
+const STREAM_WINDOW: u64 = 103;
+const STREAM_INIT: u64 = 104;
+const STREAM_EVOLUTION: u64 = 105;
+const STREAM_DATA: u64 = 106;
+
+/// What a call to [`Search::run`] achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOutcome {
+    /// Whether every round is done (false when a step budget stopped it; resume to go on).
+    pub finished: bool,
+    /// Rounds completed so far.
+    pub rounds_done: usize,
+    /// Weight steps over the whole run.
+    pub total_steps: u64,
+    /// The latest front (empty before the first round completes).
+    pub front: Vec<FrontEntry>,
+    /// Where `front.json` was written (when finished).
+    pub front_path: Option<PathBuf>,
+}
+
+/// An NSE search bound to a run directory.
+pub struct Search {
+    config: SearchConfig,
+    space: SearchSpace,
+    run_dir: PathBuf,
+    device: Device,
+    data: RunData,
+    costs: CostTable,
+    started: std::time::Instant,
+}
+
+type TrainLoader = Loader<SharedDataset, Pipeline>;
+
+fn json_error(path: &Path, e: impl ToString) -> SearchError {
+    SearchError::Json {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl Search {
+    /// Prepares a fresh search in `run_dir` (created; it must not hold a checkpoint): checks
+    /// the config, opens the data, checks that the resource window can be met, and writes the
+    /// resolved `config.json`. Training runs on `device` with autodiff.
+    pub fn new(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+        config.check()?;
+        if checkpoint::find(run_dir).is_some() {
+            return Err(SearchError::Config(format!(
+                "`{}` already holds a search checkpoint: resume it or choose another output folder",
+                run_dir.display()
+            )));
+        }
+        std::fs::create_dir_all(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
+        let search = Self::prepare(config, run_dir, device)?;
+        search.check_window()?;
+        write_json_atomic(&run_dir.join("config.json"), &search.config)?;
+        Ok(search)
+    }
+
+    /// Reopens the search in `run_dir` from its `config.json` to continue from the latest
+    /// checkpoint. `max_steps` replaces the saved step budget.
+    pub fn resume(run_dir: &Path, device: &Device, max_steps: Option<u64>) -> Result<Self> {
+        let path = run_dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
+        let mut config: SearchConfig =
+            serde_json::from_str(&text).map_err(|e| json_error(&path, e))?;
+        config.max_steps = max_steps;
+        config.check()?;
+        if checkpoint::find(run_dir).is_none() && run_dir.join("front.json").exists() {
+            return Err(SearchError::Config(format!(
+                "`{}` holds a finished search",
+                run_dir.display()
+            )));
+        }
+        Self::prepare(config, run_dir, device)
+    }
+
+    fn prepare(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+        let space = config.space.check()?;
+        let data = open(
+            &config.data,
+            space.spec().input_channels,
+            derive_seed(config.seed, STREAM_DATA),
+        )?;
+        let costs = CostTable::new(&space, config.resource.metric);
+        Ok(Search {
+            config,
+            space,
+            run_dir: run_dir.to_path_buf(),
+            device: device.clone().autodiff(),
+            data,
+            costs,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// The checked search space.
+    pub fn space(&self) -> &SearchSpace {
+        &self.space
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SearchConfig {
+        &self.config
+    }
+
+    /// The datasets.
+    pub fn data(&self) -> &RunData {
+        &self.data
+    }
+
+    /// Fails before any training when the window cannot be filled from the first round's
+    /// sub-space under uniform probabilities.
+    fn check_window(&self) -> Result<()> {
+        let evolution =
+            EvolutionState::from_seed(&self.space, derive_seed(self.config.seed, STREAM_EVOLUTION));
+        let alphas = vec![vec![0.0; self.space.pool().len()]; self.space.num_cells()];
+        let sampler = self.window_sampler();
+        let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, u64::MAX]);
+        sampler
+            .sample(&self.space, evolution.subspace(), &alphas, &mut rng)
+            .map(|_| ())
+            .map_err(|e| {
+                let r = &self.config.resource;
+                SearchError::Infeasible(format!(
+                    "{e}. The window is {:.3}..{:.3} M{} (target {} ± {}, extra band {} below); \
+                     the fixed stem+tail cost alone is {:.3}. Adjust `resource` in the config.",
+                    r.target - r.drift,
+                    r.target + r.drift,
+                    metric_unit(r.metric),
+                    r.target,
+                    r.drift,
+                    r.extra_drift,
+                    self.costs.fixed
+                ))
+            })
+    }
+
+    fn window_sampler(&self) -> WindowSampler {
+        let e = &self.config.evaluation;
+        let mut sampler = WindowSampler::new(self.config.resource.window(), e.n, e.n_extra);
+        sampler.max_attempts = e.attempts_per_architecture * (e.n + e.n_extra);
+        sampler
+    }
+
+    fn loader(
+        &self,
+        dataset: &SharedDataset,
+        shuffle: bool,
+        pipeline: Pipeline,
+        seed: u64,
+    ) -> Result<TrainLoader> {
+        let mut config = LoaderConfig::new(self.config.batch_size)
+            .with_seed(seed)
+            .with_shuffle(shuffle)
+            .with_drop_last(shuffle)
+            .with_normalize(self.data.normalize.clone());
+        if let Some(workers) = self.config.data.workers {
+            config = config
+                .with_workers(workers)
+                .with_prefetch(2 * workers.max(1));
+        }
+        Ok(Loader::new(
+            Arc::clone(dataset),
+            pipeline,
+            config,
+            self.device.clone(),
+        )?)
+    }
+
+    /// Runs (or continues) the search until every round is done, `max_rounds` is reached, or
+    /// the step budget runs out; writes checkpoints, the log, plots and `front.json`.
+    pub fn run(&mut self, reporter: &mut dyn Reporter) -> Result<SearchOutcome> {
+        let seed = self.config.seed;
+        let (mut progress, resumed) = match checkpoint::find(&self.run_dir) {
+            Some(dir) => {
+                let progress = checkpoint::read_progress(&dir)?;
+                progress.evolution.check_space(&self.space)?;
+                (progress, Some(dir))
+            }
+            None => (
+                SearchProgress {
+                    evolution: EvolutionState::from_seed(
+                        &self.space,
+                        derive_seed(seed, STREAM_EVOLUTION),
+                    ),
+                    rounds_done: 0,
+                    phase: Phase::Train {
+                        position: Position::default(),
+                        step: 0,
+                        indicator_steps: 0,
+                    },
+                    total_steps: 0,
+                    log_len: 0,
+                    fronts: Vec::new(),
+                },
+                None,
+            ),
+        };
+        let mut log = RunLog::open(&self.run_dir.join("log.jsonl"), progress.log_len)?;
+        let rounds = self.total_rounds(&progress.evolution);
+        if resumed.is_none() {
+            log.event(
+                "start",
+                json!({
+                    "space": self.config.space, "pool": self.space.pool().name(),
+                    "cells": self.space.num_cells(), "rounds": rounds,
+                    "train_images": self.data.train.len(), "held_out_images": self.data.held_out.len(),
+                    "fixed_cost": self.costs.fixed,
+                }),
+            )?;
+        } else {
+            log.event(
+                "resume",
+                json!({ "round": progress.rounds_done + 1, "total_steps": progress.total_steps }),
+            )?;
+            reporter.line(&format!(
+                "resuming round {}/{} from {}",
+                progress.rounds_done + 1,
+                rounds,
+                resumed
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        let train_pipeline = if self.config.data.augment {
+            Pipeline::cifar_train()
+        } else {
+            Pipeline::new()
+        };
+        let train_loader =
+            self.loader(&self.data.train, true, train_pipeline, derive_seed(seed, 1))?;
+        let held_loader = self.loader(
+            &self.data.held_out,
+            true,
+            Pipeline::new(),
+            derive_seed(seed, 2),
+        )?;
+        if train_loader.num_batches() == 0 || held_loader.num_batches() == 0 {
+            return Err(SearchError::Config(format!(
+                "batch size {} leaves no full batch: {} training and {} held-out images",
+                self.config.batch_size,
+                self.data.train.len(),
+                self.data.held_out.len()
+            )));
+        }
+        let mut budget = self.config.max_steps;
+
+        let mut first_iteration = true;
+        while progress.rounds_done < rounds {
+            let round = progress.rounds_done;
+            let init_seed = derive_seed(seed, STREAM_INIT ^ ((round as u64) << 16));
+            let round_start = matches!(progress.phase, Phase::Train { step: 0, .. });
+            let (mut state, mut weight_optim, mut alpha_optim) = match &resumed {
+                Some(dir) if first_iteration && !round_start => self.load_models(dir, init_seed)?,
+                _ => self.fresh_models(init_seed)?,
+            };
+            first_iteration = false;
+            if let Phase::Train {
+                step: 0, position, ..
+            } = progress.phase
+                && position.batch == 0
+            {
+                log.event(
+                    "round_start",
+                    json!({ "round": round + 1, "subspace": progress.evolution.subspace().cells(),
+                            "pending": progress.evolution.pending().iter().map(Vec::len).collect::<Vec<_>>() }),
+                )?;
+                reporter.line(&format!(
+                    "round {}/{}: sub-space of {} ops per cell",
+                    round + 1,
+                    rounds,
+                    progress.evolution.subspace_size()
+                ));
+            }
+            if let Phase::Train { .. } = progress.phase {
+                let stopped = self.train_round(
+                    &mut progress,
+                    &mut state,
+                    &mut weight_optim,
+                    &mut alpha_optim,
+                    &train_loader,
+                    &held_loader,
+                    &mut log,
+                    reporter,
+                    &mut budget,
+                )?;
+                if stopped {
+                    return Ok(self.outcome(&progress, false, None));
+                }
+                let archs = self.sample_for_evaluation(&progress, &state)?;
+                progress.phase = Phase::Evaluate { archs };
+                self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
+            }
+            self.evaluate_round(&mut progress, &mut state, &mut log, reporter)?;
+            // The round is evaluated: front, evolution, next round.
+            let front = self.finish_round(&mut progress, &mut log, reporter)?;
+            progress.fronts.push(front);
+            progress.rounds_done += 1;
+            progress.phase = Phase::Train {
+                position: Position {
+                    epoch: progress.rounds_done * self.config.epochs_per_round,
+                    batch: 0,
+                },
+                step: 0,
+                indicator_steps: 0,
+            };
+            self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
+        }
+
+        let front = progress.fronts.last().cloned().unwrap_or_default();
+        let front_path = self.run_dir.join("front.json");
+        FrontFile {
+            space: self.config.space.clone(),
+            metric: self.config.resource.metric,
+            rounds: progress.rounds_done,
+            front: front.clone(),
+        }
+        .write(&front_path)?;
+        log.event("finish", json!({ "rounds": progress.rounds_done, "total_steps": progress.total_steps, "front": front }))?;
+        progress.log_len = log.len();
+        Ok(self.outcome(&progress, true, Some(front_path)))
+    }
+
+    fn outcome(
+        &self,
+        progress: &SearchProgress,
+        finished: bool,
+        front_path: Option<PathBuf>,
+    ) -> SearchOutcome {
+        SearchOutcome {
+            finished,
+            rounds_done: progress.rounds_done,
+            total_steps: progress.total_steps,
+            front: progress.fronts.last().cloned().unwrap_or_default(),
+            front_path,
+        }
+    }
+
+    fn total_rounds(&self, evolution: &EvolutionState) -> usize {
+        let all = evolution.num_rounds().max(1);
+        self.config.max_rounds.map_or(all, |m| m.min(all))
+    }
+
+    fn fresh_models(
+        &self,
+        init_seed: u64,
+    ) -> Result<(SupernetState, ModuleOptimizer, ModuleOptimizer)> {
+        let state = SupernetState {
+            supernet: Supernet::new(&self.space, &self.device, init_seed)?,
+            indicators: Indicators::for_space(&self.space, &self.device),
+        };
+        Ok((
+            state,
+            sgd(&self.config.sgd),
+            adam(0.0, self.config.indicator.beta_2),
+        ))
+    }
+
+    fn load_models(
+        &self,
+        dir: &Path,
+        init_seed: u64,
+    ) -> Result<(SupernetState, ModuleOptimizer, ModuleOptimizer)> {
+        let (fresh, weight, alpha) = self.fresh_models(init_seed)?;
+        let state = load_module(fresh, &dir.join("supernet.bpk"))?;
+        let load = |optim: ModuleOptimizer, name: &str| -> Result<ModuleOptimizer> {
+            let path = dir.join(name);
+            optim.load(&path).map_err(|e| SearchError::Checkpoint {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        };
+        Ok((state, load(weight, "sgd.bin")?, load(alpha, "adam.bin")?))
+    }
+
+    fn save_checkpoint(
+        &self,
+        progress: &SearchProgress,
+        state: &SupernetState,
+        weight_optim: &ModuleOptimizer,
+        alpha_optim: &ModuleOptimizer,
+        log: &RunLog,
+    ) -> Result<()> {
+        let mut progress = progress.clone();
+        progress.log_len = log.len();
+        checkpoint::write(&self.run_dir, &progress, |dir| {
+            state.supernet.sync_statistics();
+            save_module(state, &dir.join("supernet.bpk"))?;
+            for (optim, name) in [(weight_optim, "sgd.bin"), (alpha_optim, "adam.bin")] {
+                let path = dir.join(name);
+                optim.save(&path).map_err(|e| SearchError::Checkpoint {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn train_round(
+        &self,
+        progress: &mut SearchProgress,
+        state: &mut SupernetState,
+        weight_optim: &mut ModuleOptimizer,
+        alpha_optim: &mut ModuleOptimizer,
+        train_loader: &TrainLoader,
+        held_loader: &TrainLoader,
+        log: &mut RunLog,
+        reporter: &mut dyn Reporter,
+        budget: &mut Option<u64>,
+    ) -> Result<bool> {
+        let round = progress.rounds_done;
+        let epochs = self.config.epochs_per_round;
+        let per_epoch = train_loader.num_batches();
+        let total = (epochs * per_epoch) as u64;
+        let lr = &self.config.lr;
+        let schedule = CosineWarmup {
+            base: lr.base,
+            warmup_from: lr.warmup_from,
+            min: lr.min,
+            warmup_steps: (lr.warmup_epochs * per_epoch as f64).round() as usize,
+            total_steps: total as usize,
+        };
+        let first_epoch = round * epochs;
+        let Phase::Train {
+            mut position,
+            mut step,
+            mut indicator_steps,
+        } = progress.phase.clone()
+        else {
+            unreachable!("train_round is called in the train phase");
+        };
+        let held_batches = held_loader.num_batches();
+        let threshold = self.config.indicator.drop_threshold;
+        reporter.begin(&format!("round {} training", round + 1), total);
+        reporter.advance(step, "");
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut message = String::new();
+        while position.epoch < first_epoch + epochs {
+            let epoch = train_loader.epoch_from(position)?;
+            for batch in epoch {
+                if budget.is_some_and(|b| b == 0) {
+                    progress.phase = Phase::Train {
+                        position,
+                        step,
+                        indicator_steps,
+                    };
+                    self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+                    reporter.finish();
+                    reporter.line(&format!(
+                        "step budget reached after {} steps: checkpoint written, resume to continue",
+                        progress.total_steps
+                    ));
+                    return Ok(true);
+                }
+                let batch = batch?;
+                let batch_position = batch.position;
+                let subspace = progress.evolution.subspace().clone();
+                // Weight step: uniform multi-branch sampling over the sub-space.
+                let mut rng =
+                    derive_rng(&[self.config.seed, STREAM_WEIGHT_STEP, round as u64, step]);
+                let arch = subspace.sample_uniform(&mut rng);
+                let labels = batch.labels.clone();
+                let logits = state.supernet.forward(batch.images, arch.cells())?;
+                let [n, classes] = logits.dims();
+                let loss = cross_entropy_with_logits(
+                    logits.clone(),
+                    labels.clone().one_hot(classes).float(),
+                );
+                let lr_now = schedule.lr(step as usize);
+                let mut grads = loss.backward();
+                let weight_grads = GradientsParams::from_module(&mut grads, &state.supernet);
+                state.supernet = weight_optim.step(lr_now, state.supernet.clone(), weight_grads);
+                loss_sum += loss.into_scalar::<f32>() as f64 * n as f64;
+                correct += top_k_correct(logits.detach(), labels, 1);
+                seen += n;
+
+                // Indicator step every `every` iterations, on a held-out batch.
+                if (step + 1) % self.config.indicator.every as u64 == 0 {
+                    let k = indicator_steps as usize;
+                    let held = held_loader
+                        .host_batch(Position {
+                            epoch: k / held_batches,
+                            batch: k % held_batches,
+                        })?
+                        .into_batch(&self.device);
+                    self.indicator_step(
+                        round,
+                        indicator_steps,
+                        &subspace,
+                        state,
+                        alpha_optim,
+                        held.images,
+                        held.labels,
+                    )?;
+                    indicator_steps += 1;
+                }
+                // Dropping.
+                let alphas = state.indicators.values();
+                let dropped = progress.evolution.drop_below(&alphas, threshold)?;
+                if dropped.iter().any(|d| !d.is_empty()) {
+                    log.event(
+                        "dropped",
+                        json!({ "round": round + 1, "step": step, "ops": dropped }),
+                    )?;
+                }
+                step += 1;
+                progress.total_steps += 1;
+                position = train_loader.next_position(batch_position);
+                if let Some(b) = budget.as_mut() {
+                    *b -= 1;
+                }
+                if step % self.config.log_every as u64 == 0 || step == total {
+                    let (l, a) = (
+                        loss_sum / seen.max(1) as f64,
+                        100.0 * correct as f64 / seen.max(1) as f64,
+                    );
+                    log.event(
+                        "train",
+                        json!({ "round": round + 1, "epoch": batch_position.epoch - first_epoch, "step": step,
+                                "loss": l, "accuracy": a, "lr": lr_now,
+                                "elapsed_s": self.started.elapsed().as_secs_f64() }),
+                    )?;
+                    message = format!("loss {l:.3} acc {a:.1}% lr {lr_now:.4}");
+                    (loss_sum, correct, seen) = (0.0, 0, 0);
+                }
+                reporter.advance(1, &message);
+            }
+            // End of epoch: checkpoint.
+            if position.batch != 0 {
+                position = Position {
+                    epoch: position.epoch + 1,
+                    batch: 0,
+                };
+            }
+            progress.phase = Phase::Train {
+                position,
+                step,
+                indicator_steps,
+            };
+            log.event(
+                "epoch_end",
+                json!({ "round": round + 1, "epoch": position.epoch - first_epoch, "step": step,
+                        "alphas": state.indicators.values() }),
+            )?;
+            self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+        }
+        reporter.finish();
+        Ok(false)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn indicator_step(
+        &self,
+        round: usize,
+        index: u64,
+        subspace: &SubSpace,
+        state: &mut SupernetState,
+        alpha_optim: &mut ModuleOptimizer,
+        images: Tensor<4>,
+        labels: Tensor<1, Int>,
+    ) -> Result<()> {
+        let mut rng = derive_rng(&[self.config.seed, STREAM_INDICATOR_STEP, round as u64, index]);
+        let alphas = state.indicators.values();
+        let pair = subspace.sample_two_paths(&alphas, &mut rng)?;
+        let paths = indicator_paths(subspace, &pair.cells);
+        let out =
+            state
+                .supernet
+                .forward_indicator(images, &paths, &state.indicators, &self.costs)?;
+        let classes = out.logits.dims()[1];
+        let r = &self.config.resource;
+        let loss = cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
+            + resource_penalty(out.expected_cost, r.target, r.a, r.b);
+        let mut grads = loss.backward();
+        let alpha_grads = GradientsParams::from_module(&mut grads, &state.indicators);
+        state.indicators = alpha_optim.step(
+            self.config.indicator.lr,
+            state.indicators.clone(),
+            alpha_grads,
+        );
+        Ok(())
+    }
+
+    fn sample_for_evaluation(
+        &self,
+        progress: &SearchProgress,
+        state: &SupernetState,
+    ) -> Result<Vec<Evaluated>> {
+        let round = progress.rounds_done;
+        let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, round as u64]);
+        let alphas = state.indicators.values();
+        let batch = self.window_sampler().sample(
+            &self.space,
+            progress.evolution.subspace(),
+            &alphas,
+            &mut rng,
+        )?;
+        let metric = self.config.resource.metric;
+        let mut archs = Vec::new();
+        let mut push = |architecture: Architecture, origin: Origin| -> Result<()> {
+            let cost = self.space.architecture_cost(&architecture)?.total;
+            archs.push(Evaluated {
+                architecture,
+                origin,
+                cost: cost.get(metric) / 1e6,
+                macs: cost.macs,
+                params: cost.params,
+                accuracy: None,
+            });
+            Ok(())
+        };
+        for a in batch.window {
+            push(a.architecture, Origin::Window)?;
+        }
+        for a in batch.extra {
+            push(a.architecture, Origin::Extra)?;
+        }
+        for a in progress.evolution.previous_front() {
+            push(a.clone(), Origin::PreviousFront)?;
+        }
+        Ok(archs)
+    }
+
+    fn evaluate_round(
+        &self,
+        progress: &mut SearchProgress,
+        state: &mut SupernetState,
+        log: &mut RunLog,
+        reporter: &mut dyn Reporter,
+    ) -> Result<()> {
+        let round = progress.rounds_done;
+        let Phase::Evaluate { archs } = &progress.phase else {
+            unreachable!("evaluate_round is called in the evaluation phase");
+        };
+        let mut archs = archs.clone();
+        let e = &self.config.evaluation;
+        // Fixed batches for every architecture: recalibration from the training split (no
+        // augmentation), scoring on the held-out split.
+        let recal_loader = self.loader(
+            &self.data.train,
+            true,
+            Pipeline::new(),
+            derive_seed(self.config.seed, 3),
+        )?;
+        let score_loader = self.loader(&self.data.held_out, false, Pipeline::new(), 0)?;
+        let recal: Vec<HostBatch> = (0..e.recalibration_batches.min(recal_loader.num_batches()))
+            .map(|b| {
+                recal_loader.host_batch(Position {
+                    epoch: round,
+                    batch: b,
+                })
+            })
+            .collect::<crate::data::Result<_>>()?;
+        let score_batches = e.eval_batches.map_or(score_loader.num_batches(), |n| {
+            n.min(score_loader.num_batches())
+        });
+        let score: Vec<HostBatch> = (0..score_batches)
+            .map(|b| score_loader.host_batch(Position { epoch: 0, batch: b }))
+            .collect::<crate::data::Result<_>>()?;
+        let done = archs.iter().filter(|a| a.accuracy.is_some()).count() as u64;
+        reporter.begin(
+            &format!("round {} evaluation", round + 1),
+            archs.len() as u64,
+        );
+        reporter.advance(done, "");
+        let plain = self.device.clone().without_autodiff();
+        for i in 0..archs.len() {
+            if archs[i].accuracy.is_some() {
+                continue;
+            }
+            let arch = archs[i].architecture.clone();
+            let batches = recal
+                .iter()
+                .map(|b| b.clone().into_batch(&self.device).images);
+            recalibrate(&mut state.supernet, arch.cells(), batches)?;
+            let eval = state.supernet.valid();
+            let (mut correct, mut total) = (0usize, 0usize);
+            for b in &score {
+                let b = b.clone().into_batch(&plain);
+                let logits = eval.forward(b.images, arch.cells())?;
+                total += b.labels.dims()[0];
+                correct += top_k_correct(logits, b.labels, 1);
+            }
+            let accuracy = 100.0 * correct as f64 / total.max(1) as f64;
+            archs[i].accuracy = Some(accuracy);
+            log.event(
+                "evaluated",
+                json!({ "round": round + 1, "architecture": arch, "origin": archs[i].origin,
+                        "cost": archs[i].cost, "macs": archs[i].macs, "params": archs[i].params,
+                        "accuracy": accuracy, "elapsed_s": self.started.elapsed().as_secs_f64() }),
+            )?;
+            reporter.advance(1, &format!("{accuracy:.1}% at {:.3} M", archs[i].cost));
+            progress.phase = Phase::Evaluate {
+                archs: archs.clone(),
+            };
+            // Evaluation results are checkpointed as they come (the weights are unchanged).
+            let dir = checkpoint::checkpoint_dir(&self.run_dir);
+            let mut snapshot = progress.clone();
+            snapshot.log_len = log.len();
+            write_json_atomic(&dir.join("state.json"), &snapshot)?;
+        }
+        reporter.finish();
+        progress.phase = Phase::Evaluate { archs };
+        Ok(())
+    }
+
+    fn finish_round(
+        &self,
+        progress: &mut SearchProgress,
+        log: &mut RunLog,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Vec<FrontEntry>> {
+        let round = progress.rounds_done;
+        let Phase::Evaluate { archs } = &progress.phase else {
+            unreachable!("finish_round follows the evaluation");
+        };
+        let candidates: Vec<Candidate> = archs
+            .iter()
+            .map(|a| {
+                Candidate::new(
+                    a.architecture.clone(),
+                    a.cost,
+                    a.accuracy.unwrap_or(0.0),
+                    a.origin,
+                )
+            })
+            .collect();
+        let indices = pareto_front(&candidates)?;
+        let front: Vec<FrontEntry> = indices
+            .iter()
+            .map(|&i| {
+                let a = &archs[i];
+                FrontEntry {
+                    architecture: a.architecture.clone(),
+                    text: a.architecture.to_string(),
+                    ops: a.architecture.describe(&self.space),
+                    macs: a.macs,
+                    params: a.params,
+                    accuracy: a.accuracy.unwrap_or(0.0),
+                }
+            })
+            .collect();
+        let points: Vec<PlotPoint> = archs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| PlotPoint {
+                cost: a.cost,
+                accuracy: a.accuracy.unwrap_or(0.0),
+                on_front: indices.contains(&i),
+                extra: a.origin == Origin::Extra,
+            })
+            .collect();
+        let plot = self.run_dir.join(format!("pareto_round{}.png", round + 1));
+        let unit = format!("M{}", metric_unit(self.config.resource.metric));
+        if let Err(e) = plot_pareto(
+            &points,
+            &format!("round {} - held-out top-1 vs cost", round + 1),
+            &unit,
+            &plot,
+        ) {
+            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+        }
+        let front_archs: Vec<Architecture> = front.iter().map(|f| f.architecture.clone()).collect();
+        let is_last = round + 1 >= self.total_rounds(&progress.evolution);
+        let introduced = if is_last {
+            Vec::new()
+        } else {
+            progress.evolution.evolve(&front_archs)?
+        };
+        log.event(
+            "round_end",
+            json!({ "round": round + 1, "front": front, "introduced": introduced,
+                    "kept": progress.evolution.kept() }),
+        )?;
+        let best = front.iter().map(|f| f.accuracy).fold(0.0, f64::max);
+        reporter.line(&format!(
+            "round {}: {} evaluated, front of {} (best {best:.1}%), plot {}",
+            round + 1,
+            archs.len(),
+            front.len(),
+            plot.display()
+        ));
+        Ok(front)
+    }
+}
+
+/// The indicator-step paths of the supernet from the sampler's output.
+pub fn indicator_paths(subspace: &SubSpace, cells: &[nse_space::CellPaths]) -> Vec<CellPaths> {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(c, p)| CellPaths {
+            subspace: subspace.ops(c).to_vec(),
+            selected: p.selected.clone(),
+            unselected: (!p.deterministic).then(|| p.other.clone()),
+        })
+        .collect()
+}
+
+/// A seed for `stream` of a run with `seed`.
+pub fn derive_seed(seed: u64, stream: u64) -> u64 {
+    use rand::RngCore;
+    derive_rng(&[seed, stream]).next_u64()
+}
+
+/// `MACs` or `params`.
+pub fn metric_unit(metric: nse_ops::CostMetric) -> &'static str {
+    match metric {
+        nse_ops::CostMetric::Macs => "MACs",
+        nse_ops::CostMetric::Params => "params",
+    }
+}

@@ -1,0 +1,22 @@
+//! The NSE search driver: configuration, data, the multi-round loop, checkpoints, the run
+//! log and the result files.
+//!
+//! A run directory holds `config.json` (the resolved configuration), `log.jsonl` (every
+//! event: training lines, dropped ops, evaluated architectures, fronts), `pareto_roundN.png`,
+//! `checkpoint/` (latest checkpoint, replaced atomically) and, once finished, `front.json`.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod driver;
+pub mod error;
+pub mod log;
+pub mod report;
+
+pub use config::{
+    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
+    SearchConfig,
+};
+pub use driver::{Search, SearchOutcome};
+pub use error::{Result, SearchError};
+pub use report::{FrontEntry, FrontFile};

@@ -1,0 +1,477 @@
+//! End-to-end retraining on a tiny synthetic task: learning, output files, exact resume,
+//! checkpoint compatibility, label smoothing and the weight-decay exclusion.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use nse_space::{LayoutPlan, NetworkSpec, SpaceSpec};
+use nse_supernet::ChildNetwork;
+use nse_train::data::{InMemoryDataset, Normalize};
+use nse_train::optim::SgdSettings;
+use nse_train::progress::{Collect, Quiet};
+use nse_train::retrain::{
+    EvalSettings, MODEL_FILE, NETWORK_FILE, REPORT_FILE, RetrainConfig, RetrainData, RetrainError,
+    RetrainOptions, RetrainReport, SAFETENSORS_FILE, Weights, evaluate, retrain,
+};
+
+/// A folder under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("nse-retrain-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// 8×8 grayscale images of 4 classes: class k has a bright 4×4 quadrant k on a noisy dark
+/// background (deterministic pseudo-random noise).
+fn quadrants(per_class: usize, salt: u64) -> Arc<InMemoryDataset> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ salt;
+    let mut noise = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as u8 % 70
+    };
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..4 * per_class {
+        let class = i % 4;
+        let (qx, qy) = (4 * (class % 2), 4 * (class / 2));
+        for y in 0..8 {
+            for x in 0..8 {
+                let bright = (qx..qx + 4).contains(&x) && (qy..qy + 4).contains(&y);
+                pixels.push(if bright { 150 + noise() } else { noise() });
+            }
+        }
+        labels.push(class);
+    }
+    let names = (0..4).map(|c| format!("q{c}")).collect();
+    Arc::new(InMemoryDataset::new(8, 8, 1, pixels, labels, names).unwrap())
+}
+
+/// A two-cell network for 8×8 grayscale images: `N` (4 → 4, residual) and `R` (4 → 8).
+fn tiny_network() -> NetworkSpec {
+    let mut spec = SpaceSpec::preset("fashion-mnist-mb27").unwrap();
+    spec.layout = LayoutPlan::Cells { cells: "NR".into() };
+    spec.depths = Vec::new();
+    spec.channels = vec![4, 8];
+    spec.input_size = 8;
+    spec.num_classes = 4;
+    spec.tail_channels = 16;
+    let space = spec.check().unwrap();
+    let arch = "0 | 3".parse().unwrap();
+    space.child(&arch).unwrap()
+}
+
+fn tiny_config() -> RetrainConfig {
+    RetrainConfig {
+        epochs: 3,
+        batch_size: 32,
+        eval_batch_size: 50,
+        lr: 0.1,
+        warmup_epochs: 1,
+        warmup_lr: 0.02,
+        seed: 7,
+        workers: 1,
+        ..RetrainConfig::cifar10()
+    }
+}
+
+fn data() -> RetrainData<Arc<InMemoryDataset>, Arc<InMemoryDataset>> {
+    RetrainData::new(quadrants(64, 1), quadrants(25, 2))
+        .with_normalize(Normalize::new(vec![0.3], vec![0.3]).unwrap())
+}
+
+fn run(
+    config: &RetrainConfig,
+    dir: &Path,
+    options: &RetrainOptions,
+) -> Result<RetrainReport, RetrainError> {
+    retrain(
+        &tiny_network(),
+        data(),
+        config,
+        &Device::flex(),
+        dir,
+        options,
+        &mut Quiet,
+    )
+}
+
+/// The tensors of a safetensors file: name → raw bytes.
+fn safetensors(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| {
+            let offsets = &info["data_offsets"];
+            let (start, end) = (
+                offsets[0].as_u64().unwrap() as usize,
+                offsets[1].as_u64().unwrap() as usize,
+            );
+            (name, data[start..end].to_vec())
+        })
+        .collect()
+}
+
+/// Epoch, lr, train loss and top-1, test top-1, top-5, loss and images.
+type EpochMetrics = (usize, f64, f64, f64, f64, f64, f64, usize);
+
+/// Every metric of every epoch (not the timings).
+fn metrics(report: &RetrainReport) -> Vec<EpochMetrics> {
+    report
+        .epochs
+        .iter()
+        .map(|e| {
+            (
+                e.epoch,
+                e.lr,
+                e.train_loss,
+                e.train_top1,
+                e.test.top1,
+                e.test.top5,
+                e.test.loss,
+                e.test.images,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn retraining_learns_and_writes_loadable_outputs() {
+    let dir = TempDir::new("learns");
+    let mut progress = Collect::default();
+    let config = tiny_config();
+    let report = retrain(
+        &tiny_network(),
+        data(),
+        &config,
+        &Device::flex(),
+        dir.path(),
+        &RetrainOptions::default(),
+        &mut progress,
+    )
+    .unwrap();
+    assert!(report.finished);
+    assert_eq!(report.epochs.len(), 3);
+    assert_eq!(report.steps_per_epoch, 8); // 256 images / 32
+    assert_eq!(report.weights, Weights::Trained);
+    let last = report.last_test().unwrap();
+    assert_eq!(last.images, 100);
+    // Chance is 25%.
+    assert!(
+        last.top1 >= 70.0,
+        "test top-1 {}% after 3 epochs",
+        last.top1
+    );
+    assert_eq!(
+        last.top5, 100.0,
+        "top-5 of 4 classes is top-4: always right"
+    );
+    assert!(report.epochs[2].train_loss < report.epochs[0].train_loss);
+    // Learning rate: cosine to 0 at the last step.
+    assert!(report.epochs[0].lr > report.epochs[1].lr && report.epochs[2].lr < 0.01);
+    let (space, arch) = report.network.resolve().unwrap();
+    assert_eq!(
+        report.macs,
+        space.architecture_cost(&arch).unwrap().total.macs
+    );
+    assert_eq!(
+        report.params,
+        space.architecture_cost(&arch).unwrap().total.params
+    );
+
+    // Progress: one bar per epoch and per evaluation, one line per epoch.
+    assert_eq!(
+        progress.labels(),
+        vec![
+            "epoch 1/3",
+            "test",
+            "epoch 2/3",
+            "test",
+            "epoch 3/3",
+            "test"
+        ]
+    );
+    assert_eq!(progress.lines().len(), 3);
+    assert!(
+        progress.lines()[2].starts_with("epoch 3/3: train loss "),
+        "{}",
+        progress.lines()[2]
+    );
+
+    // Output files.
+    for file in [MODEL_FILE, SAFETENSORS_FILE, NETWORK_FILE, REPORT_FILE] {
+        assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    let from_disk: RetrainReport =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(REPORT_FILE)).unwrap())
+            .unwrap();
+    for (a, b) in from_disk.epochs.iter().zip(&report.epochs) {
+        assert_eq!(a.test.images, b.test.images);
+        for (x, y) in [
+            (a.train_loss, b.train_loss),
+            (a.test.top1, b.test.top1),
+            (a.test.loss, b.test.loss),
+        ] {
+            assert!((x - y).abs() <= 1e-12 * y.abs(), "{x} vs {y}");
+        }
+    }
+    assert!(from_disk.finished);
+    let network: NetworkSpec =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(NETWORK_FILE)).unwrap())
+            .unwrap();
+    assert_eq!(network, tiny_network());
+
+    // The saved model evaluates to the reported final accuracy.
+    let model =
+        ChildNetwork::load(&space, &arch, &Device::flex(), &dir.path().join(MODEL_FILE)).unwrap();
+    let settings =
+        EvalSettings::new(64).with_normalize(Normalize::new(vec![0.3], vec![0.3]).unwrap());
+    let eval = evaluate(
+        &model,
+        quadrants(25, 2),
+        &settings,
+        &Device::flex(),
+        &mut Quiet,
+    )
+    .unwrap();
+    assert_eq!(eval.images, 100);
+    assert_eq!(eval.top1, last.top1);
+    assert!(
+        (eval.loss - last.loss).abs() < 1e-5,
+        "{} vs {}",
+        eval.loss,
+        last.loss
+    );
+}
+
+#[test]
+fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
+    let config = RetrainConfig {
+        ema_decay: Some(0.9),
+        ..tiny_config()
+    };
+    let whole_dir = TempDir::new("whole");
+    let whole = run(&config, whole_dir.path(), &RetrainOptions::default()).unwrap();
+    assert_eq!(whole.weights, Weights::Ema);
+    assert!(whole.resumed_at.is_empty());
+
+    let dir = TempDir::new("resumed");
+    let stop = RetrainOptions {
+        stop_after_epoch: Some(1),
+        ..RetrainOptions::default()
+    };
+    let first = run(&config, dir.path(), &stop).unwrap();
+    assert!(!first.finished);
+    assert_eq!(first.epochs.len(), 1);
+    assert!(
+        !dir.path().join(MODEL_FILE).exists(),
+        "no final model before the end"
+    );
+    assert!(
+        dir.path()
+            .join("checkpoint/epoch-0001/optimizer.bpk")
+            .is_file()
+    );
+    assert!(dir.path().join("checkpoint/epoch-0001/ema.bpk").is_file());
+
+    // A different recipe cannot continue this checkpoint.
+    let other = RetrainConfig {
+        lr: 0.2,
+        ..config.clone()
+    };
+    let err = run(&other, dir.path(), &RetrainOptions::default()).unwrap_err();
+    assert!(matches!(err, RetrainError::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("config differs"), "{err}");
+    // Changing the worker count does not change results, so it may differ.
+    let resumed = run(
+        &RetrainConfig {
+            workers: 2,
+            ..config.clone()
+        },
+        dir.path(),
+        &RetrainOptions::default(),
+    )
+    .unwrap();
+    assert!(resumed.finished);
+    assert_eq!(resumed.resumed_at, vec![1]);
+    assert_eq!(metrics(&resumed), metrics(&whole));
+    assert!(
+        !dir.path().join("checkpoint/epoch-0001").exists()
+            && dir.path().join("checkpoint/epoch-0003").exists(),
+        "only the latest checkpoint is kept"
+    );
+    // The same final weights, bit for bit.
+    let weights = safetensors(&dir.path().join(SAFETENSORS_FILE));
+    assert_eq!(weights.len(), 38); // stem 5, two IR cells 15 each, tail 3
+    assert!(weights == safetensors(&whole_dir.path().join(SAFETENSORS_FILE)));
+
+    // `resume: false` starts over (and, deterministic, ends the same).
+    let again = run(
+        &config,
+        dir.path(),
+        &RetrainOptions {
+            resume: false,
+            stop_after_epoch: Some(1),
+        },
+    )
+    .unwrap();
+    assert!(again.resumed_at.is_empty());
+    assert_eq!(metrics(&again), metrics(&whole)[..1].to_vec());
+}
+
+#[test]
+fn label_smoothing_matches_a_hand_computed_loss() {
+    let device = Device::flex();
+    let logits = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0], [1, 3]), &device);
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &device);
+    let loss = |eps: f64| {
+        let config = RetrainConfig {
+            label_smoothing: eps,
+            ..RetrainConfig::demo()
+        };
+        f64::from(
+            config
+                .train_loss(&device)
+                .forward(logits.clone(), labels.clone())
+                .into_scalar::<f32>(),
+        )
+    };
+    // log p = x − logsumexp(x); logsumexp(1, 2, 3) = 3 + ln(1 + e^−1 + e^−2).
+    let lse = 3.0 + (1.0 + (-1.0f64).exp() + (-2.0f64).exp()).ln();
+    let nll = lse - 1.0; // −log p_0 = 2.4076
+    let mean_nll = (3.0 * lse - 6.0) / 3.0; // mean over classes of −log p = 1.4076
+    assert!((loss(0.0) - nll).abs() < 1e-5, "{} vs {nll}", loss(0.0));
+    // Targets (1 − ε)·onehot + ε/K: loss = (1 − ε)·nll + ε·mean_nll = 2.3076.
+    let expected = 0.9 * nll + 0.1 * mean_nll;
+    assert!(
+        (loss(0.1) - expected).abs() < 1e-5,
+        "{} vs {expected}",
+        loss(0.1)
+    );
+    assert!((expected - 2.307_606).abs() < 1e-5);
+}
+
+#[test]
+fn the_retraining_optimizer_skips_weight_decay_on_batch_norm_and_biases() {
+    let device = Device::flex().autodiff();
+    let (space, arch) = tiny_network().resolve().unwrap();
+    let net = ChildNetwork::from_space(&space, &arch, &device, 3).unwrap();
+    let config = RetrainConfig {
+        sgd: SgdSettings {
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.5,
+        },
+        ..tiny_config()
+    };
+    // A zero loss: only weight decay moves parameters.
+    let x = Tensor::<4>::ones([2, 1, 8, 8], &device);
+    let grads = GradientsParams::from_grads(net.forward(x).mul_scalar(0.0).sum().backward(), &net);
+    let values = |t: Tensor<1>| {
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap()
+    };
+    let flat = |t: Tensor<4>| {
+        let n = t.shape().num_elements();
+        values(t.reshape([n]))
+    };
+    let stem_before = flat(net.stem.conv.conv.weight.val());
+    let bias_before = values(net.tail.classifier.bias.as_ref().unwrap().val());
+    let beta_before = values(net.stem.conv.bn.beta.val());
+    let net = config.optimizer().step(0.1, net, grads);
+    let stem_after = flat(net.stem.conv.conv.weight.val());
+    for (a, b) in stem_after.iter().zip(&stem_before) {
+        assert!(
+            (a - b * 0.95).abs() < 1e-6,
+            "conv weight decays: {b} -> {a}"
+        );
+    }
+    assert_eq!(
+        values(net.stem.conv.bn.gamma.val()),
+        vec![1.0; 4],
+        "BN weight"
+    );
+    assert_eq!(values(net.stem.conv.bn.beta.val()), beta_before, "BN bias");
+    assert_eq!(
+        values(net.tail.classifier.bias.as_ref().unwrap().val()),
+        bias_before,
+        "linear bias"
+    );
+    assert!(
+        net.valid()
+            .forward(Tensor::<4>::ones([1, 1, 8, 8], &Device::flex()))
+            .dims()
+            == [1, 4]
+    );
+}
+
+#[test]
+fn mismatched_data_is_reported() {
+    let dir = TempDir::new("mismatch");
+    // 3 classes for a 4-class network.
+    let three = {
+        let d = quadrants(4, 3);
+        let labels: Vec<usize> = d.labels().iter().map(|&l| l % 3).collect();
+        Arc::new(
+            InMemoryDataset::new(
+                8,
+                8,
+                1,
+                d.pixels().to_vec(),
+                labels,
+                vec!["a".into(), "b".into(), "c".into()],
+            )
+            .unwrap(),
+        )
+    };
+    let err = retrain(
+        &tiny_network(),
+        RetrainData::new(three, quadrants(4, 4)),
+        &tiny_config(),
+        &Device::flex(),
+        dir.path(),
+        &RetrainOptions::default(),
+        &mut Quiet,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("training set has 3 classes, the network 4"),
+        "{err}"
+    );
+    let err = run(
+        &RetrainConfig {
+            batch_size: 1000,
+            ..tiny_config()
+        },
+        dir.path(),
+        &RetrainOptions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("`batch_size` = 1000"), "{err}");
+}

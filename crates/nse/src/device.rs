@@ -1,0 +1,99 @@
+//! Choosing the compute device by name at run time.
+
+use burn::tensor::Device;
+
+/// The device names [`from_name`] accepts in this build.
+pub fn available() -> Vec<&'static str> {
+    let mut names = vec!["cpu"];
+    if cfg!(feature = "wgpu") {
+        names.push("wgpu");
+    }
+    if cfg!(feature = "cuda") {
+        names.push("cuda[:N]");
+    }
+    names
+}
+
+/// A device from its name: `cpu` (Burn's pure-Rust `flex` backend), `wgpu` (the best WGPU
+/// adapter; feature `wgpu`), `cuda` or `cuda:N` (feature `cuda`). Errors say what is wrong,
+/// including a GPU backend that was not compiled in.
+pub fn from_name(name: &str) -> Result<Device, String> {
+    let (kind, index) = match name.split_once(':') {
+        Some((kind, index)) => {
+            let index: usize = index
+                .parse()
+                .map_err(|_| format!("device `{name}`: `{index}` is not a device index"))?;
+            (kind, Some(index))
+        }
+        None => (name, None),
+    };
+    match kind {
+        "cpu" | "flex" => {
+            if index.is_some() {
+                return Err(format!("device `{name}`: the CPU device takes no index"));
+            }
+            Ok(Device::flex())
+        }
+        "wgpu" => wgpu(index),
+        "cuda" => cuda(index.unwrap_or(0)),
+        other => Err(format!(
+            "unknown device `{other}` (this build knows: {})",
+            available().join(", ")
+        )),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu(index: Option<usize>) -> Result<Device, String> {
+    use burn::tensor::DeviceKind;
+    Ok(Device::wgpu(match index {
+        Some(i) => DeviceKind::DiscreteGpu(i),
+        None => DeviceKind::DefaultDevice,
+    }))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu(_index: Option<usize>) -> Result<Device, String> {
+    Err("device `wgpu`: this build has no WGPU backend; rebuild with `--features wgpu`".into())
+}
+
+#[cfg(feature = "cuda")]
+fn cuda(index: usize) -> Result<Device, String> {
+    Ok(Device::cuda(index))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda(_index: usize) -> Result<Device, String> {
+    Err(
+        "device `cuda`: this build has no CUDA backend; rebuild with `--features cuda` \
+         (the first CUDA build downloads an LLVM bundle and needs network access)"
+            .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked() {
+        assert!(from_name("cpu").is_ok());
+        assert!(from_name("cpu:1").unwrap_err().contains("no index"));
+        assert!(
+            from_name("tpu")
+                .unwrap_err()
+                .contains("unknown device `tpu`")
+        );
+        assert!(
+            from_name("cuda:x")
+                .unwrap_err()
+                .contains("not a device index")
+        );
+        if !cfg!(feature = "cuda") {
+            assert!(from_name("cuda:0").unwrap_err().contains("--features cuda"));
+        }
+        if !cfg!(feature = "wgpu") {
+            assert!(from_name("wgpu").unwrap_err().contains("--features wgpu"));
+        }
+    }
+}
