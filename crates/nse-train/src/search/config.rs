@@ -258,7 +258,7 @@ impl SearchConfig {
                     workers: None,
                 },
                 batch_size: 128,
-                epochs_per_round: 3,
+                epochs_per_round: 2,
                 lr: LrConfig {
                     base: 0.1,
                     warmup_from: 0.02,

@@ -18,8 +18,14 @@ use serde_json::Value;
 
 use nse::device;
 use nse::space::{NetworkSpec, PUBLISHED, published};
+use nse::supernet::ChildNetwork;
+use nse::train::data::Pipeline;
 use nse::train::progress::{Quiet, Reporter, Terminal};
-use nse::train::search::{FrontFile, Search, SearchConfig};
+use nse::train::retrain::{
+    EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainData, RetrainOptions, evaluate, retrain,
+};
+use nse::train::search::data::{normalization, open_splits};
+use nse::train::search::{DataSource, FrontFile, Search, SearchConfig};
 
 /// Neural Search-space Evolution (NSE, ICCV 2021) on Burn.
 #[derive(Parser)]
@@ -33,8 +39,61 @@ struct Cli {
 enum Command {
     /// Run (or resume) an NSE search.
     Search(SearchArgs),
+    /// Train an architecture from scratch as a standalone network.
+    Retrain(RetrainArgs),
+    /// Evaluate a retrained model on the test split.
+    Eval(EvalArgs),
     /// Print the MACs and parameters of an architecture.
     Stats(StatsArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// Dataset: demo, fashion-mnist:DIR, mnist:DIR, cifar10-bin:DIR, image-folder:ROOT
+    /// (ROOT/train, ROOT/test) or archive:FILE.tar.gz (extracted under /var/tmp/nse-data).
+    /// Default: the search run's data, else the demo subset.
+    #[arg(long)]
+    data: Option<String>,
+}
+
+#[derive(Args)]
+struct RetrainArgs {
+    /// A NetworkSpec JSON file or a published network name.
+    #[arg(long, conflicts_with = "front")]
+    arch: Option<String>,
+    /// A search's front.json; retrains entry --index.
+    #[arg(long)]
+    front: Option<PathBuf>,
+    /// Entry of the front.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+    /// Recipe: demo, cifar10, or a RetrainConfig JSON file.
+    #[arg(long, default_value = "demo")]
+    recipe: String,
+    /// Override a recipe field: `--set epochs=10` (JSON values).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+    /// Output directory (model.bpk, model.safetensors, network.json, report.json).
+    #[arg(long, default_value = "runs/retrain")]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// A retrain output directory (network.json + model.bpk).
+    #[arg(long)]
+    model: PathBuf,
+    /// Batch size.
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -70,6 +129,13 @@ struct SearchArgs {
     /// Output (run) directory.
     #[arg(long, default_value = "runs/search")]
     out: PathBuf,
+    /// After the search, retrain the most accurate front architecture with the `demo`
+    /// recipe (or --recipe) into OUT/retrain.
+    #[arg(long)]
+    retrain: bool,
+    /// Recipe for --retrain: demo, cifar10, or a RetrainConfig JSON file.
+    #[arg(long, default_value = "demo")]
+    recipe: String,
     #[command(flatten)]
     common: Common,
 }
@@ -106,7 +172,10 @@ fn set_path(value: &mut Value, path: &str, new: Value) -> Result<(), String> {
 }
 
 /// Applies `PATH=VALUE` overrides (VALUE as JSON, or as a string when it is not JSON).
-fn apply_overrides(config: SearchConfig, overrides: &[String]) -> Result<SearchConfig, String> {
+fn apply_overrides<T: serde::Serialize + serde::de::DeserializeOwned>(
+    config: T,
+    overrides: &[String],
+) -> Result<T, String> {
     if overrides.is_empty() {
         return Ok(config);
     }
@@ -193,6 +262,187 @@ fn search(args: SearchArgs) -> Result<(), String> {
         run_dir.join("log.jsonl").display(),
         run_dir.join("pareto_round*.png").display()
     );
+    if args.retrain {
+        let best = outcome
+            .front
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.accuracy.total_cmp(&b.1.accuracy))
+            .map(|(i, _)| i)
+            .ok_or("the search produced an empty front")?;
+        let front_path = outcome.front_path.clone().ok_or("no front.json")?;
+        let front = FrontFile::read(&front_path).map_err(|e| e.to_string())?;
+        let network = front.network(best).map_err(|e| e.to_string())?;
+        println!("retraining front entry {best} ({})", front.front[best].text);
+        let source = search.config().data.source.clone();
+        run_retrain(
+            &network,
+            &source,
+            recipe(&args.recipe, &[])?,
+            &run_dir.join("retrain"),
+            &device,
+            args.common.quiet,
+        )?;
+        println!("total wall time: {:.0} s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn recipe(name: &str, overrides: &[String]) -> Result<RetrainConfig, String> {
+    let config = match name {
+        "demo" => RetrainConfig::demo(),
+        "cifar10" => RetrainConfig::cifar10(),
+        path => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!("recipe `{path}` is neither demo, cifar10 nor a readable file: {e}")
+            })?;
+            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?
+        }
+    };
+    apply_overrides(config, overrides)
+}
+
+/// Parses `--data`.
+fn data_source(spec: &str) -> Result<DataSource, String> {
+    let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+    let path = || {
+        if arg.is_empty() {
+            Err(format!("--data {kind}: give a path as `{kind}:PATH`"))
+        } else {
+            Ok(PathBuf::from(arg))
+        }
+    };
+    Ok(match kind {
+        "demo" => DataSource::FashionMnistDemo,
+        "fashion-mnist" => DataSource::Mnist {
+            dir: path()?,
+            fashion: true,
+        },
+        "mnist" => DataSource::Mnist {
+            dir: path()?,
+            fashion: false,
+        },
+        "cifar10-bin" => DataSource::Cifar10Binary { dir: path()? },
+        "image-folder" => DataSource::ImageFolder { root: path()? },
+        "archive" => {
+            let file = path()?;
+            let stem = file
+                .file_name()
+                .map(|n| n.to_string_lossy().replace(".tar.gz", ""))
+                .unwrap_or_default();
+            DataSource::Archive {
+                cache: PathBuf::from("/var/tmp/nse-data").join(stem),
+                path: file,
+            }
+        }
+        other => {
+            return Err(format!(
+                "--data `{other}`: expected demo, fashion-mnist:DIR, mnist:DIR, cifar10-bin:DIR, \
+                 image-folder:ROOT or archive:FILE"
+            ));
+        }
+    })
+}
+
+fn run_retrain(
+    network: &NetworkSpec,
+    source: &DataSource,
+    config: RetrainConfig,
+    out: &Path,
+    device: &nse::burn::tensor::Device,
+    quiet: bool,
+) -> Result<(), String> {
+    let (space, _) = network.resolve().map_err(|e| e.to_string())?;
+    let channels = space.spec().input_channels;
+    let (train, test) = open_splits(source, channels).map_err(|e| e.to_string())?;
+    let test = test.ok_or("the dataset has no test split to evaluate on")?;
+    let mut data = RetrainData::new(train, test).with_normalize(normalization(source, channels));
+    if channels == 3 && space.spec().input_size == 32 {
+        data = data.with_train_transform(Pipeline::cifar_train());
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let data_json = serde_json::to_string_pretty(source).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("data.json"), data_json)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut reporter = reporter(quiet);
+    let started = Instant::now();
+    let options = RetrainOptions::default();
+    let report = retrain(network, data, &config, device, out, &options, reporter.as_mut())
+        .map_err(|e| e.to_string())?;
+    let last = report.epochs.last().ok_or("retraining ran no epoch")?;
+    println!(
+        "retrained {} epochs in {:.0} s: test top-1 {:.2}%, top-5 {:.2}% ({:.2} MMACs, {:.3} M params)",
+        report.epochs.len(),
+        started.elapsed().as_secs_f64(),
+        last.test.top1,
+        last.test.top5,
+        report.macs as f64 / 1e6,
+        report.params as f64 / 1e6
+    );
+    println!(
+        "model: {} (and model.safetensors, report.json)",
+        out.join(MODEL_FILE).display()
+    );
+    Ok(())
+}
+
+fn retrain_command(args: RetrainArgs) -> Result<(), String> {
+    let device = device::from_name(&args.common.device)?;
+    let (network, run_source) = match (&args.arch, &args.front) {
+        (Some(arch), None) => (load_network(arch, 0)?, None),
+        (None, Some(front)) => {
+            let file = FrontFile::read(front).map_err(|e| e.to_string())?;
+            let run_config = front.parent().map(|d| d.join("config.json"));
+            let source = run_config
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .and_then(|t| serde_json::from_str::<SearchConfig>(&t).ok())
+                .map(|c| c.data.source);
+            (file.network(args.index).map_err(|e| e.to_string())?, source)
+        }
+        _ => return Err("give --arch FILE|NAME or --front front.json [--index I]".into()),
+    };
+    let source = match (&args.data.data, run_source) {
+        (Some(spec), _) => data_source(spec)?,
+        (None, Some(source)) => source,
+        (None, None) => DataSource::FashionMnistDemo,
+    };
+    let config = recipe(&args.recipe, &args.overrides)?;
+    run_retrain(&network, &source, config, &args.out, &device, args.common.quiet)
+}
+
+fn eval_command(args: EvalArgs) -> Result<(), String> {
+    let device = device::from_name(&args.common.device)?;
+    let network_path = args.model.join(NETWORK_FILE);
+    let text = std::fs::read_to_string(&network_path)
+        .map_err(|e| format!("{}: {e}", network_path.display()))?;
+    let network: NetworkSpec =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", network_path.display()))?;
+    let (space, arch) = network.resolve().map_err(|e| e.to_string())?;
+    let model = ChildNetwork::load(&space, &arch, &device, &args.model.join(MODEL_FILE))
+        .map_err(|e| e.to_string())?;
+    let source = match &args.data.data {
+        Some(spec) => data_source(spec)?,
+        None => std::fs::read_to_string(args.model.join("data.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(DataSource::FashionMnistDemo),
+    };
+    let channels = space.spec().input_channels;
+    let (_, test) = open_splits(&source, channels).map_err(|e| e.to_string())?;
+    let test = test.ok_or("the dataset has no test split")?;
+    let settings =
+        EvalSettings::new(args.batch_size).with_normalize(normalization(&source, channels));
+    let mut reporter = reporter(args.common.quiet);
+    let report = evaluate(&model, test, &settings, &device, reporter.as_mut())
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}: top-1 {:.2}%, top-5 {:.2}%, loss {:.4} on {} test images",
+        args.model.display(),
+        report.top1,
+        report.top5,
+        report.loss,
+        report.images
+    );
     Ok(())
 }
 
@@ -233,6 +483,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Search(args) => search(args),
+        Command::Retrain(args) => retrain_command(args),
+        Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
     };
     match result {
