@@ -150,12 +150,12 @@ impl SpaceSpec {
             "fashion-mnist-mb27" => SpaceSpec {
                 stem_stride: 2,
                 input_channels: 1,
-                tail_channels: 256,
+                tail_channels: 128,
                 ..SpaceSpec::new(
                     "mb27",
-                    PlanKind::Ner,
-                    vec![1, 1, 1, 1, 1, 1],
-                    vec![8, 16, 24, 32, 40, 48, 64],
+                    PlanKind::Nr,
+                    vec![0, 1, 1, 1, 0],
+                    vec![16, 24, 32, 48, 64],
                     28,
                     10,
                 )
@@ -641,7 +641,7 @@ mod tests {
             ("imagenet-mb19-gpu", 21, 4, 19, 6, 3, 7),
             ("cifar10-mb27", 12, 6, 27, 5, 6, 2),
             ("cifar10-mb72", 12, 6, 72, 5, 17, 2),
-            ("fashion-mnist-mb27", 12, 6, 27, 5, 6, 1),
+            ("fashion-mnist-mb27", 7, 4, 27, 5, 6, 1),
         ];
         assert_eq!(expected.map(|e| e.0), PRESETS);
         for (name, cells, fixed, pool, k, rounds, size) in expected {

@@ -90,7 +90,7 @@ impl SupernetCell {
 /// The supernet: stem, one [`SupernetCell`] per layout position holding every pool op, tail.
 ///
 /// Build it on `device.autodiff()` to train it; evaluate in eval mode with
-/// [`Module::valid`](burn::module::Module::valid).
+/// [`Module::valid`].
 #[derive(Module, Debug)]
 pub struct Supernet {
     /// Stem.

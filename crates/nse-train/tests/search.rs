@@ -10,8 +10,8 @@ use nse_space::SpaceSpec;
 use nse_train::data::{IdxImages, Split, mnist_file_names, write_idx_images, write_idx_labels};
 use nse_train::progress::Quiet;
 use nse_train::search::{
-    DataConfig, DataSource, EvaluationConfig, FrontFile, IndicatorConfig, LrConfig,
-    ResourceConfig, Search, SearchConfig, SearchError,
+    DataConfig, DataSource, EvaluationConfig, FrontFile, IndicatorConfig, LrConfig, ResourceConfig,
+    Search, SearchConfig, SearchError,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -41,7 +41,12 @@ fn write_dataset(dir: &Path) {
             labels.push(c);
         }
         let (images, label_file) = mnist_file_names(split);
-        let images_data = IdxImages { count, rows: 8, cols: 8, pixels };
+        let images_data = IdxImages {
+            count,
+            rows: 8,
+            cols: 8,
+            pixels,
+        };
         write_idx_images(dir.join(images), &images_data).unwrap();
         write_idx_labels(dir.join(label_file), &labels).unwrap();
     }
@@ -58,7 +63,10 @@ fn config(data: &Path) -> SearchConfig {
     SearchConfig {
         space,
         data: DataConfig {
-            source: DataSource::Mnist { dir: data.to_path_buf(), fashion: true },
+            source: DataSource::Mnist {
+                dir: data.to_path_buf(),
+                fashion: true,
+            },
             holdout_fraction: 0.2,
             augment: false,
             workers: Some(1),
@@ -66,9 +74,19 @@ fn config(data: &Path) -> SearchConfig {
         seed: 7,
         batch_size: 32,
         epochs_per_round: 2,
-        lr: LrConfig { base: 0.1, warmup_from: 0.02, warmup_epochs: 0.5, min: 0.0 },
+        lr: LrConfig {
+            base: 0.1,
+            warmup_from: 0.02,
+            warmup_epochs: 0.5,
+            min: 0.0,
+        },
         sgd: Default::default(),
-        indicator: IndicatorConfig { lr: 0.05, beta_2: 0.999, every: 2, drop_threshold: -2.0 },
+        indicator: IndicatorConfig {
+            lr: 0.05,
+            beta_2: 0.999,
+            every: 2,
+            drop_threshold: -2.0,
+        },
         resource: ResourceConfig {
             metric: CostMetric::Macs,
             target: 0.5,
@@ -84,6 +102,7 @@ fn config(data: &Path) -> SearchConfig {
             eval_batches: None,
             attempts_per_architecture: 200,
         },
+        epoch_batches: None,
         max_rounds: None,
         max_steps: None,
         log_every: 3,
@@ -111,10 +130,18 @@ fn resumed_search_ends_with_the_uninterrupted_front() {
     }
     // The indicators moved away from 0 during training.
     let log = std::fs::read_to_string(full.join("log.jsonl")).unwrap();
-    let moved = log.lines().filter(|l| l.contains("\"epoch_end\"")).any(|l| {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        v["alphas"].as_array().unwrap().iter().flat_map(|c| c.as_array().unwrap().clone()).any(|a| a.as_f64().unwrap().abs() > 1e-3)
-    });
+    let moved = log
+        .lines()
+        .filter(|l| l.contains("\"epoch_end\""))
+        .any(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["alphas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|c| c.as_array().unwrap().clone())
+                .any(|a| a.as_f64().unwrap().abs() > 1e-3)
+        });
     assert!(moved, "indicators never moved");
     assert!(full.join("pareto_round1.png").is_file() && full.join("pareto_round2.png").is_file());
 
@@ -122,13 +149,22 @@ fn resumed_search_ends_with_the_uninterrupted_front() {
     let parts = scratch("parts");
     let mut stopped = config.clone();
     stopped.max_steps = Some(11);
-    let outcome = Search::new(stopped, &parts, &device).unwrap().run(&mut Quiet).unwrap();
+    let outcome = Search::new(stopped, &parts, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
     assert!(!outcome.finished);
     assert_eq!(outcome.total_steps, 11);
-    let outcome = Search::resume(&parts, &device, Some(16)).unwrap().run(&mut Quiet).unwrap();
+    let outcome = Search::resume(&parts, &device, Some(16))
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
     assert!(!outcome.finished);
     assert_eq!(outcome.rounds_done, 1);
-    let outcome = Search::resume(&parts, &device, None).unwrap().run(&mut Quiet).unwrap();
+    let outcome = Search::resume(&parts, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
     assert!(outcome.finished);
     assert_eq!(
         std::fs::read_to_string(parts.join("front.json")).unwrap(),
@@ -147,9 +183,14 @@ fn an_infeasible_window_fails_before_training() {
     config.resource.target = 500.0;
     config.resource.drift = 1.0;
     let run = scratch("infeasible");
-    let err = Search::new(config, &run, &Device::flex()).err().expect("must fail");
+    let err = Search::new(config, &run, &Device::flex())
+        .err()
+        .expect("must fail");
     assert!(matches!(err, SearchError::Infeasible(_)), "{err}");
     let message = err.to_string();
-    assert!(message.contains("costs seen") && message.contains("499.000..501.000"), "{message}");
+    assert!(
+        message.contains("costs seen") && message.contains("499.000..501.000"),
+        "{message}"
+    );
     assert!(!run.join("checkpoint").exists() && !run.join("log.jsonl").exists());
 }

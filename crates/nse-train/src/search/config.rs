@@ -175,6 +175,10 @@ pub struct SearchConfig {
     pub resource: ResourceConfig,
     /// End-of-round evaluation.
     pub evaluation: EvaluationConfig,
+    /// Use only the first this many batches of each (shuffled) epoch: shorter rounds on large
+    /// datasets (default: the whole training split).
+    #[serde(default)]
+    pub epoch_batches: Option<usize>,
     /// Stop after this many rounds (default: all `(pool − 1) / (K − 1)`).
     #[serde(default)]
     pub max_rounds: Option<usize>,
@@ -243,6 +247,7 @@ impl SearchConfig {
                 eval_batches: None,
                 attempts_per_architecture: default_attempts(),
             },
+            epoch_batches: None,
             max_rounds: None,
             max_steps: None,
             log_every: default_log_every(),
@@ -257,7 +262,7 @@ impl SearchConfig {
                     augment: false,
                     workers: None,
                 },
-                batch_size: 128,
+                batch_size: 64,
                 epochs_per_round: 2,
                 lr: LrConfig {
                     base: 0.1,
@@ -271,11 +276,11 @@ impl SearchConfig {
                 },
                 resource: ResourceConfig {
                     metric: CostMetric::Macs,
-                    target: 3.5,
-                    a: 0.1,
+                    target: 4.0,
+                    a: 0.05,
                     b: 2.0,
-                    drift: 0.75,
-                    extra_drift: 0.5,
+                    drift: 1.5,
+                    extra_drift: 1.0,
                 },
                 evaluation: EvaluationConfig {
                     n: 12,
@@ -371,6 +376,9 @@ impl SearchConfig {
                 "evaluation.eval_batches",
                 "must be at least 1 when given".into(),
             );
+        }
+        if self.epoch_batches == Some(0) {
+            return fail("epoch_batches", "must be at least 1 when given".into());
         }
         if self.max_rounds == Some(0) {
             return fail("max_rounds", "must be at least 1 when given".into());

@@ -451,7 +451,12 @@ impl Search {
     ) -> Result<bool> {
         let round = progress.rounds_done;
         let epochs = self.config.epochs_per_round;
-        let per_epoch = train_loader.num_batches();
+        let per_epoch = self
+            .config
+            .epoch_batches
+            .map_or(train_loader.num_batches(), |n| {
+                n.min(train_loader.num_batches())
+            });
         let total = (epochs * per_epoch) as u64;
         let lr = &self.config.lr;
         let schedule = CosineWarmup {
@@ -479,6 +484,11 @@ impl Search {
         while position.epoch < first_epoch + epochs {
             let epoch = train_loader.epoch_from(position)?;
             for batch in epoch {
+                if let Ok(b) = &batch
+                    && b.position.batch >= per_epoch
+                {
+                    break;
+                }
                 if budget.is_some_and(|b| b == 0) {
                     progress.phase = Phase::Train {
                         position,

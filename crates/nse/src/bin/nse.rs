@@ -22,7 +22,8 @@ use nse::supernet::ChildNetwork;
 use nse::train::data::Pipeline;
 use nse::train::progress::{Quiet, Reporter, Terminal};
 use nse::train::retrain::{
-    EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainData, RetrainOptions, evaluate, retrain,
+    EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainData, RetrainOptions, evaluate,
+    retrain,
 };
 use nse::train::search::data::{normalization, open_splits};
 use nse::train::search::{DataSource, FrontFile, Search, SearchConfig};
@@ -367,8 +368,16 @@ fn run_retrain(
     let mut reporter = reporter(quiet);
     let started = Instant::now();
     let options = RetrainOptions::default();
-    let report = retrain(network, data, &config, device, out, &options, reporter.as_mut())
-        .map_err(|e| e.to_string())?;
+    let report = retrain(
+        network,
+        data,
+        &config,
+        device,
+        out,
+        &options,
+        reporter.as_mut(),
+    )
+    .map_err(|e| e.to_string())?;
     let last = report.epochs.last().ok_or("retraining ran no epoch")?;
     println!(
         "retrained {} epochs in {:.0} s: test top-1 {:.2}%, top-5 {:.2}% ({:.2} MMACs, {:.3} M params)",
@@ -407,7 +416,14 @@ fn retrain_command(args: RetrainArgs) -> Result<(), String> {
         (None, None) => DataSource::FashionMnistDemo,
     };
     let config = recipe(&args.recipe, &args.overrides)?;
-    run_retrain(&network, &source, config, &args.out, &device, args.common.quiet)
+    run_retrain(
+        &network,
+        &source,
+        config,
+        &args.out,
+        &device,
+        args.common.quiet,
+    )
 }
 
 fn eval_command(args: EvalArgs) -> Result<(), String> {
@@ -433,8 +449,8 @@ fn eval_command(args: EvalArgs) -> Result<(), String> {
     let settings =
         EvalSettings::new(args.batch_size).with_normalize(normalization(&source, channels));
     let mut reporter = reporter(args.common.quiet);
-    let report = evaluate(&model, test, &settings, &device, reporter.as_mut())
-        .map_err(|e| e.to_string())?;
+    let report =
+        evaluate(&model, test, &settings, &device, reporter.as_mut()).map_err(|e| e.to_string())?;
     println!(
         "{}: top-1 {:.2}%, top-5 {:.2}%, loss {:.4} on {} test images",
         args.model.display(),
