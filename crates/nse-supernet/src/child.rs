@@ -6,6 +6,7 @@ use nse_ops::CandidateOp;
 use nse_ops::CandidateOpConfig;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
 
+use crate::cell::cell_output;
 use crate::error::{Result, SupernetError};
 use crate::stem_tail::{Stem, StemConfig, Tail, TailConfig};
 use crate::supernet::{Component, Supernet, component_rng};
@@ -32,21 +33,7 @@ impl ChildCell {
     /// - `x`: `[batch, cin, h, w]`
     /// - output: `[batch, cout, ceil(h / stride), ceil(w / stride)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut terms = self.ops.len();
-        let mut sum: Option<Tensor<4>> = None;
-        if self.residual {
-            sum = Some(x.clone());
-            terms += 1;
-        }
-        for op in &self.ops {
-            let y = op.forward(x.clone());
-            sum = Some(match sum {
-                Some(s) => s + y,
-                None => y,
-            });
-        }
-        sum.expect("a child cell has at least one op")
-            .div_scalar(terms as f64)
+        cell_output(x, &self.ops, self.residual)
     }
 }
 

@@ -17,6 +17,7 @@
 //! passed to the constructors (`Device::flex()` on the CPU, WGPU or CUDA with the facade's
 //! features); training uses `device.autodiff()`.
 
+pub mod cell;
 pub mod child;
 pub mod error;
 pub mod indicators;

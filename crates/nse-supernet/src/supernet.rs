@@ -7,6 +7,7 @@ use nse_space::SearchSpace;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::cell::cell_output;
 use crate::error::{Result, SupernetError};
 use crate::indicators::{CellPaths, CostTable, Indicators, PathWeights};
 use crate::stem_tail::{Stem, StemConfig, Tail, TailConfig};
@@ -60,30 +61,7 @@ impl SupernetCell {
     /// - `x`: `[batch, cin, h, w]`
     /// - output: `[batch, cout, ceil(h / stride), ceil(w / stride)]`
     pub fn forward(&self, x: Tensor<4>, set: &[usize]) -> Tensor<4> {
-        if set.is_empty() {
-            assert!(self.residual, "a non-residual cell was given an empty set");
-            return x;
-        }
-        let mut terms = set.len();
-        let mut sum = if self.residual {
-            terms += 1;
-            Some(x.clone())
-        } else {
-            None
-        };
-        for &i in set {
-            let y = self.ops[i].forward(x.clone());
-            sum = Some(match sum {
-                Some(s) => s + y,
-                None => y,
-            });
-        }
-        let sum = sum.expect("non-empty set");
-        if terms == 1 {
-            sum
-        } else {
-            sum.div_scalar(terms as f64)
-        }
+        cell_output(x, set.iter().map(|&i| &self.ops[i]), self.residual)
     }
 }
 
