@@ -7,12 +7,12 @@
 //! cargo run --release -p nse --example arch_stats -- nsenet
 //! cargo run --release -p nse --example arch_stats -- nsenet-gpu
 //! cargo run --release -p nse --example arch_stats -- my_arch.json   # a NetworkSpec JSON file
+//! cargo run --release -p nse --example arch_stats -- runs/demo/front.json   # front entry 0
 //! ```
 //!
 //! A JSON file holds `{"space": {...}, "architecture": [[...], ...]}` (see
 //! `nse::space::NetworkSpec`); empty residual cells are dropped from the built network.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -20,7 +20,7 @@ use clap::Parser;
 use nse::burn::module::Module;
 use nse::burn::tensor::{Device, Distribution, Tensor};
 use nse::ops::modules::learnable_params;
-use nse::space::{NetworkSpec, PUBLISHED, published};
+use nse::space::PUBLISHED;
 use nse::supernet::ChildNetwork;
 
 /// Print the cost of an NSE architecture and run it once.
@@ -34,23 +34,8 @@ struct Args {
     no_forward: bool,
 }
 
-fn load(name: &str) -> Result<NetworkSpec, String> {
-    if PUBLISHED.contains(&name) {
-        return published(name).map_err(|e| e.to_string());
-    }
-    let path = PathBuf::from(name);
-    if !path.exists() {
-        return Err(format!(
-            "`{name}` is neither a published network ({}) nor an existing file",
-            PUBLISHED.join(", ")
-        ));
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 fn report(name: &str, no_forward: bool) -> Result<(), String> {
-    let network = load(name)?;
+    let network = nse::network::load(name, 0)?;
     let (space, arch) = network.resolve().map_err(|e| e.to_string())?;
     let cost = space.architecture_cost(&arch).map_err(|e| e.to_string())?;
     let spec = space.spec();

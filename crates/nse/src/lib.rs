@@ -21,6 +21,7 @@
 //! ```
 
 pub mod device;
+pub mod network;
 
 pub use burn;
 pub use nse_ops as ops;

@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
 use nse::device;
-use nse::space::{NetworkSpec, PUBLISHED, published};
+use nse::space::NetworkSpec;
 use nse::supernet::ChildNetwork;
 use nse::train::data::Pipeline;
 use nse::train::progress::{Quiet, Reporter, Terminal};
@@ -398,7 +398,7 @@ fn run_retrain(
 fn retrain_command(args: RetrainArgs) -> Result<(), String> {
     let device = device::from_name(&args.common.device)?;
     let (network, run_source) = match (&args.arch, &args.front) {
-        (Some(arch), None) => (load_network(arch, 0)?, None),
+        (Some(arch), None) => (nse::network::load(arch, 0)?, None),
         (None, Some(front)) => {
             let file = FrontFile::read(front).map_err(|e| e.to_string())?;
             let run_config = front.parent().map(|d| d.join("config.json"));
@@ -462,25 +462,8 @@ fn eval_command(args: EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn load_network(name: &str, index: usize) -> Result<NetworkSpec, String> {
-    if PUBLISHED.contains(&name) {
-        return published(name).map_err(|e| e.to_string());
-    }
-    let path = Path::new(name);
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "`{name}` is neither a published network ({}) nor a readable file: {e}",
-            PUBLISHED.join(", ")
-        )
-    })?;
-    if let Ok(front) = serde_json::from_str::<FrontFile>(&text) {
-        return front.network(index).map_err(|e| e.to_string());
-    }
-    serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))
-}
-
 fn stats(args: StatsArgs) -> Result<(), String> {
-    let network = load_network(&args.network, args.index)?;
+    let network = nse::network::load(&args.network, args.index)?;
     let (space, arch) = network.resolve().map_err(|e| e.to_string())?;
     let cost = space.architecture_cost(&arch).map_err(|e| e.to_string())?;
     println!(
