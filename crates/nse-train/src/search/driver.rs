@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::loss::cross_entropy_with_logits;
+use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Int, Tensor};
 use serde_json::json;
 
@@ -16,7 +15,7 @@ use nse_space::{
 };
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::store::{load_module, save_module};
-use nse_supernet::{CellPaths, CostTable, Indicators, Supernet, SupernetState, resource_penalty};
+use nse_supernet::{CellPaths, CostTable, Indicators, Supernet, SupernetState};
 
 use crate::data::rng::derive_rng;
 use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
@@ -31,6 +30,7 @@ use crate::search::data::{RunData, SharedDataset, open};
 use crate::search::error::{Result, SearchError};
 use crate::search::log::RunLog;
 use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
+use crate::search::step::{indicator_step, weight_step};
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -510,20 +510,19 @@ impl Search {
                 let mut rng =
                     derive_rng(&[self.config.seed, STREAM_WEIGHT_STEP, round as u64, step]);
                 let arch = subspace.sample_uniform(&mut rng);
-                let labels = batch.labels.clone();
-                let logits = state.supernet.forward(batch.images, arch.cells())?;
-                let [n, classes] = logits.dims();
-                let loss = cross_entropy_with_logits(
-                    logits.clone(),
-                    labels.clone().one_hot(classes).float(),
-                );
                 let lr_now = schedule.lr(step as usize);
-                let mut grads = loss.backward();
-                let weight_grads = GradientsParams::from_module(&mut grads, &state.supernet);
-                state.supernet = weight_optim.step(lr_now, state.supernet.clone(), weight_grads);
-                loss_sum += loss.into_scalar::<f32>() as f64 * n as f64;
-                correct += top_k_correct(logits.detach(), labels, 1);
-                seen += n;
+                let (supernet, stats) = weight_step(
+                    state.supernet.clone(),
+                    weight_optim,
+                    lr_now,
+                    arch.cells(),
+                    batch.images,
+                    batch.labels,
+                )?;
+                state.supernet = supernet;
+                loss_sum += stats.loss as f64 * stats.images as f64;
+                correct += stats.correct;
+                seen += stats.images;
 
                 // Indicator step every `every` iterations, on a held-out batch.
                 if (step + 1) % self.config.indicator.every as u64 == 0 {
@@ -611,24 +610,18 @@ impl Search {
         labels: Tensor<1, Int>,
     ) -> Result<()> {
         let mut rng = derive_rng(&[self.config.seed, STREAM_INDICATOR_STEP, round as u64, index]);
-        let alphas = state.indicators.values();
-        let pair = subspace.sample_two_paths(&alphas, &mut rng)?;
-        let paths = indicator_paths(subspace, &pair.cells);
-        let out =
-            state
-                .supernet
-                .forward_indicator(images, &paths, &state.indicators, &self.costs)?;
-        let classes = out.logits.dims()[1];
-        let r = &self.config.resource;
-        let loss = cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
-            + resource_penalty(out.expected_cost, r.target, r.a, r.b);
-        let mut grads = loss.backward();
-        let alpha_grads = GradientsParams::from_module(&mut grads, &state.indicators);
-        state.indicators = alpha_optim.step(
-            self.config.indicator.lr,
+        state.indicators = indicator_step(
+            &state.supernet,
             state.indicators.clone(),
-            alpha_grads,
-        );
+            alpha_optim,
+            self.config.indicator.lr,
+            subspace,
+            &self.costs,
+            &self.config.resource,
+            images,
+            labels,
+            &mut rng,
+        )?;
         Ok(())
     }
 

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod error;
 pub mod log;
 pub mod report;
+pub mod step;
 
 pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
@@ -20,3 +21,4 @@ pub use config::{
 pub use driver::{Search, SearchOutcome};
 pub use error::{Result, SearchError};
 pub use report::{FrontEntry, FrontFile};
+pub use step::{WeightStepStats, indicator_step, weight_step};
