@@ -213,7 +213,12 @@ impl Supernet {
                 y = cell.forward(y, &selected[c]);
                 continue;
             }
-            let y_u = cell.forward(y.clone().detach(), &unselected[c]).detach();
+            // The other path carries no gradient: run it on untracked weights and a detached
+            // input so that autodiff records nothing for it (BN statistics still update).
+            let y_u = cell
+                .clone()
+                .no_grad()
+                .forward(y.clone().detach(), &unselected[c]);
             let y_s = cell.forward(y, &selected[c]);
             let q_s = weights
                 .selected
