@@ -25,6 +25,7 @@
 
 pub mod cost;
 pub mod error;
+pub mod kernels;
 pub mod modules;
 pub mod pool;
 pub mod spec;

@@ -9,6 +9,9 @@ use burn::tensor::{Device, Tensor};
 
 use rand::Rng;
 
+use crate::kernels::{self, KernelMode, conv2d, depthwise_conv2d};
+use burn::backend::ops::ConvOptions;
+
 use crate::modules::init::{kaiming_fan_out_std, normal_param};
 use crate::spec::Activation;
 
@@ -104,10 +107,42 @@ impl ConvBn {
     /// - `x`: `[batch, in, h, w]`
     /// - output: `[batch, out, (h + 2ph − d(kh − 1) − 1) / sh + 1, (w + 2pw − d(kw − 1) − 1) / sw + 1]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.bn.forward(self.conv.forward(x));
+        let y = self.bn.forward(self.convolve(x));
         match &self.activation {
             Some(act) => act.forward(y),
             None => y,
+        }
+    }
+
+    /// The convolution alone: dense (and, if enabled, depthwise) convs go through this crate's
+    /// [`kernels`](crate::kernels) (fast on the CPU), the others through Burn's `Conv2d`.
+    fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        let channels = x.dims()[1];
+        let [out, per_group, _, _] = self.conv.weight.dims();
+        let groups = self.conv.groups;
+        let depthwise = groups > 1 && per_group == 1 && out == channels;
+        let PaddingConfig2d::Explicit(top, left, bottom, right) = self.conv.padding else {
+            return self.conv.forward(x);
+        };
+        let mode = kernels::mode();
+        let use_kernel = match mode {
+            KernelMode::Off => false,
+            KernelMode::Dense => groups == 1,
+            KernelMode::All => groups == 1 || depthwise,
+        };
+        if !use_kernel || self.conv.bias.is_some() {
+            return self.conv.forward(x);
+        }
+        let options = ConvOptions::new_with_padding(
+            self.conv.stride,
+            [(top, bottom), (left, right)],
+            self.conv.dilation,
+            groups,
+        );
+        if depthwise {
+            depthwise_conv2d(x, self.conv.weight.val(), options)
+        } else {
+            conv2d(x, self.conv.weight.val(), options)
         }
     }
 }

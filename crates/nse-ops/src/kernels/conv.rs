@@ -1,0 +1,308 @@
+//! Dense (`groups = 1`) 2-D convolution on the CPU as one GEMM over the whole batch.
+//!
+//! Burn 0.22.1's CPU backend runs a convolution as one GEMM per image (and per tile of 512
+//! output pixels), and its input gradient as a transposed convolution with one GEMM per image.
+//! On the small feature maps of a supernet (1x1 to 16x16 pixels at CIFAR size) those GEMMs are
+//! matrix-vector products and most of a supernet step (see `docs/performance.md`). Here the
+//! forward pass and both gradients are single GEMMs over the batch: `im2col` lays the input
+//! out as `[cin·kh·kw, batch·oh·ow]`, and `col2im` scatters the input gradient back. On other
+//! devices [`conv2d`] is Burn's own `conv2d`.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
+use burn::tensor::{Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::kernels::geometry::{
+    Geometry, Tap, contiguous, copy_strided, f32s, output_size, scatter_axpy_strided, to_flex,
+};
+use crate::kernels::is_cpu;
+
+/// Dense convolution (`groups = 1`, no bias) with its two gradients.
+#[backend_extension(Flex, Autodiff)]
+pub trait DenseConvBackend: Backend {
+    /// `y = conv2d(x, weight)`; `weight` is `[cout, cin, kh, kw]`.
+    fn dense_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// Gradient of the input from the output gradient.
+    fn dense_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+
+    /// Gradient of the weight from the output gradient.
+    fn dense_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Output planes above this many pixels run the forward pass through Burn's own convolution,
+/// which is as fast there (measured on the CIFAR-size presets, `docs/performance.md`); the
+/// gradients always use the batched GEMMs below.
+const LARGE_PLANE: usize = 256;
+
+/// The taps that read at least one input pixel. On maps smaller than the kernel (a 1x5 conv
+/// on a 1x1 map) the others read only padding: their im2col rows are zero and are left out of
+/// the GEMMs, which is exact.
+fn active_taps(geo: &Geometry) -> Vec<(usize, Tap)> {
+    geo.all_taps()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, tap)| !tap.is_empty())
+        .collect()
+}
+
+/// `[cin·A, batch·oh·ow]` for the `A` active taps: row `(ci, a)` holds, for every image and
+/// output pixel, the input pixel that tap `a` of channel `ci` reads (0 in the padding).
+fn im2col(x: &[f32], geo: &Geometry, active: &[(usize, Tap)]) -> Vec<f32> {
+    let (plane_in, plane_out, taps) = (geo.plane_in(), geo.plane_out(), active.len());
+    let n = geo.batch * plane_out;
+    let sw = geo.stride[1];
+    let mut col = vec![0.0f32; geo.channels * taps * n];
+    col.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
+        let (ci, tap) = (r / taps, &active[r % taps].1);
+        for b in 0..geo.batch {
+            let plane = &x[(b * geo.channels + ci) * plane_in..][..plane_in];
+            let dst = &mut row[b * plane_out..(b + 1) * plane_out];
+            geo.rows(tap, |o, start| {
+                copy_strided(&mut dst[o], &plane[start..], sw)
+            });
+        }
+    });
+    col
+}
+
+/// The `[cout, cin·A]` weight matrix of the active taps.
+fn active_weight(
+    w: &FloatTensor<Flex>,
+    w_dims: [usize; 4],
+    active: &[(usize, Tap)],
+) -> FloatTensor<Flex> {
+    let [cout, cin, kh, kw] = w_dims;
+    let taps = kh * kw;
+    if active.len() == taps {
+        return w.reshape(Shape::new([cout, cin * taps]));
+    }
+    let wv = f32s(w);
+    let a = active.len();
+    let mut out = Vec::with_capacity(cout * cin * a);
+    for row in wv.chunks(taps) {
+        out.extend(active.iter().map(|(t, _)| row[*t]));
+    }
+    to_flex(out, [cout, cin * a])
+}
+
+/// `[n, c, p]` to `[c, n·p]` (contiguous).
+fn channels_first(t: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+    let [n, c, h, w]: [usize; 4] = t.shape().dims();
+    t.reshape(Shape::new([n, c, h * w]))
+        .permute(&[1, 0, 2])
+        .to_contiguous()
+        .reshape(Shape::new([c, n * h * w]))
+}
+
+impl DenseConvBackend for Flex {
+    fn dense_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let (x, x_dims) = contiguous(&x);
+        let (w, w_dims) = contiguous(&weight);
+        let [oh, ow] = output_size(x_dims, w_dims, &options);
+        if oh * ow > LARGE_PLANE {
+            // Burn's per-image GEMMs are efficient on large maps (and need no batch-wide im2col).
+            return Self::conv2d(x, w, None, options);
+        }
+        let geo = Geometry::new(x_dims, w_dims, [x_dims[0], w_dims[0], oh, ow], &options);
+        let active = active_taps(&geo);
+        let k = w_dims[1] * active.len();
+        let n = geo.batch * geo.plane_out();
+        let col = to_flex(im2col(f32s(&x), &geo, &active), [k, n]);
+        let y = Flex::float_matmul(active_weight(&w, w_dims, &active), col);
+        // [cout, batch, oh, ow] -> [batch, cout, oh, ow]
+        y.reshape(Shape::new([w_dims[0], geo.batch, oh, ow]))
+            .permute(&[1, 0, 2, 3])
+            .to_contiguous()
+    }
+
+    fn dense_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let x_dims: [usize; 4] = x.shape().dims();
+        let (w, w_dims) = contiguous(&weight);
+        let g_dims: [usize; 4] = output_grad.shape().dims();
+        let geo = Geometry::new(x_dims, w_dims, g_dims, &options);
+        let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
+        let active = active_taps(&geo);
+        let taps = active.len();
+        let n = geo.batch * plane_out;
+        // A transposed view: the GEMM reads it through its strides.
+        let w2 = active_weight(&w, w_dims, &active).transpose(0, 1);
+        let colg = Flex::float_matmul(w2, channels_first(&output_grad)).to_contiguous();
+        let colg = f32s(&colg);
+        let sw = geo.stride[1];
+        // col2im into [cin, batch, h, w], one channel per task.
+        let mut xg = vec![0.0f32; geo.channels * geo.batch * plane_in];
+        xg.par_chunks_mut(geo.batch * plane_in)
+            .enumerate()
+            .for_each(|(ci, dst)| {
+                for (a, (_, tap)) in active.iter().enumerate() {
+                    let row = &colg[(ci * taps + a) * n..][..n];
+                    for b in 0..geo.batch {
+                        let plane = &mut dst[b * plane_in..(b + 1) * plane_in];
+                        let src = &row[b * plane_out..(b + 1) * plane_out];
+                        geo.rows(tap, |o, start| {
+                            scatter_axpy_strided(&mut plane[start..], 1.0, &src[o], sw)
+                        });
+                    }
+                }
+            });
+        to_flex(xg, [geo.channels, geo.batch, geo.h, geo.w])
+            .permute(&[1, 0, 2, 3])
+            .to_contiguous()
+    }
+
+    fn dense_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let (x, x_dims) = contiguous(&x);
+        let w_dims: [usize; 4] = weight.shape().dims();
+        let g_dims: [usize; 4] = output_grad.shape().dims();
+        let geo = Geometry::new(x_dims, w_dims, g_dims, &options);
+        let active = active_taps(&geo);
+        let k = w_dims[1] * active.len();
+        let n = geo.batch * geo.plane_out();
+        let col = to_flex(im2col(f32s(&x), &geo, &active), [k, n]).transpose(0, 1);
+        let grad = Flex::float_matmul(channels_first(&output_grad), col);
+        let taps = geo.taps();
+        if active.len() == taps {
+            return grad.reshape(Shape::new(w_dims));
+        }
+        // Inactive taps only ever multiply padding: their gradient is 0.
+        let grad = grad.to_contiguous();
+        let gv = f32s(&grad);
+        let mut out = vec![0.0f32; w_dims.iter().product()];
+        for (dst, src) in out.chunks_mut(taps).zip(gv.chunks(active.len())) {
+            for ((t, _), v) in active.iter().zip(src) {
+                dst[*t] = *v;
+            }
+        }
+        to_flex(out, w_dims)
+    }
+}
+
+#[derive(Debug)]
+struct DenseConvBackward;
+
+impl<B: Backend + DenseConvBackend> Backward<B, 2> for DenseConvBackward {
+    type State = (NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, options) = ops.state;
+        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
+        let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
+        if let Some(node) = node_x {
+            let gx = B::dense_conv2d_x_backward(
+                x.clone(),
+                weight.clone(),
+                grad.clone(),
+                options.clone(),
+            );
+            grads.register::<B>(node.id, gx);
+        }
+        if let Some(node) = node_weight {
+            let gw = B::dense_conv2d_weight_backward(x, weight, grad, options);
+            grads.register::<B>(node.id, gw);
+        }
+    }
+}
+
+impl<B: Backend + DenseConvBackend, C: CheckpointStrategy> DenseConvBackend for Autodiff<B, C> {
+    fn dense_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        match DenseConvBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let y =
+                    B::dense_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
+                prep.finish((x_state, weight_state, options), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::dense_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn dense_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        // Differentiable composition of Burn's own ops (second-order use only).
+        Self::conv2d_x_backward(x, weight, output_grad, options)
+    }
+
+    fn dense_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, output_grad, options)
+    }
+}
+
+/// Dense convolution, `groups = 1`, no bias: `weight` is `[cout, cin, kh, kw]`. On the CPU
+/// this is the batched-GEMM kernel of this module; on other devices Burn's `conv2d`.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    debug_assert_eq!(options.groups, 1);
+    if is_cpu(&x.device()) {
+        Tensor::from_dispatch(<burn::backend::Dispatch as DenseConvBackend>::dense_conv2d(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            options,
+        ))
+    } else {
+        burn::tensor::module::conv2d(x, weight, None, options)
+    }
+}

@@ -1,0 +1,201 @@
+//! Convolution geometry and CPU tensor access shared by the kernels.
+
+use std::ops::Range;
+
+use burn::backend::ops::ConvOptions;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Flex, TensorMetadata};
+use burn::tensor::TensorData;
+
+/// A contiguous view of a CPU tensor (no copy when it already is) and its 4 dimensions.
+pub(crate) fn contiguous(t: &FloatTensor<Flex>) -> (FloatTensor<Flex>, [usize; 4]) {
+    (t.to_contiguous(), t.shape().dims())
+}
+
+/// The f32 values of a contiguous CPU tensor.
+pub(crate) fn f32s(t: &FloatTensor<Flex>) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("conv kernels: the CPU kernels take contiguous f32 tensors")
+}
+
+/// A CPU tensor from values and a shape.
+pub(crate) fn to_flex<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FloatTensor<Flex> {
+    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Output height and width of the convolution.
+pub(crate) fn output_size(
+    geo_in: [usize; 4],
+    weight: [usize; 4],
+    options: &ConvOptions<2>,
+) -> [usize; 2] {
+    let size = |axis: usize| {
+        let (begin, end) = options.padding[axis];
+        let span = options.dilation[axis] * (weight[2 + axis] - 1) + 1;
+        (geo_in[2 + axis] + begin + end - span) / options.stride[axis] + 1
+    };
+    [size(0), size(1)]
+}
+
+/// Output positions `o` in `0..out` whose input index `o * stride + offset` lies in `0..size`.
+#[inline]
+pub(crate) fn valid_range(out: usize, stride: usize, offset: isize, size: usize) -> Range<usize> {
+    let s = stride as isize;
+    // smallest o with o*s + offset >= 0
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + s - 1) / s
+    };
+    // largest o with o*s + offset <= size - 1
+    let hi_incl = size as isize - 1 - offset;
+    let hi = if hi_incl < 0 { 0 } else { hi_incl / s + 1 };
+    let lo = lo.clamp(0, out as isize) as usize;
+    let hi = hi.clamp(0, out as isize) as usize;
+    lo..hi.max(lo)
+}
+
+/// The geometry of a 2-D convolution: input `[batch, channels, h, w]`, kernel `kh x kw`,
+/// output `oh x ow`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geometry {
+    pub batch: usize,
+    pub channels: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+/// One tap's valid output rectangle: rows and columns of the output that read inside the
+/// image, and the input position of output `(0, 0)`.
+#[derive(Debug, Clone)]
+pub(crate) struct Tap {
+    rows: Range<usize>,
+    cols: Range<usize>,
+    off_r: isize,
+    off_c: isize,
+}
+
+impl Tap {
+    /// Whether the tap reads no input pixel at all (only padding).
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() || self.cols.is_empty()
+    }
+}
+
+impl Geometry {
+    /// From the input, weight and output dimensions.
+    pub fn new(
+        x: [usize; 4],
+        weight: [usize; 4],
+        out: [usize; 4],
+        options: &ConvOptions<2>,
+    ) -> Self {
+        Geometry {
+            batch: x[0],
+            channels: x[1],
+            h: x[2],
+            w: x[3],
+            kh: weight[2],
+            kw: weight[3],
+            oh: out[2],
+            ow: out[3],
+            stride: options.stride,
+            padding: options.padding_begin(),
+            dilation: options.dilation,
+        }
+    }
+
+    /// Pixels of an input plane.
+    pub fn plane_in(&self) -> usize {
+        self.h * self.w
+    }
+
+    /// Pixels of an output plane.
+    pub fn plane_out(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Taps of the kernel.
+    pub fn taps(&self) -> usize {
+        self.kh * self.kw
+    }
+
+    /// All taps, row-major.
+    pub fn all_taps(&self) -> Vec<Tap> {
+        (0..self.kh)
+            .flat_map(|i| (0..self.kw).map(move |j| (i, j)))
+            .map(|(i, j)| self.tap(i, j))
+            .collect()
+    }
+
+    /// The valid output rectangle of tap `(i, j)`.
+    #[inline]
+    pub fn tap(&self, i: usize, j: usize) -> Tap {
+        let off_r = (i * self.dilation[0]) as isize - self.padding[0] as isize;
+        let off_c = (j * self.dilation[1]) as isize - self.padding[1] as isize;
+        Tap {
+            rows: valid_range(self.oh, self.stride[0], off_r, self.h),
+            cols: valid_range(self.ow, self.stride[1], off_c, self.w),
+            off_r,
+            off_c,
+        }
+    }
+
+    /// Calls `f(out, start)` for every valid output row of `tap`: the output positions `out`
+    /// (within a plane) read the input positions `start + t * stride_w` (within a plane).
+    #[inline]
+    pub fn rows(&self, tap: &Tap, mut f: impl FnMut(Range<usize>, usize)) {
+        if tap.cols.is_empty() {
+            return;
+        }
+        for r in tap.rows.clone() {
+            let ir = ((r * self.stride[0]) as isize + tap.off_r) as usize;
+            let ic0 = ((tap.cols.start * self.stride[1]) as isize + tap.off_c) as usize;
+            let out = r * self.ow + tap.cols.start..r * self.ow + tap.cols.end;
+            f(out, ir * self.w + ic0);
+        }
+    }
+}
+
+/// `dst[t * stride] += a * src[t]` for `t < src.len()`.
+#[inline]
+pub(crate) fn scatter_axpy_strided(dst: &mut [f32], a: f32, src: &[f32], stride: usize) {
+    if stride == 1 {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d += a * s;
+        }
+    } else {
+        for (t, s) in src.iter().enumerate() {
+            dst[t * stride] += a * s;
+        }
+    }
+}
+
+/// `sum_t a[t] * b[t * stride]` for `t < a.len()`.
+#[inline]
+pub(crate) fn dot_strided(a: &[f32], b: &[f32], stride: usize) -> f32 {
+    if stride == 1 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    } else {
+        a.iter().enumerate().map(|(t, x)| x * b[t * stride]).sum()
+    }
+}
+
+/// `dst[t] = src[t * stride]` for `t < dst.len()`.
+#[inline]
+pub(crate) fn copy_strided(dst: &mut [f32], src: &[f32], stride: usize) {
+    if stride == 1 {
+        dst.copy_from_slice(&src[..dst.len()]);
+    } else {
+        for (t, d) in dst.iter_mut().enumerate() {
+            *d = src[t * stride];
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The CPU convolution kernels (dense and depthwise) against Burn's own `conv2d` and its
+//! autodiff backward, over strides, dilations, kernel sizes and asymmetric padding.
+
+use burn::backend::ops::ConvOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+use nse_ops::kernels::{conv2d, depthwise_conv2d, is_cpu};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn max_rel_err(a: Tensor<4>, b: Tensor<4>) -> f32 {
+    let scale = b.clone().abs().max().into_scalar::<f32>() + 1e-6;
+    let diff = (a - b).abs().max().into_scalar::<f32>();
+    diff / scale
+}
+
+/// Standard-normal-ish values from a seeded host RNG (the device RNG is global, and tests run
+/// in parallel).
+fn values(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..n)
+        .map(|_| (0..4).map(|_| rng.random::<f32>()).sum::<f32>() - 2.0)
+        .collect()
+}
+
+/// Output, input gradient and weight gradient of `conv` applied to seeded random inputs, with
+/// a random upstream gradient (through a weighted sum) so every output position matters.
+fn run(
+    conv: impl Fn(Tensor<4>, Tensor<4>) -> Tensor<4>,
+    shape: [usize; 4],
+    weight_shape: [usize; 4],
+    seed: u64,
+) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let tensor = |dims: [usize; 4], rng: &mut ChaCha8Rng| {
+        let n = dims.iter().product();
+        Tensor::<4>::from_data(TensorData::new(values(n, rng), dims), &device)
+    };
+    let x = tensor(shape, &mut rng).require_grad();
+    let w = tensor(weight_shape, &mut rng).require_grad();
+    let y = conv(x.clone(), w.clone());
+    let up = tensor(y.dims(), &mut rng);
+    let grads = (y.clone() * up).sum().backward();
+    let gx = x.grad(&grads).expect("input gradient");
+    let gw = w.grad(&grads).expect("weight gradient");
+    (y.inner(), gx, gw)
+}
+
+#[test]
+fn cpu_device_is_recognised() {
+    assert!(is_cpu(&Device::flex()));
+    assert!(is_cpu(&Device::flex().autodiff()));
+}
+
+#[test]
+fn depthwise_kernels_match_burn_conv2d() {
+    // (input shape, kernel, stride, padding (begin, end) per axis, dilation)
+    type Case = (
+        [usize; 4],
+        [usize; 2],
+        [usize; 2],
+        [(usize, usize); 2],
+        [usize; 2],
+    );
+    // Output planes above 64 pixels take the per-plane kernels, smaller ones the channels-last
+    // kernels: both are covered.
+    let cases: [Case; 11] = [
+        ([2, 3, 16, 16], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
+        ([2, 3, 17, 15], [5, 5], [2, 2], [(2, 2), (2, 2)], [1, 1]),
+        // maps smaller than the kernel (late stages of a CIFAR-size supernet)
+        ([2, 3, 2, 2], [5, 5], [1, 1], [(2, 2), (2, 2)], [1, 1]),
+        ([2, 3, 1, 1], [3, 3], [1, 1], [(3, 3), (3, 3)], [3, 3]),
+        ([2, 3, 8, 8], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
+        ([2, 4, 9, 7], [3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1]),
+        ([1, 5, 10, 10], [3, 3], [1, 1], [(2, 2), (2, 2)], [2, 2]),
+        ([3, 2, 11, 11], [3, 3], [2, 2], [(3, 3), (3, 3)], [3, 3]),
+        ([2, 6, 7, 9], [5, 5], [1, 1], [(2, 2), (2, 2)], [1, 1]),
+        ([2, 3, 12, 12], [7, 7], [2, 2], [(3, 3), (3, 3)], [1, 1]),
+        ([2, 3, 6, 6], [3, 3], [2, 2], [(0, 1), (1, 0)], [1, 1]),
+    ];
+    for (k, (shape, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
+        let options = ConvOptions::new_with_padding(stride, padding, dilation, shape[1]);
+        let ours = run(
+            |x, w| depthwise_conv2d(x, w, options.clone()),
+            shape,
+            [shape[1], 1, kernel[0], kernel[1]],
+            k as u64,
+        );
+        let burn = run(
+            |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
+            shape,
+            [shape[1], 1, kernel[0], kernel[1]],
+            k as u64,
+        );
+        for (what, a, b) in [
+            ("output", ours.0, burn.0),
+            ("input gradient", ours.1, burn.1),
+            ("weight gradient", ours.2, burn.2),
+        ] {
+            assert_eq!(a.dims(), b.dims(), "case {k}: {what} shape");
+            let err = max_rel_err(a, b);
+            assert!(
+                err < 1e-5,
+                "case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}: {what} differs by {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dense_kernels_match_burn_conv2d() {
+    // (input shape, output channels, kernel, stride, padding (begin, end) per axis, dilation)
+    type Case = (
+        [usize; 4],
+        usize,
+        [usize; 2],
+        [usize; 2],
+        [(usize, usize); 2],
+        [usize; 2],
+    );
+    let cases: [Case; 11] = [
+        // a map above 256 output pixels (forward through Burn, gradients ours)
+        ([2, 3, 20, 20], 4, [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
+        // maps smaller than the kernel (late stages of a CIFAR-size supernet)
+        ([2, 4, 1, 1], 3, [1, 5], [1, 1], [(0, 0), (2, 2)], [1, 1]),
+        ([2, 4, 2, 2], 3, [3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1]),
+        // 1x1 expand / project, including 1x1 maps
+        ([3, 5, 4, 4], 7, [1, 1], [1, 1], [(0, 0), (0, 0)], [1, 1]),
+        ([4, 6, 1, 1], 3, [1, 1], [1, 1], [(0, 0), (0, 0)], [1, 1]),
+        // stem: 3x3 stride 2
+        ([2, 3, 9, 8], 4, [3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1]),
+        // factorised 1xk then kx1
+        ([2, 4, 6, 6], 4, [1, 5], [1, 1], [(0, 0), (2, 2)], [1, 1]),
+        ([2, 4, 6, 6], 5, [5, 1], [2, 1], [(2, 2), (0, 0)], [1, 1]),
+        // dilated, asymmetric padding, strided 1x1
+        ([2, 3, 10, 10], 2, [3, 3], [1, 1], [(2, 2), (2, 2)], [2, 2]),
+        ([2, 3, 7, 6], 4, [3, 3], [2, 2], [(0, 1), (1, 0)], [1, 1]),
+        ([2, 3, 7, 7], 4, [1, 1], [2, 2], [(0, 0), (0, 0)], [1, 1]),
+    ];
+    for (k, (shape, cout, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
+        let options = ConvOptions::new_with_padding(stride, padding, dilation, 1);
+        let weight = [cout, shape[1], kernel[0], kernel[1]];
+        let ours = run(
+            |x, w| conv2d(x, w, options.clone()),
+            shape,
+            weight,
+            k as u64,
+        );
+        let burn = run(
+            |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
+            shape,
+            weight,
+            k as u64,
+        );
+        for (what, a, b) in [
+            ("output", ours.0, burn.0),
+            ("input gradient", ours.1, burn.1),
+            ("weight gradient", ours.2, burn.2),
+        ] {
+            assert_eq!(a.dims(), b.dims(), "case {k}: {what} shape");
+            let err = max_rel_err(a, b);
+            assert!(
+                err < 1e-5,
+                "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}: {what} differs by {err}"
+            );
+        }
+    }
+}
