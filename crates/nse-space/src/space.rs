@@ -112,8 +112,8 @@ impl SpaceSpec {
     /// - `imagenet-mb19-gpu`: NR, depths `[1,3,3,7,3]`, channels `[16,32,64,128,256]`, K = 6;
     /// - `cifar10-mb27`, `cifar10-mb72`: 32x32 RGB, 10 classes, stem stride 1, a shallow
     ///   NER layout (depths `[1,1,1,1,1,1]`) with narrow stages, searchable on a CPU;
-    /// - `fashion-mnist-mb27`: 28x28 grayscale, 10 classes, stem stride 1, NER depths
-    ///   `[1,1,1,1,1,1]`, channels `[8,16,24,32,40,48,64]`, 256 tail channels.
+    /// - `fashion-mnist-mb27`: 28x28 grayscale, 10 classes, stem stride 2, NR depths
+    ///   `[0,1,1,1,0]` (7 cells), channels `[16,24,32,48,64]`, 128 tail channels.
     pub fn preset(name: &str) -> Result<Self> {
         Ok(match name {
             "imagenet-mb27" | "imagenet-mb72" => SpaceSpec::new(
