@@ -1,7 +1,8 @@
-//! Supernet throughput on the CPU: weight step, indicator step and architecture evaluation
+//! Supernet throughput: weight step, indicator step and architecture evaluation
 //! for the CIFAR-size presets of the `mb27` and `mb72` pools at the same sampled architecture.
 //!
-//! Run: `cargo bench -p nse --bench supernet` (optional arguments: batch size, repeats).
+//! Run: `cargo bench --profile dev -p nse --bench supernet -- 64 5` (batch size, repeats;
+//! add `--device wgpu` with `--features wgpu` for a GPU).
 //!
 //! The architecture uses only ops 0..26, which mean the same in both pools, so the two
 //! supernets run exactly the same computation; the difference measures what holding a larger
@@ -12,7 +13,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::loss::cross_entropy_with_logits;
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use nse::burn;
 use nse::ops::CostMetric;
 use nse::space::SpaceSpec;
@@ -27,13 +28,26 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let batch: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(64);
-    let repeats: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
-    let device = Device::flex().autodiff();
+    // Positional: batch size, repeats; `--device cpu|wgpu|cuda[:N]` (GPU devices need the
+    // matching feature of the `nse` crate).
+    let mut positional = Vec::new();
+    let mut device_name = String::from("cpu");
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--device" => device_name = it.next().expect("--device needs a name"),
+            _ if a.starts_with('-') => {}
+            _ => positional.push(a),
+        }
+    }
+    let batch: usize = positional
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(64);
+    let repeats: usize = positional.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let device = nse::device::from_name(&device_name)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .autodiff();
     println!(
         "supernet throughput, batch {batch}, {repeats} timed repeats (median), device {device:?}"
     );
