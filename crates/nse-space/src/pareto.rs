@@ -80,6 +80,13 @@ pub fn dominates(a: &Candidate, b: &Candidate) -> bool {
 ///     Candidate::new(a("3"), 250.0, 0.72, Origin::Extra), // dominates 0, never kept
 /// ];
 /// assert_eq!(pareto_front(&cands).unwrap(), vec![2]);
+/// // When extra-band architectures dominate every other one, the front is that of the others.
+/// let cands = vec![
+///     Candidate::new(a("0"), 300.0, 0.70, Origin::Window),
+///     Candidate::new(a("1"), 310.0, 0.72, Origin::Window),
+///     Candidate::new(a("3"), 250.0, 0.80, Origin::Extra),
+/// ];
+/// assert_eq!(pareto_front(&cands).unwrap(), vec![0, 1]);
 /// ```
 pub fn pareto_front(candidates: &[Candidate]) -> Result<Vec<usize>> {
     for (index, c) in candidates.iter().enumerate() {
@@ -102,10 +109,30 @@ pub fn pareto_front(candidates: &[Candidate]) -> Result<Vec<usize>> {
     // Every earlier candidate in this order costs no more; the current one is on the front
     // iff it is strictly more accurate than all of them (an equal accuracy means either a
     // cheaper candidate dominates it or an identical one came first and wins the tie).
+    let mut front = front_in_order(candidates, &order, true);
+    if front.is_empty() {
+        // [ours] Extra-band architectures dominate every window architecture: the spec keeps
+        // none of them, which would leave the round without a front. Keep the front of the
+        // window (and previous-front) architectures among themselves instead.
+        front = front_in_order(candidates, &order, false);
+    }
+    debug_assert!(front.windows(2).all(|w| {
+        let (a, b) = (&candidates[w[0]], &candidates[w[1]]);
+        a.cost.partial_cmp(&b.cost) == Some(Ordering::Less) && a.accuracy < b.accuracy
+    }));
+    Ok(front)
+}
+
+/// The front over `order` (ascending cost, then descending accuracy); extra-band candidates
+/// dominate others only when `extras_dominate`, and are never on the front.
+fn front_in_order(candidates: &[Candidate], order: &[usize], extras_dominate: bool) -> Vec<usize> {
     let mut best: Option<f64> = None;
     let mut front = Vec::new();
-    for i in order {
+    for &i in order {
         let c = &candidates[i];
+        if !extras_dominate && c.origin == Origin::Extra {
+            continue;
+        }
         if best.is_none_or(|b| c.accuracy > b) {
             best = Some(c.accuracy);
             if c.origin != Origin::Extra {
@@ -113,11 +140,7 @@ pub fn pareto_front(candidates: &[Candidate]) -> Result<Vec<usize>> {
             }
         }
     }
-    debug_assert!(front.windows(2).all(|w| {
-        let (a, b) = (&candidates[w[0]], &candidates[w[1]]);
-        a.cost.partial_cmp(&b.cost) == Some(Ordering::Less) && a.accuracy < b.accuracy
-    }));
-    Ok(front)
+    front
 }
 
 #[cfg(test)]
