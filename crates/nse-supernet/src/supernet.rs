@@ -213,12 +213,10 @@ impl Supernet {
                 y = cell.forward(y, &selected[c]);
                 continue;
             }
-            // The other path carries no gradient: run it on untracked weights and a detached
-            // input so that autodiff records nothing for it (BN statistics still update).
-            let y_u = cell
-                .clone()
-                .no_grad()
-                .forward(y.clone().detach(), &unselected[c]);
+            // The other path carries no gradient. (Running it on `cell.clone().no_grad()` would
+            // spare autodiff its graph, but `no_grad` on a clone also flips the original's
+            // still-lazy parameters, see `nse_train::search::step`.)
+            let y_u = cell.forward(y.clone().detach(), &unselected[c]).detach();
             let y_s = cell.forward(y, &selected[c]);
             let q_s = weights
                 .selected

@@ -1,7 +1,6 @@
 //! The two training steps of a search round (nse-method.md §6), as free functions so that the
 //! search driver and the benchmarks run exactly the same code.
 
-use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Int, Tensor};
@@ -69,10 +68,10 @@ pub fn indicator_step<R: Rng + ?Sized>(
     let alphas = indicators.values();
     let pair = subspace.sample_two_paths(&alphas, rng)?;
     let paths = indicator_paths(subspace, &pair.cells);
-    // Only the indicators are updated: untracked weights spare the backward pass their
-    // gradients (it still flows through the activations to every cell's indicators).
-    let frozen = supernet.clone().no_grad();
-    let out = frozen.forward_indicator(images, &paths, &indicators, costs)?;
+    // The weights stay tracked (their gradients are computed and dropped): `Module::no_grad`
+    // on a clone also flips still-uninitialised (lazy) parameters of the original, such as
+    // the BN affine parameters of ops not sampled yet, which would then never train.
+    let out = supernet.forward_indicator(images, &paths, &indicators, costs)?;
     let classes = out.logits.dims()[1];
     let loss = cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
         + resource_penalty(out.expected_cost, resource.target, resource.a, resource.b);
