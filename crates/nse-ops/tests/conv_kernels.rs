@@ -45,6 +45,23 @@ fn run(
     (y.inner(), gx, gw)
 }
 
+/// Output, input gradient and weight gradient agree in shape and to 1e-5 relative error.
+fn assert_matches(
+    case: &str,
+    ours: (Tensor<4>, Tensor<4>, Tensor<4>),
+    burn: (Tensor<4>, Tensor<4>, Tensor<4>),
+) {
+    for (what, a, b) in [
+        ("output", ours.0, burn.0),
+        ("input gradient", ours.1, burn.1),
+        ("weight gradient", ours.2, burn.2),
+    ] {
+        assert_eq!(a.dims(), b.dims(), "{case}: {what} shape");
+        let err = max_rel_err(a, b);
+        assert!(err < 1e-5, "{case}: {what} differs by {err}");
+    }
+}
+
 #[test]
 fn cpu_device_is_recognised() {
     assert!(is_cpu(&Device::flex()));
@@ -91,18 +108,8 @@ fn depthwise_kernels_match_burn_conv2d() {
             [shape[1], 1, kernel[0], kernel[1]],
             k as u64,
         );
-        for (what, a, b) in [
-            ("output", ours.0, burn.0),
-            ("input gradient", ours.1, burn.1),
-            ("weight gradient", ours.2, burn.2),
-        ] {
-            assert_eq!(a.dims(), b.dims(), "case {k}: {what} shape");
-            let err = max_rel_err(a, b);
-            assert!(
-                err < 1e-5,
-                "case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}: {what} differs by {err}"
-            );
-        }
+        let case = format!("case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}");
+        assert_matches(&case, ours, burn);
     }
 }
 
@@ -151,17 +158,9 @@ fn dense_kernels_match_burn_conv2d() {
             weight,
             k as u64,
         );
-        for (what, a, b) in [
-            ("output", ours.0, burn.0),
-            ("input gradient", ours.1, burn.1),
-            ("weight gradient", ours.2, burn.2),
-        ] {
-            assert_eq!(a.dims(), b.dims(), "case {k}: {what} shape");
-            let err = max_rel_err(a, b);
-            assert!(
-                err < 1e-5,
-                "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}: {what} differs by {err}"
-            );
-        }
+        let case = format!(
+            "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}"
+        );
+        assert_matches(&case, ours, burn);
     }
 }
