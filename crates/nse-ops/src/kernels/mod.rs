@@ -2,16 +2,19 @@
 //! is slow on a supernet's shapes (many small feature maps, thousands of depthwise groups).
 //!
 //! - [`conv`]: dense convolution as one GEMM over the batch, forward and both gradients;
-//! - [`depthwise`]: depthwise convolution with direct gradient kernels.
+//! - [`depthwise`]: depthwise convolution with direct gradient kernels;
+//! - [`batch_norm`]: train-mode batch norm in two passes, forward and backward.
 //!
 //! Each is a Burn backend extension: the CPU (`flex`) implementation is ours, autodiff wires
-//! our gradients in as the backward pass, and every other device uses Burn's own `conv2d`.
+//! our gradients in as the backward pass, and every other device uses Burn's own op.
 //! The environment variable `NSE_CPU_KERNELS` picks which ones the ops use ([`mode`]).
 
+pub mod batch_norm;
 pub mod conv;
 pub mod depthwise;
 mod geometry;
 
+pub use batch_norm::{BatchNormBackend, BatchNormTrainOutput, batch_norm_train};
 pub use conv::{DenseConvBackend, conv2d};
 pub use depthwise::{DepthwiseConvBackend, depthwise_conv2d};
 

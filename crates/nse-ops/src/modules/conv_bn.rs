@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor};
 
 use rand::Rng;
 
-use crate::kernels::{self, KernelMode, conv2d, depthwise_conv2d};
+use crate::kernels::{self, KernelMode, batch_norm_train, conv2d, depthwise_conv2d};
 use burn::backend::ops::ConvOptions;
 
 use crate::modules::init::{kaiming_fan_out_std, normal_param};
@@ -107,11 +107,45 @@ impl ConvBn {
     /// - `x`: `[batch, in, h, w]`
     /// - output: `[batch, out, (h + 2ph − d(kh − 1) − 1) / sh + 1, (w + 2pw − d(kw − 1) − 1) / sw + 1]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.bn.forward(self.convolve(x));
+        let y = self.normalize(self.convolve(x));
         match &self.activation {
             Some(act) => act.forward(y),
             None => y,
         }
+    }
+
+    /// The batch norm alone, with the semantics of Burn's `BatchNorm::forward`: batch
+    /// statistics (and a running-statistics update) on an autodiff device while the layer
+    /// trains, the running statistics otherwise.
+    ///
+    /// Train mode runs through [`kernels::batch_norm_train`] (a two-pass kernel on the CPU)
+    /// unless `NSE_CPU_KERNELS=off`. Inference folds the statistics into one scale and one
+    /// shift per channel, two passes over the activation instead of Burn's four.
+    fn normalize(&self, x: Tensor<4>) -> Tensor<4> {
+        let bn = &self.bn;
+        let channels = x.dims()[1];
+        let per_channel = [1, channels, 1, 1];
+        if !(x.device().is_autodiff() && bn.training.is_enabled()) {
+            let device = x.device();
+            let mean = bn.running_mean.value().to_device(&device);
+            let var = bn.running_var.value().to_device(&device);
+            let scale = bn.gamma.val() / var.add_scalar(bn.epsilon).sqrt();
+            let shift = bn.beta.val() - mean * scale.clone();
+            return x * scale.reshape(per_channel) + shift.reshape(per_channel);
+        }
+        if kernels::mode() == KernelMode::Off {
+            return bn.forward(x);
+        }
+        let device = x.device();
+        let result = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+        let m = bn.momentum;
+        let running_mean = bn.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m)
+            + result.mean.detach().mul_scalar(m);
+        let running_var = bn.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m)
+            + result.variance.detach().mul_scalar(m);
+        bn.running_mean.update(running_mean.detach());
+        bn.running_var.update(running_var.detach());
+        result.output
     }
 
     /// The convolution alone: dense (and, if enabled, depthwise) convs go through this crate's

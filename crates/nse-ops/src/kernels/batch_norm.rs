@@ -1,0 +1,357 @@
+//! Train-mode batch normalisation on the CPU in two passes over the data, forward and backward.
+//!
+//! Burn 0.22.1 differentiates train-mode batch norm as one autodiff operation, but its CPU
+//! backend computes both directions out of generic tensor ops: a channels-first copy of the input
+//! for each reduction, then a dozen broadcast element-wise ops, each a pass over the activation
+//! with a fresh allocation. After every convolution of an inverted bottleneck that was about a
+//! fifth of a supernet weight step (`docs/performance.md`). Here each direction is one reduction
+//! pass per channel (the sums of `x` and `x²`, or of `dy` and `dy·x`, in `f64`) and one
+//! element-wise pass. On other devices [`batch_norm_train`] is Burn's own.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::ModuleOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+use crate::kernels::geometry::{f32s, to_flex};
+use crate::kernels::is_cpu;
+
+/// Train-mode batch norm (statistics of the batch itself) with its backward pass.
+#[backend_extension(Flex, Autodiff)]
+pub trait BatchNormBackend: Backend {
+    /// `(y, mean, variance)`: `y = (x − mean) / sqrt(variance + ε) · γ + β`, with the mean and
+    /// the biased variance of each channel over the batch and the spatial positions. `x` is
+    /// `[batch, channels, ...]`, `gamma`, `beta` and the statistics are `[channels]`.
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `(dx, dγ, dβ)` from the output gradient and the statistics the forward pass returned.
+    fn fused_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// Element-wise work per rayon task, so that small activations are not split into tasks that
+/// cost more to schedule than to run.
+const MIN_TASK_ELEMENTS: usize = 16 * 1024;
+
+/// `(batch, channels, pixels per plane)` of a `[batch, channels, ...]` tensor.
+fn layout(shape: &[usize]) -> (usize, usize, usize) {
+    assert!(shape.len() >= 2, "batch norm needs [batch, channels, ...]");
+    (shape[0], shape[1], shape[2..].iter().product())
+}
+
+/// `Σ a` and `Σ a·b` of one plane, accumulated in `f64` lanes (vectorised): the variance is
+/// `E[x²] − E[x]²` and the input-gradient sum `Σ dy·x − mean·Σ dy`, which lose `f32`
+/// precision when the mean is large against the spread.
+fn plane_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
+    const LANES: usize = 4;
+    let (mut s, mut sp) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (a4, b4) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (a4.remainder(), b4.remainder());
+    for (ca, cb) in a4.zip(b4) {
+        for l in 0..LANES {
+            let (va, vb) = (ca[l] as f64, cb[l] as f64);
+            s[l] += va;
+            sp[l] += va * vb;
+        }
+    }
+    let mut sum: f64 = s.iter().sum();
+    let mut sum_prod: f64 = sp.iter().sum();
+    for (&va, &vb) in ar.iter().zip(br) {
+        sum += va as f64;
+        sum_prod += va as f64 * vb as f64;
+    }
+    (sum, sum_prod)
+}
+
+/// Per channel, `(Σ a, Σ a·b)` over the batch and the planes of `[batch, channels, pixels]`
+/// data. Each channel is summed by one task in a fixed order: the result does not depend on
+/// the number of threads.
+fn channel_sums(a: &[f32], b: &[f32], (n, c, p): (usize, usize, usize)) -> Vec<(f64, f64)> {
+    let min_channels = MIN_TASK_ELEMENTS.div_ceil((n * p).max(1));
+    (0..c)
+        .into_par_iter()
+        .with_min_len(min_channels)
+        .map(|ch| {
+            (0..n).fold((0.0, 0.0), |(s, sp), b_i| {
+                let at = (b_i * c + ch) * p;
+                let (ds, dsp) = plane_sums(&a[at..at + p], &b[at..at + p]);
+                (s + ds, sp + dsp)
+            })
+        })
+        .collect()
+}
+
+/// `out[i] = f(channel, i-th element of a, of b)` over `[batch, channels, pixels]` data.
+fn per_channel_map(
+    a: &[f32],
+    b: &[f32],
+    (n, c, p): (usize, usize, usize),
+    f: impl Fn(usize, f32, f32) -> f32 + Sync,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; n * c * p];
+    let min_planes = MIN_TASK_ELEMENTS.div_ceil(p.max(1));
+    out.par_chunks_mut(p.max(1))
+        .with_min_len(min_planes)
+        .enumerate()
+        .for_each(|(plane, dst)| {
+            let ch = plane % c;
+            let at = plane * p;
+            for ((d, &va), &vb) in dst.iter_mut().zip(&a[at..at + p]).zip(&b[at..at + p]) {
+                *d = f(ch, va, vb);
+            }
+        });
+    out
+}
+
+impl BatchNormBackend for Flex {
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let shape = x.shape();
+        let dims = layout(&shape);
+        let (n, c, p) = dims;
+        let count = (n * p) as f64;
+        let x = x.to_contiguous();
+        let (gamma, beta) = (gamma.to_contiguous(), beta.to_contiguous());
+        let xs = f32s(&x);
+        let sums = channel_sums(xs, xs, dims);
+        let stats: Vec<(f64, f64)> = sums
+            .iter()
+            .map(|&(s, sq)| {
+                let mean = s / count;
+                (mean, (sq / count - mean * mean).max(0.0))
+            })
+            .collect();
+        // y = (x − mean) · scale + β, per channel (centred first: no cancellation when the
+        // mean is large against the spread).
+        let (g, bt) = (f32s(&gamma), f32s(&beta));
+        let affine: Vec<(f32, f32, f32)> = stats
+            .iter()
+            .zip(g.iter().zip(bt))
+            .map(|(&(mean, var), (&g, &b))| {
+                let scale = g as f64 / (var + epsilon).sqrt();
+                (mean as f32, scale as f32, b)
+            })
+            .collect();
+        let y = per_channel_map(xs, xs, dims, |ch, v, _| {
+            let (mean, scale, shift) = affine[ch];
+            (v - mean) * scale + shift
+        });
+        let mean = stats.iter().map(|s| s.0 as f32).collect();
+        let variance = stats.iter().map(|s| s.1 as f32).collect();
+        (
+            to_flex_shape(y, &shape),
+            to_flex(mean, [c]),
+            to_flex(variance, [c]),
+        )
+    }
+
+    fn fused_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let shape = x.shape();
+        let dims = layout(&shape);
+        let (n, c, p) = dims;
+        let count = (n * p) as f64;
+        let (x, dy) = (x.to_contiguous(), output_grad.to_contiguous());
+        let (gamma, mean, variance) = (
+            gamma.to_contiguous(),
+            mean.to_contiguous(),
+            variance.to_contiguous(),
+        );
+        let (xs, dys) = (f32s(&x), f32s(&dy));
+        let (g, m, v) = (f32s(&gamma), f32s(&mean), f32s(&variance));
+        // Σ dy and Σ dy·x per channel; Σ dy·x̂ = (Σ dy·x − mean·Σ dy) / σ.
+        let sums = channel_sums(dys, xs, dims);
+        let mut beta_grad = Vec::with_capacity(c);
+        let mut gamma_grad = Vec::with_capacity(c);
+        // dx = γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + b·(x − mean) + k per channel.
+        let coefficients: Vec<(f32, f32, f32, f32)> = (0..c)
+            .map(|ch| {
+                let (sum_dy, sum_dy_x) = sums[ch];
+                let (mean, inv_std) = (m[ch] as f64, 1.0 / (v[ch] as f64 + epsilon).sqrt());
+                let sum_dy_xhat = (sum_dy_x - mean * sum_dy) * inv_std;
+                beta_grad.push(sum_dy as f32);
+                gamma_grad.push(sum_dy_xhat as f32);
+                let a = g[ch] as f64 * inv_std;
+                let b = -a * sum_dy_xhat / count * inv_std;
+                let k = -a * sum_dy / count;
+                (a as f32, b as f32, m[ch], k as f32)
+            })
+            .collect();
+        let dx = per_channel_map(dys, xs, dims, |ch, dy, x| {
+            let (a, b, mean, k) = coefficients[ch];
+            a * dy + b * (x - mean) + k
+        });
+        (
+            to_flex_shape(dx, &shape),
+            to_flex(gamma_grad, [c]),
+            to_flex(beta_grad, [c]),
+        )
+    }
+}
+
+/// A flex tensor of `shape` (any rank) from contiguous values.
+fn to_flex_shape(values: Vec<f32>, shape: &burn::tensor::Shape) -> FloatTensor<Flex> {
+    let dims: Vec<usize> = shape.iter().copied().collect();
+    burn::backend::flex::FlexTensor::from_data(burn::tensor::TensorData::new(values, dims))
+}
+
+#[derive(Debug)]
+struct FusedBatchNormBackward;
+
+impl<B: Backend + BatchNormBackend> Backward<B, 3> for FusedBatchNormBackward {
+    // The input and γ are checkpointed; the batch statistics come along as computed.
+    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
+        let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_state);
+        let (dx, dgamma, dbeta) =
+            B::fused_batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<B>(node.id, dgamma);
+        }
+        if let Some(node) = node_beta {
+            grads.register::<B>(node.id, dbeta);
+        }
+    }
+}
+
+impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for Autodiff<B, C> {
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        match FusedBatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (y, mean, variance) = B::fused_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (x_state, gamma_state, mean.clone(), variance.clone(), epsilon);
+                (
+                    prep.finish(state, y),
+                    FloatTensor::<Self>::new(mean),
+                    FloatTensor::<Self>::new(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (y, mean, variance) = B::fused_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (
+                    prep.finish(y),
+                    FloatTensor::<Self>::new(mean),
+                    FloatTensor::<Self>::new(variance),
+                )
+            }
+        }
+    }
+
+    fn fused_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // Burn's, which refuses second-order use just the same.
+        let grads =
+            Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+        (grads.x_grad, grads.gamma_grad, grads.beta_grad)
+    }
+}
+
+/// The output of [`batch_norm_train`].
+#[derive(Debug, Clone)]
+pub struct BatchNormTrainOutput<const D: usize> {
+    /// The normalised, scaled and shifted input.
+    pub output: Tensor<D>,
+    /// The mean of each channel over the batch (detached).
+    pub mean: Tensor<1>,
+    /// The biased variance of each channel over the batch (detached).
+    pub variance: Tensor<1>,
+}
+
+/// Train-mode batch norm of `x` (`[batch, channels, ...]`) with the statistics of the batch
+/// itself, differentiable in `x`, `gamma` and `beta`. On the CPU this is the two-pass kernel of
+/// this module; on other devices Burn's `batch_norm_train`.
+pub fn batch_norm_train<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> BatchNormTrainOutput<D> {
+    if is_cpu(&x.device()) {
+        let (output, mean, variance) =
+            <burn::backend::Dispatch as BatchNormBackend>::fused_batch_norm_train(
+                x.into_dispatch(),
+                gamma.into_dispatch(),
+                beta.into_dispatch(),
+                epsilon,
+            );
+        BatchNormTrainOutput {
+            output: Tensor::from_dispatch(output),
+            mean: Tensor::from_dispatch(mean),
+            variance: Tensor::from_dispatch(variance),
+        }
+    } else {
+        let result = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
+        BatchNormTrainOutput {
+            output: result.output,
+            mean: result.mean,
+            variance: result.variance,
+        }
+    }
+}
