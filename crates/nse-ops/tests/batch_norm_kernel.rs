@@ -41,16 +41,11 @@ fn run(
     )
     .require_grad();
     let c = shape[1];
-    let gamma = Tensor::<1>::from_data(
-        TensorData::new(values(c, 1.0, 0.3, &mut rng), [c]),
-        &device,
-    )
-    .require_grad();
-    let beta = Tensor::<1>::from_data(
-        TensorData::new(values(c, 0.0, 0.3, &mut rng), [c]),
-        &device,
-    )
-    .require_grad();
+    let gamma =
+        Tensor::<1>::from_data(TensorData::new(values(c, 1.0, 0.3, &mut rng), [c]), &device)
+            .require_grad();
+    let beta = Tensor::<1>::from_data(TensorData::new(values(c, 0.0, 0.3, &mut rng), [c]), &device)
+        .require_grad();
     let (y, mean, var) = train(x.clone(), gamma.clone(), beta.clone());
     let up = Tensor::<4>::from_data(
         TensorData::new(values(n, 0.0, 1.0, &mut rng), shape),
@@ -63,8 +58,14 @@ fn run(
         ("mean", as4(mean.inner())),
         ("variance", as4(var.inner())),
         ("input gradient", x.grad(&grads).expect("x gradient")),
-        ("gamma gradient", as4(gamma.grad(&grads).expect("gamma gradient"))),
-        ("beta gradient", as4(beta.grad(&grads).expect("beta gradient"))),
+        (
+            "gamma gradient",
+            as4(gamma.grad(&grads).expect("gamma gradient")),
+        ),
+        (
+            "beta gradient",
+            as4(beta.grad(&grads).expect("beta gradient")),
+        ),
     ]
 }
 
@@ -104,7 +105,10 @@ fn train_mode_kernel_matches_burn() {
             let err = max_rel_err(a, b);
             // Burn sums in f32, the kernel in f64: a large mean costs Burn the digits.
             let bound = if offset.abs() > 10.0 { 1e-3 } else { 2e-5 };
-            assert!(err < bound, "{shape:?} (mean {offset}): {what} differs by {err}");
+            assert!(
+                err < bound,
+                "{shape:?} (mean {offset}): {what} differs by {err}"
+            );
         }
     }
 }
@@ -131,7 +135,10 @@ fn variance_keeps_its_precision_under_a_large_mean() {
         let mean = channel.iter().sum::<f64>() / 256.0;
         let exact = channel.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 256.0;
         let rel = (v as f64 - exact).abs() / exact;
-        assert!(rel < 1e-3, "channel {c}: variance {v} against {exact} ({rel})");
+        assert!(
+            rel < 1e-3,
+            "channel {c}: variance {v} against {exact} ({rel})"
+        );
     }
 }
 

@@ -275,7 +275,13 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
                     beta.into_primitive(),
                     epsilon,
                 );
-                let state = (x_state, gamma_state, mean.clone(), variance.clone(), epsilon);
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
                 (
                     prep.finish(state, y),
                     FloatTensor::<Self>::new(mean),
@@ -307,8 +313,7 @@ impl<B: Backend + BatchNormBackend, C: CheckpointStrategy> BatchNormBackend for 
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         // Burn's, which refuses second-order use just the same.
-        let grads =
-            Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+        let grads = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
         (grads.x_grad, grads.gamma_grad, grads.beta_grad)
     }
 }

@@ -29,19 +29,17 @@ pub fn is_cpu(device: &burn::tensor::Device) -> bool {
 }
 
 /// Which of these kernels the ops use on the CPU, from the environment variable
-/// `NSE_CPU_KERNELS` (read once): `off` (Burn's convolutions only), unset or `dense` (the dense
-/// kernel), `all` (dense and depthwise).
-///
-/// The depthwise kernels are opt-in: with them, two identical retrain runs in one process
-/// differed in the last bit of a loss (caught by the retrain resume test), which is not
-/// understood yet; the dense kernel keeps runs bit-reproducible.
+/// `NSE_CPU_KERNELS` (read once): unset or `all` (every kernel), `dense` (the dense convolution
+/// and batch-norm kernels; depthwise convolutions through Burn), `off` (Burn's ops only). The
+/// switch exists for measurements (`docs/performance.md`) and for ruling the kernels out when
+/// a result looks wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelMode {
-    /// Burn's own convolutions.
+    /// Burn's own convolutions and batch norm.
     Off,
-    /// The dense kernel; depthwise convolutions through Burn.
+    /// The dense convolution and batch-norm kernels; depthwise convolutions through Burn.
     Dense,
-    /// The dense and the depthwise kernels.
+    /// Every kernel of this module (the default).
     All,
 }
 
@@ -50,7 +48,7 @@ pub fn mode() -> KernelMode {
     static MODE: std::sync::OnceLock<KernelMode> = std::sync::OnceLock::new();
     *MODE.get_or_init(|| match std::env::var("NSE_CPU_KERNELS").as_deref() {
         Ok("off") => KernelMode::Off,
-        Ok("all") => KernelMode::All,
-        _ => KernelMode::Dense,
+        Ok("dense") => KernelMode::Dense,
+        _ => KernelMode::All,
     })
 }

@@ -139,9 +139,17 @@ impl ConvBn {
         let device = x.device();
         let result = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
         let m = bn.momentum;
-        let running_mean = bn.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m)
+        let running_mean = bn
+            .running_mean
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
             + result.mean.detach().mul_scalar(m);
-        let running_var = bn.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m)
+        let running_var = bn
+            .running_var
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
             + result.variance.detach().mul_scalar(m);
         bn.running_mean.update(running_mean.detach());
         bn.running_var.update(running_var.detach());
