@@ -78,10 +78,12 @@ fn depthwise_kernels_match_burn_conv2d() {
         [(usize, usize); 2],
         [usize; 2],
     );
-    // Output planes above 64 pixels take the per-plane kernels, smaller ones the channels-last
-    // kernels: both are covered.
-    let cases: [Case; 11] = [
+    // Output planes above 64 pixels take the per-plane gradient kernels (and Burn's forward),
+    // smaller ones the channels-last kernels: both are covered.
+    let cases: [Case; 12] = [
         ([2, 3, 16, 16], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
+        // more channels than one block of the channels-last weight gradient, and a partial block
+        ([3, 130, 4, 4], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
         ([2, 3, 17, 15], [5, 5], [2, 2], [(2, 2), (2, 2)], [1, 1]),
         // maps smaller than the kernel (late stages of a CIFAR-size supernet)
         ([2, 3, 2, 2], [5, 5], [1, 1], [(2, 2), (2, 2)], [1, 1]),

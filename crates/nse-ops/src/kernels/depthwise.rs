@@ -52,11 +52,9 @@ pub trait DepthwiseConvBackend: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Output planes of at most this many pixels use the channels-last forward kernel below: on
-/// the small late-stage maps of a supernet, a plane holds too few pixels to vectorise over,
-/// while the channels (hundreds to thousands) vectorise well. (Channels-last gradient kernels
-/// were faster too, but made repeated runs differ in the last bit, caught by the retrain
-/// resume test; the gradients use the per-plane kernels until that is understood.)
+/// Output planes of at most this many pixels use the channels-last kernels below (forward and
+/// both gradients): on the small late-stage maps of a supernet, a plane holds too few pixels
+/// to vectorise over, while the channels (hundreds to thousands) vectorise well.
 const SMALL_PLANE: usize = 64;
 
 /// Channels-last (`[n, h, w, c]`) depthwise kernels for small planes.
@@ -106,6 +104,84 @@ mod channels_last {
             }
         }
         out
+    }
+
+    /// Input gradient, `[n, c, h, w]`: for every (output pixel, tap, input pixel) of an
+    /// image, `dx[i, :] += w[tap, :] · dy[o, :]` over the channels; parallel over images.
+    pub fn x_backward(
+        x_dims: [usize; 4],
+        weight: &FloatTensor<Flex>,
+        output_grad: &FloatTensor<Flex>,
+        options: &ConvOptions<2>,
+    ) -> FloatTensor<Flex> {
+        let w_dims: [usize; 4] = weight.shape().dims();
+        let g_dims: [usize; 4] = output_grad.shape().dims();
+        let geo = Geometry::new(x_dims, w_dims, g_dims, options);
+        let c = geo.channels;
+        let (gt, wt) = (to_nhwc(output_grad), taps_by_channel(weight));
+        let (gv, wv) = (f32s(&gt), f32s(&wt));
+        let pairs = pairs(&geo);
+        let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
+        let mut out = vec![0.0f32; geo.batch * plane_in * c];
+        out.par_chunks_mut(plane_in * c)
+            .enumerate()
+            .for_each(|(b, dst)| {
+                let gb = &gv[b * plane_out * c..][..plane_out * c];
+                for &(o, t, i) in &pairs {
+                    fma(&mut dst[i * c..][..c], &wv[t * c..][..c], &gb[o * c..][..c]);
+                }
+            });
+        from_nhwc(out, [geo.batch, geo.h, geo.w, c])
+    }
+
+    /// Weight gradient, `[c, 1, kh, kw]`: `dw[tap, :] += dy[o, :] · x[i, :]` over every image
+    /// and (output pixel, tap, input pixel). Parallel over blocks of channels, each summed in
+    /// one fixed order, so the result does not depend on the number of threads.
+    pub fn weight_backward(
+        x: &FloatTensor<Flex>,
+        w_dims: [usize; 4],
+        output_grad: &FloatTensor<Flex>,
+        options: &ConvOptions<2>,
+    ) -> FloatTensor<Flex> {
+        const BLOCK: usize = 64;
+        let x_dims: [usize; 4] = x.shape().dims();
+        let g_dims: [usize; 4] = output_grad.shape().dims();
+        let geo = Geometry::new(x_dims, w_dims, g_dims, options);
+        let (c, taps) = (geo.channels, geo.taps());
+        let (xt, gt) = (to_nhwc(x), to_nhwc(output_grad));
+        let (xv, gv) = (f32s(&xt), f32s(&gt));
+        let pairs = pairs(&geo);
+        let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
+        let blocks: Vec<Vec<f32>> = (0..c.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|blk| {
+                let (c0, width) = (blk * BLOCK, BLOCK.min(c - blk * BLOCK));
+                let mut acc = vec![0.0f32; taps * width];
+                for b in 0..geo.batch {
+                    let xb = &xv[b * plane_in * c..][..plane_in * c];
+                    let gb = &gv[b * plane_out * c..][..plane_out * c];
+                    for &(o, t, i) in &pairs {
+                        fma(
+                            &mut acc[t * width..][..width],
+                            &gb[o * c + c0..][..width],
+                            &xb[i * c + c0..][..width],
+                        );
+                    }
+                }
+                acc
+            })
+            .collect();
+        // [taps, c] in channel blocks to [c, 1, kh, kw].
+        let mut out = vec![0.0f32; c * taps];
+        for (blk, acc) in blocks.iter().enumerate() {
+            let (c0, width) = (blk * BLOCK, BLOCK.min(c - blk * BLOCK));
+            for t in 0..taps {
+                for (dc, &v) in acc[t * width..][..width].iter().enumerate() {
+                    out[(c0 + dc) * taps + t] = v;
+                }
+            }
+        }
+        to_flex(out, w_dims)
     }
 
     /// `dst += a * b`, elementwise.
@@ -160,6 +236,9 @@ impl DepthwiseConvBackend for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let x_dims: [usize; 4] = x.shape().dims();
+        if output_grad.shape().dims::<4>()[2..].iter().product::<usize>() <= SMALL_PLANE {
+            return channels_last::x_backward(x_dims, &weight, &output_grad, &options);
+        }
         let (w, w_dims) = contiguous(&weight);
         let (g, g_dims) = contiguous(&output_grad);
         let (w, g) = (f32s(&w), f32s(&g));
@@ -190,6 +269,9 @@ impl DepthwiseConvBackend for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let w_dims: [usize; 4] = weight.shape().dims();
+        if output_grad.shape().dims::<4>()[2..].iter().product::<usize>() <= SMALL_PLANE {
+            return channels_last::weight_backward(&x, w_dims, &output_grad, &options);
+        }
         let (xv, x_dims) = contiguous(&x);
         let (g, g_dims) = contiguous(&output_grad);
         let (xv, g) = (f32s(&xv), f32s(&g));
