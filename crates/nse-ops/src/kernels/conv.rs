@@ -8,11 +8,7 @@
 //! out as `[cin·kh·kw, batch·oh·ow]`, and `col2im` scatters the input gradient back. On other
 //! devices [`conv2d`] is Burn's own `conv2d`.
 
-use burn::backend::autodiff::NodeId;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
@@ -22,6 +18,7 @@ use rayon::prelude::*;
 use crate::kernels::geometry::{
     Geometry, Tap, contiguous, copy_strided, f32s, output_size, scatter_axpy_strided, to_flex,
 };
+use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::is_cpu;
 
 /// Dense convolution (`groups = 1`, no bias) with its two gradients.
@@ -213,36 +210,35 @@ impl DenseConvBackend for Flex {
     }
 }
 
+/// Kernel marker for [`tracked_conv`]: this module's backend methods.
 #[derive(Debug)]
-struct DenseConvBackward;
+struct DenseKernel;
 
-impl<B: Backend + DenseConvBackend> Backward<B, 2> for DenseConvBackward {
-    type State = (NodeId, NodeId, ConvOptions<2>);
+impl<B: Backend + DenseConvBackend> ConvKernel<B> for DenseKernel {
+    fn forward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<B> {
+        B::dense_conv2d(x, weight, options)
+    }
 
-    fn backward(
-        self,
-        ops: Ops<Self::State, 2>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, options) = ops.state;
-        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
-        let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
-        if let Some(node) = node_x {
-            let gx = B::dense_conv2d_x_backward(
-                x.clone(),
-                weight.clone(),
-                grad.clone(),
-                options.clone(),
-            );
-            grads.register::<B>(node.id, gx);
-        }
-        if let Some(node) = node_weight {
-            let gw = B::dense_conv2d_weight_backward(x, weight, grad, options);
-            grads.register::<B>(node.id, gw);
-        }
+    fn x_backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output_grad: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<B> {
+        B::dense_conv2d_x_backward(x, weight, output_grad, options)
+    }
+
+    fn weight_backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output_grad: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<B> {
+        B::dense_conv2d_weight_backward(x, weight, output_grad, options)
     }
 }
 
@@ -252,24 +248,7 @@ impl<B: Backend + DenseConvBackend, C: CheckpointStrategy> DenseConvBackend for 
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        match DenseConvBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let weight_state = prep.checkpoint(&weight);
-                let y =
-                    B::dense_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
-                prep.finish((x_state, weight_state, options), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::dense_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                options,
-            )),
-        }
+        tracked_conv::<B, C, DenseKernel>(x, weight, options)
     }
 
     fn dense_conv2d_x_backward(

@@ -9,11 +9,7 @@
 //! parallel over channels, and whose autodiff implementation wires them in as the backward
 //! pass. On other devices [`depthwise_conv2d`] is Burn's own `conv2d`.
 
-use burn::backend::autodiff::NodeId;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
@@ -23,6 +19,7 @@ use rayon::prelude::*;
 use crate::kernels::geometry::{
     Geometry, contiguous, dot_strided, f32s, output_size, scatter_axpy_strided, to_flex,
 };
+use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::is_cpu;
 
 /// Depthwise convolution (`groups == in == out channels`, no bias) with its two gradients.
@@ -236,7 +233,11 @@ impl DepthwiseConvBackend for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let x_dims: [usize; 4] = x.shape().dims();
-        if output_grad.shape().dims::<4>()[2..].iter().product::<usize>() <= SMALL_PLANE {
+        if output_grad.shape().dims::<4>()[2..]
+            .iter()
+            .product::<usize>()
+            <= SMALL_PLANE
+        {
             return channels_last::x_backward(x_dims, &weight, &output_grad, &options);
         }
         let (w, w_dims) = contiguous(&weight);
@@ -269,7 +270,11 @@ impl DepthwiseConvBackend for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let w_dims: [usize; 4] = weight.shape().dims();
-        if output_grad.shape().dims::<4>()[2..].iter().product::<usize>() <= SMALL_PLANE {
+        if output_grad.shape().dims::<4>()[2..]
+            .iter()
+            .product::<usize>()
+            <= SMALL_PLANE
+        {
             return channels_last::weight_backward(&x, w_dims, &output_grad, &options);
         }
         let (xv, x_dims) = contiguous(&x);
@@ -296,36 +301,35 @@ impl DepthwiseConvBackend for Flex {
     }
 }
 
+/// Kernel marker for [`tracked_conv`]: this module's backend methods.
 #[derive(Debug)]
-struct DepthwiseConvBackward;
+struct DepthwiseKernel;
 
-impl<B: Backend + DepthwiseConvBackend> Backward<B, 2> for DepthwiseConvBackward {
-    type State = (NodeId, NodeId, ConvOptions<2>);
+impl<B: Backend + DepthwiseConvBackend> ConvKernel<B> for DepthwiseKernel {
+    fn forward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<B> {
+        B::depthwise_conv2d(x, weight, options)
+    }
 
-    fn backward(
-        self,
-        ops: Ops<Self::State, 2>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, options) = ops.state;
-        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
-        let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
-        if let Some(node) = node_x {
-            let gx = B::depthwise_conv2d_x_backward(
-                x.clone(),
-                weight.clone(),
-                grad.clone(),
-                options.clone(),
-            );
-            grads.register::<B>(node.id, gx);
-        }
-        if let Some(node) = node_weight {
-            let gw = B::depthwise_conv2d_weight_backward(x, weight, grad, options);
-            grads.register::<B>(node.id, gw);
-        }
+    fn x_backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output_grad: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<B> {
+        B::depthwise_conv2d_x_backward(x, weight, output_grad, options)
+    }
+
+    fn weight_backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output_grad: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<B> {
+        B::depthwise_conv2d_weight_backward(x, weight, output_grad, options)
     }
 }
 
@@ -337,27 +341,7 @@ impl<B: Backend + DepthwiseConvBackend, C: CheckpointStrategy> DepthwiseConvBack
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        match DepthwiseConvBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let weight_state = prep.checkpoint(&weight);
-                let y = B::depthwise_conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    options.clone(),
-                );
-                prep.finish((x_state, weight_state, options), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::depthwise_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                options,
-            )),
-        }
+        tracked_conv::<B, C, DepthwiseKernel>(x, weight, options)
     }
 
     fn depthwise_conv2d_x_backward(

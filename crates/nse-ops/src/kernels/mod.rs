@@ -11,6 +11,7 @@
 
 pub mod batch_norm;
 pub mod conv;
+mod conv_autodiff;
 pub mod depthwise;
 mod geometry;
 
