@@ -16,10 +16,10 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
     Geometry, contiguous, dot_strided, f32s, output_size, scatter_axpy_strided, to_flex,
 };
-use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::is_cpu;
 
 /// Depthwise convolution (`groups == in == out channels`, no bias) with its two gradients.

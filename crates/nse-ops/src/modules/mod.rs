@@ -22,7 +22,7 @@ pub use conv_bn::{ConvBn, ConvBnConfig};
 pub use dual_conv::{DualConv, DualConvConfig};
 pub use factorized_conv::{FactorizedConv, FactorizedConvConfig};
 pub use inverted_bottleneck::{InvertedBottleneck, InvertedBottleneckConfig};
-pub use params::learnable_params;
+pub use params::{learnable_params, materialize};
 pub use plain_conv::{PlainConv, PlainConvConfig};
 pub use squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
 

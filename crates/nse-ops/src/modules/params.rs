@@ -1,4 +1,4 @@
-//! Counting a module's learnable parameters.
+//! Counting a module's learnable parameters, and initialising lazy ones.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
@@ -37,4 +37,23 @@ pub fn learnable_params<M: Module>(module: &M) -> u64 {
     };
     module.visit(&mut counter);
     counter.total
+}
+
+/// Initialises every still-lazy parameter of `module` now; initialised ones are left alone.
+///
+/// Burn's batch norms (and other modules built from an `Initializer`) create their parameters
+/// lazily, and in Burn 0.22.1 every clone of a lazy parameter shares its pending
+/// initialisation, including the gradient requirement. So `module.clone().no_grad()` would
+/// also make the original's lazy parameters initialise without gradients, and never train.
+/// Materialising them first makes such a clone independent of the original.
+pub fn materialize<M: Module>(module: &M) {
+    struct Materializer;
+    impl ModuleVisitor for Materializer {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if !param.is_initialized() {
+                let _ = param.val();
+            }
+        }
+    }
+    module.visit(&mut Materializer);
 }

@@ -1,6 +1,7 @@
 //! The two training steps of a search round (nse-method.md §6), as free functions so that the
 //! search driver and the benchmarks run exactly the same code.
 
+use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Int, Tensor};
@@ -68,14 +69,99 @@ pub fn indicator_step<R: Rng + ?Sized>(
     let alphas = indicators.values();
     let pair = subspace.sample_two_paths(&alphas, rng)?;
     let paths = indicator_paths(subspace, &pair.cells);
-    // The weights stay tracked (their gradients are computed and dropped): `Module::no_grad`
-    // on a clone also flips still-uninitialised (lazy) parameters of the original, such as
-    // the BN affine parameters of ops not sampled yet, which would then never train.
-    let out = supernet.forward_indicator(images, &paths, &indicators, costs)?;
+    // Only the indicators are updated: untracked weights spare the backward pass their
+    // gradients (it still flows through the activations to every cell's indicators). Lazy
+    // parameters are initialised first, or `no_grad` on the clone would reach the original's
+    // (see `nse_ops::modules::materialize`).
+    nse_ops::modules::materialize(supernet);
+    let frozen = supernet.clone().no_grad();
+    let out = frozen.forward_indicator(images, &paths, &indicators, costs)?;
     let classes = out.logits.dims()[1];
     let loss = cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
         + resource_penalty(out.expected_cost, resource.target, resource.a, resource.b);
     let mut grads = loss.backward();
     let alpha_grads = GradientsParams::from_module(&mut grads, &indicators);
     Ok(optim.step(lr, indicators, alpha_grads))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::{ModuleVisitor, Param};
+    use burn::tensor::{Device, TensorData};
+    use nse_ops::CostMetric;
+    use nse_space::SpaceSpec;
+    use rand::SeedableRng;
+
+    /// Names of the float parameters of `module` that do not require gradients.
+    fn untrainable<M: Module>(module: &M) -> Vec<String> {
+        struct Check(Vec<String>, Vec<String>);
+        impl ModuleVisitor for Check {
+            fn enter_module(&mut self, name: &str, _: &str) {
+                self.1.push(name.to_string());
+            }
+            fn exit_module(&mut self, _: &str, _: &str) {
+                self.1.pop();
+            }
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let path = self.1.join(".");
+                let buffer = path.ends_with("running_mean") || path.ends_with("running_var");
+                if !buffer && !param.val().is_require_grad() {
+                    self.0.push(path);
+                }
+            }
+        }
+        let mut check = Check(Vec::new(), Vec::new());
+        module.visit(&mut check);
+        check.0
+    }
+
+    /// The indicator step runs on untracked weights; that must not leave any parameter of the
+    /// supernet itself untrainable, in particular the lazily created batch-norm parameters of
+    /// ops the step did not sample (Burn shares lazy initialisation between clones).
+    #[test]
+    fn indicator_step_leaves_every_weight_trainable_and_moves_the_indicators() {
+        let device = Device::flex().autodiff();
+        let space = SpaceSpec::preset("fashion-mnist-mb27")
+            .unwrap()
+            .check()
+            .unwrap();
+        let supernet = Supernet::new(&space, &device, 1).unwrap();
+        let cells: Vec<Vec<usize>> = (0..space.num_cells()).map(|_| vec![0, 10, 22]).collect();
+        let subspace = SubSpace::new(&space, cells).unwrap();
+        let costs = CostTable::new(&space, CostMetric::Macs);
+        let indicators = Indicators::new(space.num_cells(), 27, &device);
+        let before = indicators.values();
+        let resource = ResourceConfig {
+            metric: CostMetric::Macs,
+            target: 3.0,
+            a: 1e-5,
+            b: 2.0,
+            drift: 1.0,
+            extra_drift: 0.5,
+        };
+        let [c, h, w] = [1, 28, 28];
+        let pixels: Vec<f32> = (0..4 * c * h * w).map(|i| (i % 17) as f32 / 17.0).collect();
+        let images = Tensor::<4>::from_data(TensorData::new(pixels, [4, c, h, w]), &device);
+        let labels =
+            Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 3, 5, 9], [4]), &device);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let after = indicator_step(
+            &supernet,
+            indicators,
+            &mut crate::optim::adam(0.5, 0.999),
+            0.01,
+            &subspace,
+            &costs,
+            &resource,
+            images,
+            labels,
+            &mut rng,
+        )
+        .unwrap()
+        .values();
+        assert_ne!(after, before, "the indicators moved");
+        let frozen = untrainable(&supernet);
+        assert!(frozen.is_empty(), "untrainable after the step: {frozen:?}");
+    }
 }
