@@ -156,8 +156,9 @@ impl ConvBn {
         result.output
     }
 
-    /// The convolution alone: dense (and, if enabled, depthwise) convs go through this crate's
-    /// [`kernels`](crate::kernels) (fast on the CPU), the others through Burn's `Conv2d`.
+    /// The convolution alone: dense and depthwise convs go through this crate's
+    /// [`kernels`](crate::kernels) (fast on the CPU; [`kernels::mode`] can switch them off),
+    /// grouped ones through Burn's `Conv2d`.
     fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
         let channels = x.dims()[1];
         let [out, per_group, _, _] = self.conv.weight.dims();
