@@ -126,7 +126,7 @@ fn dense_kernels_match_burn_conv2d() {
         [(usize, usize); 2],
         [usize; 2],
     );
-    let cases: [Case; 11] = [
+    let cases: [Case; 12] = [
         // a map above 256 output pixels (forward through Burn, gradients ours)
         ([2, 3, 20, 20], 4, [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
         // maps smaller than the kernel (late stages of a CIFAR-size supernet)
@@ -144,6 +144,8 @@ fn dense_kernels_match_burn_conv2d() {
         ([2, 3, 10, 10], 2, [3, 3], [1, 1], [(2, 2), (2, 2)], [2, 2]),
         ([2, 3, 7, 6], 4, [3, 3], [2, 2], [(0, 1), (1, 0)], [1, 1]),
         ([2, 3, 7, 7], 4, [1, 1], [2, 2], [(0, 0), (0, 0)], [1, 1]),
+        // a padded 1x1 conv: the output is larger than the input (not pointwise)
+        ([2, 3, 3, 3], 2, [1, 1], [1, 1], [(1, 1), (1, 1)], [1, 1]),
     ];
     for (k, (shape, cout, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
         let options = ConvOptions::new_with_padding(stride, padding, dilation, 1);
@@ -165,4 +167,30 @@ fn dense_kernels_match_burn_conv2d() {
         );
         assert_matches(&case, ours, burn);
     }
+}
+
+/// With an input that needs no gradient (the stem's images) only the weight gradient is
+/// computed, through its own path.
+#[test]
+fn dense_weight_gradient_alone_matches_burn() {
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let options = ConvOptions::new_with_padding([2, 2], [(1, 1), (1, 1)], [1, 1], 1);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(values(2 * 3 * 9 * 9, &mut rng), [2, 3, 9, 9]),
+        &device,
+    );
+    let w = Tensor::<4>::from_data(
+        TensorData::new(values(4 * 3 * 9, &mut rng), [4, 3, 3, 3]),
+        &device,
+    );
+    let grad_of = |conv: &dyn Fn(Tensor<4>, Tensor<4>) -> Tensor<4>| {
+        let w = w.clone().require_grad();
+        let grads = conv(x.clone(), w.clone()).powf_scalar(2.0).sum().backward();
+        w.grad(&grads).expect("weight gradient")
+    };
+    let ours = grad_of(&|x, w| conv2d(x, w, options.clone()));
+    let burn = grad_of(&|x, w| burn::tensor::module::conv2d(x, w, None, options.clone()));
+    let err = max_rel_err(ours, burn);
+    assert!(err < 1e-5, "weight gradient differs by {err}");
 }

@@ -46,6 +46,14 @@ pub trait DenseConvBackend: Backend {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self>;
+
+    /// Both gradients, `(input, weight)`, sharing the work on the output gradient.
+    fn dense_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// Output planes above this many pixels run the forward pass through Burn's own convolution,
@@ -144,38 +152,8 @@ impl DenseConvBackend for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        let x_dims: [usize; 4] = x.shape().dims();
-        let (w, w_dims) = contiguous(&weight);
-        let g_dims: [usize; 4] = output_grad.shape().dims();
-        let geo = Geometry::new(x_dims, w_dims, g_dims, &options);
-        let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
-        let active = active_taps(&geo);
-        let taps = active.len();
-        let n = geo.batch * plane_out;
-        // A transposed view: the GEMM reads it through its strides.
-        let w2 = active_weight(&w, w_dims, &active).transpose(0, 1);
-        let colg = Flex::float_matmul(w2, channels_first(&output_grad)).to_contiguous();
-        let colg = f32s(&colg);
-        let sw = geo.stride[1];
-        // col2im into [cin, batch, h, w], one channel per task.
-        let mut xg = vec![0.0f32; geo.channels * geo.batch * plane_in];
-        xg.par_chunks_mut(geo.batch * plane_in)
-            .enumerate()
-            .for_each(|(ci, dst)| {
-                for (a, (_, tap)) in active.iter().enumerate() {
-                    let row = &colg[(ci * taps + a) * n..][..n];
-                    for b in 0..geo.batch {
-                        let plane = &mut dst[b * plane_in..(b + 1) * plane_in];
-                        let src = &row[b * plane_out..(b + 1) * plane_out];
-                        geo.rows(tap, |o, start| {
-                            scatter_axpy_strided(&mut plane[start..], 1.0, &src[o], sw)
-                        });
-                    }
-                }
-            });
-        to_flex(xg, [geo.channels, geo.batch, geo.h, geo.w])
-            .permute(&[1, 0, 2, 3])
-            .to_contiguous()
+        let geo = backward_geometry(&x, &weight, &output_grad, &options);
+        x_grad(&weight, &channels_first(&output_grad), &geo)
     }
 
     fn dense_conv2d_weight_backward(
@@ -184,30 +162,115 @@ impl DenseConvBackend for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        let (x, x_dims) = contiguous(&x);
-        let w_dims: [usize; 4] = weight.shape().dims();
-        let g_dims: [usize; 4] = output_grad.shape().dims();
-        let geo = Geometry::new(x_dims, w_dims, g_dims, &options);
-        let active = active_taps(&geo);
-        let k = w_dims[1] * active.len();
-        let n = geo.batch * geo.plane_out();
-        let col = to_flex(im2col(f32s(&x), &geo, &active), [k, n]).transpose(0, 1);
-        let grad = Flex::float_matmul(channels_first(&output_grad), col);
-        let taps = geo.taps();
-        if active.len() == taps {
-            return grad.reshape(Shape::new(w_dims));
-        }
-        // Inactive taps only ever multiply padding: their gradient is 0.
-        let grad = grad.to_contiguous();
-        let gv = f32s(&grad);
-        let mut out = vec![0.0f32; w_dims.iter().product()];
-        for (dst, src) in out.chunks_mut(taps).zip(gv.chunks(active.len())) {
-            for ((t, _), v) in active.iter().zip(src) {
-                dst[*t] = *v;
-            }
-        }
-        to_flex(out, w_dims)
+        let geo = backward_geometry(&x, &weight, &output_grad, &options);
+        weight_grad(
+            &x,
+            weight.shape().dims(),
+            &channels_first(&output_grad),
+            &geo,
+        )
     }
+
+    fn dense_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let geo = backward_geometry(&x, &weight, &output_grad, &options);
+        let g = channels_first(&output_grad);
+        (
+            x_grad(&weight, &g, &geo),
+            weight_grad(&x, weight.shape().dims(), &g, &geo),
+        )
+    }
+}
+
+/// The geometry of a convolution from its input, weight and output gradient.
+fn backward_geometry(
+    x: &FloatTensor<Flex>,
+    weight: &FloatTensor<Flex>,
+    output_grad: &FloatTensor<Flex>,
+    options: &ConvOptions<2>,
+) -> Geometry {
+    Geometry::new(
+        x.shape().dims(),
+        weight.shape().dims(),
+        output_grad.shape().dims(),
+        options,
+    )
+}
+
+/// Input gradient `[batch, cin, h, w]` from the channel-major output gradient `g`
+/// (`[cout, batch·oh·ow]`): one GEMM to `[cin·A, batch·oh·ow]`, then `col2im`.
+fn x_grad(weight: &FloatTensor<Flex>, g: &FloatTensor<Flex>, geo: &Geometry) -> FloatTensor<Flex> {
+    let (w, w_dims) = contiguous(weight);
+    let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
+    let active = active_taps(geo);
+    let taps = active.len();
+    let n = geo.batch * plane_out;
+    // A transposed view: the GEMM reads it through its strides.
+    let w2 = active_weight(&w, w_dims, &active).transpose(0, 1);
+    let colg = Flex::float_matmul(w2, g.clone());
+    if geo.is_pointwise() {
+        // The columns are the input pixels themselves: [cin, batch, h, w].
+        return colg
+            .reshape(Shape::new([geo.channels, geo.batch, geo.h, geo.w]))
+            .permute(&[1, 0, 2, 3])
+            .to_contiguous();
+    }
+    let colg = colg.to_contiguous();
+    let colg = f32s(&colg);
+    let sw = geo.stride[1];
+    // col2im into [cin, batch, h, w], one channel per task.
+    let mut xg = vec![0.0f32; geo.channels * geo.batch * plane_in];
+    xg.par_chunks_mut(geo.batch * plane_in)
+        .enumerate()
+        .for_each(|(ci, dst)| {
+            for (a, (_, tap)) in active.iter().enumerate() {
+                let row = &colg[(ci * taps + a) * n..][..n];
+                for b in 0..geo.batch {
+                    let plane = &mut dst[b * plane_in..(b + 1) * plane_in];
+                    let src = &row[b * plane_out..(b + 1) * plane_out];
+                    geo.rows(tap, |o, start| {
+                        scatter_axpy_strided(&mut plane[start..], 1.0, &src[o], sw)
+                    });
+                }
+            }
+        });
+    to_flex(xg, [geo.channels, geo.batch, geo.h, geo.w])
+        .permute(&[1, 0, 2, 3])
+        .to_contiguous()
+}
+
+/// Weight gradient `[cout, cin, kh, kw]` from the channel-major output gradient `g`: one GEMM
+/// against the transposed `im2col` of the input.
+fn weight_grad(
+    x: &FloatTensor<Flex>,
+    w_dims: [usize; 4],
+    g: &FloatTensor<Flex>,
+    geo: &Geometry,
+) -> FloatTensor<Flex> {
+    let (x, _) = contiguous(x);
+    let active = active_taps(geo);
+    let k = w_dims[1] * active.len();
+    let n = geo.batch * geo.plane_out();
+    let col = to_flex(im2col(f32s(&x), geo, &active), [k, n]).transpose(0, 1);
+    let grad = Flex::float_matmul(g.clone(), col);
+    let taps = geo.taps();
+    if active.len() == taps {
+        return grad.reshape(Shape::new(w_dims));
+    }
+    // Inactive taps only ever multiply padding: their gradient is 0.
+    let grad = grad.to_contiguous();
+    let gv = f32s(&grad);
+    let mut out = vec![0.0f32; w_dims.iter().product()];
+    for (dst, src) in out.chunks_mut(taps).zip(gv.chunks(active.len())) {
+        for ((t, _), v) in active.iter().zip(src) {
+            dst[*t] = *v;
+        }
+    }
+    to_flex(out, w_dims)
 }
 
 /// Kernel marker for [`tracked_conv`]: this module's backend methods.
@@ -240,6 +303,15 @@ impl<B: Backend + DenseConvBackend> ConvKernel<B> for DenseKernel {
     ) -> FloatTensor<B> {
         B::dense_conv2d_weight_backward(x, weight, output_grad, options)
     }
+
+    fn backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output_grad: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<B>, FloatTensor<B>) {
+        B::dense_conv2d_backward(x, weight, output_grad, options)
+    }
 }
 
 impl<B: Backend + DenseConvBackend, C: CheckpointStrategy> DenseConvBackend for Autodiff<B, C> {
@@ -268,6 +340,24 @@ impl<B: Backend + DenseConvBackend, C: CheckpointStrategy> DenseConvBackend for 
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         Self::conv2d_weight_backward(x, weight, output_grad, options)
+    }
+
+    fn dense_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let gx = Self::conv2d_x_backward(
+            x.clone(),
+            weight.clone(),
+            output_grad.clone(),
+            options.clone(),
+        );
+        (
+            gx,
+            Self::conv2d_weight_backward(x, weight, output_grad, options),
+        )
     }
 }
 

@@ -38,6 +38,23 @@ pub(crate) trait ConvKernel<B: Backend>: core::fmt::Debug + Send + 'static {
         output_grad: FloatTensor<B>,
         options: ConvOptions<2>,
     ) -> FloatTensor<B>;
+
+    /// Both gradients, `(input, weight)`; kernels that can share work between them override
+    /// this.
+    fn backward(
+        x: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        output_grad: FloatTensor<B>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<B>, FloatTensor<B>) {
+        let gx = Self::x_backward(
+            x.clone(),
+            weight.clone(),
+            output_grad.clone(),
+            options.clone(),
+        );
+        (gx, Self::weight_backward(x, weight, output_grad, options))
+    }
 }
 
 /// The backward step of kernel `K`.
@@ -58,13 +75,19 @@ impl<B: Backend, K: ConvKernel<B>> Backward<B, 2> for ConvBackward<K> {
         let (x_state, weight_state, options) = ops.state;
         let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
         let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
-        if let Some(node) = node_x {
-            let gx = K::x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
-            grads.register::<B>(node.id, gx);
-        }
-        if let Some(node) = node_weight {
-            let gw = K::weight_backward(x, weight, grad, options);
-            grads.register::<B>(node.id, gw);
+        match (node_x, node_weight) {
+            (Some(nx), Some(nw)) => {
+                let (gx, gw) = K::backward(x, weight, grad, options);
+                grads.register::<B>(nx.id, gx);
+                grads.register::<B>(nw.id, gw);
+            }
+            (Some(nx), None) => {
+                grads.register::<B>(nx.id, K::x_backward(x, weight, grad, options));
+            }
+            (None, Some(nw)) => {
+                grads.register::<B>(nw.id, K::weight_backward(x, weight, grad, options));
+            }
+            (None, None) => {}
         }
     }
 }

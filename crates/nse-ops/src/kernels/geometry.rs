@@ -112,6 +112,16 @@ impl Geometry {
         }
     }
 
+    /// Whether every output pixel reads exactly the input pixel at its own position (a 1x1
+    /// kernel, stride 1, no padding): `im2col` is then a plain channel-major copy.
+    pub fn is_pointwise(&self) -> bool {
+        self.kh == 1
+            && self.kw == 1
+            && self.stride == [1, 1]
+            && self.oh == self.h
+            && self.ow == self.w
+    }
+
     /// Pixels of an input plane.
     pub fn plane_in(&self) -> usize {
         self.h * self.w
