@@ -5,7 +5,7 @@
 use burn::module::Module;
 use burn::nn::BatchNormConfig;
 use burn::tensor::{Device, Tensor, TensorData};
-use nse_ops::kernels::batch_norm_train;
+use nse_ops::kernels::{batch_norm_train, elementwise};
 use nse_ops::modules::ConvBnConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,39 +25,77 @@ fn max_rel_err<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>() / scale
 }
 
+/// `[batch, channels, h, w]` values rearranged as contiguous `[channels, batch, h, w]`.
+fn channel_major(values: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let p = h * w;
+    let mut out = vec![0.0f32; values.len()];
+    for b in 0..n {
+        for ch in 0..c {
+            out[(ch * n + b) * p..][..p].copy_from_slice(&values[(b * c + ch) * p..][..p]);
+        }
+    }
+    out
+}
+
+/// How the test feeds the kernel: the memory order of `x`, and whether the upstream gradient
+/// keeps the channel-major order (through `elementwise`) or arrives as Burn's ops leave it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Feed {
+    ImageMajor,
+    ChannelMajor,
+    ChannelMajorInputOnly,
+}
+
 /// Output, mean, variance and the gradients of x, γ and β, with a random upstream gradient.
 fn run(
     train: impl Fn(Tensor<4>, Tensor<1>, Tensor<1>) -> (Tensor<4>, Tensor<1>, Tensor<1>),
     shape: [usize; 4],
     offset: f32,
     seed: u64,
+    feed: Feed,
 ) -> Vec<(&'static str, Tensor<4>)> {
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n: usize = shape.iter().product();
-    let x = Tensor::<4>::from_data(
-        TensorData::new(values(n, offset, 1.0, &mut rng), shape),
-        &device,
-    )
-    .require_grad();
+    let xs = values(n, offset, 1.0, &mut rng);
+    let [b, c, h, w] = shape;
+    let (x_leaf, x) = if feed == Feed::ImageMajor {
+        let x = Tensor::<4>::from_data(TensorData::new(xs, shape), &device).require_grad();
+        (x.clone(), x)
+    } else {
+        let leaf = Tensor::<4>::from_data(
+            TensorData::new(channel_major(&xs, shape), [c, b, h, w]),
+            &device,
+        )
+        .require_grad();
+        (leaf.clone(), leaf.swap_dims(0, 1))
+    };
     let c = shape[1];
     let gamma =
         Tensor::<1>::from_data(TensorData::new(values(c, 1.0, 0.3, &mut rng), [c]), &device)
             .require_grad();
     let beta = Tensor::<1>::from_data(TensorData::new(values(c, 0.0, 0.3, &mut rng), [c]), &device)
         .require_grad();
-    let (y, mean, var) = train(x.clone(), gamma.clone(), beta.clone());
+    let (y, mean, var) = train(x, gamma.clone(), beta.clone());
     let up = Tensor::<4>::from_data(
         TensorData::new(values(n, 0.0, 1.0, &mut rng), shape),
         &device,
     );
-    let grads = (y.clone() * up).sum().backward();
+    let weighted = match feed {
+        Feed::ChannelMajor => elementwise([y.clone(), up], |[y, up]| y * up),
+        _ => y.clone() * up,
+    };
+    let grads = weighted.sum().backward();
+    let mut x_grad = x_leaf.grad(&grads).expect("x gradient");
+    if feed != Feed::ImageMajor {
+        x_grad = x_grad.swap_dims(0, 1);
+    }
     let as4 = |t: Tensor<1>| t.reshape([1, c, 1, 1]);
     vec![
         ("output", y.inner()),
         ("mean", as4(mean.inner())),
         ("variance", as4(var.inner())),
-        ("input gradient", x.grad(&grads).expect("x gradient")),
+        ("input gradient", x_grad),
         (
             "gamma gradient",
             as4(gamma.grad(&grads).expect("gamma gradient")),
@@ -81,34 +119,43 @@ fn train_mode_kernel_matches_burn() {
         ([16, 40, 4, 4], 0.0),
         ([2, 3, 6, 6], 30.0),
     ];
+    let feeds = [
+        Feed::ImageMajor,
+        Feed::ChannelMajor,
+        Feed::ChannelMajorInputOnly,
+    ];
     for (i, (shape, offset)) in cases.into_iter().enumerate() {
-        let ours = run(
-            |x, g, b| {
-                let r = batch_norm_train(x, g, b, 1e-5);
-                (r.output, r.mean, r.variance)
-            },
-            shape,
-            offset,
-            i as u64,
-        );
-        let burn = run(
-            |x, g, b| {
-                let r = burn::tensor::module::batch_norm_train(x, g, b, 1e-5);
-                (r.output, r.mean, r.variance)
-            },
-            shape,
-            offset,
-            i as u64,
-        );
-        for ((what, a), (_, b)) in ours.into_iter().zip(burn) {
-            assert_eq!(a.dims(), b.dims(), "{shape:?}: {what} shape");
-            let err = max_rel_err(a, b);
-            // Burn sums in f32, the kernel in f64: a large mean costs Burn the digits.
-            let bound = if offset.abs() > 10.0 { 1e-3 } else { 2e-5 };
-            assert!(
-                err < bound,
-                "{shape:?} (mean {offset}): {what} differs by {err}"
+        for feed in feeds {
+            let ours = run(
+                |x, g, b| {
+                    let r = batch_norm_train(x, g, b, 1e-5);
+                    (r.output, r.mean, r.variance)
+                },
+                shape,
+                offset,
+                i as u64,
+                feed,
             );
+            let burn = run(
+                |x, g, b| {
+                    let r = burn::tensor::module::batch_norm_train(x, g, b, 1e-5);
+                    (r.output, r.mean, r.variance)
+                },
+                shape,
+                offset,
+                i as u64,
+                Feed::ImageMajor,
+            );
+            for ((what, a), (_, b)) in ours.into_iter().zip(burn) {
+                assert_eq!(a.dims(), b.dims(), "{shape:?}: {what} shape");
+                let err = max_rel_err(a, b);
+                // Burn sums in f32, the kernel in f64: a large mean costs Burn the digits.
+                let bound = if offset.abs() > 10.0 { 1e-3 } else { 2e-5 };
+                assert!(
+                    err < bound,
+                    "{shape:?} (mean {offset}, {feed:?}): {what} differs by {err}"
+                );
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use burn::backend::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
-use nse_ops::kernels::{conv2d, depthwise_conv2d, is_cpu};
+use nse_ops::kernels::{conv2d, depthwise_conv2d, elementwise, is_cpu};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -21,6 +21,41 @@ fn values(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
         .collect()
 }
 
+/// Memory order of the test inputs and of the upstream gradient.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Order {
+    /// Contiguous `[batch, channels, h, w]`.
+    ImageMajor,
+    /// `[batch, channels, h, w]` views of contiguous `[channels, batch, h, w]` memory, as the
+    /// kernels leave activations; the upstream gradient arrives in the same order.
+    ChannelMajor,
+}
+
+/// A `[batch, channels, h, w]` leaf of the given values (in that logical order), stored in
+/// `order`: `(leaf, view)`, where the view is the logical tensor and the leaf carries the
+/// gradient (`[channels, batch, h, w]` when channel-major).
+fn stored(
+    values: Vec<f32>,
+    dims: [usize; 4],
+    order: Order,
+    device: &Device,
+) -> (Tensor<4>, Tensor<4>) {
+    if order == Order::ImageMajor {
+        let t = Tensor::<4>::from_data(TensorData::new(values, dims), device).require_grad();
+        return (t.clone(), t);
+    }
+    let [n, c, h, w] = dims;
+    let p = h * w;
+    let mut cm = vec![0.0f32; values.len()];
+    for b in 0..n {
+        for ch in 0..c {
+            cm[(ch * n + b) * p..][..p].copy_from_slice(&values[(b * c + ch) * p..][..p]);
+        }
+    }
+    let leaf = Tensor::<4>::from_data(TensorData::new(cm, [c, n, h, w]), device).require_grad();
+    (leaf.clone(), leaf.swap_dims(0, 1))
+}
+
 /// Output, input gradient and weight gradient of `conv` applied to seeded random inputs, with
 /// a random upstream gradient (through a weighted sum) so every output position matters.
 fn run(
@@ -28,19 +63,29 @@ fn run(
     shape: [usize; 4],
     weight_shape: [usize; 4],
     seed: u64,
+    order: Order,
 ) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
     let device = Device::flex().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let tensor = |dims: [usize; 4], rng: &mut ChaCha8Rng| {
-        let n = dims.iter().product();
-        Tensor::<4>::from_data(TensorData::new(values(n, rng), dims), &device)
+    let n = shape.iter().product();
+    let (x_leaf, x) = stored(values(n, &mut rng), shape, order, &device);
+    let n = weight_shape.iter().product();
+    let w = Tensor::<4>::from_data(TensorData::new(values(n, &mut rng), weight_shape), &device)
+        .require_grad();
+    let y = conv(x, w.clone());
+    let n = y.dims().iter().product();
+    let (_, up) = stored(values(n, &mut rng), y.dims(), order, &device);
+    let up = up.detach();
+    let weighted = match order {
+        Order::ImageMajor => y.clone() * up,
+        // keeps the channel-major order, so the gradient reaching `conv` has it too
+        Order::ChannelMajor => elementwise([y.clone(), up], |[y, up]| y * up),
     };
-    let x = tensor(shape, &mut rng).require_grad();
-    let w = tensor(weight_shape, &mut rng).require_grad();
-    let y = conv(x.clone(), w.clone());
-    let up = tensor(y.dims(), &mut rng);
-    let grads = (y.clone() * up).sum().backward();
-    let gx = x.grad(&grads).expect("input gradient");
+    let grads = weighted.sum().backward();
+    let mut gx = x_leaf.grad(&grads).expect("input gradient");
+    if order == Order::ChannelMajor {
+        gx = gx.swap_dims(0, 1);
+    }
     let gw = w.grad(&grads).expect("weight gradient");
     (y.inner(), gx, gw)
 }
@@ -98,20 +143,29 @@ fn depthwise_kernels_match_burn_conv2d() {
     ];
     for (k, (shape, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
         let options = ConvOptions::new_with_padding(stride, padding, dilation, shape[1]);
-        let ours = run(
-            |x, w| depthwise_conv2d(x, w, options.clone()),
-            shape,
-            [shape[1], 1, kernel[0], kernel[1]],
-            k as u64,
-        );
-        let burn = run(
-            |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
-            shape,
-            [shape[1], 1, kernel[0], kernel[1]],
-            k as u64,
-        );
-        let case = format!("case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}");
-        assert_matches(&case, ours, burn);
+        let weight = [shape[1], 1, kernel[0], kernel[1]];
+        let burn = || {
+            run(
+                |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
+                shape,
+                weight,
+                k as u64,
+                Order::ImageMajor,
+            )
+        };
+        for order in [Order::ImageMajor, Order::ChannelMajor] {
+            let ours = run(
+                |x, w| depthwise_conv2d(x, w, options.clone()),
+                shape,
+                weight,
+                k as u64,
+                order,
+            );
+            let case = format!(
+                "case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?} {order:?}"
+            );
+            assert_matches(&case, ours, burn());
+        }
     }
 }
 
@@ -150,22 +204,29 @@ fn dense_kernels_match_burn_conv2d() {
     for (k, (shape, cout, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
         let options = ConvOptions::new_with_padding(stride, padding, dilation, 1);
         let weight = [cout, shape[1], kernel[0], kernel[1]];
-        let ours = run(
-            |x, w| conv2d(x, w, options.clone()),
-            shape,
-            weight,
-            k as u64,
-        );
-        let burn = run(
-            |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
-            shape,
-            weight,
-            k as u64,
-        );
-        let case = format!(
-            "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}"
-        );
-        assert_matches(&case, ours, burn);
+        let burn = || {
+            run(
+                |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
+                shape,
+                weight,
+                k as u64,
+                Order::ImageMajor,
+            )
+        };
+        for order in [Order::ImageMajor, Order::ChannelMajor] {
+            let ours = run(
+                |x, w| conv2d(x, w, options.clone()),
+                shape,
+                weight,
+                k as u64,
+                order,
+            );
+            let case = format!(
+                "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?} \
+                 {order:?}"
+            );
+            assert_matches(&case, ours, burn());
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use burn::tensor::Tensor;
 use nse_ops::CandidateOp;
+use nse_ops::kernels::elementwise;
 
 /// Output of a cell running `ops` on `x`: `(x + Σ op(x)) / (|S| + 1)` for a residual cell
 /// (the identity when `ops` is empty), `Σ op(x) / |S|` otherwise.
@@ -25,7 +26,7 @@ pub fn cell_output<'a>(
     for op in ops {
         let y = op.forward(x.clone());
         sum = Some(match sum {
-            Some(s) => s + y,
+            Some(s) => elementwise([s, y], |[s, y]| s + y),
             None => y,
         });
         terms += 1;
@@ -34,6 +35,6 @@ pub fn cell_output<'a>(
     if terms == 1 {
         sum
     } else {
-        sum.div_scalar(terms as f64)
+        elementwise([sum], |[s]| s.div_scalar(terms as f64))
     }
 }

@@ -2,6 +2,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use nse_ops::kernels::elementwise;
 use nse_ops::{CandidateOp, CandidateOpConfig};
 use nse_space::SearchSpace;
 use rand::SeedableRng;
@@ -230,7 +231,9 @@ impl Supernet {
                 .reshape([1, 1, 1, 1]);
             let w_s = q_s.clone() - q_s.detach() + 1.0;
             let w_u = q_u.clone() - q_u.detach();
-            y = y_s * w_s + y_u * w_u;
+            y = elementwise([y_s, w_s, y_u, w_u], |[y_s, w_s, y_u, w_u]| {
+                y_s * w_s + y_u * w_u
+            });
         }
         let logits = self.tail.forward(y);
         let expected_cost = weights.expected_cost(paths, costs);

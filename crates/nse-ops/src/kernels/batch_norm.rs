@@ -19,7 +19,7 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use crate::kernels::geometry::{f32s, to_flex};
+use crate::kernels::geometry::{PlaneOrder, Planes, f32s, from_planes, to_flex};
 use crate::kernels::is_cpu;
 
 /// Train-mode batch norm (statistics of the batch itself) with its backward pass.
@@ -50,15 +50,10 @@ pub trait BatchNormBackend: Backend {
 /// cost more to schedule than to run.
 const MIN_TASK_ELEMENTS: usize = 16 * 1024;
 
-/// `(batch, channels, pixels per plane)` of a `[batch, channels, ...]` tensor.
-fn layout(shape: &[usize]) -> (usize, usize, usize) {
-    assert!(shape.len() >= 2, "batch norm needs [batch, channels, ...]");
-    (shape[0], shape[1], shape[2..].iter().product())
-}
-
 /// `Σ a` and `Σ a·b` of one plane, accumulated in `f64` lanes (vectorised): the variance is
 /// `E[x²] − E[x]²` and the input-gradient sum `Σ dy·x − mean·Σ dy`, which lose `f32`
 /// precision when the mean is large against the spread.
+#[inline]
 fn plane_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
     const LANES: usize = 4;
     let (mut s, mut sp) = ([0.0f64; LANES], [0.0f64; LANES]);
@@ -80,41 +75,47 @@ fn plane_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
     (sum, sum_prod)
 }
 
-/// Per channel, `(Σ a, Σ a·b)` over the batch and the planes of `[batch, channels, pixels]`
-/// data. Each channel is summed by one task in a fixed order: the result does not depend on
+/// Per channel, `(Σ a, Σ a·b)` over the batch and the planes of `a` and `b` (in the same plane
+/// order). Each channel is summed by one task in a fixed order: the result does not depend on
 /// the number of threads.
-fn channel_sums(a: &[f32], b: &[f32], (n, c, p): (usize, usize, usize)) -> Vec<(f64, f64)> {
-    let min_channels = MIN_TASK_ELEMENTS.div_ceil((n * p).max(1));
+fn channel_sums(a: &Planes, b: &Planes) -> Vec<(f64, f64)> {
+    let min_channels = MIN_TASK_ELEMENTS.div_ceil((a.n * a.p).max(1));
+    let (n, c) = (a.n, a.c);
+    let (a, b) = (a.view(), b.view());
     (0..c)
         .into_par_iter()
         .with_min_len(min_channels)
         .map(|ch| {
-            (0..n).fold((0.0, 0.0), |(s, sp), b_i| {
-                let at = (b_i * c + ch) * p;
-                let (ds, dsp) = plane_sums(&a[at..at + p], &b[at..at + p]);
-                (s + ds, sp + dsp)
-            })
+            {
+                (0..n).fold((0.0, 0.0), |(s, sp), b_i| {
+                    let (ds, dsp) = plane_sums(a.plane(b_i, ch), b.plane(b_i, ch));
+                    (s + ds, sp + dsp)
+                })
+            }
         })
         .collect()
 }
 
-/// `out[i] = f(channel, i-th element of a, of b)` over `[batch, channels, pixels]` data.
-fn per_channel_map(
-    a: &[f32],
-    b: &[f32],
-    (n, c, p): (usize, usize, usize),
-    f: impl Fn(usize, f32, f32) -> f32 + Sync,
-) -> Vec<f32> {
+/// `out[i] = f(channel, i-th element of a, of b)`, in the plane order of `a` and `b`.
+fn per_channel_map(a: &Planes, b: &Planes, f: impl Fn(usize, f32, f32) -> f32 + Sync) -> Vec<f32> {
+    debug_assert_eq!(a.order, b.order);
+    let (n, c, p) = (a.n, a.c, a.p);
+    let (av, bv) = (a.values(), b.values());
     let mut out = vec![0.0f32; n * c * p];
     let min_planes = MIN_TASK_ELEMENTS.div_ceil(p.max(1));
     out.par_chunks_mut(p.max(1))
         .with_min_len(min_planes)
         .enumerate()
         .for_each(|(plane, dst)| {
-            let ch = plane % c;
+            let ch = match a.order {
+                PlaneOrder::ImageMajor => plane % c,
+                PlaneOrder::ChannelMajor => plane / n,
+            };
             let at = plane * p;
-            for ((d, &va), &vb) in dst.iter_mut().zip(&a[at..at + p]).zip(&b[at..at + p]) {
-                *d = f(ch, va, vb);
+            {
+                for ((d, &va), &vb) in dst.iter_mut().zip(&av[at..at + p]).zip(&bv[at..at + p]) {
+                    *d = f(ch, va, vb);
+                }
             }
         });
     out
@@ -128,13 +129,10 @@ impl BatchNormBackend for Flex {
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let shape = x.shape();
-        let dims = layout(&shape);
-        let (n, c, p) = dims;
-        let count = (n * p) as f64;
-        let x = x.to_contiguous();
+        let x = Planes::new(&x);
+        let (c, count) = (x.c, (x.n * x.p) as f64);
         let (gamma, beta) = (gamma.to_contiguous(), beta.to_contiguous());
-        let xs = f32s(&x);
-        let sums = channel_sums(xs, xs, dims);
+        let sums = channel_sums(&x, &x);
         let stats: Vec<(f64, f64)> = sums
             .iter()
             .map(|&(s, sq)| {
@@ -153,14 +151,14 @@ impl BatchNormBackend for Flex {
                 (mean as f32, scale as f32, b)
             })
             .collect();
-        let y = per_channel_map(xs, xs, dims, |ch, v, _| {
+        let y = per_channel_map(&x, &x, |ch, v, _| {
             let (mean, scale, shift) = affine[ch];
             (v - mean) * scale + shift
         });
         let mean = stats.iter().map(|s| s.0 as f32).collect();
         let variance = stats.iter().map(|s| s.1 as f32).collect();
         (
-            to_flex_shape(y, &shape),
+            from_planes(y, &shape, x.order),
             to_flex(mean, [c]),
             to_flex(variance, [c]),
         )
@@ -175,19 +173,17 @@ impl BatchNormBackend for Flex {
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let shape = x.shape();
-        let dims = layout(&shape);
-        let (n, c, p) = dims;
-        let count = (n * p) as f64;
-        let (x, dy) = (x.to_contiguous(), output_grad.to_contiguous());
+        let x = Planes::new(&x);
+        let dy = Planes::in_order(&output_grad, x.order);
+        let (c, count) = (x.c, (x.n * x.p) as f64);
         let (gamma, mean, variance) = (
             gamma.to_contiguous(),
             mean.to_contiguous(),
             variance.to_contiguous(),
         );
-        let (xs, dys) = (f32s(&x), f32s(&dy));
         let (g, m, v) = (f32s(&gamma), f32s(&mean), f32s(&variance));
         // Σ dy and Σ dy·x per channel; Σ dy·x̂ = (Σ dy·x − mean·Σ dy) / σ.
-        let sums = channel_sums(dys, xs, dims);
+        let sums = channel_sums(&dy, &x);
         let mut beta_grad = Vec::with_capacity(c);
         let mut gamma_grad = Vec::with_capacity(c);
         // dx = γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + b·(x − mean) + k per channel.
@@ -204,22 +200,16 @@ impl BatchNormBackend for Flex {
                 (a as f32, b as f32, m[ch], k as f32)
             })
             .collect();
-        let dx = per_channel_map(dys, xs, dims, |ch, dy, x| {
+        let dx = per_channel_map(&dy, &x, |ch, dy, x| {
             let (a, b, mean, k) = coefficients[ch];
             a * dy + b * (x - mean) + k
         });
         (
-            to_flex_shape(dx, &shape),
+            from_planes(dx, &shape, x.order),
             to_flex(gamma_grad, [c]),
             to_flex(beta_grad, [c]),
         )
     }
-}
-
-/// A flex tensor of `shape` (any rank) from contiguous values.
-fn to_flex_shape(values: Vec<f32>, shape: &burn::tensor::Shape) -> FloatTensor<Flex> {
-    let dims: Vec<usize> = shape.iter().copied().collect();
-    burn::backend::flex::FlexTensor::from_data(burn::tensor::TensorData::new(values, dims))
 }
 
 #[derive(Debug)]

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 
 use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
-    Geometry, Tap, contiguous, copy_strided, f32s, output_size, scatter_axpy_strided, to_flex,
+    Geometry, PlaneOrder, Planes, Tap, contiguous, copy_strided, f32s, from_planes, output_size,
+    scatter_axpy_strided, to_flex,
 };
 use crate::kernels::is_cpu;
 
@@ -73,23 +74,29 @@ fn active_taps(geo: &Geometry) -> Vec<(usize, Tap)> {
 }
 
 /// `[cin·A, batch·oh·ow]` for the `A` active taps: row `(ci, a)` holds, for every image and
-/// output pixel, the input pixel that tap `a` of channel `ci` reads (0 in the padding).
-fn im2col(x: &[f32], geo: &Geometry, active: &[(usize, Tap)]) -> Vec<f32> {
-    let (plane_in, plane_out, taps) = (geo.plane_in(), geo.plane_out(), active.len());
+/// output pixel, the input pixel that tap `a` of channel `ci` reads (0 in the padding). For a
+/// pointwise convolution this is the input's channel matrix itself (no copy when the input is
+/// channel-major, as this module's outputs are).
+fn im2col(x: &Planes, geo: &Geometry, active: &[(usize, Tap)]) -> FloatTensor<Flex> {
+    let (plane_out, taps) = (geo.plane_out(), active.len());
     let n = geo.batch * plane_out;
+    if geo.is_pointwise() {
+        return x.channel_matrix();
+    }
     let sw = geo.stride[1];
+    let x = x.view();
     let mut col = vec![0.0f32; geo.channels * taps * n];
     col.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
         let (ci, tap) = (r / taps, &active[r % taps].1);
         for b in 0..geo.batch {
-            let plane = &x[(b * geo.channels + ci) * plane_in..][..plane_in];
+            let plane = x.plane(b, ci);
             let dst = &mut row[b * plane_out..(b + 1) * plane_out];
             geo.rows(tap, |o, start| {
                 copy_strided(&mut dst[o], &plane[start..], sw)
             });
         }
     });
-    col
+    to_flex(col, [geo.channels * taps, n])
 }
 
 /// The `[cout, cin·A]` weight matrix of the active taps.
@@ -112,13 +119,14 @@ fn active_weight(
     to_flex(out, [cout, cin * a])
 }
 
-/// `[n, c, p]` to `[c, n·p]` (contiguous).
-fn channels_first(t: &FloatTensor<Flex>) -> FloatTensor<Flex> {
-    let [n, c, h, w]: [usize; 4] = t.shape().dims();
-    t.reshape(Shape::new([n, c, h * w]))
-        .permute(&[1, 0, 2])
-        .to_contiguous()
-        .reshape(Shape::new([c, n * h * w]))
+/// The `[cout, batch·oh·ow]` result of a GEMM as the `[batch, cout, oh, ow]` tensor it is, in
+/// channel-major order (a view).
+fn from_channel_matrix(
+    y: FloatTensor<Flex>,
+    [batch, cout, oh, ow]: [usize; 4],
+) -> FloatTensor<Flex> {
+    y.reshape(Shape::new([cout, batch, oh, ow]))
+        .permute(&[1, 0, 2, 3])
 }
 
 impl DenseConvBackend for Flex {
@@ -127,7 +135,7 @@ impl DenseConvBackend for Flex {
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        let (x, x_dims) = contiguous(&x);
+        let x_dims: [usize; 4] = x.shape().dims();
         let (w, w_dims) = contiguous(&weight);
         let [oh, ow] = output_size(x_dims, w_dims, &options);
         if oh * ow > LARGE_PLANE {
@@ -136,14 +144,9 @@ impl DenseConvBackend for Flex {
         }
         let geo = Geometry::new(x_dims, w_dims, [x_dims[0], w_dims[0], oh, ow], &options);
         let active = active_taps(&geo);
-        let k = w_dims[1] * active.len();
-        let n = geo.batch * geo.plane_out();
-        let col = to_flex(im2col(f32s(&x), &geo, &active), [k, n]);
+        let col = im2col(&Planes::new(&x), &geo, &active);
         let y = Flex::float_matmul(active_weight(&w, w_dims, &active), col);
-        // [cout, batch, oh, ow] -> [batch, cout, oh, ow]
-        y.reshape(Shape::new([w_dims[0], geo.batch, oh, ow]))
-            .permute(&[1, 0, 2, 3])
-            .to_contiguous()
+        from_channel_matrix(y, [geo.batch, w_dims[0], oh, ow])
     }
 
     fn dense_conv2d_x_backward(
@@ -153,7 +156,7 @@ impl DenseConvBackend for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let geo = backward_geometry(&x, &weight, &output_grad, &options);
-        x_grad(&weight, &channels_first(&output_grad), &geo)
+        x_grad(&weight, &Planes::new(&output_grad).channel_matrix(), &geo)
     }
 
     fn dense_conv2d_weight_backward(
@@ -166,7 +169,7 @@ impl DenseConvBackend for Flex {
         weight_grad(
             &x,
             weight.shape().dims(),
-            &channels_first(&output_grad),
+            &Planes::new(&output_grad).channel_matrix(),
             &geo,
         )
     }
@@ -178,7 +181,7 @@ impl DenseConvBackend for Flex {
         options: ConvOptions<2>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let geo = backward_geometry(&x, &weight, &output_grad, &options);
-        let g = channels_first(&output_grad);
+        let g = Planes::new(&output_grad).channel_matrix();
         (
             x_grad(&weight, &g, &geo),
             weight_grad(&x, weight.shape().dims(), &g, &geo),
@@ -213,11 +216,8 @@ fn x_grad(weight: &FloatTensor<Flex>, g: &FloatTensor<Flex>, geo: &Geometry) -> 
     let w2 = active_weight(&w, w_dims, &active).transpose(0, 1);
     let colg = Flex::float_matmul(w2, g.clone());
     if geo.is_pointwise() {
-        // The columns are the input pixels themselves: [cin, batch, h, w].
-        return colg
-            .reshape(Shape::new([geo.channels, geo.batch, geo.h, geo.w]))
-            .permute(&[1, 0, 2, 3])
-            .to_contiguous();
+        // The columns are the input pixels themselves.
+        return from_channel_matrix(colg, [geo.batch, geo.channels, geo.h, geo.w]);
     }
     let colg = colg.to_contiguous();
     let colg = f32s(&colg);
@@ -238,9 +238,11 @@ fn x_grad(weight: &FloatTensor<Flex>, g: &FloatTensor<Flex>, geo: &Geometry) -> 
                 }
             }
         });
-    to_flex(xg, [geo.channels, geo.batch, geo.h, geo.w])
-        .permute(&[1, 0, 2, 3])
-        .to_contiguous()
+    from_planes(
+        xg,
+        &[geo.batch, geo.channels, geo.h, geo.w],
+        PlaneOrder::ChannelMajor,
+    )
 }
 
 /// Weight gradient `[cout, cin, kh, kw]` from the channel-major output gradient `g`: one GEMM
@@ -251,11 +253,8 @@ fn weight_grad(
     g: &FloatTensor<Flex>,
     geo: &Geometry,
 ) -> FloatTensor<Flex> {
-    let (x, _) = contiguous(x);
     let active = active_taps(geo);
-    let k = w_dims[1] * active.len();
-    let n = geo.batch * geo.plane_out();
-    let col = to_flex(im2col(f32s(&x), geo, &active), [k, n]).transpose(0, 1);
+    let col = im2col(&Planes::new(x), geo, &active).transpose(0, 1);
     let grad = Flex::float_matmul(g.clone(), col);
     let taps = geo.taps();
     if active.len() == taps {

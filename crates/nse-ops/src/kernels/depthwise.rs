@@ -18,7 +18,8 @@ use rayon::prelude::*;
 
 use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
-    Geometry, contiguous, dot_strided, f32s, output_size, scatter_axpy_strided, to_flex,
+    Geometry, PlaneOrder, Planes, contiguous, dot_strided, f32s, from_planes, gather_axpy_strided,
+    output_size, scatter_axpy_strided, to_flex,
 };
 use crate::kernels::is_cpu;
 
@@ -63,11 +64,13 @@ mod channels_last {
         t.permute(&[0, 2, 3, 1]).to_contiguous()
     }
 
-    /// `[n, h, w, c]` values to an `[n, c, h, w]` tensor.
+    /// `[n, h, w, c]` values to an `[n, c, h, w]` tensor in channel-major order.
     pub fn from_nhwc(values: Vec<f32>, [n, h, w, c]: [usize; 4]) -> FloatTensor<Flex> {
-        to_flex(values, [n, h, w, c])
-            .permute(&[0, 3, 1, 2])
+        to_flex(values, [n * h * w, c])
+            .transpose(0, 1)
             .to_contiguous()
+            .reshape(Shape::new([c, n, h, w]))
+            .permute(&[1, 0, 2, 3])
     }
 
     /// A `[c, 1, kh, kw]` weight as `[kh·kw, c]`.
@@ -124,8 +127,10 @@ mod channels_last {
             .enumerate()
             .for_each(|(b, dst)| {
                 let gb = &gv[b * plane_out * c..][..plane_out * c];
-                for &(o, t, i) in &pairs {
-                    fma(&mut dst[i * c..][..c], &wv[t * c..][..c], &gb[o * c..][..c]);
+                {
+                    for &(o, t, i) in &pairs {
+                        fma(&mut dst[i * c..][..c], &wv[t * c..][..c], &gb[o * c..][..c]);
+                    }
                 }
             });
         from_nhwc(out, [geo.batch, geo.h, geo.w, c])
@@ -154,17 +159,19 @@ mod channels_last {
             .map(|blk| {
                 let (c0, width) = (blk * BLOCK, BLOCK.min(c - blk * BLOCK));
                 let mut acc = vec![0.0f32; taps * width];
-                for b in 0..geo.batch {
-                    let xb = &xv[b * plane_in * c..][..plane_in * c];
-                    let gb = &gv[b * plane_out * c..][..plane_out * c];
-                    for &(o, t, i) in &pairs {
-                        fma(
-                            &mut acc[t * width..][..width],
-                            &gb[o * c + c0..][..width],
-                            &xb[i * c + c0..][..width],
-                        );
+                {
+                    for b in 0..geo.batch {
+                        let xb = &xv[b * plane_in * c..][..plane_in * c];
+                        let gb = &gv[b * plane_out * c..][..plane_out * c];
+                        for &(o, t, i) in &pairs {
+                            fma(
+                                &mut acc[t * width..][..width],
+                                &gb[o * c + c0..][..width],
+                                &xb[i * c + c0..][..width],
+                            );
+                        }
                     }
-                }
+                };
                 acc
             })
             .collect();
@@ -190,6 +197,36 @@ mod channels_last {
     }
 }
 
+/// Forward pass plane by plane, for planes larger than [`SMALL_PLANE`]: every output plane
+/// accumulates its channel's taps row by row. Output in channel-major order.
+fn planar_forward(x: &Planes, weight: &FloatTensor<Flex>, geo: &Geometry) -> FloatTensor<Flex> {
+    let (w, _) = contiguous(weight);
+    let (w, x) = (f32s(&w), x.view());
+    let (plane_out, taps) = (geo.plane_out(), geo.taps());
+    let tap_list = geo.all_taps();
+    let sw = geo.stride[1];
+    let mut out = vec![0.0f32; geo.batch * geo.channels * plane_out];
+    out.par_chunks_mut(plane_out)
+        .enumerate()
+        .for_each(|(plane, y)| {
+            let (c, b) = (plane / geo.batch, plane % geo.batch);
+            let xi = x.plane(b, c);
+            let wc = &w[c * taps..(c + 1) * taps];
+            {
+                for (tap, &wv) in tap_list.iter().zip(wc) {
+                    geo.rows(tap, |o, start| {
+                        gather_axpy_strided(&mut y[o], wv, &xi[start..], sw)
+                    });
+                }
+            }
+        });
+    from_planes(
+        out,
+        &[geo.batch, geo.channels, geo.oh, geo.ow],
+        PlaneOrder::ChannelMajor,
+    )
+}
+
 impl DepthwiseConvBackend for Flex {
     fn depthwise_conv2d(
         x: FloatTensor<Self>,
@@ -199,11 +236,10 @@ impl DepthwiseConvBackend for Flex {
         let x_dims: [usize; 4] = x.shape().dims();
         let w_dims: [usize; 4] = weight.shape().dims();
         let [oh, ow] = output_size(x_dims, w_dims, &options);
-        if oh * ow > SMALL_PLANE {
-            // Burn's CPU forward has a per-plane depthwise fast path for larger maps.
-            return Self::conv2d(x, weight, None, options);
-        }
         let geo = Geometry::new(x_dims, w_dims, [x_dims[0], x_dims[1], oh, ow], &options);
+        if oh * ow > SMALL_PLANE {
+            return planar_forward(&Planes::new(&x), &weight, &geo);
+        }
         let c = geo.channels;
         let xt = channels_last::to_nhwc(&x);
         let wt = channels_last::taps_by_channel(&weight);
@@ -215,12 +251,14 @@ impl DepthwiseConvBackend for Flex {
             .enumerate()
             .for_each(|(b, dst)| {
                 let xb = &xv[b * plane_in * c..][..plane_in * c];
-                for &(o, t, i) in &pairs {
-                    channels_last::fma(
-                        &mut dst[o * c..][..c],
-                        &wv[t * c..][..c],
-                        &xb[i * c..][..c],
-                    );
+                {
+                    for &(o, t, i) in &pairs {
+                        channels_last::fma(
+                            &mut dst[o * c..][..c],
+                            &wv[t * c..][..c],
+                            &xb[i * c..][..c],
+                        );
+                    }
                 }
             });
         channels_last::from_nhwc(out, [geo.batch, oh, ow, c])
@@ -241,26 +279,29 @@ impl DepthwiseConvBackend for Flex {
             return channels_last::x_backward(x_dims, &weight, &output_grad, &options);
         }
         let (w, w_dims) = contiguous(&weight);
-        let (g, g_dims) = contiguous(&output_grad);
-        let (w, g) = (f32s(&w), f32s(&g));
-        let geo = Geometry::new(x_dims, w_dims, g_dims, &options);
-        let (plane_in, plane_out, taps) = (geo.plane_in(), geo.plane_out(), geo.taps());
+        let g = Planes::new(&output_grad);
+        let (w, g) = (f32s(&w), g.view());
+        let geo = Geometry::new(x_dims, w_dims, output_grad.shape().dims(), &options);
+        let (plane_in, taps) = (geo.plane_in(), geo.taps());
         let tap_list = geo.all_taps();
         let sw = geo.stride[1];
+        // Channel-major output: plane `c·n + b`.
         let mut out = vec![0.0f32; geo.batch * geo.channels * plane_in];
         out.par_chunks_mut(plane_in)
             .enumerate()
             .for_each(|(plane, xg)| {
-                let c = plane % geo.channels;
-                let go = &g[plane * plane_out..(plane + 1) * plane_out];
+                let (c, b) = (plane / geo.batch, plane % geo.batch);
+                let go = g.plane(b, c);
                 let wc = &w[c * taps..(c + 1) * taps];
-                for (tap, &wv) in tap_list.iter().zip(wc) {
-                    geo.rows(tap, |o, start| {
-                        scatter_axpy_strided(&mut xg[start..], wv, &go[o], sw)
-                    });
+                {
+                    for (tap, &wv) in tap_list.iter().zip(wc) {
+                        geo.rows(tap, |o, start| {
+                            scatter_axpy_strided(&mut xg[start..], wv, &go[o], sw)
+                        });
+                    }
                 }
             });
-        to_flex(out, x_dims)
+        from_planes(out, &x_dims, PlaneOrder::ChannelMajor)
     }
 
     fn depthwise_conv2d_weight_backward(
@@ -277,19 +318,21 @@ impl DepthwiseConvBackend for Flex {
         {
             return channels_last::weight_backward(&x, w_dims, &output_grad, &options);
         }
-        let (xv, x_dims) = contiguous(&x);
-        let (g, g_dims) = contiguous(&output_grad);
-        let (xv, g) = (f32s(&xv), f32s(&g));
-        let geo = Geometry::new(x_dims, w_dims, g_dims, &options);
-        let (plane_in, plane_out, taps) = (geo.plane_in(), geo.plane_out(), geo.taps());
+        let (xp, g) = (Planes::new(&x), Planes::new(&output_grad));
+        let (xp, g) = (xp.view(), g.view());
+        let geo = Geometry::new(
+            x.shape().dims(),
+            w_dims,
+            output_grad.shape().dims(),
+            &options,
+        );
+        let taps = geo.taps();
         let tap_list = geo.all_taps();
         let sw = geo.stride[1];
         let mut out = vec![0.0f32; geo.channels * taps];
         out.par_chunks_mut(taps).enumerate().for_each(|(c, wg)| {
             for n in 0..geo.batch {
-                let plane = n * geo.channels + c;
-                let xi = &xv[plane * plane_in..(plane + 1) * plane_in];
-                let go = &g[plane * plane_out..(plane + 1) * plane_out];
+                let (xi, go) = (xp.plane(n, c), g.plane(n, c));
                 for (tap, acc) in tap_list.iter().zip(wg.iter_mut()) {
                     geo.rows(tap, |o, start| {
                         *acc += dot_strided(&go[o], &xi[start..], sw)

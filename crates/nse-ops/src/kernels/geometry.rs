@@ -5,7 +5,7 @@ use std::ops::Range;
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Flex, TensorMetadata};
-use burn::tensor::TensorData;
+use burn::tensor::{Shape, TensorData};
 
 /// A contiguous view of a CPU tensor (no copy when it already is) and its 4 dimensions.
 pub(crate) fn contiguous(t: &FloatTensor<Flex>) -> (FloatTensor<Flex>, [usize; 4]) {
@@ -21,6 +21,150 @@ pub(crate) fn f32s(t: &FloatTensor<Flex>) -> &[f32] {
 /// A CPU tensor from values and a shape.
 pub(crate) fn to_flex<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FloatTensor<Flex> {
     burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// How the `(image, channel)` planes of a `[batch, channels, ...]` CPU tensor lie in memory.
+///
+/// The kernels accept both orders without a copy and produce [`PlaneOrder::ChannelMajor`]:
+/// a convolution's GEMM reads and writes `[channels, batch·pixels]` matrices, so keeping
+/// activations in that order from one convolution to the next saves two layout copies per
+/// convolution (`docs/performance.md`). The tensors stay logically `[batch, channels, ...]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlaneOrder {
+    /// Contiguous `[batch, channels, ...]` (NCHW).
+    ImageMajor,
+    /// Contiguous as `[channels, batch, ...]`: each channel's planes form one block.
+    ChannelMajor,
+}
+
+/// A `[batch, channels, ...]` CPU tensor read plane by plane, in either [`PlaneOrder`] (a
+/// contiguous copy only when it is in neither).
+pub(crate) struct Planes {
+    data: FloatTensor<Flex>,
+    /// Memory order of the planes.
+    pub order: PlaneOrder,
+    /// Images.
+    pub n: usize,
+    /// Channels.
+    pub c: usize,
+    /// Elements per plane.
+    pub p: usize,
+}
+
+impl Planes {
+    /// The planes of `t` in the order they already have.
+    pub fn new(t: &FloatTensor<Flex>) -> Self {
+        let order = if !t.is_contiguous() && t.transpose(0, 1).is_contiguous() {
+            PlaneOrder::ChannelMajor
+        } else {
+            PlaneOrder::ImageMajor
+        };
+        Self::in_order(t, order)
+    }
+
+    /// The planes of `t` in `order` (one copy when `t` is not in it).
+    pub fn in_order(t: &FloatTensor<Flex>, order: PlaneOrder) -> Self {
+        let shape = t.shape();
+        assert!(
+            shape.len() >= 2,
+            "kernels: tensors are [batch, channels, ...]"
+        );
+        let (n, c) = (shape[0], shape[1]);
+        let p = shape.iter().skip(2).product();
+        let data = match order {
+            PlaneOrder::ImageMajor => t.to_contiguous(),
+            PlaneOrder::ChannelMajor => t.transpose(0, 1).to_contiguous(),
+        };
+        Planes {
+            data,
+            order,
+            n,
+            c,
+            p,
+        }
+    }
+
+    /// Every value, planes in [`Self::order`].
+    pub fn values(&self) -> &[f32] {
+        f32s(&self.data)
+    }
+
+    /// Plane-by-plane access to the values (for inner loops: no layout checks per access).
+    pub fn view(&self) -> PlaneView<'_> {
+        PlaneView {
+            values: self.values(),
+            order: self.order,
+            n: self.n,
+            c: self.c,
+            p: self.p,
+        }
+    }
+
+    /// The `[channels, batch·pixels]` matrix: a view in channel-major order, a copy otherwise.
+    pub fn channel_matrix(&self) -> FloatTensor<Flex> {
+        let shape = Shape::new([self.c, self.n * self.p]);
+        match self.order {
+            PlaneOrder::ChannelMajor => self.data.reshape(shape),
+            PlaneOrder::ImageMajor => self
+                .data
+                .reshape(Shape::new([self.n, self.c, self.p]))
+                .permute(&[1, 0, 2])
+                .to_contiguous()
+                .reshape(shape),
+        }
+    }
+}
+
+/// The values of [`Planes`], read plane by plane.
+#[derive(Clone, Copy)]
+pub(crate) struct PlaneView<'a> {
+    values: &'a [f32],
+    order: PlaneOrder,
+    n: usize,
+    c: usize,
+    p: usize,
+}
+
+impl PlaneView<'_> {
+    /// The plane of image `b`, channel `ch`.
+    #[inline]
+    pub fn plane(&self, b: usize, ch: usize) -> &[f32] {
+        &self.values[self.order.index(b, ch, self.n, self.c) * self.p..][..self.p]
+    }
+}
+
+impl PlaneOrder {
+    /// Position in memory (in planes) of image `b`'s channel `ch` among `n` images of `c`
+    /// channels.
+    #[inline]
+    pub fn index(self, b: usize, ch: usize, n: usize, c: usize) -> usize {
+        match self {
+            PlaneOrder::ImageMajor => b * c + ch,
+            PlaneOrder::ChannelMajor => ch * n + b,
+        }
+    }
+}
+
+/// The `[batch, channels, ...]` tensor of `shape` whose values are `values` in `order`
+/// (channel-major values become a permuted view, no copy).
+pub(crate) fn from_planes(
+    values: Vec<f32>,
+    shape: &[usize],
+    order: PlaneOrder,
+) -> FloatTensor<Flex> {
+    match order {
+        PlaneOrder::ImageMajor => to_flex_dims(values, shape.to_vec()),
+        PlaneOrder::ChannelMajor => {
+            let mut swapped = shape.to_vec();
+            swapped.swap(0, 1);
+            to_flex_dims(values, swapped).transpose(0, 1)
+        }
+    }
+}
+
+/// A CPU tensor from values and dimensions of any rank.
+pub(crate) fn to_flex_dims(values: Vec<f32>, dims: Vec<usize>) -> FloatTensor<Flex> {
+    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, dims))
 }
 
 /// Output height and width of the convolution.
@@ -184,6 +328,21 @@ pub(crate) fn scatter_axpy_strided(dst: &mut [f32], a: f32, src: &[f32], stride:
     } else {
         for (t, s) in src.iter().enumerate() {
             dst[t * stride] += a * s;
+        }
+    }
+}
+
+/// `dst[t] += a * src[t * stride]` for `t < dst.len()`.
+#[inline]
+pub(crate) fn gather_axpy_strided(dst: &mut [f32], a: f32, src: &[f32], stride: usize) {
+    if stride == 1 {
+        let len = dst.len();
+        for (d, s) in dst.iter_mut().zip(&src[..len]) {
+            *d += a * s;
+        }
+    } else {
+        for (t, d) in dst.iter_mut().enumerate() {
+            *d += a * src[t * stride];
         }
     }
 }

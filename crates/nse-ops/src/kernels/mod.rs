@@ -5,6 +5,11 @@
 //! - [`depthwise`]: depthwise convolution with direct gradient kernels;
 //! - [`batch_norm`]: train-mode batch norm in two passes, forward and backward.
 //!
+//! On the CPU the kernels leave activations (and input gradients) in channel-major memory
+//! order, `[channels, batch, h, w]`, while the tensors stay logically `[batch, channels, h, w]`:
+//! the GEMM of the next convolution then reads its input without a layout copy. Element-wise
+//! work between convolutions runs through [`elementwise`], which keeps that order.
+//!
 //! Each is a Burn backend extension: the CPU (`flex`) implementation is ours, autodiff wires
 //! our gradients in as the backward pass, and every other device uses Burn's own op.
 //! The environment variable `NSE_CPU_KERNELS` picks which ones the ops use ([`mode`]).
@@ -20,6 +25,7 @@ pub use conv::{DenseConvBackend, conv2d};
 pub use depthwise::{DepthwiseConvBackend, depthwise_conv2d};
 
 use burn::backend::DispatchDevice;
+use burn::tensor::Tensor;
 
 /// Whether `device` runs on Burn's CPU (`flex`) backend, with or without autodiff.
 pub fn is_cpu(device: &burn::tensor::Device) -> bool {
@@ -27,6 +33,25 @@ pub fn is_cpu(device: &burn::tensor::Device) -> bool {
         device.as_dispatch().clone().inner(),
         DispatchDevice::Flex(_)
     )
+}
+
+/// Applies the element-wise (broadcasting) `f` to `[batch, channels, h, w]` inputs so that the
+/// result keeps the memory order the kernels leave activations in. On the CPU with the kernels
+/// on, `f` runs on the inputs with the batch and channel axes swapped (a view; the
+/// channel-major activations are then contiguous, which Burn's CPU ops write in place) and the
+/// result is swapped back; elsewhere `f` runs on the inputs as they are. Because `f` only
+/// combines elements at the same position, both give the same values.
+pub fn elementwise<const N: usize>(
+    inputs: [Tensor<4>; N],
+    f: impl FnOnce([Tensor<4>; N]) -> Tensor<4>,
+) -> Tensor<4> {
+    let channel_major = inputs
+        .first()
+        .is_some_and(|x| mode() != KernelMode::Off && is_cpu(&x.device()));
+    if !channel_major {
+        return f(inputs);
+    }
+    f(inputs.map(|x| x.swap_dims(0, 1))).swap_dims(0, 1)
 }
 
 /// Which of these kernels the ops use on the CPU, from the environment variable

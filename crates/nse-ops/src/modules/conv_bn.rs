@@ -107,21 +107,25 @@ impl ConvBn {
     /// - `x`: `[batch, in, h, w]`
     /// - output: `[batch, out, (h + 2ph − d(kh − 1) − 1) / sh + 1, (w + 2pw − d(kw − 1) − 1) / sw + 1]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.normalize(self.convolve(x));
-        match &self.activation {
-            Some(act) => act.forward(y),
+        self.normalize_activate(self.convolve(x))
+    }
+
+    /// The activation, if any, in the kernels' memory order.
+    fn activate(&self, y: Tensor<4>) -> Tensor<4> {
+        match self.activation {
+            Some(act) => kernels::elementwise([y], |[y]| act.forward(y)),
             None => y,
         }
     }
 
-    /// The batch norm alone, with the semantics of Burn's `BatchNorm::forward`: batch
-    /// statistics (and a running-statistics update) on an autodiff device while the layer
-    /// trains, the running statistics otherwise.
+    /// The batch norm, with the semantics of Burn's `BatchNorm::forward` (batch statistics and
+    /// a running-statistics update on an autodiff device while the layer trains, the running
+    /// statistics otherwise), then the activation.
     ///
     /// Train mode runs through [`kernels::batch_norm_train`] (a two-pass kernel on the CPU)
     /// unless `NSE_CPU_KERNELS=off`. Inference folds the statistics into one scale and one
-    /// shift per channel, two passes over the activation instead of Burn's four.
-    fn normalize(&self, x: Tensor<4>) -> Tensor<4> {
+    /// shift per channel and applies them and the activation in one element-wise step.
+    fn normalize_activate(&self, x: Tensor<4>) -> Tensor<4> {
         let bn = &self.bn;
         let channels = x.dims()[1];
         let per_channel = [1, channels, 1, 1];
@@ -131,10 +135,18 @@ impl ConvBn {
             let var = bn.running_var.value().to_device(&device);
             let scale = bn.gamma.val() / var.add_scalar(bn.epsilon).sqrt();
             let shift = bn.beta.val() - mean * scale.clone();
-            return x * scale.reshape(per_channel) + shift.reshape(per_channel);
+            let (scale, shift) = (scale.reshape(per_channel), shift.reshape(per_channel));
+            let act = self.activation;
+            return kernels::elementwise([x, scale, shift], |[x, scale, shift]| {
+                let y = x * scale + shift;
+                match act {
+                    Some(act) => act.forward(y),
+                    None => y,
+                }
+            });
         }
         if kernels::mode() == KernelMode::Off {
-            return bn.forward(x);
+            return self.activate(bn.forward(x));
         }
         let device = x.device();
         let result = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
@@ -153,7 +165,7 @@ impl ConvBn {
             + result.variance.detach().mul_scalar(m);
         bn.running_mean.update(running_mean.detach());
         bn.running_var.update(running_var.detach());
-        result.output
+        self.activate(result.output)
     }
 
     /// The convolution alone: dense and depthwise convs go through this crate's

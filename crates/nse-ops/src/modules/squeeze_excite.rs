@@ -80,6 +80,6 @@ impl SqueezeExcite {
             self.expand
                 .forward(self.activation.forward(self.reduce.forward(squeezed))),
         );
-        x * scale
+        crate::kernels::elementwise([x, scale], |[x, scale]| x * scale)
     }
 }
