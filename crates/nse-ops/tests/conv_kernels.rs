@@ -180,7 +180,10 @@ fn dense_kernels_match_burn_conv2d() {
         [(usize, usize); 2],
         [usize; 2],
     );
-    let cases: [Case; 12] = [
+    let cases: [Case; 13] = [
+        // more than 2048 output pixels over the batch: the weight gradient's GEMM is split
+        // along the pixels into chunks (two here, the second partial)
+        ([9, 4, 16, 16], 5, [1, 1], [1, 1], [(0, 0), (0, 0)], [1, 1]),
         // a map above 256 output pixels (forward through Burn, gradients ours)
         ([2, 3, 20, 20], 4, [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
         // maps smaller than the kernel (late stages of a CIFAR-size supernet)

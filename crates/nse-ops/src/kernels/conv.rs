@@ -255,7 +255,7 @@ fn weight_grad(
 ) -> FloatTensor<Flex> {
     let active = active_taps(geo);
     let col = im2col(&Planes::new(x), geo, &active).transpose(0, 1);
-    let grad = Flex::float_matmul(g.clone(), col);
+    let grad = long_matmul(g, &col);
     let taps = geo.taps();
     if active.len() == taps {
         return grad.reshape(Shape::new(w_dims));
@@ -270,6 +270,33 @@ fn weight_grad(
         }
     }
     to_flex(out, w_dims)
+}
+
+/// Columns of the inner dimension per GEMM in [`long_matmul`].
+const INNER_CHUNK: usize = 2048;
+
+/// `a · b` for a GEMM whose inner dimension (the batch's pixels) is long and whose result (a
+/// weight gradient) is small: the GEMM library parallelises over the result's blocks, of which
+/// such a product has one or two, so the inner dimension is split into chunks of
+/// [`INNER_CHUNK`] computed in parallel and summed in chunk order. The chunks depend on the
+/// shape alone, so the result does not depend on the number of threads.
+fn long_matmul(a: &FloatTensor<Flex>, b: &FloatTensor<Flex>) -> FloatTensor<Flex> {
+    let k = a.shape()[1];
+    let chunks = k.div_ceil(INNER_CHUNK);
+    if chunks < 2 {
+        return Flex::float_matmul(a.clone(), b.clone());
+    }
+    let partials: Vec<FloatTensor<Flex>> = (0..chunks)
+        .into_par_iter()
+        .map(|i| {
+            let (start, len) = (i * INNER_CHUNK, INNER_CHUNK.min(k - i * INNER_CHUNK));
+            Flex::float_matmul(a.narrow(1, start, len), b.narrow(0, start, len))
+        })
+        .collect();
+    partials
+        .into_iter()
+        .reduce(Flex::float_add)
+        .expect("at least two chunks")
 }
 
 /// Kernel marker for [`tracked_conv`]: this module's backend methods.
