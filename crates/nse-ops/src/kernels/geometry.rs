@@ -25,10 +25,12 @@ pub(crate) fn to_flex<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Fl
 
 /// How the `(image, channel)` planes of a `[batch, channels, ...]` CPU tensor lie in memory.
 ///
-/// The kernels accept both orders without a copy and produce [`PlaneOrder::ChannelMajor`]:
-/// a convolution's GEMM reads and writes `[channels, batch·pixels]` matrices, so keeping
-/// activations in that order from one convolution to the next saves two layout copies per
-/// convolution (`docs/performance.md`). The tensors stay logically `[batch, channels, ...]`.
+/// The kernels accept both orders without a copy. The convolution kernels write
+/// [`PlaneOrder::ChannelMajor`] (except the dense forward pass of planes above 256 pixels, which
+/// is Burn's and writes NCHW); the batch-norm kernel keeps its input's order. A convolution's
+/// GEMM reads and writes `[channels, batch·pixels]` matrices, so keeping activations in that
+/// order from one convolution to the next saves two layout copies per convolution
+/// (`docs/performance.md`). The tensors stay logically `[batch, channels, ...]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PlaneOrder {
     /// Contiguous `[batch, channels, ...]` (NCHW).
