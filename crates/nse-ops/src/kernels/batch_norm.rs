@@ -86,12 +86,10 @@ fn channel_sums(a: &Planes, b: &Planes) -> Vec<(f64, f64)> {
         .into_par_iter()
         .with_min_len(min_channels)
         .map(|ch| {
-            {
-                (0..n).fold((0.0, 0.0), |(s, sp), b_i| {
-                    let (ds, dsp) = plane_sums(a.plane(b_i, ch), b.plane(b_i, ch));
-                    (s + ds, sp + dsp)
-                })
-            }
+            (0..n).fold((0.0, 0.0), |(s, sp), b_i| {
+                let (ds, dsp) = plane_sums(a.plane(b_i, ch), b.plane(b_i, ch));
+                (s + ds, sp + dsp)
+            })
         })
         .collect()
 }
@@ -112,10 +110,8 @@ fn per_channel_map(a: &Planes, b: &Planes, f: impl Fn(usize, f32, f32) -> f32 + 
                 PlaneOrder::ChannelMajor => plane / n,
             };
             let at = plane * p;
-            {
-                for ((d, &va), &vb) in dst.iter_mut().zip(&av[at..at + p]).zip(&bv[at..at + p]) {
-                    *d = f(ch, va, vb);
-                }
+            for ((d, &va), &vb) in dst.iter_mut().zip(&av[at..at + p]).zip(&bv[at..at + p]) {
+                *d = f(ch, va, vb);
             }
         });
     out

@@ -127,10 +127,8 @@ mod channels_last {
             .enumerate()
             .for_each(|(b, dst)| {
                 let gb = &gv[b * plane_out * c..][..plane_out * c];
-                {
-                    for &(o, t, i) in &pairs {
-                        fma(&mut dst[i * c..][..c], &wv[t * c..][..c], &gb[o * c..][..c]);
-                    }
+                for &(o, t, i) in &pairs {
+                    fma(&mut dst[i * c..][..c], &wv[t * c..][..c], &gb[o * c..][..c]);
                 }
             });
         from_nhwc(out, [geo.batch, geo.h, geo.w, c])
@@ -159,19 +157,17 @@ mod channels_last {
             .map(|blk| {
                 let (c0, width) = (blk * BLOCK, BLOCK.min(c - blk * BLOCK));
                 let mut acc = vec![0.0f32; taps * width];
-                {
-                    for b in 0..geo.batch {
-                        let xb = &xv[b * plane_in * c..][..plane_in * c];
-                        let gb = &gv[b * plane_out * c..][..plane_out * c];
-                        for &(o, t, i) in &pairs {
-                            fma(
-                                &mut acc[t * width..][..width],
-                                &gb[o * c + c0..][..width],
-                                &xb[i * c + c0..][..width],
-                            );
-                        }
+                for b in 0..geo.batch {
+                    let xb = &xv[b * plane_in * c..][..plane_in * c];
+                    let gb = &gv[b * plane_out * c..][..plane_out * c];
+                    for &(o, t, i) in &pairs {
+                        fma(
+                            &mut acc[t * width..][..width],
+                            &gb[o * c + c0..][..width],
+                            &xb[i * c + c0..][..width],
+                        );
                     }
-                };
+                }
                 acc
             })
             .collect();
@@ -212,12 +208,10 @@ fn planar_forward(x: &Planes, weight: &FloatTensor<Flex>, geo: &Geometry) -> Flo
             let (c, b) = (plane / geo.batch, plane % geo.batch);
             let xi = x.plane(b, c);
             let wc = &w[c * taps..(c + 1) * taps];
-            {
-                for (tap, &wv) in tap_list.iter().zip(wc) {
-                    geo.rows(tap, |o, start| {
-                        gather_axpy_strided(&mut y[o], wv, &xi[start..], sw)
-                    });
-                }
+            for (tap, &wv) in tap_list.iter().zip(wc) {
+                geo.rows(tap, |o, start| {
+                    gather_axpy_strided(&mut y[o], wv, &xi[start..], sw)
+                });
             }
         });
     from_planes(
@@ -251,14 +245,12 @@ impl DepthwiseConvBackend for Flex {
             .enumerate()
             .for_each(|(b, dst)| {
                 let xb = &xv[b * plane_in * c..][..plane_in * c];
-                {
-                    for &(o, t, i) in &pairs {
-                        channels_last::fma(
-                            &mut dst[o * c..][..c],
-                            &wv[t * c..][..c],
-                            &xb[i * c..][..c],
-                        );
-                    }
+                for &(o, t, i) in &pairs {
+                    channels_last::fma(
+                        &mut dst[o * c..][..c],
+                        &wv[t * c..][..c],
+                        &xb[i * c..][..c],
+                    );
                 }
             });
         channels_last::from_nhwc(out, [geo.batch, oh, ow, c])
@@ -293,12 +285,10 @@ impl DepthwiseConvBackend for Flex {
                 let (c, b) = (plane / geo.batch, plane % geo.batch);
                 let go = g.plane(b, c);
                 let wc = &w[c * taps..(c + 1) * taps];
-                {
-                    for (tap, &wv) in tap_list.iter().zip(wc) {
-                        geo.rows(tap, |o, start| {
-                            scatter_axpy_strided(&mut xg[start..], wv, &go[o], sw)
-                        });
-                    }
+                for (tap, &wv) in tap_list.iter().zip(wc) {
+                    geo.rows(tap, |o, start| {
+                        scatter_axpy_strided(&mut xg[start..], wv, &go[o], sw)
+                    });
                 }
             });
         from_planes(out, &x_dims, PlaneOrder::ChannelMajor)
