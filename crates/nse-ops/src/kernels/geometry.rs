@@ -19,7 +19,7 @@ pub(crate) fn f32s(t: &FloatTensor<Flex>) -> &[f32] {
 }
 
 /// A CPU tensor from values and a shape.
-pub(crate) fn to_flex<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FloatTensor<Flex> {
+pub(crate) fn to_flex(values: Vec<f32>, shape: impl Into<Shape>) -> FloatTensor<Flex> {
     burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -155,18 +155,13 @@ pub(crate) fn from_planes(
     order: PlaneOrder,
 ) -> FloatTensor<Flex> {
     match order {
-        PlaneOrder::ImageMajor => to_flex_dims(values, shape.to_vec()),
+        PlaneOrder::ImageMajor => to_flex(values, shape.to_vec()),
         PlaneOrder::ChannelMajor => {
             let mut swapped = shape.to_vec();
             swapped.swap(0, 1);
-            to_flex_dims(values, swapped).transpose(0, 1)
+            to_flex(values, swapped).transpose(0, 1)
         }
     }
-}
-
-/// A CPU tensor from values and dimensions of any rank.
-pub(crate) fn to_flex_dims(values: Vec<f32>, dims: Vec<usize>) -> FloatTensor<Flex> {
-    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, dims))
 }
 
 /// Output height and width of the convolution.
