@@ -15,11 +15,12 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{Shape, Tensor};
 use rayon::prelude::*;
+use std::ops::Range;
 
 use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
-    Geometry, PlaneOrder, Planes, contiguous, dot_strided, f32s, from_planes, gather_axpy_strided,
-    output_size, scatter_axpy_strided, to_flex,
+    Geometry, PlaneOrder, PlaneView, Planes, contiguous, dot_strided, f32s, from_planes,
+    gather_axpy_strided, output_size, scatter_axpy_strided, to_flex,
 };
 use crate::kernels::is_cpu;
 
@@ -193,32 +194,33 @@ mod channels_last {
     }
 }
 
-/// Forward pass plane by plane, for planes larger than [`SMALL_PLANE`]: every output plane
-/// accumulates its channel's taps row by row. Output in channel-major order.
-fn planar_forward(x: &Planes, weight: &FloatTensor<Flex>, geo: &Geometry) -> FloatTensor<Flex> {
+/// The plane-by-plane loop of the forward pass and the input gradient, for planes larger than
+/// [`SMALL_PLANE`]: for every output plane (channel `c`, image `b`, in channel-major order, of
+/// `plane_len` values), `row(out_plane, src_plane, w, o, start)` runs for each tap `w` of channel
+/// `c` and each of the tap's valid output rows (`o`: the row's output pixels, `start`: its first
+/// input pixel; see [`Geometry::rows`]). Returns the output planes' values, channel-major.
+fn channel_planes(
+    src: PlaneView<'_>,
+    weight: &FloatTensor<Flex>,
+    geo: &Geometry,
+    plane_len: usize,
+    row: impl Fn(&mut [f32], &[f32], f32, Range<usize>, usize) + Sync,
+) -> Vec<f32> {
     let (w, _) = contiguous(weight);
-    let (w, x) = (f32s(&w), x.view());
-    let (plane_out, taps) = (geo.plane_out(), geo.taps());
+    let w = f32s(&w);
+    let taps = geo.taps();
     let tap_list = geo.all_taps();
-    let sw = geo.stride[1];
-    let mut out = vec![0.0f32; geo.batch * geo.channels * plane_out];
-    out.par_chunks_mut(plane_out)
+    let mut out = vec![0.0f32; geo.batch * geo.channels * plane_len];
+    out.par_chunks_mut(plane_len)
         .enumerate()
-        .for_each(|(plane, y)| {
+        .for_each(|(plane, dst)| {
             let (c, b) = (plane / geo.batch, plane % geo.batch);
-            let xi = x.plane(b, c);
-            let wc = &w[c * taps..(c + 1) * taps];
-            for (tap, &wv) in tap_list.iter().zip(wc) {
-                geo.rows(tap, |o, start| {
-                    gather_axpy_strided(&mut y[o], wv, &xi[start..], sw)
-                });
+            let src = src.plane(b, c);
+            for (tap, &wv) in tap_list.iter().zip(&w[c * taps..(c + 1) * taps]) {
+                geo.rows(tap, |o, start| row(dst, src, wv, o, start));
             }
         });
-    from_planes(
-        out,
-        &[geo.batch, geo.channels, geo.oh, geo.ow],
-        PlaneOrder::ChannelMajor,
-    )
+    out
 }
 
 impl DepthwiseConvBackend for Flex {
@@ -232,7 +234,16 @@ impl DepthwiseConvBackend for Flex {
         let [oh, ow] = output_size(x_dims, w_dims, &options);
         let geo = Geometry::new(x_dims, w_dims, [x_dims[0], x_dims[1], oh, ow], &options);
         if oh * ow > SMALL_PLANE {
-            return planar_forward(&Planes::new(&x), &weight, &geo);
+            let sw = geo.stride[1];
+            let x = Planes::new(&x);
+            let out = channel_planes(x.view(), &weight, &geo, oh * ow, |y, x, w, o, start| {
+                gather_axpy_strided(&mut y[o], w, &x[start..], sw)
+            });
+            return from_planes(
+                out,
+                &[geo.batch, geo.channels, oh, ow],
+                PlaneOrder::ChannelMajor,
+            );
         }
         let c = geo.channels;
         let xt = channels_last::to_nhwc(&x);
@@ -270,27 +281,21 @@ impl DepthwiseConvBackend for Flex {
         {
             return channels_last::x_backward(x_dims, &weight, &output_grad, &options);
         }
-        let (w, w_dims) = contiguous(&weight);
         let g = Planes::new(&output_grad);
-        let (w, g) = (f32s(&w), g.view());
-        let geo = Geometry::new(x_dims, w_dims, output_grad.shape().dims(), &options);
-        let (plane_in, taps) = (geo.plane_in(), geo.taps());
-        let tap_list = geo.all_taps();
+        let geo = Geometry::new(
+            x_dims,
+            weight.shape().dims(),
+            output_grad.shape().dims(),
+            &options,
+        );
         let sw = geo.stride[1];
-        // Channel-major output: plane `c·n + b`.
-        let mut out = vec![0.0f32; geo.batch * geo.channels * plane_in];
-        out.par_chunks_mut(plane_in)
-            .enumerate()
-            .for_each(|(plane, xg)| {
-                let (c, b) = (plane / geo.batch, plane % geo.batch);
-                let go = g.plane(b, c);
-                let wc = &w[c * taps..(c + 1) * taps];
-                for (tap, &wv) in tap_list.iter().zip(wc) {
-                    geo.rows(tap, |o, start| {
-                        scatter_axpy_strided(&mut xg[start..], wv, &go[o], sw)
-                    });
-                }
-            });
+        let out = channel_planes(
+            g.view(),
+            &weight,
+            &geo,
+            geo.plane_in(),
+            |xg, g, w, o, start| scatter_axpy_strided(&mut xg[start..], w, &g[o], sw),
+        );
         from_planes(out, &x_dims, PlaneOrder::ChannelMajor)
     }
 
