@@ -107,6 +107,35 @@ fn assert_matches(
     }
 }
 
+/// `kernel` against Burn's `conv2d` on the same seeded inputs, fed in both memory orders:
+/// output, input gradient and weight gradient (see [`assert_matches`]).
+fn assert_kernel_matches_burn(
+    case: &str,
+    kernel: impl Fn(Tensor<4>, Tensor<4>, ConvOptions<2>) -> Tensor<4>,
+    shape: [usize; 4],
+    weight: [usize; 4],
+    options: &ConvOptions<2>,
+    seed: u64,
+) {
+    let burn = run(
+        |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
+        shape,
+        weight,
+        seed,
+        Order::ImageMajor,
+    );
+    for order in [Order::ImageMajor, Order::ChannelMajor] {
+        let ours = run(
+            |x, w| kernel(x, w, options.clone()),
+            shape,
+            weight,
+            seed,
+            order,
+        );
+        assert_matches(&format!("{case} {order:?}"), ours, burn.clone());
+    }
+}
+
 #[test]
 fn cpu_device_is_recognised() {
     assert!(is_cpu(&Device::flex()));
@@ -143,29 +172,9 @@ fn depthwise_kernels_match_burn_conv2d() {
     ];
     for (k, (shape, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
         let options = ConvOptions::new_with_padding(stride, padding, dilation, shape[1]);
+        let case = format!("case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}");
         let weight = [shape[1], 1, kernel[0], kernel[1]];
-        let burn = || {
-            run(
-                |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
-                shape,
-                weight,
-                k as u64,
-                Order::ImageMajor,
-            )
-        };
-        for order in [Order::ImageMajor, Order::ChannelMajor] {
-            let ours = run(
-                |x, w| depthwise_conv2d(x, w, options.clone()),
-                shape,
-                weight,
-                k as u64,
-                order,
-            );
-            let case = format!(
-                "case {k} {shape:?} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?} {order:?}"
-            );
-            assert_matches(&case, ours, burn());
-        }
+        assert_kernel_matches_burn(&case, depthwise_conv2d, shape, weight, &options, k as u64);
     }
 }
 
@@ -207,29 +216,10 @@ fn dense_kernels_match_burn_conv2d() {
     for (k, (shape, cout, kernel, stride, padding, dilation)) in cases.into_iter().enumerate() {
         let options = ConvOptions::new_with_padding(stride, padding, dilation, 1);
         let weight = [cout, shape[1], kernel[0], kernel[1]];
-        let burn = || {
-            run(
-                |x, w| burn::tensor::module::conv2d(x, w, None, options.clone()),
-                shape,
-                weight,
-                k as u64,
-                Order::ImageMajor,
-            )
-        };
-        for order in [Order::ImageMajor, Order::ChannelMajor] {
-            let ours = run(
-                |x, w| conv2d(x, w, options.clone()),
-                shape,
-                weight,
-                k as u64,
-                order,
-            );
-            let case = format!(
-                "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?} \
-                 {order:?}"
-            );
-            assert_matches(&case, ours, burn());
-        }
+        let case = format!(
+            "case {k} {shape:?}->{cout} k{kernel:?} s{stride:?} p{padding:?} d{dilation:?}"
+        );
+        assert_kernel_matches_burn(&case, conv2d, shape, weight, &options, k as u64);
     }
 }
 
