@@ -20,7 +20,7 @@ use crate::kernels::geometry::{
     Geometry, PlaneOrder, Planes, Tap, contiguous, copy_strided, f32s, from_planes, output_size,
     scatter_axpy_strided, to_flex,
 };
-use crate::kernels::is_cpu;
+use crate::kernels::{gemm, is_cpu};
 
 /// Dense convolution (`groups = 1`, no bias) with its two gradients.
 #[backend_extension(Flex, Autodiff)]
@@ -112,10 +112,16 @@ fn active_weight(
     }
     let wv = f32s(w);
     let a = active.len();
-    let mut out = Vec::with_capacity(cout * cin * a);
-    for row in wv.chunks(taps) {
-        out.extend(active.iter().map(|(t, _)| row[*t]));
-    }
+    let mut out = vec![0.0f32; cout * cin * a];
+    out.par_chunks_mut(cin * a)
+        .zip(wv.par_chunks(cin * taps))
+        .for_each(|(dst, src)| {
+            for (dst, row) in dst.chunks_mut(a).zip(src.chunks(taps)) {
+                for (d, (t, _)) in dst.iter_mut().zip(active) {
+                    *d = row[*t];
+                }
+            }
+        });
     to_flex(out, [cout, cin * a])
 }
 
@@ -145,7 +151,7 @@ impl DenseConvBackend for Flex {
         let geo = Geometry::new(x_dims, w_dims, [x_dims[0], w_dims[0], oh, ow], &options);
         let active = active_taps(&geo);
         let col = im2col(&Planes::new(&x), &geo, &active);
-        let y = Flex::float_matmul(active_weight(&w, w_dims, &active), col);
+        let y = gemm::matmul(&active_weight(&w, w_dims, &active), &col);
         from_channel_matrix(y, [geo.batch, w_dims[0], oh, ow])
     }
 
@@ -214,7 +220,7 @@ fn x_grad(weight: &FloatTensor<Flex>, g: &FloatTensor<Flex>, geo: &Geometry) -> 
     let n = geo.batch * plane_out;
     // A transposed view: the GEMM reads it through its strides.
     let w2 = active_weight(&w, w_dims, &active).transpose(0, 1);
-    let colg = Flex::float_matmul(w2, g.clone());
+    let colg = gemm::matmul(&w2, g);
     if geo.is_pointwise() {
         // The columns are the input pixels themselves.
         return from_channel_matrix(colg, [geo.batch, geo.channels, geo.h, geo.w]);
@@ -284,13 +290,13 @@ fn long_matmul(a: &FloatTensor<Flex>, b: &FloatTensor<Flex>) -> FloatTensor<Flex
     let k = a.shape()[1];
     let chunks = k.div_ceil(INNER_CHUNK);
     if chunks < 2 {
-        return Flex::float_matmul(a.clone(), b.clone());
+        return gemm::matmul(a, b);
     }
     let partials: Vec<FloatTensor<Flex>> = (0..chunks)
         .into_par_iter()
         .map(|i| {
             let (start, len) = (i * INNER_CHUNK, INNER_CHUNK.min(k - i * INNER_CHUNK));
-            Flex::float_matmul(a.narrow(1, start, len), b.narrow(0, start, len))
+            gemm::matmul(&a.narrow(1, start, len), &b.narrow(0, start, len))
         })
         .collect();
     partials

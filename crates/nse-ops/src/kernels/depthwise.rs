@@ -20,7 +20,7 @@ use std::ops::Range;
 use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
     Geometry, PlaneOrder, PlaneView, Planes, contiguous, dot_strided, f32s, from_planes,
-    gather_axpy_strided, output_size, scatter_axpy_strided, to_flex,
+    gather_axpy_strided, output_size, scatter_axpy_strided, to_flex, transpose,
 };
 use crate::kernels::is_cpu;
 
@@ -60,18 +60,22 @@ const SMALL_PLANE: usize = 64;
 mod channels_last {
     use super::*;
 
-    /// `[n, c, h, w]` to `[n, h, w, c]`, contiguous.
-    pub fn to_nhwc(t: &FloatTensor<Flex>) -> FloatTensor<Flex> {
-        t.permute(&[0, 2, 3, 1]).to_contiguous()
+    /// The values of an `[n, c, h, w]` tensor in `[n, h, w, c]` order (one parallel
+    /// transpose from either plane order).
+    pub fn to_nhwc(t: &FloatTensor<Flex>) -> Vec<f32> {
+        let planes = Planes::new(t);
+        match planes.order {
+            PlaneOrder::ChannelMajor => {
+                transpose(planes.values(), 1, planes.c, planes.n * planes.p)
+            }
+            PlaneOrder::ImageMajor => transpose(planes.values(), planes.n, planes.c, planes.p),
+        }
     }
 
     /// `[n, h, w, c]` values to an `[n, c, h, w]` tensor in channel-major order.
     pub fn from_nhwc(values: Vec<f32>, [n, h, w, c]: [usize; 4]) -> FloatTensor<Flex> {
-        to_flex(values, [n * h * w, c])
-            .transpose(0, 1)
-            .to_contiguous()
-            .reshape(Shape::new([c, n, h, w]))
-            .permute(&[1, 0, 2, 3])
+        let values = transpose(&values, 1, n * h * w, c);
+        from_planes(values, &[n, c, h, w], PlaneOrder::ChannelMajor)
     }
 
     /// A `[c, 1, kh, kw]` weight as `[kh·kw, c]`.
@@ -120,7 +124,7 @@ mod channels_last {
         let geo = Geometry::new(x_dims, w_dims, g_dims, options);
         let c = geo.channels;
         let (gt, wt) = (to_nhwc(output_grad), taps_by_channel(weight));
-        let (gv, wv) = (f32s(&gt), f32s(&wt));
+        let (gv, wv) = (&gt[..], f32s(&wt));
         let pairs = pairs(&geo);
         let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
         let mut out = vec![0.0f32; geo.batch * plane_in * c];
@@ -150,7 +154,7 @@ mod channels_last {
         let geo = Geometry::new(x_dims, w_dims, g_dims, options);
         let (c, taps) = (geo.channels, geo.taps());
         let (xt, gt) = (to_nhwc(x), to_nhwc(output_grad));
-        let (xv, gv) = (f32s(&xt), f32s(&gt));
+        let (xv, gv) = (&xt[..], &gt[..]);
         let pairs = pairs(&geo);
         let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
         let blocks: Vec<Vec<f32>> = (0..c.div_ceil(BLOCK))
@@ -248,7 +252,7 @@ impl DepthwiseConvBackend for Flex {
         let c = geo.channels;
         let xt = channels_last::to_nhwc(&x);
         let wt = channels_last::taps_by_channel(&weight);
-        let (xv, wv) = (f32s(&xt), f32s(&wt));
+        let (xv, wv) = (&xt[..], f32s(&wt));
         let pairs = channels_last::pairs(&geo);
         let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
         let mut out = vec![0.0f32; geo.batch * plane_out * c];

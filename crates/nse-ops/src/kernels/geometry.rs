@@ -6,6 +6,7 @@ use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Flex, TensorMetadata};
 use burn::tensor::{Shape, TensorData};
+use rayon::prelude::*;
 
 /// A contiguous view of a CPU tensor (no copy when it already is) and its 4 dimensions.
 pub(crate) fn contiguous(t: &FloatTensor<Flex>) -> (FloatTensor<Flex>, [usize; 4]) {
@@ -164,6 +165,32 @@ pub(crate) fn from_planes(
     }
 }
 
+/// `[batch, rows, cols]` values as `[batch, cols, rows]`: tiles of 32 source columns, in
+/// parallel (a layout change between the kernels' channel-major and channels-last orders).
+pub(crate) fn transpose(src: &[f32], batch: usize, rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    assert_eq!(src.len(), batch * rows * cols, "transpose: wrong length");
+    let mut out = vec![0.0f32; src.len()];
+    if src.is_empty() {
+        return out;
+    }
+    out.par_chunks_mut(rows * cols)
+        .zip(src.par_chunks(rows * cols))
+        .for_each(|(dst, src)| {
+            dst.par_chunks_mut(TILE * rows)
+                .enumerate()
+                .for_each(|(tile, dst)| {
+                    let (j0, width) = (tile * TILE, dst.len() / rows);
+                    for (i, row) in src.chunks(cols).enumerate() {
+                        for (dj, &v) in row[j0..j0 + width].iter().enumerate() {
+                            dst[dj * rows + i] = v;
+                        }
+                    }
+                });
+        });
+    out
+}
+
 /// Output height and width of the convolution.
 pub(crate) fn output_size(
     geo_in: [usize; 4],
@@ -301,9 +328,21 @@ impl Geometry {
 
     /// Calls `f(out, start)` for every valid output row of `tap`: the output positions `out`
     /// (within a plane) read the input positions `start + t * stride_w` (within a plane).
+    /// When the rows are full-width runs of consecutive input rows (stride 1, output as wide as
+    /// the input, no horizontal shift: a `kx1` tap, or a square kernel's centre column), they
+    /// are one run in memory and `f` is called once for all of them.
     #[inline]
     pub fn rows(&self, tap: &Tap, mut f: impl FnMut(Range<usize>, usize)) {
-        if tap.cols.is_empty() {
+        if tap.cols.is_empty() || tap.rows.is_empty() {
+            return;
+        }
+        if self.stride == [1, 1] && self.ow == self.w && tap.off_c == 0 {
+            // Every output row reads its whole input row: consecutive rows are contiguous.
+            let ir0 = (tap.rows.start as isize + tap.off_r) as usize;
+            f(
+                tap.rows.start * self.ow..tap.rows.end * self.ow,
+                ir0 * self.w,
+            );
             return;
         }
         for r in tap.rows.clone() {
@@ -362,6 +401,84 @@ pub(crate) fn copy_strided(dst: &mut [f32], src: &[f32], stride: usize) {
     } else {
         for (t, d) in dst.iter_mut().enumerate() {
             *d = src[t * stride];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (output pixel, input pixel) pair of `tap (i, j)`, by brute force.
+    fn pairs(geo: &Geometry, i: usize, j: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for oy in 0..geo.oh {
+            for ox in 0..geo.ow {
+                let iy =
+                    (oy * geo.stride[0] + i * geo.dilation[0]) as isize - geo.padding[0] as isize;
+                let ix =
+                    (ox * geo.stride[1] + j * geo.dilation[1]) as isize - geo.padding[1] as isize;
+                if (0..geo.h as isize).contains(&iy) && (0..geo.w as isize).contains(&ix) {
+                    out.push((oy * geo.ow + ox, iy as usize * geo.w + ix as usize));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transpose_swaps_the_last_two_axes_of_every_matrix() {
+        for (batch, rows, cols) in [(1, 3, 70), (3, 65, 33), (2, 1, 1), (1, 40, 1)] {
+            let src: Vec<f32> = (0..batch * rows * cols).map(|v| v as f32).collect();
+            let out = transpose(&src, batch, rows, cols);
+            for b in 0..batch {
+                for i in 0..rows {
+                    for j in 0..cols {
+                        let (s, t) = ((b * rows + i) * cols + j, (b * cols + j) * rows + i);
+                        assert_eq!(out[t], src[s], "{batch}x{rows}x{cols} at ({b}, {i}, {j})");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_visit_exactly_the_pixels_each_tap_reads() {
+        // (input h, w), kernel, stride, padding, dilation: kx1 and 1xk factorised taps, square
+        // kernels (whose centre column merges rows), strided, dilated and tiny maps.
+        let cases = [
+            ([6, 5], [5, 1], [1, 1], [2, 0], [1, 1]),
+            ([6, 5], [1, 5], [1, 1], [0, 2], [1, 1]),
+            ([4, 4], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ([7, 6], [3, 3], [2, 2], [1, 1], [1, 1]),
+            ([8, 8], [3, 3], [1, 1], [2, 2], [2, 2]),
+            ([1, 1], [7, 1], [1, 1], [3, 0], [1, 1]),
+            ([2, 3], [5, 5], [1, 1], [2, 2], [1, 1]),
+            ([5, 4], [3, 1], [2, 1], [1, 0], [1, 1]),
+        ];
+        for (hw, k, stride, pad, dil) in cases {
+            let options = ConvOptions::new(stride, pad, dil, 1);
+            let oh = (hw[0] + 2 * pad[0] - dil[0] * (k[0] - 1) - 1) / stride[0] + 1;
+            let ow = (hw[1] + 2 * pad[1] - dil[1] * (k[1] - 1) - 1) / stride[1] + 1;
+            let geo = Geometry::new(
+                [1, 1, hw[0], hw[1]],
+                [1, 1, k[0], k[1]],
+                [1, 1, oh, ow],
+                &options,
+            );
+            for i in 0..k[0] {
+                for j in 0..k[1] {
+                    let mut got = Vec::new();
+                    geo.rows(&geo.tap(i, j), |o, start| {
+                        got.extend(o.enumerate().map(|(t, o)| (o, start + t * stride[1])));
+                    });
+                    assert_eq!(
+                        got,
+                        pairs(&geo, i, j),
+                        "{hw:?} k{k:?} s{stride:?} tap ({i}, {j})"
+                    );
+                }
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod batch_norm;
 pub mod conv;
 mod conv_autodiff;
 pub mod depthwise;
+mod gemm;
 mod geometry;
 
 pub use batch_norm::{BatchNormBackend, BatchNormTrainOutput, batch_norm_train};
