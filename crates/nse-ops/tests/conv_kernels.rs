@@ -248,3 +248,64 @@ fn dense_weight_gradient_alone_matches_burn() {
     let err = max_rel_err(ours, burn);
     assert!(err < 1e-5, "weight gradient differs by {err}");
 }
+
+#[test]
+fn convolve_computes_what_the_module_computes() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use nse_ops::kernels::convolve;
+    let device = Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    // (channels in → out, kernel, groups, padding, bias): the tail's 1x1 (`Valid`), a dense
+    // and a depthwise conv with explicit padding, and the ones left to Burn (bias, groups that
+    // are not depthwise, `Same` padding).
+    let cases = [
+        ([6, 10], [1, 1], 1, PaddingConfig2d::Valid, false),
+        (
+            [6, 4],
+            [3, 3],
+            1,
+            PaddingConfig2d::Explicit(1, 1, 1, 1),
+            false,
+        ),
+        (
+            [6, 6],
+            [5, 5],
+            6,
+            PaddingConfig2d::Explicit(2, 2, 2, 2),
+            false,
+        ),
+        ([6, 4], [1, 1], 1, PaddingConfig2d::Valid, true),
+        (
+            [6, 4],
+            [3, 3],
+            2,
+            PaddingConfig2d::Explicit(1, 1, 1, 1),
+            false,
+        ),
+        ([6, 4], [3, 3], 1, PaddingConfig2d::Same, false),
+    ];
+    for (channels, kernel, groups, padding, bias) in cases {
+        let conv = Conv2dConfig::new(channels, kernel)
+            .with_groups(groups)
+            .with_padding(padding.clone())
+            .with_bias(bias)
+            .init(&device);
+        let shape = [3, channels[0], 5, 5];
+        let x = Tensor::<4>::from_data(
+            TensorData::new(values(shape.iter().product(), &mut rng), shape),
+            &device,
+        );
+        let (ours, burn) = (convolve(&conv, x.clone()), conv.forward(x));
+        assert_eq!(
+            ours.dims(),
+            burn.dims(),
+            "{kernel:?} groups {groups} {padding:?}"
+        );
+        let err = max_rel_err(ours, burn);
+        assert!(
+            err < 1e-5,
+            "{kernel:?} groups {groups} {padding:?}: differs by {err}"
+        );
+    }
+}

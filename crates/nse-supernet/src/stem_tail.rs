@@ -113,7 +113,8 @@ impl Tail {
     /// - `x`: `[batch, c_last, h, w]`
     /// - output: `[batch, num_classes]` (logits)
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let y = burn::tensor::activation::relu(self.conv.forward(x));
+        let y = nse_ops::kernels::convolve(&self.conv, x);
+        let y = nse_ops::kernels::elementwise([y], |[y]| burn::tensor::activation::relu(y));
         let [batch, channels, _, _] = y.dims();
         let pooled = y.mean_dim(2).mean_dim(3).reshape([batch, channels]);
         self.classifier.forward(pooled)

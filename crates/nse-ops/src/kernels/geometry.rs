@@ -165,15 +165,19 @@ pub(crate) fn from_planes(
     }
 }
 
-/// `[batch, rows, cols]` values as `[batch, cols, rows]`: tiles of 32 source columns, in
-/// parallel (a layout change between the kernels' channel-major and channels-last orders).
+/// `[batch, rows, cols]` values as `[batch, cols, rows]` (a layout change between the
+/// kernels' channel-major and channels-last orders): tiles of 32 source columns in parallel,
+/// each copied in blocks of 8 source rows, so that every destination row is written 8
+/// contiguous values at a time.
 pub(crate) fn transpose(src: &[f32], batch: usize, rows: usize, cols: usize) -> Vec<f32> {
     const TILE: usize = 32;
+    const BLOCK: usize = 8;
     assert_eq!(src.len(), batch * rows * cols, "transpose: wrong length");
     let mut out = vec![0.0f32; src.len()];
     if src.is_empty() {
         return out;
     }
+    let full = rows / BLOCK * BLOCK;
     out.par_chunks_mut(rows * cols)
         .zip(src.par_chunks(rows * cols))
         .for_each(|(dst, src)| {
@@ -181,9 +185,19 @@ pub(crate) fn transpose(src: &[f32], batch: usize, rows: usize, cols: usize) -> 
                 .enumerate()
                 .for_each(|(tile, dst)| {
                     let (j0, width) = (tile * TILE, dst.len() / rows);
-                    for (i, row) in src.chunks(cols).enumerate() {
-                        for (dj, &v) in row[j0..j0 + width].iter().enumerate() {
-                            dst[dj * rows + i] = v;
+                    for i0 in (0..full).step_by(BLOCK) {
+                        let block: [&[f32]; BLOCK] =
+                            std::array::from_fn(|k| &src[(i0 + k) * cols + j0..][..width]);
+                        for (dj, d) in dst.chunks_exact_mut(rows).enumerate() {
+                            for (d, row) in d[i0..i0 + BLOCK].iter_mut().zip(&block) {
+                                *d = row[dj];
+                            }
+                        }
+                    }
+                    for i in full..rows {
+                        let row = &src[i * cols + j0..][..width];
+                        for (d, &v) in dst.chunks_exact_mut(rows).zip(row) {
+                            d[i] = v;
                         }
                     }
                 });
@@ -428,7 +442,7 @@ mod tests {
 
     #[test]
     fn transpose_swaps_the_last_two_axes_of_every_matrix() {
-        for (batch, rows, cols) in [(1, 3, 70), (3, 65, 33), (2, 1, 1), (1, 40, 1)] {
+        for (batch, rows, cols) in [(1, 3, 70), (3, 65, 33), (2, 1, 1), (1, 40, 1), (2, 16, 64)] {
             let src: Vec<f32> = (0..batch * rows * cols).map(|v| v as f32).collect();
             let out = transpose(&src, batch, rows, cols);
             for b in 0..batch {

@@ -26,6 +26,9 @@ pub use conv::{DenseConvBackend, conv2d};
 pub use depthwise::{DepthwiseConvBackend, depthwise_conv2d};
 
 use burn::backend::DispatchDevice;
+use burn::backend::ops::ConvOptions;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 
 /// Whether `device` runs on Burn's CPU (`flex`) backend, with or without autodiff.
@@ -53,6 +56,36 @@ pub fn elementwise<const N: usize>(
         return f(inputs);
     }
     f(inputs.map(|x| x.swap_dims(0, 1))).swap_dims(0, 1)
+}
+
+/// `conv.forward(x)` through these kernels where they apply: dense (`groups = 1`) and
+/// depthwise convolutions without bias, with explicit or no (`Valid`) padding, as [`mode`]
+/// allows; any other convolution through Burn's `Conv2d`. On devices other than the CPU the
+/// kernels are Burn's own ops, so the result is the same everywhere.
+pub fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let channels = x.dims()[1];
+    let [out, per_group, _, _] = conv.weight.dims();
+    let groups = conv.groups;
+    let depthwise = groups > 1 && per_group == 1 && out == channels;
+    let padding = match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        _ => return conv.forward(x),
+    };
+    let use_kernel = match mode() {
+        KernelMode::Off => false,
+        KernelMode::Dense => groups == 1,
+        KernelMode::All => groups == 1 || depthwise,
+    };
+    if !use_kernel || conv.bias.is_some() {
+        return conv.forward(x);
+    }
+    let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, groups);
+    if depthwise {
+        depthwise_conv2d(x, conv.weight.val(), options)
+    } else {
+        conv2d(x, conv.weight.val(), options)
+    }
 }
 
 /// Which of these kernels the ops use on the CPU, from the environment variable

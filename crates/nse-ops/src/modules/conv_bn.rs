@@ -9,8 +9,7 @@ use burn::tensor::{Device, Tensor};
 
 use rand::Rng;
 
-use crate::kernels::{self, KernelMode, batch_norm_train, conv2d, depthwise_conv2d};
-use burn::backend::ops::ConvOptions;
+use crate::kernels::{self, KernelMode, batch_norm_train};
 
 use crate::modules::init::{kaiming_fan_out_std, normal_param};
 use crate::spec::Activation;
@@ -168,36 +167,8 @@ impl ConvBn {
         self.activate(result.output)
     }
 
-    /// The convolution alone: dense and depthwise convs go through this crate's
-    /// [`kernels`](crate::kernels) (fast on the CPU; [`kernels::mode`] can switch them off),
-    /// grouped ones through Burn's `Conv2d`.
+    /// The convolution alone, through [`kernels::convolve`].
     fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
-        let channels = x.dims()[1];
-        let [out, per_group, _, _] = self.conv.weight.dims();
-        let groups = self.conv.groups;
-        let depthwise = groups > 1 && per_group == 1 && out == channels;
-        let PaddingConfig2d::Explicit(top, left, bottom, right) = self.conv.padding else {
-            return self.conv.forward(x);
-        };
-        let mode = kernels::mode();
-        let use_kernel = match mode {
-            KernelMode::Off => false,
-            KernelMode::Dense => groups == 1,
-            KernelMode::All => groups == 1 || depthwise,
-        };
-        if !use_kernel || self.conv.bias.is_some() {
-            return self.conv.forward(x);
-        }
-        let options = ConvOptions::new_with_padding(
-            self.conv.stride,
-            [(top, bottom), (left, right)],
-            self.conv.dilation,
-            groups,
-        );
-        if depthwise {
-            depthwise_conv2d(x, self.conv.weight.val(), options)
-        } else {
-            conv2d(x, self.conv.weight.val(), options)
-        }
+        kernels::convolve(&self.conv, x)
     }
 }
