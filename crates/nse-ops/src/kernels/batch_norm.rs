@@ -5,7 +5,7 @@
 //! for each reduction, then a dozen broadcast element-wise ops, each a pass over the activation
 //! with a fresh allocation. After every convolution of an inverted bottleneck that was about a
 //! fifth of a supernet weight step (`docs/performance.md`). Here each direction is one reduction
-//! pass per channel (the sums of `x` and `x²`, or of `dy` and `dy·x`, in `f64`) and one
+//! pass per channel (the shifted sums of `x` and `x²`, or of `dy` and `dy·(x − mean)`) and one
 //! element-wise pass. On other devices [`batch_norm_train`] is Burn's own.
 
 use burn::backend::autodiff::NodeId;
@@ -50,35 +50,49 @@ pub trait BatchNormBackend: Backend {
 /// cost more to schedule than to run.
 const MIN_TASK_ELEMENTS: usize = 16 * 1024;
 
-/// `Σ a` and `Σ a·b` of one plane, accumulated in `f64` lanes (vectorised): the variance is
-/// `E[x²] − E[x]²` and the input-gradient sum `Σ dy·x − mean·Σ dy`, which lose `f32`
-/// precision when the mean is large against the spread.
+/// Values summed in `f32` lanes before a partial sum is carried into `f64`: short enough that
+/// the `f32` rounding stays near the type's epsilon, long enough to run at `f32` vector speed.
+const F32_BLOCK: usize = 1024;
+
+/// `Σ (a − ka)` and `Σ (a − ka)·(b − kb)` of one plane: blocks of [`F32_BLOCK`] values in
+/// eight `f32` lanes (vectorised), the blocks added in `f64`. The shifts make the sums
+/// well-conditioned: with `ka = kb` near the channel's mean, `Σ (x − k)²` does not cancel the
+/// way `Σ x² − (Σ x)²/M` does when the mean is large against the spread.
 #[inline]
-fn plane_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
-    const LANES: usize = 4;
-    let (mut s, mut sp) = ([0.0f64; LANES], [0.0f64; LANES]);
-    let (a4, b4) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ar, br) = (a4.remainder(), b4.remainder());
-    for (ca, cb) in a4.zip(b4) {
-        for l in 0..LANES {
-            let (va, vb) = (ca[l] as f64, cb[l] as f64);
-            s[l] += va;
-            sp[l] += va * vb;
+fn plane_sums(a: &[f32], b: &[f32], ka: f32, kb: f32) -> (f64, f64) {
+    const LANES: usize = 8;
+    let (mut sum, mut sum_prod) = (0.0f64, 0.0f64);
+    for (a, b) in a.chunks(F32_BLOCK).zip(b.chunks(F32_BLOCK)) {
+        let (mut s, mut sp) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let (a8, b8) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let (ar, br) = (a8.remainder(), b8.remainder());
+        for (ca, cb) in a8.zip(b8) {
+            for l in 0..LANES {
+                let da = ca[l] - ka;
+                s[l] += da;
+                sp[l] += da * (cb[l] - kb);
+            }
         }
-    }
-    let mut sum: f64 = s.iter().sum();
-    let mut sum_prod: f64 = sp.iter().sum();
-    for (&va, &vb) in ar.iter().zip(br) {
-        sum += va as f64;
-        sum_prod += va as f64 * vb as f64;
+        sum += s.iter().map(|&v| v as f64).sum::<f64>();
+        sum_prod += sp.iter().map(|&v| v as f64).sum::<f64>();
+        for (&va, &vb) in ar.iter().zip(br) {
+            let da = (va - ka) as f64;
+            sum += da;
+            sum_prod += da * (vb - kb) as f64;
+        }
     }
     (sum, sum_prod)
 }
 
-/// Per channel, `(Σ a, Σ a·b)` over the batch and the planes of `a` and `b` (in the same plane
-/// order). Each channel is summed by one task in a fixed order: the result does not depend on
-/// the number of threads.
-fn channel_sums(a: &Planes, b: &Planes) -> Vec<(f64, f64)> {
+/// Per channel, `(Σ (a − ka), Σ (a − ka)·(b − kb))` over the batch and the planes of `a` and
+/// `b` (in the same plane order), with the channel's shifts `(ka, kb)` from `shifts`. Each
+/// channel is summed by one task in a fixed order: the result does not depend on the number
+/// of threads.
+fn channel_sums(
+    a: &Planes,
+    b: &Planes,
+    shifts: impl Fn(usize) -> (f32, f32) + Sync,
+) -> Vec<(f64, f64)> {
     let min_channels = MIN_TASK_ELEMENTS.div_ceil((a.n * a.p).max(1));
     let (n, c) = (a.n, a.c);
     let (a, b) = (a.view(), b.view());
@@ -86,31 +100,42 @@ fn channel_sums(a: &Planes, b: &Planes) -> Vec<(f64, f64)> {
         .into_par_iter()
         .with_min_len(min_channels)
         .map(|ch| {
+            let (ka, kb) = shifts(ch);
+            if let (Some(a), Some(b)) = (a.channel(ch), b.channel(ch)) {
+                // Channel-major: the channel's planes are one run (small planes summed at
+                // full vector width).
+                return plane_sums(a, b, ka, kb);
+            }
             (0..n).fold((0.0, 0.0), |(s, sp), b_i| {
-                let (ds, dsp) = plane_sums(a.plane(b_i, ch), b.plane(b_i, ch));
+                let (ds, dsp) = plane_sums(a.plane(b_i, ch), b.plane(b_i, ch), ka, kb);
                 (s + ds, sp + dsp)
             })
         })
         .collect()
 }
 
-/// `out[i] = f(channel, i-th element of a, of b)`, in the plane order of `a` and `b`.
+/// `out[i] = f(channel, i-th element of a, of b)`, in the plane order of `a` and `b`: in runs
+/// of one channel (all its planes, when channel-major; one plane otherwise), in parallel.
 fn per_channel_map(a: &Planes, b: &Planes, f: impl Fn(usize, f32, f32) -> f32 + Sync) -> Vec<f32> {
     debug_assert_eq!(a.order, b.order);
     let (n, c, p) = (a.n, a.c, a.p);
     let (av, bv) = (a.values(), b.values());
     let mut out = vec![0.0f32; n * c * p];
-    let min_planes = MIN_TASK_ELEMENTS.div_ceil(p.max(1));
-    out.par_chunks_mut(p.max(1))
-        .with_min_len(min_planes)
+    let run = match a.order {
+        PlaneOrder::ImageMajor => p,
+        PlaneOrder::ChannelMajor => n * p,
+    }
+    .max(1);
+    out.par_chunks_mut(run)
+        .with_min_len(MIN_TASK_ELEMENTS.div_ceil(run))
         .enumerate()
-        .for_each(|(plane, dst)| {
+        .for_each(|(i, dst)| {
             let ch = match a.order {
-                PlaneOrder::ImageMajor => plane % c,
-                PlaneOrder::ChannelMajor => plane / n,
+                PlaneOrder::ImageMajor => i % c,
+                PlaneOrder::ChannelMajor => i,
             };
-            let at = plane * p;
-            for ((d, &va), &vb) in dst.iter_mut().zip(&av[at..at + p]).zip(&bv[at..at + p]) {
+            let at = i * run;
+            for ((d, &va), &vb) in dst.iter_mut().zip(&av[at..at + run]).zip(&bv[at..at + run]) {
                 *d = f(ch, va, vb);
             }
         });
@@ -128,12 +153,16 @@ impl BatchNormBackend for Flex {
         let x = Planes::new(&x);
         let (c, count) = (x.c, (x.n * x.p) as f64);
         let (gamma, beta) = (gamma.to_contiguous(), beta.to_contiguous());
-        let sums = channel_sums(&x, &x);
+        // Shifted by the channel's first value: a sample of the channel, so near its mean.
+        let first = x.view();
+        let shift = |ch: usize| first.plane(0, ch).first().copied().unwrap_or(0.0);
+        let sums = channel_sums(&x, &x, |ch| (shift(ch), shift(ch)));
         let stats: Vec<(f64, f64)> = sums
             .iter()
-            .map(|&(s, sq)| {
-                let mean = s / count;
-                (mean, (sq / count - mean * mean).max(0.0))
+            .enumerate()
+            .map(|(ch, &(s, sq))| {
+                let d = s / count;
+                (shift(ch) as f64 + d, (sq / count - d * d).max(0.0))
             })
             .collect();
         // y = (x − mean) · scale + β, per channel (centred first: no cancellation when the
@@ -178,16 +207,16 @@ impl BatchNormBackend for Flex {
             variance.to_contiguous(),
         );
         let (g, m, v) = (f32s(&gamma), f32s(&mean), f32s(&variance));
-        // Σ dy and Σ dy·x per channel; Σ dy·x̂ = (Σ dy·x − mean·Σ dy) / σ.
-        let sums = channel_sums(&dy, &x);
+        // Σ dy and Σ dy·(x − mean) per channel; Σ dy·x̂ = Σ dy·(x − mean) / σ.
+        let sums = channel_sums(&dy, &x, |ch| (0.0, m[ch]));
         let mut beta_grad = Vec::with_capacity(c);
         let mut gamma_grad = Vec::with_capacity(c);
         // dx = γ/σ · (dy − Σdy/M − x̂·Σ(dy·x̂)/M) = a·dy + b·(x − mean) + k per channel.
         let coefficients: Vec<(f32, f32, f32, f32)> = (0..c)
             .map(|ch| {
-                let (sum_dy, sum_dy_x) = sums[ch];
-                let (mean, inv_std) = (m[ch] as f64, 1.0 / (v[ch] as f64 + epsilon).sqrt());
-                let sum_dy_xhat = (sum_dy_x - mean * sum_dy) * inv_std;
+                let (sum_dy, sum_dy_centred) = sums[ch];
+                let inv_std = 1.0 / (v[ch] as f64 + epsilon).sqrt();
+                let sum_dy_xhat = sum_dy_centred * inv_std;
                 beta_grad.push(sum_dy as f32);
                 gamma_grad.push(sum_dy_xhat as f32);
                 let a = g[ch] as f64 * inv_std;

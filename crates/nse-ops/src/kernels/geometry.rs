@@ -129,6 +129,17 @@ pub(crate) struct PlaneView<'a> {
 }
 
 impl PlaneView<'_> {
+    /// All planes of channel `ch` as one slice, when they are contiguous (channel-major order).
+    #[inline]
+    pub fn channel(&self, ch: usize) -> Option<&[f32]> {
+        match self.order {
+            PlaneOrder::ChannelMajor => {
+                Some(&self.values[ch * self.n * self.p..][..self.n * self.p])
+            }
+            PlaneOrder::ImageMajor => None,
+        }
+    }
+
     /// The plane of image `b`, channel `ch`.
     #[inline]
     pub fn plane(&self, b: usize, ch: usize) -> &[f32] {
