@@ -19,7 +19,7 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use crate::kernels::geometry::{PlaneOrder, Planes, f32s, from_planes, to_flex};
+use crate::kernels::geometry::{MIN_TASK_ELEMENTS, PlaneOrder, Planes, f32s, from_planes, to_flex};
 use crate::kernels::is_cpu;
 
 /// Train-mode batch norm (statistics of the batch itself) with its backward pass.
@@ -45,10 +45,6 @@ pub trait BatchNormBackend: Backend {
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
-
-/// Element-wise work per rayon task, so that small activations are not split into tasks that
-/// cost more to schedule than to run.
-const MIN_TASK_ELEMENTS: usize = 16 * 1024;
 
 /// Values summed in `f32` lanes before a partial sum is carried into `f64`: short enough that
 /// the `f32` rounding stays near the type's epsilon, long enough to run at `f32` vector speed.

@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
-    Geometry, PlaneOrder, Planes, Tap, contiguous, copy_strided, f32s, from_planes, output_size,
-    scatter_axpy_strided, to_flex,
+    Geometry, PlaneOrder, Planes, Tap, contiguous, copy_strided, f32s, from_planes, min_chunks,
+    output_size, scatter_axpy_strided, to_flex,
 };
 use crate::kernels::{gemm, is_cpu};
 
@@ -86,16 +86,19 @@ fn im2col(x: &Planes, geo: &Geometry, active: &[(usize, Tap)]) -> FloatTensor<Fl
     let sw = geo.stride[1];
     let x = x.view();
     let mut col = vec![0.0f32; geo.channels * taps * n];
-    col.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
-        let (ci, tap) = (r / taps, &active[r % taps].1);
-        for b in 0..geo.batch {
-            let plane = x.plane(b, ci);
-            let dst = &mut row[b * plane_out..(b + 1) * plane_out];
-            geo.rows(tap, |o, start| {
-                copy_strided(&mut dst[o], &plane[start..], sw)
-            });
-        }
-    });
+    col.par_chunks_mut(n)
+        .with_min_len(min_chunks(n))
+        .enumerate()
+        .for_each(|(r, row)| {
+            let (ci, tap) = (r / taps, &active[r % taps].1);
+            for b in 0..geo.batch {
+                let plane = x.plane(b, ci);
+                let dst = &mut row[b * plane_out..(b + 1) * plane_out];
+                geo.rows(tap, |o, start| {
+                    copy_strided(&mut dst[o], &plane[start..], sw)
+                });
+            }
+        });
     to_flex(col, [geo.channels * taps, n])
 }
 
@@ -115,6 +118,7 @@ fn active_weight(
     let mut out = vec![0.0f32; cout * cin * a];
     out.par_chunks_mut(cin * a)
         .zip(wv.par_chunks(cin * taps))
+        .with_min_len(min_chunks(cin * a))
         .for_each(|(dst, src)| {
             for (dst, row) in dst.chunks_mut(a).zip(src.chunks(taps)) {
                 for (d, (t, _)) in dst.iter_mut().zip(active) {
@@ -231,6 +235,7 @@ fn x_grad(weight: &FloatTensor<Flex>, g: &FloatTensor<Flex>, geo: &Geometry) -> 
     // col2im into [cin, batch, h, w], one channel per task.
     let mut xg = vec![0.0f32; geo.channels * geo.batch * plane_in];
     xg.par_chunks_mut(geo.batch * plane_in)
+        .with_min_len(min_chunks(geo.batch * plane_in * taps))
         .enumerate()
         .for_each(|(ci, dst)| {
             for (a, (_, tap)) in active.iter().enumerate() {

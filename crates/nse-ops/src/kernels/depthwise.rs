@@ -20,7 +20,7 @@ use std::ops::Range;
 use crate::kernels::conv_autodiff::{ConvKernel, tracked_conv};
 use crate::kernels::geometry::{
     Geometry, PlaneOrder, PlaneView, Planes, contiguous, dot_strided, f32s, from_planes,
-    gather_axpy_strided, output_size, scatter_axpy_strided, to_flex, transpose,
+    gather_axpy_strided, min_chunks, output_size, scatter_axpy_strided, to_flex, transpose,
 };
 use crate::kernels::is_cpu;
 
@@ -129,6 +129,7 @@ mod channels_last {
         let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
         let mut out = vec![0.0f32; geo.batch * plane_in * c];
         out.par_chunks_mut(plane_in * c)
+            .with_min_len(min_chunks(c * pairs.len()))
             .enumerate()
             .for_each(|(b, dst)| {
                 let gb = &gv[b * plane_out * c..][..plane_out * c];
@@ -216,6 +217,7 @@ fn channel_planes(
     let tap_list = geo.all_taps();
     let mut out = vec![0.0f32; geo.batch * geo.channels * plane_len];
     out.par_chunks_mut(plane_len)
+        .with_min_len(min_chunks(plane_len * taps))
         .enumerate()
         .for_each(|(plane, dst)| {
             let (c, b) = (plane / geo.batch, plane % geo.batch);
@@ -257,6 +259,7 @@ impl DepthwiseConvBackend for Flex {
         let (plane_in, plane_out) = (geo.plane_in(), geo.plane_out());
         let mut out = vec![0.0f32; geo.batch * plane_out * c];
         out.par_chunks_mut(plane_out * c)
+            .with_min_len(min_chunks(c * pairs.len()))
             .enumerate()
             .for_each(|(b, dst)| {
                 let xb = &xv[b * plane_in * c..][..plane_in * c];
@@ -329,16 +332,19 @@ impl DepthwiseConvBackend for Flex {
         let tap_list = geo.all_taps();
         let sw = geo.stride[1];
         let mut out = vec![0.0f32; geo.channels * taps];
-        out.par_chunks_mut(taps).enumerate().for_each(|(c, wg)| {
-            for n in 0..geo.batch {
-                let (xi, go) = (xp.plane(n, c), g.plane(n, c));
-                for (tap, acc) in tap_list.iter().zip(wg.iter_mut()) {
-                    geo.rows(tap, |o, start| {
-                        *acc += dot_strided(&go[o], &xi[start..], sw)
-                    });
+        out.par_chunks_mut(taps)
+            .with_min_len(min_chunks(geo.batch * geo.plane_out() * taps))
+            .enumerate()
+            .for_each(|(c, wg)| {
+                for n in 0..geo.batch {
+                    let (xi, go) = (xp.plane(n, c), g.plane(n, c));
+                    for (tap, acc) in tap_list.iter().zip(wg.iter_mut()) {
+                        geo.rows(tap, |o, start| {
+                            *acc += dot_strided(&go[o], &xi[start..], sw)
+                        });
+                    }
                 }
-            }
-        });
+            });
         to_flex(out, w_dims)
     }
 }

@@ -176,6 +176,15 @@ pub(crate) fn from_planes(
     }
 }
 
+/// Values per rayon task at least, so that small tensors (the 1x1 to 4x4 maps of the late
+/// stages) are not split into tasks that cost more to schedule than to run.
+pub(crate) const MIN_TASK_ELEMENTS: usize = 16 * 1024;
+
+/// The `with_min_len` for parallel chunks of `chunk` values: [`MIN_TASK_ELEMENTS`] per task.
+pub(crate) fn min_chunks(chunk: usize) -> usize {
+    MIN_TASK_ELEMENTS.div_ceil(chunk.max(1))
+}
+
 /// `[batch, rows, cols]` values as `[batch, cols, rows]` (a layout change between the
 /// kernels' channel-major and channels-last orders): tiles of 32 source columns in parallel,
 /// each copied in blocks of 8 source rows, so that every destination row is written 8
@@ -191,8 +200,10 @@ pub(crate) fn transpose(src: &[f32], batch: usize, rows: usize, cols: usize) -> 
     let full = rows / BLOCK * BLOCK;
     out.par_chunks_mut(rows * cols)
         .zip(src.par_chunks(rows * cols))
+        .with_min_len(min_chunks(rows * cols))
         .for_each(|(dst, src)| {
             dst.par_chunks_mut(TILE * rows)
+                .with_min_len(min_chunks(TILE * rows))
                 .enumerate()
                 .for_each(|(tile, dst)| {
                     let (j0, width) = (tile * TILE, dst.len() / rows);
