@@ -202,7 +202,7 @@ mod tests {
         impl ModuleVisitor for Collect {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
                 self.0
-                    .push(param.val().into_data().to_vec::<f32>().unwrap());
+                    .push(param.val().into_data().try_to_vec::<f32>().unwrap());
             }
         }
         let mut collect = Collect(Vec::new());
