@@ -19,7 +19,7 @@ use burn::backend::{Autodiff, Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use crate::kernels::geometry::{MIN_TASK_ELEMENTS, PlaneOrder, Planes, f32s, from_planes, to_flex};
+use crate::kernels::geometry::{PlaneOrder, Planes, f32s, from_planes, min_chunks, to_flex};
 use crate::kernels::is_cpu;
 
 /// Train-mode batch norm (statistics of the batch itself) with its backward pass.
@@ -50,7 +50,8 @@ pub trait BatchNormBackend: Backend {
 /// the `f32` rounding stays near the type's epsilon, long enough to run at `f32` vector speed.
 const F32_BLOCK: usize = 1024;
 
-/// `Σ (a − ka)` and `Σ (a − ka)·(b − kb)` of one plane: blocks of [`F32_BLOCK`] values in
+/// `Σ (a − ka)` and `Σ (a − ka)·(b − kb)` of one run of values (a plane, or all of a
+/// channel's planes when they are contiguous): blocks of [`F32_BLOCK`] values in
 /// eight `f32` lanes (vectorised), the blocks added in `f64`. The shifts make the sums
 /// well-conditioned: with `ka = kb` near the channel's mean, `Σ (x − k)²` does not cancel the
 /// way `Σ x² − (Σ x)²/M` does when the mean is large against the spread.
@@ -89,12 +90,11 @@ fn channel_sums(
     b: &Planes,
     shifts: impl Fn(usize) -> (f32, f32) + Sync,
 ) -> Vec<(f64, f64)> {
-    let min_channels = MIN_TASK_ELEMENTS.div_ceil((a.n * a.p).max(1));
-    let (n, c) = (a.n, a.c);
+    let (n, c, channel_len) = (a.n, a.c, a.n * a.p);
     let (a, b) = (a.view(), b.view());
     (0..c)
         .into_par_iter()
-        .with_min_len(min_channels)
+        .with_min_len(min_chunks(channel_len))
         .map(|ch| {
             let (ka, kb) = shifts(ch);
             if let (Some(a), Some(b)) = (a.channel(ch), b.channel(ch)) {
@@ -123,7 +123,7 @@ fn per_channel_map(a: &Planes, b: &Planes, f: impl Fn(usize, f32, f32) -> f32 + 
     }
     .max(1);
     out.par_chunks_mut(run)
-        .with_min_len(MIN_TASK_ELEMENTS.div_ceil(run))
+        .with_min_len(min_chunks(run))
         .enumerate()
         .for_each(|(i, dst)| {
             let ch = match a.order {

@@ -178,7 +178,7 @@ pub(crate) fn from_planes(
 
 /// Values per rayon task at least, so that small tensors (the 1x1 to 4x4 maps of the late
 /// stages) are not split into tasks that cost more to schedule than to run.
-pub(crate) const MIN_TASK_ELEMENTS: usize = 16 * 1024;
+const MIN_TASK_ELEMENTS: usize = 16 * 1024;
 
 /// The `with_min_len` for parallel chunks of `chunk` values: [`MIN_TASK_ELEMENTS`] per task.
 pub(crate) fn min_chunks(chunk: usize) -> usize {

@@ -106,7 +106,7 @@ impl ConvBn {
     /// - `x`: `[batch, in, h, w]`
     /// - output: `[batch, out, (h + 2ph − d(kh − 1) − 1) / sh + 1, (w + 2pw − d(kw − 1) − 1) / sw + 1]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.normalize_activate(self.convolve(x))
+        self.normalize_activate(kernels::convolve(&self.conv, x))
     }
 
     /// The activation, if any, in the kernels' memory order.
@@ -165,10 +165,5 @@ impl ConvBn {
         bn.running_mean.update(running_mean.detach());
         bn.running_var.update(running_var.detach());
         self.activate(result.output)
-    }
-
-    /// The convolution alone, through [`kernels::convolve`].
-    fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
-        kernels::convolve(&self.conv, x)
     }
 }
