@@ -121,7 +121,7 @@ mod tests {
     use burn::module::{ModuleVisitor, Param};
     use burn::tensor::{Device, TensorData};
     use nse_ops::CostMetric;
-    use nse_space::SpaceSpec;
+    use nse_space::{SearchSpace, SpaceSpec};
     use rand::SeedableRng;
 
     /// Names of the float parameters of `module` that do not require gradients.
@@ -147,16 +147,33 @@ mod tests {
         check.0
     }
 
+    /// The Fashion-MNIST mb27 demo space and a batch of four 28x28 images (pixel `i` is
+    /// `(i % period) / period`) with `labels`, on `device`.
+    fn demo_batch(
+        device: &Device,
+        period: usize,
+        labels: [i64; 4],
+    ) -> (SearchSpace, Tensor<4>, Tensor<1, Int>) {
+        let space = SpaceSpec::preset("fashion-mnist-mb27")
+            .unwrap()
+            .check()
+            .unwrap();
+        let [c, h, w] = [1, 28, 28];
+        let pixels: Vec<f32> = (0..4 * c * h * w)
+            .map(|i| (i % period) as f32 / period as f32)
+            .collect();
+        let images = Tensor::<4>::from_data(TensorData::new(pixels, [4, c, h, w]), device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [4]), device);
+        (space, images, labels)
+    }
+
     /// The indicator step runs on untracked weights; that must not leave any parameter of the
     /// supernet itself untrainable, in particular the lazily created batch-norm parameters of
     /// ops the step did not sample (Burn shares lazy initialisation between clones).
     #[test]
     fn indicator_step_leaves_every_weight_trainable_and_moves_the_indicators() {
         let device = Device::flex().autodiff();
-        let space = SpaceSpec::preset("fashion-mnist-mb27")
-            .unwrap()
-            .check()
-            .unwrap();
+        let (space, images, labels) = demo_batch(&device, 17, [0, 3, 5, 9]);
         let supernet = Supernet::new(&space, &device, 1).unwrap();
         let cells: Vec<Vec<usize>> = (0..space.num_cells()).map(|_| vec![0, 10, 22]).collect();
         let subspace = SubSpace::new(&space, cells).unwrap();
@@ -171,11 +188,6 @@ mod tests {
             drift: 1.0,
             extra_drift: 0.5,
         };
-        let [c, h, w] = [1, 28, 28];
-        let pixels: Vec<f32> = (0..4 * c * h * w).map(|i| (i % 17) as f32 / 17.0).collect();
-        let images = Tensor::<4>::from_data(TensorData::new(pixels, [4, c, h, w]), &device);
-        let labels =
-            Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 3, 5, 9], [4]), &device);
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let after = indicator_step(
             &supernet,
@@ -215,15 +227,7 @@ mod tests {
     #[test]
     fn weight_step_on_the_path_equals_a_step_on_the_whole_supernet() {
         let device = Device::flex().autodiff();
-        let space = SpaceSpec::preset("fashion-mnist-mb27")
-            .unwrap()
-            .check()
-            .unwrap();
-        let [c, h, w] = [1, 28, 28];
-        let pixels: Vec<f32> = (0..4 * c * h * w).map(|i| (i % 23) as f32 / 23.0).collect();
-        let images = Tensor::<4>::from_data(TensorData::new(pixels, [4, c, h, w]), &device);
-        let labels =
-            Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 3, 5, 9], [4]), &device);
+        let (space, images, labels) = demo_batch(&device, 23, [1, 3, 5, 9]);
         let settings = crate::optim::SgdSettings::default();
         let (mut ours, mut whole) = (
             Supernet::new(&space, &device, 5).unwrap(),
