@@ -168,6 +168,23 @@ pub enum SpaceError {
         /// Smallest and largest cost of every architecture drawn (`None` when none was).
         seen: Option<(f64, f64)>,
     },
+    /// No architecture of the sub-space can cost what the window (or the extra band) asks.
+    #[error(
+        "resource window ({low}, {high}) with extra band ({extra_low}, {low}] is out of reach: \
+         the sub-space's architectures cost {cheapest} (cheapest) to {dearest} (every op on)"
+    )]
+    WindowUnreachable {
+        /// Lower bound of the window (exclusive).
+        low: f64,
+        /// Upper bound of the window (exclusive).
+        high: f64,
+        /// Lower bound of the extra band (exclusive).
+        extra_low: f64,
+        /// Cost of the cheapest architecture.
+        cheapest: f64,
+        /// Cost of the most expensive architecture.
+        dearest: f64,
+    },
     /// A Pareto candidate has a cost or accuracy that is NaN or infinite.
     #[error("Pareto candidate {index}: {what} is {value}, expected a finite number")]
     NonFinite {

@@ -54,8 +54,9 @@ pub use layout::{CellKind, LayoutPlan, PlanKind, make_divisible};
 pub use pareto::{Candidate, Origin, dominates, pareto_front};
 pub use published::{PUBLISHED, published};
 pub use sampler::{
-    CellPaths, ENUMERATE_MAX_OPS, PROBABILITY_OFFSET, PROBABILITY_SCALE, PathPair, ResourceWindow,
-    SampledArchitecture, WindowBatch, WindowSampler, branch_probability,
+    CellPaths, ENUMERATE_MAX_OPS, FEASIBILITY_PROBABILITIES, Feasibility, PROBABILITY_OFFSET,
+    PROBABILITY_SCALE, PathPair, ResourceWindow, SampledArchitecture, WindowBatch, WindowSampler,
+    branch_probability,
 };
 pub use space::{Cell, PRESETS, SearchSpace, SpaceSpec};
 pub use subspace::SubSpace;

@@ -532,6 +532,138 @@ impl WindowSampler {
     }
 }
 
+/// Uniform branch probabilities swept by [`WindowSampler::check_feasible`]: from sparse to
+/// dense networks, since the indicators may learn to switch most branches off or on.
+pub const FEASIBILITY_PROBABILITIES: [f64; 11] =
+    [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/// What [`WindowSampler::check_feasible`] established about a window before any training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Feasibility {
+    /// Cost of the cheapest architecture of the sub-space (stem and tail included): residual
+    /// cells empty, every other cell its cheapest op alone.
+    pub cheapest: f64,
+    /// Cost of the most expensive architecture: every sub-space op on in every cell.
+    pub dearest: f64,
+    /// Distinct architectures found in the window over the sweep (at least `n`).
+    pub found: usize,
+    /// Distinct architectures found in the extra band (at least `n_extra`).
+    pub found_extra: usize,
+    /// Architectures drawn.
+    pub attempts: usize,
+}
+
+impl WindowSampler {
+    /// The cheapest and the most expensive architecture cost of `subspace` in the window's
+    /// metric, stem and tail included (costs add up over a cell's branches and are never
+    /// negative, so the extremes are the sparsest and the densest architecture).
+    pub fn reachable_range(&self, space: &SearchSpace, subspace: &SubSpace) -> Result<(f64, f64)> {
+        subspace.check_space(space)?;
+        let metric = self.window.metric;
+        let table = space.cost_table();
+        let fixed = space.fixed_cost().get(metric);
+        let (mut cheapest, mut dearest) = (fixed, fixed);
+        for (cell, row) in table.iter().enumerate() {
+            let costs = subspace.ops(cell).iter().map(|&i| row[i].get(metric));
+            dearest += costs.clone().sum::<f64>();
+            if !subspace.is_residual(cell) {
+                cheapest += costs.fold(f64::INFINITY, f64::min);
+            }
+        }
+        Ok((cheapest, dearest))
+    }
+
+    /// Judges before any training whether the window can be filled from `subspace` (nse-method.md
+    /// §7.1; the reference samples its window only after the indicators have learned to meet
+    /// the target, so the uniform distribution of the first round is the wrong test):
+    ///
+    /// 1. the window (and the extra band when `n_extra > 0`) must overlap the reachable cost
+    ///    range ([`reachable_range`](Self::reachable_range)), else
+    ///    [`SpaceError::WindowUnreachable`];
+    /// 2. sampling with every branch probability set to each value of
+    ///    [`FEASIBILITY_PROBABILITIES`] in turn (`max_attempts` draws in all, spread evenly),
+    ///    at least `n` distinct architectures must fall in the window and `n_extra` in the
+    ///    extra band, else [`SpaceError::WindowInfeasible`] with the counts over the sweep.
+    ///
+    /// Passing does not promise that the *learned* distribution of a later round fills the
+    /// window: [`sample`](Self::sample) still fails, bounded, when it cannot.
+    pub fn check_feasible<R: Rng + ?Sized>(
+        &self,
+        space: &SearchSpace,
+        subspace: &SubSpace,
+        rng: &mut R,
+    ) -> Result<Feasibility> {
+        self.check()?;
+        let (cheapest, dearest) = self.reachable_range(space, subspace)?;
+        let w = &self.window;
+        let window_reachable = cheapest < w.high() && dearest > w.low();
+        let band_reachable = self.n_extra == 0 || (cheapest <= w.low() && dearest > w.extra_low());
+        if !window_reachable || !band_reachable {
+            return Err(SpaceError::WindowUnreachable {
+                low: w.low(),
+                high: w.high(),
+                extra_low: w.extra_low(),
+                cheapest,
+                dearest,
+            });
+        }
+        let table = space.cost_table();
+        let fixed = space.fixed_cost();
+        let per_level = (self.max_attempts / FEASIBILITY_PROBABILITIES.len()).max(1);
+        let mut window = HashSet::new();
+        let mut extra = HashSet::new();
+        let mut attempts = 0;
+        let mut seen: Option<(f64, f64)> = None;
+        let done = |window: &HashSet<_>, extra: &HashSet<_>| {
+            window.len() >= self.n && extra.len() >= self.n_extra
+        };
+        'sweep: for p in FEASIBILITY_PROBABILITIES {
+            for _ in 0..per_level {
+                if done(&window, &extra) {
+                    break 'sweep;
+                }
+                attempts += 1;
+                let architecture =
+                    subspace.sample_with(|cell| vec![p; subspace.ops(cell).len()], rng);
+                let cost = (fixed
+                    + architecture
+                        .cells()
+                        .iter()
+                        .zip(&table)
+                        .flat_map(|(ops, row)| ops.iter().map(|&i| row[i]))
+                        .sum::<Cost>())
+                .get(w.metric);
+                seen = Some(seen.map_or((cost, cost), |(lo, hi)| (lo.min(cost), hi.max(cost))));
+                if w.contains(cost) && window.len() < self.n {
+                    window.insert(architecture);
+                } else if w.in_extra_band(cost) && extra.len() < self.n_extra {
+                    extra.insert(architecture);
+                }
+            }
+        }
+        if !done(&window, &extra) {
+            return Err(SpaceError::WindowInfeasible {
+                low: w.low(),
+                high: w.high(),
+                extra_low: w.extra_low(),
+                attempts,
+                found: window.len(),
+                wanted: self.n,
+                found_extra: extra.len(),
+                wanted_extra: self.n_extra,
+                seen,
+            });
+        }
+        Ok(Feasibility {
+            cheapest,
+            dearest,
+            found: window.len(),
+            found_extra: extra.len(),
+            attempts,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -860,6 +992,91 @@ mod tests {
         let space = SpaceSpec::preset("imagenet-mb27").unwrap().check().unwrap();
         let sub = EvolutionState::from_seed(&space, 0).subspace().clone();
         (space, sub)
+    }
+
+    #[test]
+    fn feasibility_sweeps_probabilities_beyond_the_uniform_one() {
+        // The imagenet-mb27 preset's window: at p = 0.5 every architecture costs far more
+        // (the reference reaches it only once the indicators have learned the target).
+        let (space, sub) = imagenet_state();
+        let window = ResourceWindow::new(CostMetric::Macs, 300e6, 15e6, 15e6);
+        let zeros = vec![vec![0.0f32; 27]; 22];
+        let mut sampler = WindowSampler::new(window, 50, 5);
+        sampler.max_attempts = 20_000;
+        let mut uniform_only = sampler;
+        uniform_only.max_attempts = 2_000;
+        assert!(matches!(
+            uniform_only.sample(&space, &sub, &zeros, &mut rng(1)),
+            Err(SpaceError::WindowInfeasible { found: 0, .. })
+        ));
+        let f = sampler.check_feasible(&space, &sub, &mut rng(1)).unwrap();
+        assert!(f.found >= 50 && f.found_extra >= 5, "{f:?}");
+        assert!(f.cheapest < 285e6 && f.dearest > 315e6, "{f:?}");
+        // The extremes are the sparsest and the densest architecture of the sub-space.
+        let cost = |a: &Architecture| space.architecture_cost(a).unwrap().total.macs as f64;
+        let dense = Architecture::new(sub.cells().to_vec()).unwrap();
+        assert_eq!(f.dearest, cost(&dense));
+        let table = space.cost_table();
+        let sparse = Architecture::new(
+            (0..sub.num_cells())
+                .map(|c| {
+                    if sub.is_residual(c) {
+                        vec![]
+                    } else {
+                        let ops = sub.ops(c);
+                        let best = *ops.iter().min_by_key(|&&i| table[c][i].macs).unwrap();
+                        vec![best]
+                    }
+                })
+                .collect(),
+        )
+        .unwrap();
+        assert_eq!(f.cheapest, cost(&sparse));
+        // Every architecture drawn by the sweep lies between the two.
+        for _ in 0..200 {
+            let a = sub.sample_uniform(&mut rng(3));
+            let c = cost(&a);
+            assert!(f.cheapest <= c && c <= f.dearest);
+        }
+    }
+
+    #[test]
+    fn unreachable_and_too_small_windows_fail_the_feasibility_check() {
+        let (space, sub) = imagenet_state();
+        let sampler =
+            WindowSampler::new(ResourceWindow::new(CostMetric::Macs, 1e12, 1e6, 1e6), 5, 1);
+        let err = sampler
+            .check_feasible(&space, &sub, &mut rng(0))
+            .unwrap_err();
+        assert!(
+            matches!(err, SpaceError::WindowUnreachable { dearest, .. } if dearest < 1e12),
+            "{err}"
+        );
+        assert!(err.to_string().contains("out of reach"), "{err}");
+        // Reachable window, but the extra band lies below the cheapest architecture.
+        let (cheapest, _) = sampler.reachable_range(&space, &sub).unwrap();
+        let low_band = WindowSampler::new(
+            ResourceWindow::new(CostMetric::Macs, cheapest + 2e6, 2.5e6, 1e6),
+            5,
+            1,
+        );
+        assert!(matches!(
+            low_band.check_feasible(&space, &sub, &mut rng(0)),
+            Err(SpaceError::WindowUnreachable { .. })
+        ));
+        // More distinct architectures wanted than a one-op-per-cell window can hold.
+        let one = SubSpace::new(&space, vec![vec![3]; 22]).unwrap();
+        let (c, _) = WindowSampler::new(ResourceWindow::new(CostMetric::Macs, 1.0, 1.0, 0.0), 1, 0)
+            .reachable_range(&space, &one)
+            .unwrap();
+        let mut tiny =
+            WindowSampler::new(ResourceWindow::new(CostMetric::Macs, c, 1e9, 0.0), 5_000, 0);
+        tiny.max_attempts = 5_000;
+        let err = tiny.check_feasible(&space, &one, &mut rng(0)).unwrap_err();
+        assert!(
+            matches!(err, SpaceError::WindowInfeasible { found, attempts, .. } if found < 5_000 && attempts <= 5_000),
+            "{err}"
+        );
     }
 
     #[test]
