@@ -111,3 +111,27 @@ pub fn open(config: &DataConfig, channels: usize, seed: u64) -> Result<RunData> 
         normalize: normalization(&config.source, channels),
     })
 }
+
+/// The retraining data of `source` for networks of `space`: its train and test splits, the
+/// source's [`normalization`] and, for 32×32 three-channel inputs, the CIFAR augmentation
+/// ([`Pipeline::cifar_train`](crate::data::Pipeline::cifar_train)). Fails when the source has
+/// no test split.
+pub fn retrain_data(
+    source: &DataSource,
+    space: &nse_space::SearchSpace,
+) -> Result<crate::retrain::RetrainData<SharedDataset, SharedDataset>> {
+    let spec = space.spec();
+    let channels = spec.input_channels;
+    let (train, test) = open_splits(source, channels)?;
+    let test = test.ok_or_else(|| {
+        SearchError::Config(
+            "the dataset has no test split to evaluate retrained networks on".into(),
+        )
+    })?;
+    let mut data = crate::retrain::RetrainData::new(train, test)
+        .with_normalize(normalization(source, channels));
+    if channels == 3 && spec.input_size == 32 {
+        data = data.with_train_transform(crate::data::Pipeline::cifar_train());
+    }
+    Ok(data)
+}

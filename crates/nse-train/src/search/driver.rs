@@ -146,38 +146,75 @@ impl Search {
         &self.data
     }
 
-    /// Fails before any training when the window cannot be filled from the first round's
-    /// sub-space under uniform probabilities.
-    fn check_window(&self) -> Result<()> {
-        let evolution =
-            EvolutionState::from_seed(&self.space, derive_seed(self.config.seed, STREAM_EVOLUTION));
-        let alphas = vec![vec![0.0; self.space.pool().len()]; self.space.num_cells()];
-        let sampler = self.window_sampler();
-        let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, u64::MAX]);
-        sampler
-            .sample(&self.space, evolution.subspace(), &alphas, &mut rng)
-            .map(|_| ())
-            .map_err(|e| {
-                let r = &self.config.resource;
-                SearchError::Infeasible(format!(
-                    "{e}. The window is {:.3}..{:.3} M{} (target {} ± {}, extra band {} below); \
-                     the fixed stem+tail cost alone is {:.3}. Adjust `resource` in the config.",
-                    r.target - r.drift,
-                    r.target + r.drift,
-                    metric_unit(r.metric),
-                    r.target,
-                    r.drift,
-                    r.extra_drift,
-                    self.costs.fixed
-                ))
+    /// The [`Scorer`] of round `round` (0-based): the same recalibration and held-out
+    /// batches as that round's end-of-round evaluation, so a rescored architecture gets the
+    /// accuracy the search gave it (on the same device and weights).
+    pub fn scorer(&self, round: usize) -> Result<Scorer> {
+        let e = &self.config.evaluation;
+        // Fixed batches for every architecture: recalibration from the training split (no
+        // augmentation), scoring on the held-out split.
+        let recal_loader = self.loader(
+            &self.data.train,
+            true,
+            Pipeline::new(),
+            derive_seed(self.config.seed, 3),
+        )?;
+        let score_loader = self.loader(&self.data.held_out, false, Pipeline::new(), 0)?;
+        let recalibration = (0..e.recalibration_batches.min(recal_loader.num_batches()))
+            .map(|b| {
+                recal_loader.host_batch(Position {
+                    epoch: round,
+                    batch: b,
+                })
             })
+            .collect::<crate::data::Result<_>>()?;
+        let score_batches = e.eval_batches.map_or(score_loader.num_batches(), |n| {
+            n.min(score_loader.num_batches())
+        });
+        let score = (0..score_batches)
+            .map(|b| score_loader.host_batch(Position { epoch: 0, batch: b }))
+            .collect::<crate::data::Result<_>>()?;
+        Ok(Scorer {
+            recalibration,
+            score,
+            device: self.device.clone(),
+        })
+    }
+
+    /// The model and progress of the latest checkpoint of the run directory: after a finished
+    /// search, the last round's trained supernet and learned indicators, its final sub-space
+    /// (`progress.evolution.subspace()`) and fronts. For analysis with inherited weights
+    /// ([`Scorer`]); training does not continue from it.
+    pub fn latest_state(&self) -> Result<(SupernetState, SearchProgress)> {
+        let dir = checkpoint::find(&self.run_dir).ok_or_else(|| SearchError::Checkpoint {
+            path: checkpoint::checkpoint_dir(&self.run_dir)
+                .display()
+                .to_string(),
+            message: "the run directory holds no checkpoint".into(),
+        })?;
+        let progress = checkpoint::read_progress(&dir)?;
+        progress.evolution.check_space(&self.space)?;
+        let (state, _, _) = self.load_models(&dir, derive_seed(self.config.seed, STREAM_INIT))?;
+        Ok((state, progress))
+    }
+
+    /// Opens the run directory of an existing search (finished or not) for analysis, with
+    /// its saved `config.json`; nothing is trained or written.
+    pub fn open(run_dir: &Path, device: &Device) -> Result<Self> {
+        let path = run_dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
+        let config: SearchConfig = serde_json::from_str(&text).map_err(|e| json_error(&path, e))?;
+        config.check()?;
+        Self::prepare(config, run_dir, device)
+    }
+
+    /// Fails before any training when the window cannot be met ([`check_window`]).
+    fn check_window(&self) -> Result<()> {
+        check_window(&self.config).map(|_| ())
     }
 
     fn window_sampler(&self) -> WindowSampler {
-        let e = &self.config.evaluation;
-        let mut sampler = WindowSampler::new(self.config.resource.window(), e.n, e.n_extra);
-        sampler.max_attempts = e.attempts_per_architecture * (e.n + e.n_extra);
-        sampler
+        window_sampler(&self.config)
     }
 
     fn loader(
@@ -677,55 +714,19 @@ impl Search {
             unreachable!("evaluate_round is called in the evaluation phase");
         };
         let mut archs = archs.clone();
-        let e = &self.config.evaluation;
-        // Fixed batches for every architecture: recalibration from the training split (no
-        // augmentation), scoring on the held-out split.
-        let recal_loader = self.loader(
-            &self.data.train,
-            true,
-            Pipeline::new(),
-            derive_seed(self.config.seed, 3),
-        )?;
-        let score_loader = self.loader(&self.data.held_out, false, Pipeline::new(), 0)?;
-        let recal: Vec<HostBatch> = (0..e.recalibration_batches.min(recal_loader.num_batches()))
-            .map(|b| {
-                recal_loader.host_batch(Position {
-                    epoch: round,
-                    batch: b,
-                })
-            })
-            .collect::<crate::data::Result<_>>()?;
-        let score_batches = e.eval_batches.map_or(score_loader.num_batches(), |n| {
-            n.min(score_loader.num_batches())
-        });
-        let score: Vec<HostBatch> = (0..score_batches)
-            .map(|b| score_loader.host_batch(Position { epoch: 0, batch: b }))
-            .collect::<crate::data::Result<_>>()?;
+        let scorer = self.scorer(round)?;
         let done = archs.iter().filter(|a| a.accuracy.is_some()).count() as u64;
         reporter.begin(
             &format!("round {} evaluation", round + 1),
             archs.len() as u64,
         );
         reporter.advance(done, "");
-        let plain = self.device.clone().without_autodiff();
         for i in 0..archs.len() {
             if archs[i].accuracy.is_some() {
                 continue;
             }
             let arch = archs[i].architecture.clone();
-            let batches = recal
-                .iter()
-                .map(|b| b.clone().into_batch(&self.device).images);
-            recalibrate(&mut state.supernet, arch.cells(), batches)?;
-            let eval = state.supernet.valid();
-            let (mut correct, mut total) = (0usize, 0usize);
-            for b in &score {
-                let b = b.clone().into_batch(&plain);
-                let logits = eval.forward(b.images, arch.cells())?;
-                total += b.labels.dims()[0];
-                correct += top_k_correct(logits, b.labels, 1);
-            }
-            let accuracy = 100.0 * correct as f64 / total.max(1) as f64;
+            let accuracy = scorer.score(&mut state.supernet, &arch)?;
             archs[i].accuracy = Some(accuracy);
             log.event(
                 "evaluated",
@@ -826,6 +827,79 @@ impl Search {
         ));
         Ok(front)
     }
+}
+
+/// Scores architectures with the weights they inherit from a supernet, as the end-of-round
+/// evaluation does (nse-method.md §7.2): BN recalibration on fixed training batches, then
+/// top-1 in percent on fixed held-out batches in eval mode. Made by [`Search::scorer`].
+pub struct Scorer {
+    recalibration: Vec<HostBatch>,
+    score: Vec<HostBatch>,
+    device: Device,
+}
+
+impl Scorer {
+    /// Recalibrates the batch norms that `arch` uses in `supernet` and returns its held-out
+    /// top-1 in percent. Only those BN statistics change.
+    pub fn score(&self, supernet: &mut Supernet, arch: &Architecture) -> Result<f64> {
+        let batches = self
+            .recalibration
+            .iter()
+            .map(|b| b.clone().into_batch(&self.device).images);
+        recalibrate(supernet, arch.cells(), batches)?;
+        let eval = supernet.valid();
+        let plain = self.device.clone().without_autodiff();
+        let (mut correct, mut total) = (0usize, 0usize);
+        for b in &self.score {
+            let b = b.clone().into_batch(&plain);
+            let logits = eval.forward(b.images, arch.cells())?;
+            total += b.labels.dims()[0];
+            correct += top_k_correct(logits, b.labels, 1);
+        }
+        Ok(100.0 * correct as f64 / total.max(1) as f64)
+    }
+
+    /// Held-out images each architecture is scored on.
+    pub fn images(&self) -> usize {
+        self.score.iter().map(|b| b.labels.len()).sum()
+    }
+}
+
+/// The end-of-round sampler of `config`: its window, `n`, `n_extra` and attempt budget.
+pub fn window_sampler(config: &SearchConfig) -> WindowSampler {
+    let e = &config.evaluation;
+    let mut sampler = WindowSampler::new(config.resource.window(), e.n, e.n_extra);
+    sampler.max_attempts = e.attempts_per_architecture.saturating_mul(e.n + e.n_extra);
+    sampler
+}
+
+/// Judges before any training whether the resource window of `config` can be met from the
+/// first round's sub-space ([`WindowSampler::check_feasible`]): the window must overlap the
+/// costs the sub-space can reach, and sampling over a sweep of branch probabilities must find
+/// `evaluation.n` distinct architectures in it (and `n_extra` in the extra band). Needs no
+/// data; [`Search::new`] calls it. Fails with [`SearchError::Infeasible`], saying what the
+/// space reaches.
+pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
+    let space = config.space.check()?;
+    let evolution = EvolutionState::from_seed(&space, derive_seed(config.seed, STREAM_EVOLUTION));
+    let mut rng = derive_rng(&[config.seed, STREAM_WINDOW, u64::MAX]);
+    window_sampler(config)
+        .check_feasible(&space, evolution.subspace(), &mut rng)
+        .map_err(|e| {
+            let r = &config.resource;
+            let fixed = space.fixed_cost().get(r.metric) / 1e6;
+            SearchError::Infeasible(format!(
+                "{e}. The window is {:.3}..{:.3} M{} (target {} ± {}, extra band {} below); \
+                 the fixed stem+tail cost alone is {fixed:.3}. Adjust `resource` or \
+                 `evaluation.n` in the config.",
+                r.target - r.drift,
+                r.target + r.drift,
+                metric_unit(r.metric),
+                r.target,
+                r.drift,
+                r.extra_drift,
+            ))
+        })
 }
 
 /// The indicator-step paths of the supernet from the sampler's output.

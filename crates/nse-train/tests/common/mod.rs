@@ -1,0 +1,110 @@
+//! Shared fixtures of the search and experiment tests: a tiny synthetic Fashion-MNIST-format
+//! dataset and a search config over it that finishes in seconds.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use nse_ops::CostMetric;
+use nse_space::SpaceSpec;
+use nse_train::data::{IdxImages, Split, mnist_file_names, write_idx_images, write_idx_labels};
+use nse_train::search::{
+    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
+    SearchConfig,
+};
+
+/// A fresh folder for `name` under the temporary directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nse-search-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 8x8 grayscale images; class `c` lights up a 2x2 block at a class-specific place, plus noise.
+pub fn write_dataset(dir: &Path) {
+    for (split, count) in [(Split::Train, 300), (Split::Test, 60)] {
+        let mut pixels = Vec::with_capacity(count * 64);
+        let mut labels = Vec::with_capacity(count);
+        let mut state = 12345u32 + count as u32;
+        for i in 0..count {
+            let c = (i % 10) as u8;
+            let (r0, c0) = ((c as usize / 5) * 4 + 1, (c as usize % 5) + 1);
+            for r in 0..8 {
+                for k in 0..8 {
+                    state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    let noise = (state >> 24) as u8 / 4;
+                    let on = (r0..r0 + 2).contains(&r) && (c0..c0 + 2).contains(&k);
+                    pixels.push(if on { 200 + noise / 2 } else { noise });
+                }
+            }
+            labels.push(c);
+        }
+        let (images, label_file) = mnist_file_names(split);
+        let images_data = IdxImages {
+            count,
+            rows: 8,
+            cols: 8,
+            pixels,
+        };
+        write_idx_images(dir.join(images), &images_data).unwrap();
+        write_idx_labels(dir.join(label_file), &labels).unwrap();
+    }
+}
+
+pub fn config(data: &Path) -> SearchConfig {
+    let space: SpaceSpec = serde_json::from_str(
+        r#"{"pool": ["ir_k3_e1", "ir_k3_e3", "rec_k5_e1", "ir_k5_e1", "ir_k3_e1_d2"],
+            "layout": {"cells": "NRN"}, "channels": [8, 16], "stem_stride": 1,
+            "input_channels": 1, "input_size": 8, "num_classes": 10, "tail_channels": 16,
+            "subspace_size": 3}"#,
+    )
+    .unwrap();
+    SearchConfig {
+        space,
+        data: DataConfig {
+            source: DataSource::Mnist {
+                dir: data.to_path_buf(),
+                fashion: true,
+            },
+            holdout_fraction: 0.2,
+            augment: false,
+            workers: Some(1),
+        },
+        seed: 7,
+        batch_size: 32,
+        epochs_per_round: 2,
+        lr: LrConfig {
+            base: 0.1,
+            warmup_from: 0.02,
+            warmup_epochs: 0.5,
+            min: 0.0,
+        },
+        sgd: Default::default(),
+        indicator: IndicatorConfig {
+            lr: 0.05,
+            beta_2: 0.999,
+            every: 2,
+            drop_threshold: -2.0,
+        },
+        resource: ResourceConfig {
+            metric: CostMetric::Macs,
+            target: 0.5,
+            a: 0.5,
+            b: 2.0,
+            drift: 0.5,
+            extra_drift: 0.2,
+        },
+        evaluation: EvaluationConfig {
+            n: 4,
+            n_extra: 0,
+            recalibration_batches: 2,
+            eval_batches: None,
+            attempts_per_architecture: 200,
+        },
+        epoch_batches: None,
+        max_rounds: None,
+        max_steps: None,
+        log_every: 3,
+    }
+}
