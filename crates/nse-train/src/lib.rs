@@ -7,6 +7,7 @@
 
 pub mod data;
 pub mod ema;
+pub mod experiment;
 pub mod metrics;
 pub mod optim;
 pub mod plot;

@@ -7,6 +7,7 @@
 //! nse retrain --front runs/cifar/front.json --index 0 --out runs/cifar/retrain-0
 //! nse eval --model runs/cifar/retrain-0
 //! nse stats nsenet
+//! nse experiment ranking --preset demo --archs 20 --out runs/ranking
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -19,13 +20,12 @@ use serde_json::Value;
 use nse::device;
 use nse::space::NetworkSpec;
 use nse::supernet::ChildNetwork;
-use nse::train::data::Pipeline;
+use nse::train::experiment::{Experiment, ExperimentConfig, ExperimentKind, ExperimentReport};
 use nse::train::progress::{Quiet, Reporter, Terminal};
 use nse::train::retrain::{
-    EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainData, RetrainOptions, evaluate,
-    retrain,
+    EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainOptions, evaluate, retrain,
 };
-use nse::train::search::data::{normalization, open_splits};
+use nse::train::search::data::{normalization, open_splits, retrain_data};
 use nse::train::search::{DataSource, FrontFile, Search, SearchConfig};
 
 /// Neural Search-space Evolution (NSE, ICCV 2021) on Burn.
@@ -46,6 +46,48 @@ enum Command {
     Eval(EvalArgs),
     /// Print the MACs and parameters of an architecture.
     Stats(StatsArgs),
+    /// Test the search: supernet ranking, NSE vs random, evolving vs fixed space.
+    Experiment(ExperimentArgs),
+}
+
+#[derive(Args)]
+struct ExperimentArgs {
+    /// `ranking` (inherited vs retrained accuracy), `vs-random` (the front vs random
+    /// architectures at matched cost) or `vs-fixed` (evolving vs fixed space, same budget).
+    kind: String,
+    /// A search preset: demo, cifar10, imagenet-mb27.
+    #[arg(long, conflicts_with_all = ["config", "run"])]
+    preset: Option<String>,
+    /// A search config (JSON, see `nse_train::search::SearchConfig`).
+    #[arg(long, conflicts_with = "run")]
+    config: Option<PathBuf>,
+    /// Override a search config field: `--set epochs_per_round=4` (JSON values).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+    /// Seed of the search and of the experiment's own draws (overrides the config's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Analyse this finished search run instead of running a search.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Architectures: to rank (default 20), random ones (default 8), or front entries per
+    /// side (default 3).
+    #[arg(long)]
+    archs: Option<usize>,
+    /// Retraining seeds per architecture.
+    #[arg(long, default_value_t = 1)]
+    seeds: usize,
+    /// Retraining recipe: demo, cifar10, or a RetrainConfig JSON file.
+    #[arg(long, default_value = "demo")]
+    recipe: String,
+    /// Override a recipe field: `--retrain-set epochs=2` (JSON values).
+    #[arg(long = "retrain-set", value_name = "PATH=VALUE")]
+    retrain_overrides: Vec<String>,
+    /// Output folder (rerun the same command to continue an interrupted experiment).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -208,19 +250,14 @@ fn search(args: SearchArgs) -> Result<(), String> {
         }
         Search::resume(dir, &device, args.max_steps).map_err(|e| e.to_string())?
     } else {
-        let config = match (&args.preset, &args.config) {
-            (Some(name), _) => SearchConfig::preset(name).map_err(|e| e.to_string())?,
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-            }
-            (None, None) => return Err("give --preset NAME, --config FILE or --resume DIR".into()),
-        };
-        let mut config = apply_overrides(config, &args.overrides)?;
-        if let Some(seed) = args.seed {
-            config.seed = seed;
-        }
+        let mut config = search_config(&args.preset, &args.config, &args.overrides, args.seed)
+            .map_err(|e| {
+                if args.preset.is_none() && args.config.is_none() {
+                    "give --preset NAME, --config FILE or --resume DIR".into()
+                } else {
+                    e
+                }
+            })?;
         config.max_steps = args.max_steps;
         Search::new(config, &args.out, &device).map_err(|e| e.to_string())?
     };
@@ -289,6 +326,107 @@ fn search(args: SearchArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn search_config(
+    preset: &Option<String>,
+    config: &Option<PathBuf>,
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<SearchConfig, String> {
+    let config = match (preset, config) {
+        (Some(name), _) => SearchConfig::preset(name).map_err(|e| e.to_string())?,
+        (None, Some(path)) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        (None, None) => return Err("give --preset NAME or --config FILE".into()),
+    };
+    let mut config: SearchConfig = apply_overrides(config, overrides)?;
+    if let Some(seed) = seed {
+        config.seed = seed;
+    }
+    Ok(config)
+}
+
+fn experiment(args: ExperimentArgs) -> Result<(), String> {
+    let device = device::from_name(&args.common.device)?;
+    let kind = ExperimentKind::from_name(&args.kind).map_err(|e| e.to_string())?;
+    let search = match &args.run {
+        Some(run) => {
+            if !args.overrides.is_empty() || args.seed.is_some() {
+                return Err(
+                    "--run analyses the run with its saved config: drop --set/--seed".into(),
+                );
+            }
+            let path = run.join("config.json");
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => search_config(&args.preset, &args.config, &args.overrides, args.seed)?,
+    };
+    let mut config =
+        ExperimentConfig::new(kind, search, recipe(&args.recipe, &args.retrain_overrides)?);
+    config.run = args.run.clone();
+    config.seeds = args.seeds;
+    if let Some(n) = args.archs {
+        config.archs = n;
+    }
+    let started = Instant::now();
+    let experiment = Experiment::new(config, &args.out, &device).map_err(|e| e.to_string())?;
+    let mut reporter = reporter(args.common.quiet);
+    let report = experiment
+        .run(reporter.as_mut())
+        .map_err(|e| e.to_string())?;
+    match &report {
+        ExperimentReport::Ranking(r) => println!(
+            "ranking of {} architectures: Kendall tau {:.3} (95% CI {:.3} to {:.3}), Spearman rho \
+             {:.3}; cost alone: tau {:.3}; partial tau given cost {:.3}; top-{} overlap {:.2} \
+             (cost alone {:.2})",
+            r.architectures.len(),
+            r.kendall_tau,
+            r.kendall_tau_ci95[0],
+            r.kendall_tau_ci95[1],
+            r.spearman_rho,
+            r.cost_kendall_tau,
+            r.partial_kendall_tau,
+            r.top_k,
+            r.top_k_overlap,
+            r.cost_top_k_overlap
+        ),
+        ExperimentReport::VsRandom(r) => println!(
+            "front {:.2} +- {:.2}% (n {}) vs random {:.2} +- {:.2}% (n {}): difference {:+.2} \
+             (95% CI {:+.2} to {:+.2}, {:.1} standard errors)",
+            r.front_summary.mean,
+            r.front_summary.sd,
+            r.front_summary.n,
+            r.random_summary.mean,
+            r.random_summary.sd,
+            r.random_summary.n,
+            r.difference.difference,
+            r.difference.ci95[0],
+            r.difference.ci95[1],
+            r.difference.z
+        ),
+        ExperimentReport::VsFixed(r) => println!(
+            "evolving best {:.2}% (mean {:.2}) vs fixed best {:.2}% (mean {:.2}) at {} weight \
+             steps each; paired difference at matched cost {:+.2}",
+            r.evolving_best,
+            r.evolving_summary.mean,
+            r.fixed_best,
+            r.fixed_summary.mean,
+            r.weight_steps,
+            r.paired_difference
+        ),
+    }
+    println!(
+        "report: {} ({:.0} s)",
+        args.out.join(format!("{}.json", kind.name())).display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn recipe(name: &str, overrides: &[String]) -> Result<RetrainConfig, String> {
     let config = match name {
         "demo" => RetrainConfig::demo(),
@@ -354,13 +492,7 @@ fn run_retrain(
     quiet: bool,
 ) -> Result<(), String> {
     let (space, _) = network.resolve().map_err(|e| e.to_string())?;
-    let channels = space.spec().input_channels;
-    let (train, test) = open_splits(source, channels).map_err(|e| e.to_string())?;
-    let test = test.ok_or("the dataset has no test split to evaluate on")?;
-    let mut data = RetrainData::new(train, test).with_normalize(normalization(source, channels));
-    if channels == 3 && space.spec().input_size == 32 {
-        data = data.with_train_transform(Pipeline::cifar_train());
-    }
+    let data = retrain_data(source, &space).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let data_json = serde_json::to_string_pretty(source).map_err(|e| e.to_string())?;
     std::fs::write(out.join("data.json"), data_json)
@@ -485,6 +617,7 @@ fn main() -> ExitCode {
         Command::Retrain(args) => retrain_command(args),
         Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
+        Command::Experiment(args) => experiment(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

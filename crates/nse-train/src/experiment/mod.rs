@@ -1,0 +1,350 @@
+//! Experiments that test whether the search works, on your own data and device:
+//!
+//! - [`ExperimentKind::Ranking`]: does the supernet rank architectures as retraining does?
+//!   After a search (or from an existing run), `archs` architectures spread over the final
+//!   round's cost window (stratified by cost) are scored as the search scores them (BN
+//!   recalibration + held-out top-1 with inherited weights), then retrained from scratch;
+//!   Kendall τ and Spearman ρ between the two accuracies with bootstrap 95 % intervals, top-k
+//!   overlap, and beside them the same for ranking by cost alone, Kendall's partial τ given
+//!   the cost and τ within cost strata — what the supernet adds beyond the cost.
+//! - [`ExperimentKind::VsRandom`]: the final front against `archs` architectures drawn at
+//!   random from the whole pool at matched cost (each within `cost_tolerance` of a front
+//!   entry), all retrained with the same recipe over `seeds` seeds.
+//! - [`ExperimentKind::VsFixed`]: the evolving space against the same supernet budget spent
+//!   on a fixed space — one round on the first K ops of each cell's introduction order (the
+//!   evolving search's first sub-space) for all the evolving search's epochs, no evolution —
+//!   comparing the retrained accuracy of each side's best front entries, paired by cost.
+//!
+//! # The output folder
+//!
+//! | path | content |
+//! |---|---|
+//! | `experiment.json` | the [`ExperimentConfig`]; rerunning with the same config continues, another one is refused |
+//! | `search/` | the search run (unless [`ExperimentConfig::run`] names an existing one); `fixed-search/` for `vs-fixed` |
+//! | `candidates.json` | the architectures chosen (with their inherited accuracy for `ranking`), written as they are scored |
+//! | `retrain/<label>-s<seed>/` | one retraining run per architecture and seed ([`crate::retrain`]'s folder) |
+//! | `ranking.json`, `vs-random.json`, `vs-fixed.json` | the report (top-level numbers first, then one entry per architecture) |
+//! | `ranking.png`, `vs-random.png`, `vs-fixed.png` | the scatter plot |
+//!
+//! Every stage is resumable: an interrupted experiment run again with the same config
+//! continues the search from its checkpoint, keeps the scored candidates and each finished
+//! retraining, and resumes an unfinished retraining after its last epoch. Everything random
+//! derives from the search seed and the recipe seed, so a rerun gives the same report on the
+//! same machine.
+//!
+//! ```no_run
+//! use burn::tensor::Device;
+//! use nse_train::experiment::{Experiment, ExperimentConfig, ExperimentKind};
+//! use nse_train::progress::Terminal;
+//! use nse_train::retrain::RetrainConfig;
+//! use nse_train::search::SearchConfig;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut config = ExperimentConfig::new(
+//!     ExperimentKind::Ranking,
+//!     SearchConfig::preset("demo")?,
+//!     RetrainConfig::demo(),
+//! );
+//! config.archs = 10;
+//! let experiment = Experiment::new(config, "runs/ranking".as_ref(), &Device::flex())?;
+//! let report = experiment.ranking(&mut Terminal::new())?;
+//! println!("Kendall tau {:.2} (cost alone {:.2})", report.kendall_tau, report.cost_kendall_tau);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod ranking;
+mod retrain_jobs;
+pub mod stats;
+mod vs_fixed;
+mod vs_random;
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::progress::Reporter;
+use crate::retrain::RetrainConfig;
+use crate::search::report::write_json_atomic;
+use crate::search::{FrontFile, Search, SearchConfig};
+
+pub use error::{ExperimentError, Result};
+pub use ranking::{RankedArchitecture, RankingReport};
+pub use retrain_jobs::RetrainedArchitecture;
+pub use vs_fixed::{CostPair, VsFixedReport};
+pub use vs_random::VsRandomReport;
+
+/// The experiment's configuration in its output folder.
+pub const CONFIG_FILE: &str = "experiment.json";
+/// The candidates chosen (and scored) so far.
+pub const CANDIDATES_FILE: &str = "candidates.json";
+
+/// Which experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExperimentKind {
+    /// Supernet ranking against retrained accuracy.
+    Ranking,
+    /// The front against random architectures at matched cost.
+    VsRandom,
+    /// The evolving space against a fixed one at the same budget.
+    VsFixed,
+}
+
+impl ExperimentKind {
+    /// `ranking`, `vs-random` or `vs-fixed`: the name on the command line and of the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExperimentKind::Ranking => "ranking",
+            ExperimentKind::VsRandom => "vs-random",
+            ExperimentKind::VsFixed => "vs-fixed",
+        }
+    }
+
+    /// The kind called `name`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        [Self::Ranking, Self::VsRandom, Self::VsFixed]
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                ExperimentError::Config(format!(
+                    "unknown experiment `{name}` (known: ranking, vs-random, vs-fixed)"
+                ))
+            })
+    }
+
+    /// The default of [`ExperimentConfig::archs`]: 20 for `ranking`, 8 random architectures
+    /// for `vs-random`, the best 3 front entries of each side for `vs-fixed`.
+    pub fn default_archs(self) -> usize {
+        match self {
+            ExperimentKind::Ranking => 20,
+            ExperimentKind::VsRandom => 8,
+            ExperimentKind::VsFixed => 3,
+        }
+    }
+}
+
+/// Every setting of an experiment (serde data, checked once by [`Experiment::new`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Which experiment.
+    pub kind: ExperimentKind,
+    /// The search to run (ignored when [`run`](Self::run) is given: that run's own
+    /// `config.json` is used).
+    pub search: SearchConfig,
+    /// An existing, finished search run directory to analyse instead of running a search.
+    #[serde(default)]
+    pub run: Option<PathBuf>,
+    /// `ranking`: architectures to score and retrain; `vs-random`: random architectures;
+    /// `vs-fixed`: front entries retrained per side (see [`ExperimentKind::default_archs`]).
+    pub archs: usize,
+    /// Retraining seeds per architecture (recipe seed, recipe seed + 1, ...).
+    pub seeds: usize,
+    /// The retraining recipe.
+    pub recipe: RetrainConfig,
+    /// `vs-random`: relative cost tolerance of a random architecture against its front
+    /// entry (0.03: within ±3 %).
+    pub cost_tolerance: f64,
+    /// Bootstrap resamples for the intervals of `ranking`.
+    pub bootstrap: usize,
+}
+
+impl ExperimentConfig {
+    /// An experiment of `kind` on `search` with `recipe`, the kind's default number of
+    /// architectures, one seed, ±3 % cost matching and 2000 bootstrap resamples.
+    pub fn new(kind: ExperimentKind, search: SearchConfig, recipe: RetrainConfig) -> Self {
+        ExperimentConfig {
+            kind,
+            search,
+            run: None,
+            archs: kind.default_archs(),
+            seeds: 1,
+            recipe,
+            cost_tolerance: 0.03,
+            bootstrap: 2000,
+        }
+    }
+
+    /// Checks every setting; the error names the first invalid one.
+    pub fn check(&self) -> Result<()> {
+        let fail = |why: String| Err(ExperimentError::Config(why));
+        let min_archs = if self.kind == ExperimentKind::Ranking {
+            3
+        } else {
+            1
+        };
+        if self.archs < min_archs {
+            return fail(format!(
+                "`archs` must be at least {min_archs} for {}, got {}",
+                self.kind.name(),
+                self.archs
+            ));
+        }
+        if self.seeds == 0 {
+            return fail("`seeds` must be at least 1".into());
+        }
+        if !(self.cost_tolerance > 0.0 && self.cost_tolerance < 1.0) {
+            return fail(format!(
+                "`cost_tolerance` must lie in (0, 1), got {}",
+                self.cost_tolerance
+            ));
+        }
+        if self.bootstrap == 0 {
+            return fail("`bootstrap` must be at least 1".into());
+        }
+        self.recipe.check()?;
+        if self.run.is_none() {
+            self.search.check()?;
+        }
+        Ok(())
+    }
+}
+
+/// Any experiment's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ExperimentReport {
+    /// [`ExperimentKind::Ranking`].
+    Ranking(RankingReport),
+    /// [`ExperimentKind::VsRandom`].
+    VsRandom(VsRandomReport),
+    /// [`ExperimentKind::VsFixed`].
+    VsFixed(VsFixedReport),
+}
+
+/// An experiment bound to its output folder and device.
+pub struct Experiment {
+    config: ExperimentConfig,
+    out: PathBuf,
+    device: Device,
+}
+
+impl Experiment {
+    /// Checks `config` and binds it to `out` (created). When `out` already holds an
+    /// experiment, its config must equal `config` (then the experiment continues where it
+    /// stopped); otherwise this fails without touching the folder.
+    pub fn new(config: ExperimentConfig, out: &Path, device: &Device) -> Result<Self> {
+        config.check()?;
+        let path = out.join(CONFIG_FILE);
+        if path.exists() {
+            let saved: ExperimentConfig = read_json(&path)?;
+            if saved != config {
+                return Err(ExperimentError::Config(format!(
+                    "`{}` holds another experiment (its {CONFIG_FILE} differs from these \
+                     settings): rerun it with the same settings to continue, or choose another --out",
+                    out.display()
+                )));
+            }
+        } else {
+            std::fs::create_dir_all(out).map_err(|e| ExperimentError::file(out, e))?;
+            write_json_atomic(&path, &config)?;
+        }
+        Ok(Experiment {
+            config,
+            out: out.to_path_buf(),
+            device: device.clone(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.config
+    }
+
+    /// The output folder.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// Runs the configured experiment and writes its report.
+    pub fn run(&self, reporter: &mut dyn Reporter) -> Result<ExperimentReport> {
+        Ok(match self.config.kind {
+            ExperimentKind::Ranking => ExperimentReport::Ranking(self.ranking(reporter)?),
+            ExperimentKind::VsRandom => ExperimentReport::VsRandom(self.vs_random(reporter)?),
+            ExperimentKind::VsFixed => ExperimentReport::VsFixed(self.vs_fixed(reporter)?),
+        })
+    }
+
+    fn require(&self, kind: ExperimentKind) -> Result<()> {
+        if self.config.kind != kind {
+            return Err(ExperimentError::Config(format!(
+                "this experiment is `{}`, not `{}`",
+                self.config.kind.name(),
+                kind.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The finished search the experiment analyses: [`ExperimentConfig::run`], or the search
+    /// of `config` run (or resumed) in `out/name`.
+    fn finished_search(
+        &self,
+        name: &str,
+        config: &SearchConfig,
+        reporter: &mut dyn Reporter,
+    ) -> Result<PathBuf> {
+        let dir = self.out.join(name);
+        if dir.join("front.json").exists() {
+            return Ok(dir);
+        }
+        reporter.line(&format!(
+            "{}: search in {}",
+            self.config.kind.name(),
+            dir.display()
+        ));
+        let mut search = if crate::search::checkpoint::find(&dir).is_some() {
+            Search::resume(&dir, &self.device, None)?
+        } else {
+            let mut config = config.clone();
+            config.max_steps = None;
+            Search::new(config, &dir, &self.device)?
+        };
+        let outcome = search.run(reporter)?;
+        if !outcome.finished {
+            return Err(ExperimentError::Config(format!(
+                "the search in `{}` stopped before its end",
+                dir.display()
+            )));
+        }
+        Ok(dir)
+    }
+
+    /// The run directory of the (evolving) search: the given run or `out/search`.
+    fn main_search(&self, reporter: &mut dyn Reporter) -> Result<PathBuf> {
+        match &self.config.run {
+            Some(run) => {
+                if !run.join("front.json").exists() {
+                    return Err(ExperimentError::Config(format!(
+                        "`{}` holds no finished search (no front.json): finish it with \
+                         `nse search --resume`, or leave out --run",
+                        run.display()
+                    )));
+                }
+                Ok(run.clone())
+            }
+            None => self.finished_search("search", &self.config.search, reporter),
+        }
+    }
+}
+
+/// The search config saved in a run directory.
+fn run_config(run: &Path) -> Result<SearchConfig> {
+    read_json(&run.join("config.json"))
+}
+
+/// The front of a finished run.
+fn run_front(run: &Path) -> Result<FrontFile> {
+    Ok(FrontFile::read(&run.join("front.json"))?)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::file(path, e))?;
+    serde_json::from_str(&text).map_err(|e| ExperimentError::file(path, e))
+}
+
+/// Seed stream of the experiments' own random choices (see [`crate::data::rng::derive_rng`]).
+const STREAM_EXPERIMENT: u64 = 201;

@@ -1,0 +1,365 @@
+//! `ranking`: the supernet's ranking (inherited weights) against retraining from scratch.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SearchSpace, SubSpace};
+
+use super::error::{ExperimentError, Result};
+use super::retrain_jobs::Job;
+use super::stats::{
+    bootstrap_95, kendall_tau, partial_kendall_tau, spearman_rho, stratified_kendall_tau,
+    top_k_overlap,
+};
+use super::{
+    CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
+};
+use crate::data::rng::derive_rng;
+use crate::plot::{PlotPoint, plot_pareto};
+use crate::progress::Reporter;
+use crate::search::driver::metric_unit;
+use crate::search::report::write_json_atomic;
+use crate::search::{Search, window_sampler};
+
+/// Architectures drawn per architecture wanted, to choose the cost-stratified ones from.
+const POOL_FACTOR: usize = 8;
+/// Architectures per cost stratum of [`RankingReport::stratified_kendall_tau`].
+const STRATUM_SIZE: usize = 5;
+
+/// One architecture of the ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankedArchitecture {
+    /// The architecture.
+    pub architecture: Architecture,
+    /// Its text form.
+    pub text: String,
+    /// Cost in millions of the search's metric.
+    pub cost: f64,
+    /// Multiply-accumulates.
+    pub macs: u64,
+    /// Parameters.
+    pub params: u64,
+    /// Its cost stratum (0 = cheapest).
+    pub stratum: usize,
+    /// `learned` (drawn from the final indicators' distribution) or `sweep` (from uniform
+    /// branch probabilities over the final sub-space, when the learned distribution held too
+    /// few distinct architectures in the window).
+    pub drawn_from: String,
+    /// Held-out top-1 with the supernet's weights after BN recalibration, percent.
+    pub inherited: f64,
+    /// Test top-1 after retraining from scratch, per seed.
+    pub retrained: Vec<f64>,
+    /// Their mean (the ranking's ground truth).
+    pub retrained_mean: f64,
+}
+
+/// What `ranking` measured (`ranking.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankingReport {
+    /// Kendall τ-b between inherited and retrained accuracy.
+    pub kendall_tau: f64,
+    /// Spearman ρ between inherited and retrained accuracy.
+    pub spearman_rho: f64,
+    /// Bootstrap 95 % interval of [`kendall_tau`](Self::kendall_tau) (architectures resampled).
+    pub kendall_tau_ci95: [f64; 2],
+    /// Bootstrap 95 % interval of [`spearman_rho`](Self::spearman_rho).
+    pub spearman_rho_ci95: [f64; 2],
+    /// Kendall τ-b between cost and retrained accuracy: the ranking by cost alone.
+    pub cost_kendall_tau: f64,
+    /// Its bootstrap 95 % interval.
+    pub cost_kendall_tau_ci95: [f64; 2],
+    /// Spearman ρ between cost and retrained accuracy.
+    pub cost_spearman_rho: f64,
+    /// Kendall's partial τ of inherited and retrained accuracy given the cost: the
+    /// supernet's contribution beyond the cost.
+    pub partial_kendall_tau: f64,
+    /// τ within cost strata of about five architectures, averaged by pairs.
+    pub stratified_kendall_tau: f64,
+    /// Strata used.
+    pub strata: usize,
+    /// k of the top-k overlaps (a quarter of the architectures, at least 1).
+    pub top_k: usize,
+    /// Share of the top-k by inherited accuracy among the top-k by retrained accuracy.
+    pub top_k_overlap: f64,
+    /// The same for the top-k by cost.
+    pub cost_top_k_overlap: f64,
+    /// The search run analysed.
+    pub run: PathBuf,
+    /// Its final round (from 1), whose supernet scored the architectures.
+    pub round: usize,
+    /// The cost window `(low, high)` in millions.
+    pub window: [f64; 2],
+    /// Unit of the costs (`MMACs`, `Mparams`).
+    pub unit: String,
+    /// Held-out images each architecture was scored on.
+    pub held_out_images: usize,
+    /// Retraining seeds per architecture.
+    pub seeds: usize,
+    /// Wall time of this call, seconds (earlier sessions of a resumed experiment excluded).
+    pub wall_seconds: f64,
+    /// The architectures, by cost.
+    pub architectures: Vec<RankedArchitecture>,
+}
+
+/// A chosen architecture, scored or not yet (`candidates.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Candidate {
+    architecture: Architecture,
+    cost: f64,
+    drawn_from: String,
+    inherited: Option<f64>,
+}
+
+/// `n` architectures spread over `pool` (sorted by cost): one at the middle of each of `n`
+/// equal-count cost quantiles.
+fn stratified<T: Clone>(pool: &[T], n: usize) -> Vec<T> {
+    (0..n)
+        .map(|i| pool[((2 * i + 1) * pool.len()) / (2 * n)].clone())
+        .collect()
+}
+
+impl Experiment {
+    /// Runs `ranking` (see the [module docs](super)) and writes `ranking.json` and
+    /// `ranking.png`.
+    pub fn ranking(&self, reporter: &mut dyn Reporter) -> Result<RankingReport> {
+        self.require(ExperimentKind::Ranking)?;
+        let started = Instant::now();
+        let run = self.main_search(reporter)?;
+        let config = run_config(&run)?;
+        let search = Search::open(&run, &self.device)?;
+        let space = search.space().clone();
+        let (mut state, progress) = search.latest_state()?;
+        let round = progress.rounds_done.max(1) - 1;
+        let metric = config.resource.metric;
+        let window = config.resource.window();
+        let path = self.out.join(CANDIDATES_FILE);
+        let mut candidates: Vec<Candidate> = if path.exists() {
+            read_json(&path)?
+        } else {
+            let alphas = state.indicators.values();
+            let chosen = self.choose(&space, progress.evolution.subspace(), &alphas, &config)?;
+            write_json_atomic(&path, &chosen)?;
+            chosen
+        };
+        let scorer = search.scorer(round)?;
+        let pending = candidates.iter().filter(|c| c.inherited.is_none()).count();
+        if pending > 0 {
+            reporter.begin(
+                "ranking: scoring with inherited weights",
+                candidates.len() as u64,
+            );
+            reporter.advance((candidates.len() - pending) as u64, "");
+            for i in 0..candidates.len() {
+                if candidates[i].inherited.is_some() {
+                    continue;
+                }
+                let accuracy = scorer.score(&mut state.supernet, &candidates[i].architecture)?;
+                candidates[i].inherited = Some(accuracy);
+                write_json_atomic(&path, &candidates)?;
+                reporter.advance(1, &format!("{accuracy:.1}% at {:.3} M", candidates[i].cost));
+            }
+            reporter.finish();
+        }
+        let width = candidates.len().to_string().len();
+        let jobs = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Job {
+                label: format!("arch{i:0width$}"),
+                architecture: c.architecture.clone(),
+                held_out: c.inherited,
+            })
+            .collect();
+        let retrained = self.retrain_jobs(&config, jobs, reporter)?;
+        let n = candidates.len();
+        let strata = (n / STRATUM_SIZE).max(1);
+        let architectures: Vec<RankedArchitecture> = candidates
+            .into_iter()
+            .zip(retrained)
+            .enumerate()
+            .map(|(i, (c, r))| RankedArchitecture {
+                text: r.text,
+                architecture: c.architecture,
+                cost: c.cost,
+                macs: r.macs,
+                params: r.params,
+                stratum: i * strata / n,
+                drawn_from: c.drawn_from,
+                inherited: c.inherited.expect("scored above"),
+                retrained: r.retrained,
+                retrained_mean: r.retrained_mean,
+            })
+            .collect();
+        let inherited: Vec<f64> = architectures.iter().map(|a| a.inherited).collect();
+        let truth: Vec<f64> = architectures.iter().map(|a| a.retrained_mean).collect();
+        let cost: Vec<f64> = architectures.iter().map(|a| a.cost).collect();
+        let labels: Vec<usize> = architectures.iter().map(|a| a.stratum).collect();
+        let seed = self.config.search.seed;
+        let b = self.config.bootstrap;
+        let tau = bootstrap_95(
+            &inherited,
+            &truth,
+            kendall_tau,
+            b,
+            &mut derive_rng(&[seed, STREAM_EXPERIMENT, 2]),
+        );
+        let rho = bootstrap_95(
+            &inherited,
+            &truth,
+            spearman_rho,
+            b,
+            &mut derive_rng(&[seed, STREAM_EXPERIMENT, 3]),
+        );
+        let cost_tau = bootstrap_95(
+            &cost,
+            &truth,
+            kendall_tau,
+            b,
+            &mut derive_rng(&[seed, STREAM_EXPERIMENT, 4]),
+        );
+        let top_k = n.div_ceil(4).max(1);
+        let report = RankingReport {
+            kendall_tau: tau.estimate,
+            spearman_rho: rho.estimate,
+            kendall_tau_ci95: [tau.low, tau.high],
+            spearman_rho_ci95: [rho.low, rho.high],
+            cost_kendall_tau: cost_tau.estimate,
+            cost_kendall_tau_ci95: [cost_tau.low, cost_tau.high],
+            cost_spearman_rho: spearman_rho(&cost, &truth),
+            partial_kendall_tau: partial_kendall_tau(&inherited, &truth, &cost),
+            stratified_kendall_tau: stratified_kendall_tau(&inherited, &truth, &labels),
+            strata,
+            top_k,
+            top_k_overlap: top_k_overlap(&inherited, &truth, top_k),
+            cost_top_k_overlap: top_k_overlap(&cost, &truth, top_k),
+            run,
+            round: round + 1,
+            window: [window.low() / 1e6, window.high() / 1e6],
+            unit: format!("M{}", metric_unit(metric)),
+            held_out_images: scorer.images(),
+            seeds: self.config.seeds,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            architectures,
+        };
+        write_json_atomic(&self.out.join("ranking.json"), &report)?;
+        let points: Vec<PlotPoint> = report
+            .architectures
+            .iter()
+            .map(|a| PlotPoint {
+                cost: a.inherited,
+                accuracy: a.retrained_mean,
+                on_front: false,
+                extra: false,
+            })
+            .collect();
+        let plot = self.out.join("ranking.png");
+        if let Err(e) = plot_pareto(
+            &points,
+            &format!(
+                "retrained vs inherited top-1 (tau {:.2}, cost-only tau {:.2})",
+                report.kendall_tau, report.cost_kendall_tau
+            ),
+            "% held-out top-1, inherited weights",
+            &plot,
+        ) {
+            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+        }
+        reporter.line(&format!(
+            "ranking: {n} architectures, Kendall tau {:.3} [{:.3}, {:.3}], Spearman rho {:.3}; \
+             cost alone: tau {:.3}; partial tau given cost {:.3}",
+            report.kendall_tau,
+            report.kendall_tau_ci95[0],
+            report.kendall_tau_ci95[1],
+            report.spearman_rho,
+            report.cost_kendall_tau,
+            report.partial_kendall_tau
+        ));
+        Ok(report)
+    }
+
+    /// Draws distinct architectures in the window from the final round's learned
+    /// distribution (completed from a sweep of uniform probabilities over the final
+    /// sub-space when it holds too few), then keeps `archs` of them stratified by cost.
+    fn choose(
+        &self,
+        space: &SearchSpace,
+        subspace: &SubSpace,
+        alphas: &[Vec<f32>],
+        config: &crate::search::SearchConfig,
+    ) -> Result<Vec<Candidate>> {
+        let n = self.config.archs;
+        let wanted = n * POOL_FACTOR;
+        let sampler = window_sampler(config);
+        let window = sampler.window;
+        let metric = window.metric;
+        let attempts = config.evaluation.attempts_per_architecture.max(1) * wanted;
+        let mut rng = derive_rng(&[self.config.search.seed, STREAM_EXPERIMENT, 1]);
+        let mut seen = HashSet::new();
+        let mut pool: Vec<Candidate> = Vec::new();
+        let mut consider = |a: Architecture, from: &str, pool: &mut Vec<Candidate>| -> Result<()> {
+            let cost = space.architecture_cost(&a)?.total.get(metric);
+            if window.contains(cost) && seen.insert(a.clone()) {
+                pool.push(Candidate {
+                    architecture: a,
+                    cost: cost / 1e6,
+                    drawn_from: from.into(),
+                    inherited: None,
+                });
+            }
+            Ok(())
+        };
+        for _ in 0..attempts {
+            if pool.len() >= wanted {
+                break;
+            }
+            consider(
+                subspace.sample_bernoulli(alphas, &mut rng)?,
+                "learned",
+                &mut pool,
+            )?;
+        }
+        let per_level = attempts / FEASIBILITY_PROBABILITIES.len();
+        'sweep: for p in FEASIBILITY_PROBABILITIES {
+            let logit = (p / (1.0 - p)).ln() as f32;
+            let uniform = vec![vec![logit; subspace.pool_size()]; subspace.num_cells()];
+            for _ in 0..per_level {
+                if pool.len() >= n {
+                    break 'sweep;
+                }
+                consider(
+                    subspace.sample_bernoulli(&uniform, &mut rng)?,
+                    "sweep",
+                    &mut pool,
+                )?;
+            }
+        }
+        if pool.len() < n {
+            return Err(ExperimentError::Config(format!(
+                "only {} distinct architectures of the final sub-space lie in the window \
+                 ({:.3}, {:.3}) M: ask for fewer with --archs",
+                pool.len(),
+                window.low() / 1e6,
+                window.high() / 1e6
+            )));
+        }
+        pool.sort_by(|a, b| a.cost.total_cmp(&b.cost));
+        Ok(stratified(&pool, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stratified;
+
+    #[test]
+    fn stratified_picks_one_per_quantile() {
+        let pool: Vec<usize> = (0..40).collect();
+        assert_eq!(stratified(&pool, 4), vec![5, 15, 25, 35]);
+        assert_eq!(stratified(&pool[..3], 3), vec![0, 1, 2]);
+        let picked = stratified(&pool, 40);
+        assert_eq!(picked, pool, "all of them when n equals the pool");
+    }
+}

@@ -1,0 +1,127 @@
+//! Retraining the architectures of an experiment: one folder per architecture and seed,
+//! finished runs reused, unfinished ones resumed.
+
+use serde::{Deserialize, Serialize};
+
+use nse_space::{Architecture, SearchSpace};
+
+use super::error::{ExperimentError, Result};
+use super::{Experiment, read_json};
+use crate::progress::Reporter;
+use crate::retrain::{REPORT_FILE, RetrainOptions, RetrainReport, retrain};
+use crate::search::SearchConfig;
+use crate::search::data::retrain_data;
+
+/// An architecture of an experiment with its retrained accuracies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetrainedArchitecture {
+    /// Its folder name under `retrain/` (before `-s<seed>`).
+    pub label: String,
+    /// The architecture.
+    pub architecture: Architecture,
+    /// Its text form.
+    pub text: String,
+    /// Its cost in millions of the search's metric (MMACs or M params).
+    pub cost: f64,
+    /// Multiply-accumulates.
+    pub macs: u64,
+    /// Parameters.
+    pub params: u64,
+    /// Held-out top-1 with inherited weights, when it comes from a search.
+    pub held_out: Option<f64>,
+    /// Final test top-1 of each retraining seed, in percent.
+    pub retrained: Vec<f64>,
+    /// Their mean.
+    pub retrained_mean: f64,
+}
+
+/// One architecture to retrain.
+pub(crate) struct Job {
+    pub label: String,
+    pub architecture: Architecture,
+    pub held_out: Option<f64>,
+}
+
+impl Experiment {
+    /// Retrains every job with every seed on the data of `run_config` (its test split scores
+    /// them) and
+    /// returns them in order. Finished runs are read back, not retrained.
+    pub(crate) fn retrain_jobs(
+        &self,
+        run_config: &SearchConfig,
+        jobs: Vec<Job>,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Vec<RetrainedArchitecture>> {
+        let space: SearchSpace = run_config.space.check()?;
+        let source = &run_config.data.source;
+        let metric = run_config.resource.metric;
+        let total = jobs.len() * self.config.seeds;
+        let mut data = None;
+        let mut out = Vec::with_capacity(jobs.len());
+        for (j, job) in jobs.into_iter().enumerate() {
+            let network = space.child(&job.architecture)?;
+            let cost = space.architecture_cost(&job.architecture)?.total;
+            let mut retrained = Vec::with_capacity(self.config.seeds);
+            for s in 0..self.config.seeds {
+                let mut recipe = self.config.recipe.clone();
+                recipe.seed = self.config.recipe.seed + s as u64;
+                let dir = self
+                    .out
+                    .join("retrain")
+                    .join(format!("{}-s{}", job.label, recipe.seed));
+                let report_path = dir.join(REPORT_FILE);
+                let finished = report_path
+                    .exists()
+                    .then(|| read_json::<RetrainReport>(&report_path))
+                    .transpose()?
+                    .filter(|r| r.finished && r.network == network && r.config == recipe);
+                let report = match finished {
+                    Some(report) => report,
+                    None => {
+                        reporter.line(&format!(
+                            "{}: retraining {}/{total}: {} seed {} ({:.3} M)",
+                            self.config.kind.name(),
+                            j * self.config.seeds + s + 1,
+                            job.label,
+                            recipe.seed,
+                            cost.get(metric) / 1e6
+                        ));
+                        if data.is_none() {
+                            data = Some(retrain_data(source, &space)?);
+                        }
+                        let data = data.clone().expect("opened above");
+                        retrain(
+                            &network,
+                            data,
+                            &recipe,
+                            &self.device,
+                            &dir,
+                            &RetrainOptions::default(),
+                            reporter,
+                        )?
+                    }
+                };
+                let top1 = report
+                    .last_test()
+                    .ok_or_else(|| {
+                        ExperimentError::Config(format!("{} ran no epoch", dir.display()))
+                    })?
+                    .top1;
+                retrained.push(top1);
+            }
+            let retrained_mean = retrained.iter().sum::<f64>() / retrained.len() as f64;
+            out.push(RetrainedArchitecture {
+                text: job.architecture.to_string(),
+                label: job.label,
+                architecture: job.architecture,
+                cost: cost.get(metric) / 1e6,
+                macs: cost.macs,
+                params: cost.params,
+                held_out: job.held_out,
+                retrained,
+                retrained_mean,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,336 @@
+//! Rank correlations, bootstrap intervals and two-group comparisons for the experiments.
+//!
+//! Every function is plain arithmetic on `f64` slices; a statistic that is undefined on its
+//! input (fewer than two values, a constant variable) is `NaN`, never a panic.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Kendall's τ-b between `x` and `y` (equal lengths): `(concordant − discordant) /
+/// sqrt((n0 − ties_x)(n0 − ties_y))` over all `n0 = n(n−1)/2` pairs; ties count in neither
+/// the concordant nor the discordant pairs. `NaN` when either variable is constant or there
+/// are fewer than two values.
+///
+/// ```
+/// use nse_train::experiment::stats::kendall_tau;
+/// assert_eq!(kendall_tau(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
+/// assert_eq!(kendall_tau(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
+/// ```
+pub fn kendall_tau(x: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(x.len(), y.len(), "kendall_tau: lengths differ");
+    let n = x.len();
+    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0i64, 0i64, 0i64, 0i64);
+    for i in 0..n {
+        for j in i + 1..n {
+            let dx = x[i] - x[j];
+            let dy = y[i] - y[j];
+            if dx == 0.0 {
+                ties_x += 1;
+            }
+            if dy == 0.0 {
+                ties_y += 1;
+            }
+            let s = dx * dy;
+            if s > 0.0 {
+                concordant += 1;
+            } else if s < 0.0 {
+                discordant += 1;
+            }
+        }
+    }
+    let n0 = (n * n.saturating_sub(1) / 2) as i64;
+    let denominator = (((n0 - ties_x) * (n0 - ties_y)) as f64).sqrt();
+    if denominator == 0.0 {
+        return f64::NAN;
+    }
+    (concordant - discordant) as f64 / denominator
+}
+
+/// Ranks from 1, ties given their average rank.
+pub fn ranks(x: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..x.len()).collect();
+    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+    let mut r = vec![0.0; x.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && x[order[j + 1]] == x[order[i]] {
+            j += 1;
+        }
+        let average = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            r[k] = average;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Pearson's correlation; `NaN` when either variable is constant.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(x.len(), y.len(), "pearson: lengths differ");
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        return f64::NAN;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Spearman's ρ: Pearson's correlation of the average ranks.
+///
+/// ```
+/// use nse_train::experiment::stats::spearman_rho;
+/// assert!((spearman_rho(&[1.0, 2.0, 3.0, 4.0], &[1.0, 4.0, 9.0, 16.0]) - 1.0).abs() < 1e-12);
+/// ```
+pub fn spearman_rho(x: &[f64], y: &[f64]) -> f64 {
+    pearson(&ranks(x), &ranks(y))
+}
+
+/// Kendall's partial τ of `x` and `y` given `z`:
+/// `(τ_xy − τ_xz τ_yz) / sqrt((1 − τ_xz²)(1 − τ_yz²))` — how far `x` ranks `y` beyond what
+/// both share with `z` (here: the cost). `NaN` when `z` ranks either perfectly.
+pub fn partial_kendall_tau(x: &[f64], y: &[f64], z: &[f64]) -> f64 {
+    let (xy, xz, yz) = (kendall_tau(x, y), kendall_tau(x, z), kendall_tau(y, z));
+    let denominator = ((1.0 - xz * xz) * (1.0 - yz * yz)).sqrt();
+    if denominator == 0.0 {
+        return f64::NAN;
+    }
+    (xy - xz * yz) / denominator
+}
+
+/// Kendall's τ within strata: the τ-b of each group of `strata` (labels, one per value) with
+/// at least two members, averaged with weights equal to their numbers of pairs. `NaN` when no
+/// stratum has a defined τ.
+pub fn stratified_kendall_tau(x: &[f64], y: &[f64], strata: &[usize]) -> f64 {
+    let mut labels: Vec<usize> = strata.to_vec();
+    labels.sort_unstable();
+    labels.dedup();
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for label in labels {
+        let members: Vec<usize> = (0..x.len()).filter(|&i| strata[i] == label).collect();
+        let xs: Vec<f64> = members.iter().map(|&i| x[i]).collect();
+        let ys: Vec<f64> = members.iter().map(|&i| y[i]).collect();
+        let tau = kendall_tau(&xs, &ys);
+        if tau.is_finite() {
+            let pairs = (members.len() * (members.len() - 1) / 2) as f64;
+            sum += tau * pairs;
+            weight += pairs;
+        }
+    }
+    if weight == 0.0 {
+        f64::NAN
+    } else {
+        sum / weight
+    }
+}
+
+/// `|top-k of x ∩ top-k of y| / k` (largest values; ties broken by position).
+pub fn top_k_overlap(x: &[f64], y: &[f64], k: usize) -> f64 {
+    let top = |v: &[f64]| {
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+        order.truncate(k);
+        order
+    };
+    let (tx, ty) = (top(x), top(y));
+    if tx.is_empty() {
+        return f64::NAN;
+    }
+    tx.iter().filter(|i| ty.contains(i)).count() as f64 / tx.len() as f64
+}
+
+/// A point estimate with a confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// The estimate on the full sample.
+    pub estimate: f64,
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+}
+
+/// The percentile bootstrap 95 % interval of a paired statistic: `resamples` resamples of the
+/// indices with replacement, the statistic recomputed on each (undefined ones skipped), the
+/// 2.5th and 97.5th percentiles.
+pub fn bootstrap_95<R: Rng + ?Sized>(
+    x: &[f64],
+    y: &[f64],
+    statistic: impl Fn(&[f64], &[f64]) -> f64,
+    resamples: usize,
+    rng: &mut R,
+) -> Interval {
+    let n = x.len();
+    let estimate = statistic(x, y);
+    let mut values = Vec::with_capacity(resamples);
+    let (mut xs, mut ys) = (vec![0.0; n], vec![0.0; n]);
+    for _ in 0..resamples {
+        for k in 0..n {
+            let i = rng.random_range(0..n);
+            xs[k] = x[i];
+            ys[k] = y[i];
+        }
+        let v = statistic(&xs, &ys);
+        if v.is_finite() {
+            values.push(v);
+        }
+    }
+    if values.is_empty() {
+        return Interval {
+            estimate,
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+    }
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((q * (values.len() - 1) as f64).round()) as usize];
+    Interval {
+        estimate,
+        low: at(0.025),
+        high: at(0.975),
+    }
+}
+
+/// Mean, sample standard deviation and standard error of a group of results.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Values.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (`n − 1`; `NaN` for one value).
+    pub sd: f64,
+    /// Standard error of the mean, `sd / sqrt(n)`.
+    pub sem: f64,
+}
+
+/// The [`Summary`] of `values`.
+pub fn summary(values: &[f64]) -> Summary {
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = if n < 2 {
+        f64::NAN
+    } else {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    };
+    Summary {
+        n,
+        mean,
+        sd,
+        sem: sd / (n as f64).sqrt(),
+    }
+}
+
+/// The difference of two group means with its (Welch) standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// `mean(a) − mean(b)`.
+    pub difference: f64,
+    /// `sqrt(sem(a)² + sem(b)²)`.
+    pub standard_error: f64,
+    /// `difference / standard_error`.
+    pub z: f64,
+    /// Normal-approximation 95 % interval `difference ± 1.96 · standard_error`.
+    pub ci95: [f64; 2],
+}
+
+/// `mean(a) − mean(b)` with its Welch standard error (each group needs two values).
+pub fn difference(a: &Summary, b: &Summary) -> Difference {
+    let se = (a.sem * a.sem + b.sem * b.sem).sqrt();
+    let d = a.mean - b.mean;
+    Difference {
+        difference: d,
+        standard_error: se,
+        z: d / se,
+        ci95: [d - 1.96 * se, d + 1.96 * se],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn kendall_tau_b_counts_pairs_and_ties() {
+        // Hand count: x = 1 2 3 4, y = 1 3 2 4: 5 concordant, 1 discordant pair → 4/6.
+        let t = kendall_tau(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]);
+        assert!((t - 4.0 / 6.0).abs() < 1e-12, "{t}");
+        // With a tie in x: pairs (1,2) tied; n0 = 3, ties_x = 1, ties_y = 0;
+        // concordant: (1,3), (2,3) → 2/sqrt(2·3).
+        let t = kendall_tau(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]);
+        assert!((t - 2.0 / 6f64.sqrt()).abs() < 1e-12, "{t}");
+        assert!(kendall_tau(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+        assert!(kendall_tau(&[1.0], &[1.0]).is_nan());
+    }
+
+    #[test]
+    fn spearman_uses_average_ranks() {
+        assert_eq!(ranks(&[10.0, 30.0, 20.0, 20.0]), vec![1.0, 4.0, 2.5, 2.5]);
+        // 1 − 6 Σd² / (n(n²−1)) without ties: d = (0, 1, −1, 0) → 1 − 12/60 = 0.8.
+        let r = spearman_rho(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]);
+        assert!((r - 0.8).abs() < 1e-12, "{r}");
+    }
+
+    #[test]
+    fn partial_tau_removes_what_the_cost_explains() {
+        // y is the cost exactly; x follows the cost too: given the cost, nothing is left.
+        let z = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let x = [1.0, 2.0, 3.0, 5.0, 4.0];
+        let y = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert!(
+            partial_kendall_tau(&x, &y, &z).is_nan(),
+            "z ranks y perfectly"
+        );
+        // x ranks y where z does not: partial τ stays close to τ.
+        let x = [5.0, 1.0, 4.0, 2.0, 3.0];
+        let y = [5.0, 1.0, 4.0, 2.0, 3.0];
+        let z = [3.0, 5.0, 1.0, 2.0, 4.0];
+        let p = partial_kendall_tau(&x, &y, &z);
+        assert!((p - 1.0).abs() < 1e-12, "{p}");
+    }
+
+    #[test]
+    fn strata_and_top_k() {
+        // Within each stratum the order agrees; across strata it is reversed.
+        let x = [1.0, 2.0, 10.0, 11.0];
+        let y = [11.0, 12.0, 1.0, 2.0];
+        assert!(kendall_tau(&x, &y) < 0.0);
+        assert_eq!(stratified_kendall_tau(&x, &y, &[0, 0, 1, 1]), 1.0);
+        assert_eq!(top_k_overlap(&x, &y, 2), 0.0);
+        assert_eq!(top_k_overlap(&x, &x, 2), 1.0);
+    }
+
+    #[test]
+    fn bootstrap_interval_brackets_the_estimate() {
+        let x: Vec<f64> = (0..30).map(f64::from).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + if i % 3 == 0 { 8.0 } else { 0.0 })
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let ci = bootstrap_95(&x, &y, kendall_tau, 500, &mut rng);
+        assert!(ci.low <= ci.estimate && ci.estimate <= ci.high, "{ci:?}");
+        assert!(ci.low > 0.3 && ci.high <= 1.0 && ci.high > ci.low, "{ci:?}");
+    }
+
+    #[test]
+    fn welch_difference() {
+        let a = summary(&[1.0, 2.0, 3.0]);
+        assert_eq!((a.n, a.mean, a.sd), (3, 2.0, 1.0));
+        let b = summary(&[0.0, 1.0, 2.0]);
+        let d = difference(&a, &b);
+        let se = (2.0f64 / 3.0).sqrt();
+        assert!((d.difference - 1.0).abs() < 1e-12 && (d.standard_error - se).abs() < 1e-12);
+        assert!((d.ci95[0] - (1.0 - 1.96 * se)).abs() < 1e-12);
+    }
+}

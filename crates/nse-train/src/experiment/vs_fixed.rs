@@ -1,0 +1,206 @@
+//! `vs-fixed`: the evolving space against the same supernet budget on a fixed space.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{ExperimentError, Result};
+use super::retrain_jobs::{Job, RetrainedArchitecture};
+use super::stats::{Difference, Summary, difference, summary};
+use super::{Experiment, ExperimentKind, run_config, run_front};
+use crate::plot::{PlotPoint, plot_pareto};
+use crate::progress::Reporter;
+use crate::search::driver::metric_unit;
+use crate::search::report::write_json_atomic;
+use crate::search::{FrontFile, SearchConfig, checkpoint};
+
+/// An evolving front entry and the fixed-space entry nearest to it in cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CostPair {
+    /// Index into [`VsFixedReport::evolving`].
+    pub evolving: usize,
+    /// Index into [`VsFixedReport::fixed`].
+    pub fixed: usize,
+    /// `fixed cost / evolving cost`.
+    pub cost_ratio: f64,
+    /// Mean retrained top-1 of the evolving entry minus the fixed entry's.
+    pub difference: f64,
+}
+
+/// What `vs-fixed` measured (`vs-fixed.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VsFixedReport {
+    /// Best mean retrained top-1 among the evolving search's retrained front entries.
+    pub evolving_best: f64,
+    /// The same for the fixed space.
+    pub fixed_best: f64,
+    /// All retrainings of the evolving side: n, mean, sd, standard error.
+    pub evolving_summary: Summary,
+    /// All retrainings of the fixed side.
+    pub fixed_summary: Summary,
+    /// `evolving mean − fixed mean` with its Welch standard error.
+    pub difference: Difference,
+    /// Each evolving entry paired with the fixed entry nearest in cost.
+    pub pairs: Vec<CostPair>,
+    /// Mean of the pairs' differences (the matched-cost comparison).
+    pub paired_difference: f64,
+    /// Weight steps of each side (equal by construction).
+    pub weight_steps: u64,
+    /// Unit of the costs.
+    pub unit: String,
+    /// Retraining seeds per architecture.
+    pub seeds: usize,
+    /// The evolving search run.
+    pub evolving_run: PathBuf,
+    /// The fixed-space search run.
+    pub fixed_run: PathBuf,
+    /// Wall time of this call, seconds.
+    pub wall_seconds: f64,
+    /// The evolving side's retrained front entries (most accurate held-out first).
+    pub evolving: Vec<RetrainedArchitecture>,
+    /// The fixed side's.
+    pub fixed: Vec<RetrainedArchitecture>,
+}
+
+/// The fixed-space counterpart of an evolving search of `rounds` rounds: one round on the
+/// first sub-space (the same seed gives the same first K ops per cell) with all the
+/// evolving search's epochs, so that both spend the same weight steps.
+pub fn fixed_space_config(evolving: &SearchConfig, rounds: usize) -> SearchConfig {
+    let mut fixed = evolving.clone();
+    fixed.epochs_per_round = evolving.epochs_per_round * rounds.max(1);
+    fixed.max_rounds = Some(1);
+    fixed.max_steps = None;
+    fixed
+}
+
+fn best_entries(front: &FrontFile, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..front.front.len()).collect();
+    order.sort_by(|&a, &b| front.front[b].accuracy.total_cmp(&front.front[a].accuracy));
+    order.truncate(n);
+    order
+}
+
+/// Weight steps of a finished search, from its latest checkpoint.
+fn total_steps(run: &std::path::Path) -> Result<u64> {
+    let dir = checkpoint::find(run).ok_or_else(|| {
+        ExperimentError::Config(format!("`{}` holds no search checkpoint", run.display()))
+    })?;
+    Ok(checkpoint::read_progress(&dir)?.total_steps)
+}
+
+impl Experiment {
+    /// Runs `vs-fixed` (see the [module docs](super)) and writes `vs-fixed.json` and
+    /// `vs-fixed.png`.
+    pub fn vs_fixed(&self, reporter: &mut dyn Reporter) -> Result<VsFixedReport> {
+        self.require(ExperimentKind::VsFixed)?;
+        let started = Instant::now();
+        let evolving_run = self.main_search(reporter)?;
+        let config = run_config(&evolving_run)?;
+        let evolving_front = run_front(&evolving_run)?;
+        let fixed_config = fixed_space_config(&config, evolving_front.rounds);
+        let fixed_run = self.finished_search("fixed-search", &fixed_config, reporter)?;
+        let fixed_front = run_front(&fixed_run)?;
+        let (evolving_steps, fixed_steps) = (total_steps(&evolving_run)?, total_steps(&fixed_run)?);
+        if evolving_steps != fixed_steps {
+            return Err(ExperimentError::Config(format!(
+                "the evolving search took {evolving_steps} weight steps and the fixed one \
+                 {fixed_steps}: the budgets differ"
+            )));
+        }
+        let pick = |front: &FrontFile, side: &str| -> Vec<Job> {
+            best_entries(front, self.config.archs)
+                .into_iter()
+                .map(|i| Job {
+                    label: format!("{side}{i}"),
+                    architecture: front.front[i].architecture.clone(),
+                    held_out: Some(front.front[i].accuracy),
+                })
+                .collect()
+        };
+        let evolving = self.retrain_jobs(&config, pick(&evolving_front, "evolving"), reporter)?;
+        let fixed = self.retrain_jobs(&fixed_config, pick(&fixed_front, "fixed"), reporter)?;
+        let pairs: Vec<CostPair> = evolving
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let (j, f) = fixed
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| {
+                        let d = |x: &RetrainedArchitecture| (x.cost / e.cost).ln().abs();
+                        d(a.1).total_cmp(&d(b.1))
+                    })
+                    .expect("a front is never empty");
+                CostPair {
+                    evolving: i,
+                    fixed: j,
+                    cost_ratio: f.cost / e.cost,
+                    difference: e.retrained_mean - f.retrained_mean,
+                }
+            })
+            .collect();
+        let values = |side: &[RetrainedArchitecture]| -> Vec<f64> {
+            side.iter().flat_map(|a| a.retrained.clone()).collect()
+        };
+        let best = |side: &[RetrainedArchitecture]| {
+            side.iter()
+                .map(|a| a.retrained_mean)
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let (evolving_summary, fixed_summary) =
+            (summary(&values(&evolving)), summary(&values(&fixed)));
+        let report = VsFixedReport {
+            evolving_best: best(&evolving),
+            fixed_best: best(&fixed),
+            difference: difference(&evolving_summary, &fixed_summary),
+            evolving_summary,
+            fixed_summary,
+            paired_difference: pairs.iter().map(|p| p.difference).sum::<f64>() / pairs.len() as f64,
+            pairs,
+            weight_steps: evolving_steps,
+            unit: format!("M{}", metric_unit(config.resource.metric)),
+            seeds: self.config.seeds,
+            evolving_run,
+            fixed_run,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            evolving,
+            fixed,
+        };
+        write_json_atomic(&self.out.join("vs-fixed.json"), &report)?;
+        let points: Vec<PlotPoint> = report
+            .evolving
+            .iter()
+            .map(|a| (a, true))
+            .chain(report.fixed.iter().map(|a| (a, false)))
+            .flat_map(|(a, on_front)| {
+                a.retrained.iter().map(move |&r| PlotPoint {
+                    cost: a.cost,
+                    accuracy: r,
+                    on_front,
+                    extra: !on_front,
+                })
+            })
+            .collect();
+        let plot = self.out.join("vs-fixed.png");
+        if let Err(e) = plot_pareto(
+            &points,
+            "retrained top-1: evolving space (red) vs fixed space (orange)",
+            &report.unit,
+            &plot,
+        ) {
+            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+        }
+        reporter.line(&format!(
+            "vs-fixed ({} weight steps each): evolving best {:.2} %, mean {:.2}; fixed best \
+             {:.2} %, mean {:.2}; paired difference at matched cost {:+.2}",
+            report.weight_steps,
+            report.evolving_best,
+            report.evolving_summary.mean,
+            report.fixed_best,
+            report.fixed_summary.mean,
+            report.paired_difference
+        ));
+        Ok(report)
+    }
+}

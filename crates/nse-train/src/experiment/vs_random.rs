@@ -1,0 +1,211 @@
+//! `vs-random`: the final front against random architectures of the whole pool at matched
+//! cost.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use nse_space::{Architecture, SearchSpace};
+
+use super::error::{ExperimentError, Result};
+use super::retrain_jobs::{Job, RetrainedArchitecture};
+use super::stats::{Difference, Summary, difference, summary};
+use super::{
+    CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
+    run_front,
+};
+use crate::data::rng::derive_rng;
+use crate::plot::{PlotPoint, plot_pareto};
+use crate::progress::Reporter;
+use crate::search::driver::metric_unit;
+use crate::search::report::write_json_atomic;
+
+/// Most ops a random cell gets (the issue's "1–4 random ops of the whole pool").
+pub const RANDOM_MAX_OPS: usize = 4;
+/// Draws per random architecture before the cost match is declared impossible.
+const MATCH_ATTEMPTS: usize = 2_000_000;
+
+/// What `vs-random` measured (`vs-random.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VsRandomReport {
+    /// Mean test top-1 of the front's retrainings (all entries and seeds).
+    pub front_mean: f64,
+    /// Mean test top-1 of the random architectures' retrainings.
+    pub random_mean: f64,
+    /// `front_mean − random_mean` with its Welch standard error and 95 % interval.
+    pub difference: Difference,
+    /// The front's retrainings: n, mean, sd, standard error.
+    pub front_summary: Summary,
+    /// The random architectures' retrainings.
+    pub random_summary: Summary,
+    /// Relative cost tolerance of the matching.
+    pub cost_tolerance: f64,
+    /// Unit of the costs.
+    pub unit: String,
+    /// Retraining seeds per architecture.
+    pub seeds: usize,
+    /// The search run.
+    pub run: PathBuf,
+    /// Wall time of this call, seconds.
+    pub wall_seconds: f64,
+    /// The front entries (labels `front<i>`).
+    pub front: Vec<RetrainedArchitecture>,
+    /// The random architectures (labels `random<j>`, matched to front entry `j % front`).
+    pub random: Vec<RetrainedArchitecture>,
+}
+
+/// A random architecture of the whole pool: per cell 1 to [`RANDOM_MAX_OPS`] distinct ops
+/// drawn uniformly (0 to 4 in a residual cell, which may be skipped), the count uniform too.
+pub fn random_architecture<R: Rng + ?Sized>(space: &SearchSpace, rng: &mut R) -> Architecture {
+    let pool = space.pool().len();
+    let cells = space
+        .cells()
+        .iter()
+        .map(|cell| {
+            let low = usize::from(!cell.is_residual());
+            let k = rng.random_range(low..=RANDOM_MAX_OPS.min(pool));
+            let mut ops: Vec<usize> = (0..pool).collect();
+            for i in 0..k {
+                let j = rng.random_range(i..pool);
+                ops.swap(i, j);
+            }
+            ops.truncate(k);
+            ops
+        })
+        .collect();
+    Architecture::new(cells).expect("distinct pool indices")
+}
+
+impl Experiment {
+    /// Runs `vs-random` (see the [module docs](super)) and writes `vs-random.json` and
+    /// `vs-random.png`.
+    pub fn vs_random(&self, reporter: &mut dyn Reporter) -> Result<VsRandomReport> {
+        self.require(ExperimentKind::VsRandom)?;
+        let started = Instant::now();
+        let run = self.main_search(reporter)?;
+        let config = run_config(&run)?;
+        let front = run_front(&run)?;
+        if front.front.is_empty() {
+            return Err(ExperimentError::Config(format!(
+                "the front of `{}` is empty",
+                run.display()
+            )));
+        }
+        let space = config.space.check()?;
+        let metric = config.resource.metric;
+        let path = self.out.join(CANDIDATES_FILE);
+        let random: Vec<Architecture> = if path.exists() {
+            read_json(&path)?
+        } else {
+            let mut rng = derive_rng(&[self.config.search.seed, STREAM_EXPERIMENT, 10]);
+            let tolerance = self.config.cost_tolerance;
+            let mut random = Vec::with_capacity(self.config.archs);
+            for j in 0..self.config.archs {
+                let entry = &front.front[j % front.front.len()];
+                let target = space
+                    .architecture_cost(&entry.architecture)?
+                    .total
+                    .get(metric);
+                let mut range = (f64::INFINITY, f64::NEG_INFINITY);
+                let found = (0..MATCH_ATTEMPTS).find_map(|_| {
+                    let a = random_architecture(&space, &mut rng);
+                    let cost = space.architecture_cost(&a).ok()?.total.get(metric);
+                    range = (range.0.min(cost), range.1.max(cost));
+                    let taken =
+                        random.contains(&a) || front.front.iter().any(|f| f.architecture == a);
+                    ((cost - target).abs() <= tolerance * target && !taken).then_some(a)
+                });
+                let a = found.ok_or_else(|| {
+                    ExperimentError::Config(format!(
+                        "no random architecture within ±{:.0} % of front entry {} ({:.3} M) \
+                         after {MATCH_ATTEMPTS} draws (their costs: {:.3} to {:.3} M)",
+                        100.0 * tolerance,
+                        j % front.front.len(),
+                        target / 1e6,
+                        range.0 / 1e6,
+                        range.1 / 1e6
+                    ))
+                })?;
+                random.push(a);
+            }
+            write_json_atomic(&path, &random)?;
+            random
+        };
+        let jobs = front
+            .front
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Job {
+                label: format!("front{i}"),
+                architecture: e.architecture.clone(),
+                held_out: Some(e.accuracy),
+            })
+            .chain(random.into_iter().enumerate().map(|(j, a)| Job {
+                label: format!("random{j}"),
+                architecture: a,
+                held_out: None,
+            }))
+            .collect();
+        let mut all = self.retrain_jobs(&config, jobs, reporter)?;
+        let random = all.split_off(front.front.len());
+        let values = |group: &[RetrainedArchitecture]| -> Vec<f64> {
+            group.iter().flat_map(|a| a.retrained.clone()).collect()
+        };
+        let (front_summary, random_summary) = (summary(&values(&all)), summary(&values(&random)));
+        let report = VsRandomReport {
+            front_mean: front_summary.mean,
+            random_mean: random_summary.mean,
+            difference: difference(&front_summary, &random_summary),
+            front_summary,
+            random_summary,
+            cost_tolerance: self.config.cost_tolerance,
+            unit: format!("M{}", metric_unit(metric)),
+            seeds: self.config.seeds,
+            run,
+            wall_seconds: started.elapsed().as_secs_f64(),
+            front: all,
+            random,
+        };
+        write_json_atomic(&self.out.join("vs-random.json"), &report)?;
+        let points: Vec<PlotPoint> = report
+            .front
+            .iter()
+            .map(|a| (a, true))
+            .chain(report.random.iter().map(|a| (a, false)))
+            .flat_map(|(a, on_front)| {
+                a.retrained.iter().map(move |&r| PlotPoint {
+                    cost: a.cost,
+                    accuracy: r,
+                    on_front,
+                    extra: false,
+                })
+            })
+            .collect();
+        let plot = self.out.join("vs-random.png");
+        if let Err(e) = plot_pareto(
+            &points,
+            "retrained top-1: front (red) vs random at matched cost (blue)",
+            &report.unit,
+            &plot,
+        ) {
+            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+        }
+        reporter.line(&format!(
+            "vs-random: front {:.2} ± {:.2} % (n {}), random {:.2} ± {:.2} % (n {}); \
+             difference {:+.2} (95 % CI {:+.2} to {:+.2}, {:.1} standard errors)",
+            report.front_summary.mean,
+            report.front_summary.sd,
+            report.front_summary.n,
+            report.random_summary.mean,
+            report.random_summary.sd,
+            report.random_summary.n,
+            report.difference.difference,
+            report.difference.ci95[0],
+            report.difference.ci95[1],
+            report.difference.z
+        ));
+        Ok(report)
+    }
+}

@@ -1,0 +1,190 @@
+//! The experiment runner end to end on the tiny synthetic dataset: `ranking` scores
+//! architectures exactly as the search does and reports statistics that match its own
+//! entries; an interrupted experiment continues to the same report; `vs-random` matches
+//! costs; `vs-fixed` spends the same budget on the fixed space.
+
+use burn::tensor::Device;
+use nse_train::experiment::stats::{kendall_tau, spearman_rho};
+use nse_train::experiment::{Experiment, ExperimentConfig, ExperimentKind};
+use nse_train::progress::Quiet;
+use nse_train::retrain::RetrainConfig;
+use nse_train::search::{FrontFile, Search};
+
+mod common;
+use common::{config, scratch, write_dataset};
+
+fn recipe() -> RetrainConfig {
+    RetrainConfig {
+        epochs: 1,
+        batch_size: 16,
+        warmup_epochs: 0,
+        lr: 0.02,
+        ..RetrainConfig::demo()
+    }
+}
+
+#[test]
+fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
+    let data = scratch("exp-data");
+    write_dataset(&data);
+    let device = Device::flex();
+    let out = scratch("exp-ranking");
+    let mut experiment_config =
+        ExperimentConfig::new(ExperimentKind::Ranking, config(&data), recipe());
+    experiment_config.archs = 5;
+    experiment_config.bootstrap = 200;
+    let experiment = Experiment::new(experiment_config.clone(), &out, &device).unwrap();
+    let report = experiment.ranking(&mut Quiet).unwrap();
+    let retrained: Vec<f64> = report
+        .architectures
+        .iter()
+        .map(|a| a.retrained_mean)
+        .collect();
+    println!("retrained {retrained:?}, tau {}", report.kendall_tau);
+
+    // Inherited accuracy is the search's own score: rescoring the final front with the
+    // run's scorer gives the accuracies front.json holds.
+    let run = out.join("search");
+    let search = Search::open(&run, &device).unwrap();
+    let (mut state, progress) = search.latest_state().unwrap();
+    assert_eq!(progress.rounds_done, 2);
+    let scorer = search.scorer(progress.rounds_done - 1).unwrap();
+    let front = FrontFile::read(&run.join("front.json")).unwrap();
+    for entry in &front.front {
+        let score = scorer
+            .score(&mut state.supernet, &entry.architecture)
+            .unwrap();
+        assert_eq!(score, entry.accuracy, "{}", entry.text);
+    }
+
+    // The report is consistent with its own entries.
+    let archs = &report.architectures;
+    assert_eq!(archs.len(), 5);
+    assert!(
+        archs.windows(2).all(|w| w[0].cost <= w[1].cost),
+        "sorted by cost"
+    );
+    let distinct: std::collections::HashSet<_> = archs.iter().map(|a| &a.architecture).collect();
+    assert_eq!(distinct.len(), 5);
+    for a in archs {
+        assert!(
+            report.window[0] < a.cost && a.cost < report.window[1],
+            "{a:?}"
+        );
+        assert_eq!(a.retrained.len(), 1);
+        assert!((0.0..=100.0).contains(&a.inherited));
+    }
+    let inherited: Vec<f64> = archs.iter().map(|a| a.inherited).collect();
+    let truth: Vec<f64> = archs.iter().map(|a| a.retrained_mean).collect();
+    let cost: Vec<f64> = archs.iter().map(|a| a.cost).collect();
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+    assert!(same(report.kendall_tau, kendall_tau(&inherited, &truth)));
+    assert!(same(report.spearman_rho, spearman_rho(&inherited, &truth)));
+    assert!(same(report.cost_kendall_tau, kendall_tau(&cost, &truth)));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ranking.json")).unwrap()).unwrap();
+    assert!(json.get("kendall_tau").is_some() && json.get("spearman_rho").is_some());
+    assert_eq!(json["architectures"].as_array().unwrap().len(), 5);
+    assert!(out.join("ranking.png").exists());
+
+    // Interrupted after the scoring and one retraining: the rerun gives the same report.
+    std::fs::remove_file(out.join("ranking.json")).unwrap();
+    let retrain = out.join("retrain");
+    let mut runs: Vec<_> = std::fs::read_dir(&retrain)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    for dir in &runs[1..] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    let again = Experiment::new(experiment_config.clone(), &out, &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap();
+    assert_eq!(again.architectures, report.architectures);
+    assert!(same(again.kendall_tau, report.kendall_tau));
+    assert!(same(again.kendall_tau_ci95[0], report.kendall_tau_ci95[0]));
+    assert!(same(again.kendall_tau_ci95[1], report.kendall_tau_ci95[1]));
+
+    // Another experiment in the same folder is refused.
+    let mut other = experiment_config;
+    other.archs = 4;
+    let err = Experiment::new(other, &out, &device)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("another experiment"), "{err}");
+}
+
+#[test]
+fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
+    let data = scratch("exp-data-2");
+    write_dataset(&data);
+    let device = Device::flex();
+
+    let out = scratch("exp-vs-random");
+    let mut c = ExperimentConfig::new(ExperimentKind::VsRandom, config(&data), recipe());
+    c.archs = 3;
+    c.seeds = 2;
+    // The tiny space has few architectures near the front's cost.
+    c.cost_tolerance = 0.3;
+    let report = Experiment::new(c, &out, &device)
+        .unwrap()
+        .vs_random(&mut Quiet)
+        .unwrap();
+    let front_len = report.front.len();
+    assert!(front_len >= 1);
+    assert_eq!(report.random.len(), 3);
+    for (j, r) in report.random.iter().enumerate() {
+        let target = report.front[j % front_len].cost;
+        assert!(
+            (r.cost - target).abs() <= 0.3 * target,
+            "{} vs {target}",
+            r.cost
+        );
+        assert_eq!(r.retrained.len(), 2);
+        assert!(
+            report
+                .front
+                .iter()
+                .all(|f| f.architecture != r.architecture)
+        );
+    }
+    assert_eq!(report.front_summary.n, 2 * front_len);
+    assert_eq!(report.random_summary.n, 6);
+    let d = report.front_summary.mean - report.random_summary.mean;
+    assert!((report.difference.difference - d).abs() < 1e-9);
+    assert!(report.difference.ci95[0] <= d && d <= report.difference.ci95[1]);
+
+    // vs-fixed on the finished search of the vs-random experiment.
+    let out = scratch("exp-vs-fixed");
+    let mut c = ExperimentConfig::new(ExperimentKind::VsFixed, config(&data), recipe());
+    c.run = Some(report.run.clone());
+    c.archs = 2;
+    let fixed = Experiment::new(c, &out, &device)
+        .unwrap()
+        .vs_fixed(&mut Quiet)
+        .unwrap();
+    assert!(fixed.weight_steps > 0);
+    let fixed_front = FrontFile::read(&fixed.fixed_run.join("front.json")).unwrap();
+    assert_eq!(fixed_front.rounds, 1, "the fixed space never evolves");
+    let evolving_front = FrontFile::read(&report.run.join("front.json")).unwrap();
+    assert_eq!(evolving_front.rounds, 2);
+    assert!(!fixed.evolving.is_empty() && fixed.evolving.len() <= 2);
+    assert_eq!(fixed.pairs.len(), fixed.evolving.len());
+    for p in &fixed.pairs {
+        let d = fixed.evolving[p.evolving].retrained_mean - fixed.fixed[p.fixed].retrained_mean;
+        assert!((p.difference - d).abs() < 1e-9);
+    }
+    // The fixed space is the evolving search's first sub-space.
+    let log = std::fs::read_to_string(fixed.fixed_run.join("log.jsonl")).unwrap();
+    let evolving_log = std::fs::read_to_string(report.run.join("log.jsonl")).unwrap();
+    let first_subspace = |log: &str| -> serde_json::Value {
+        log.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v.get("subspace").is_some())
+            .unwrap()["subspace"]
+            .clone()
+    };
+    assert_eq!(first_subspace(&log), first_subspace(&evolving_log));
+}
