@@ -4,7 +4,7 @@
 
 use burn::tensor::Device;
 use nse_train::progress::Quiet;
-use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, check_window};
+use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledOps, check_window};
 
 mod common;
 use common::{config, scratch, write_dataset};
@@ -124,4 +124,62 @@ fn every_preset_passes_the_window_check_before_training() {
     config.evaluation.n_extra = 0;
     let err = check_window(&config).unwrap_err();
     assert!(err.to_string().contains("found"), "{err}");
+}
+
+/// The reference's optimizer semantics for unsampled ops (`unsampled_ops: momentum`) change
+/// the trained supernet, and a search interrupted mid-round still resumes to exactly the
+/// uninterrupted front.
+#[test]
+fn momentum_for_unsampled_ops_changes_training_and_resumes_exactly() {
+    let data = scratch("data-momentum");
+    write_dataset(&data);
+    let device = Device::flex();
+    let mut config = config(&data);
+    config.max_rounds = Some(1);
+    config.log_every = 1;
+    let frozen = scratch("frozen");
+    Search::new(config.clone(), &frozen, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    config.unsampled_ops = UnsampledOps::Momentum;
+    let full = scratch("momentum-full");
+    Search::new(config.clone(), &full, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    let losses = |dir: &std::path::Path| -> Vec<f64> {
+        std::fs::read_to_string(dir.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["event"] == "train")
+            .map(|v| v["loss"].as_f64().unwrap())
+            .collect()
+    };
+    let (a, b) = (losses(&frozen), losses(&full));
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[0], b[0], "the first step has nothing to coast");
+    assert_ne!(a, b, "coasting ops must change the training");
+    let parts = scratch("momentum-parts");
+    let mut stopped = config.clone();
+    stopped.max_steps = Some(7);
+    Search::new(stopped, &parts, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    let outcome = Search::resume(&parts, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert!(outcome.finished);
+    assert_eq!(
+        std::fs::read_to_string(parts.join("front.json")).unwrap(),
+        std::fs::read_to_string(full.join("front.json")).unwrap()
+    );
+    assert_eq!(
+        losses(&parts)[..],
+        b[..],
+        "same training losses after the resume"
+    );
 }

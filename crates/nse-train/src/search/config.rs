@@ -129,6 +129,20 @@ impl ResourceConfig {
     }
 }
 
+/// What the weight step does to the sub-space ops it did not sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsampledOps {
+    /// **\[ours\]** Untouched: only the sampled path's parameters are stepped, so an op's
+    /// momentum and weight decay act only when it is sampled.
+    #[default]
+    Frozen,
+    /// The reference's behaviour: PyTorch 1.5's `zero_grad()` leaves a zero gradient on every
+    /// parameter that once had one, so SGD keeps applying momentum and weight decay to every
+    /// sub-space op sampled earlier in the round, whether sampled now or not.
+    Momentum,
+}
+
 /// End-of-round evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +183,10 @@ pub struct SearchConfig {
     pub lr: LrConfig,
     /// Weight-step SGD (reference: Nesterov, momentum 0.9, weight decay 4e-5 except BN/bias).
     pub sgd: SgdSettings,
+    /// Momentum and weight decay of the sub-space ops a weight step did not sample (default
+    /// `frozen`; the reference's is `momentum`).
+    #[serde(default)]
+    pub unsampled_ops: UnsampledOps,
     /// The indicator step.
     pub indicator: IndicatorConfig,
     /// The resource constraint.
@@ -226,6 +244,7 @@ impl SearchConfig {
                 min: 0.0,
             },
             sgd: SgdSettings::default(),
+            unsampled_ops: UnsampledOps::Frozen,
             indicator: IndicatorConfig {
                 lr: 0.005,
                 beta_2: 0.999,

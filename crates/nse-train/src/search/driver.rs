@@ -25,12 +25,12 @@ use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
 use crate::schedule::CosineWarmup;
 use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
-use crate::search::config::SearchConfig;
+use crate::search::config::{SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open};
 use crate::search::error::{Result, SearchError};
 use crate::search::log::RunLog;
 use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
-use crate::search::step::{indicator_step, weight_step};
+use crate::search::step::{indicator_step, weight_step_coasting};
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -548,11 +548,13 @@ impl Search {
                     derive_rng(&[self.config.seed, STREAM_WEIGHT_STEP, round as u64, step]);
                 let arch = subspace.sample_uniform(&mut rng);
                 let lr_now = schedule.lr(step as usize);
-                let (supernet, stats) = weight_step(
+                let coast = self.coasting_ops(&subspace, arch.cells(), step);
+                let (supernet, stats) = weight_step_coasting(
                     state.supernet.clone(),
                     weight_optim,
                     lr_now,
                     arch.cells(),
+                    &coast,
                     batch.images,
                     batch.labels,
                 )?;
@@ -633,6 +635,30 @@ impl Search {
         }
         reporter.finish();
         Ok(false)
+    }
+
+    /// The sub-space ops off `path` that the weight step `step` of a round steps with zero
+    /// gradients: none when unsampled ops are frozen; with [`UnsampledOps::Momentum`] from the
+    /// round's second step on, every sub-space op off the path. (The reference coasts only ops
+    /// that have had a gradient in the round; taking them all keeps resume exact without a
+    /// record of what was sampled, and differs only for an op not sampled in the first
+    /// steps, with probability 2^-steps, by a weight decay of `lr · weight_decay`.)
+    fn coasting_ops(&self, subspace: &SubSpace, path: &[Vec<usize>], step: u64) -> Vec<Vec<usize>> {
+        let coast = self.config.unsampled_ops == UnsampledOps::Momentum && step > 0;
+        path.iter()
+            .enumerate()
+            .map(|(cell, on)| {
+                if !coast {
+                    return Vec::new();
+                }
+                subspace
+                    .ops(cell)
+                    .iter()
+                    .copied()
+                    .filter(|op| !on.contains(op))
+                    .collect()
+            })
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)]

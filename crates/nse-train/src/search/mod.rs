@@ -16,9 +16,9 @@ pub mod step;
 
 pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
-    SearchConfig,
+    SearchConfig, UnsampledOps,
 };
 pub use driver::{Scorer, Search, SearchOutcome, check_window, window_sampler};
 pub use error::{Result, SearchError};
 pub use report::{FrontEntry, FrontFile};
-pub use step::{WeightStepStats, indicator_step, weight_step};
+pub use step::{WeightStepStats, indicator_step, weight_step, weight_step_coasting};

@@ -1,7 +1,7 @@
 //! The two training steps of a search round (nse-method.md §6), as free functions so that the
 //! search driver and the benchmarks run exactly the same code.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Gradients, Int, Tensor};
@@ -28,6 +28,7 @@ pub struct WeightStepStats {
 
 /// One weight step: forward of the multi-branch architecture `arch` (op sets per cell),
 /// cross-entropy, backward, and an optimizer step on the supernet weights at rate `lr`.
+/// Ops off the path are left alone ([`UnsampledOps::Frozen`](crate::search::UnsampledOps)).
 pub fn weight_step(
     supernet: Supernet,
     optim: &mut ModuleOptimizer,
@@ -36,17 +37,54 @@ pub fn weight_step(
     images: Tensor<4>,
     labels: Tensor<1, Int>,
 ) -> Result<(Supernet, WeightStepStats)> {
+    let none = vec![Vec::new(); arch.len()];
+    weight_step_coasting(supernet, optim, lr, arch, &none, images, labels)
+}
+
+/// [`weight_step`], and besides an optimizer step with zero gradients on the ops `coast`
+/// (per cell; ops off the path): their momentum and weight decay keep acting, as in the
+/// reference, where PyTorch 1.5's `zero_grad()` leaves every parameter that once had a
+/// gradient with a zero one ([`UnsampledOps::Momentum`](crate::search::UnsampledOps)).
+#[allow(clippy::too_many_arguments)]
+pub fn weight_step_coasting(
+    supernet: Supernet,
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    arch: &[Vec<usize>],
+    coast: &[Vec<usize>],
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+) -> Result<(Supernet, WeightStepStats)> {
     let logits = supernet.forward(images, arch)?;
     let [n, classes] = logits.dims();
     let loss = cross_entropy_with_logits(logits.clone(), labels.clone().one_hot(classes).float());
     let mut grads = loss.backward();
-    let supernet = step_path(supernet, optim, lr, arch, &mut grads);
+    let mut supernet = step_path(supernet, optim, lr, arch, &mut grads);
+    for (cell, ops) in supernet.cells.iter_mut().zip(coast) {
+        for &op in ops {
+            let module = cell.ops[op].clone();
+            let mut zeros = ZeroGrads(GradientsParams::new());
+            module.visit(&mut zeros);
+            cell.ops[op] = optim.step(lr, module, zeros.0);
+        }
+    }
     let stats = WeightStepStats {
         loss: loss.into_scalar::<f32>(),
         correct: top_k_correct(logits.detach(), labels, 1),
         images: n,
     };
     Ok((supernet, stats))
+}
+
+/// Registers a zero gradient for every trainable float parameter it visits.
+struct ZeroGrads(GradientsParams);
+
+impl ModuleVisitor for ZeroGrads {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if param.is_require_grad() {
+            self.0.register(param.id, param.val().inner().zeros_like());
+        }
+    }
 }
 
 /// The optimizer step on the modules of `arch`'s path: stem, the sampled ops, tail. Only they
@@ -118,7 +156,6 @@ pub fn indicator_step<R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::{ModuleVisitor, Param};
     use burn::tensor::{Device, TensorData};
     use nse_ops::CostMetric;
     use nse_space::{SearchSpace, SpaceSpec};
@@ -267,5 +304,69 @@ mod tests {
         for (i, (a, b)) in a.iter().zip(&b).enumerate() {
             assert!(a == b, "parameter {i} differs from the whole-supernet step");
         }
+    }
+
+    /// A coasting op keeps moving by its momentum alone: after a first step on the path
+    /// (`v0` the velocity it left), a zero-gradient Nesterov step without weight decay moves
+    /// `p1` to `p1 − lr·μ²·v0`, PyTorch's rule for a zero gradient; a frozen op stays put.
+    #[test]
+    fn coasting_ops_move_by_their_momentum_alone() {
+        let device = Device::flex().autodiff();
+        let (space, images, labels) = demo_batch(&device, 29, [2, 4, 6, 8]);
+        let settings = crate::optim::SgdSettings {
+            weight_decay: 0.0,
+            ..Default::default()
+        };
+        let (lr, mu) = (0.1f64, settings.momentum);
+        let n = space.num_cells();
+        let first: Vec<Vec<usize>> = vec![vec![0, 3]; n];
+        let second: Vec<Vec<usize>> = vec![vec![0]; n];
+        let coast: Vec<Vec<usize>> = vec![vec![3]; n];
+        let net = Supernet::new(&space, &device, 9).unwrap();
+        let mut optim = crate::optim::sgd(&settings);
+        let p0 = parameters(&net.cells[0].ops[3]);
+        let (net, _) =
+            weight_step(net, &mut optim, lr, &first, images.clone(), labels.clone()).unwrap();
+        let p1 = parameters(&net.cells[0].ops[3]);
+        let frozen = {
+            let mut optim = crate::optim::sgd(&settings);
+            let (again, _) = weight_step(
+                Supernet::new(&space, &device, 9).unwrap(),
+                &mut optim,
+                lr,
+                &first,
+                images.clone(),
+                labels.clone(),
+            )
+            .unwrap();
+            let (again, _) = weight_step(
+                again,
+                &mut optim,
+                lr,
+                &second,
+                images.clone(),
+                labels.clone(),
+            )
+            .unwrap();
+            parameters(&again.cells[0].ops[3])
+        };
+        assert_eq!(frozen, p1, "a frozen op does not move");
+        let (net, _) =
+            weight_step_coasting(net, &mut optim, lr, &second, &coast, images, labels).unwrap();
+        let p2 = parameters(&net.cells[0].ops[3]);
+        let mut moved = 0;
+        for ((a, b), c) in p0.iter().zip(&p1).zip(&p2) {
+            for ((&a, &b), &c) in a.iter().zip(b).zip(c) {
+                // Nesterov's first step: p1 = p0 − lr(1 + μ)v0.
+                let v0 = (f64::from(a) - f64::from(b)) / (lr * (1.0 + mu));
+                let expected = f64::from(b) - lr * mu * mu * v0;
+                assert!(
+                    (f64::from(c) - expected).abs() <= 1e-6 * (1.0 + expected.abs()),
+                    "{c} vs {expected}"
+                );
+                moved += usize::from(c != b);
+            }
+        }
+        assert!(moved > 100, "the coasting op moved ({moved} values)");
     }
 }

@@ -81,6 +81,7 @@ pub fn config(data: &Path) -> SearchConfig {
             min: 0.0,
         },
         sgd: Default::default(),
+        unsampled_ops: Default::default(),
         indicator: IndicatorConfig {
             lr: 0.05,
             beta_2: 0.999,
