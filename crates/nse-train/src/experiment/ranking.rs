@@ -104,6 +104,27 @@ pub struct RankingReport {
     pub architectures: Vec<RankedArchitecture>,
 }
 
+impl RankingReport {
+    /// One line with τ (and its interval), ρ, the cost-only τ, the partial τ and top-k.
+    pub fn summary(&self) -> String {
+        format!(
+            "ranking of {} architectures: Kendall tau {:.3} (95 % CI {:.3} to {:.3}), Spearman \
+             rho {:.3}; cost alone: tau {:.3}; partial tau given cost {:.3}; top-{} overlap \
+             {:.2} (cost alone {:.2})",
+            self.architectures.len(),
+            self.kendall_tau,
+            self.kendall_tau_ci95[0],
+            self.kendall_tau_ci95[1],
+            self.spearman_rho,
+            self.cost_kendall_tau,
+            self.partial_kendall_tau,
+            self.top_k,
+            self.top_k_overlap,
+            self.cost_top_k_overlap
+        )
+    }
+}
+
 /// A chosen architecture, scored or not yet (`candidates.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Candidate {
@@ -267,16 +288,7 @@ impl Experiment {
         ) {
             reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
         }
-        reporter.line(&format!(
-            "ranking: {n} architectures, Kendall tau {:.3} [{:.3}, {:.3}], Spearman rho {:.3}; \
-             cost alone: tau {:.3}; partial tau given cost {:.3}",
-            report.kendall_tau,
-            report.kendall_tau_ci95[0],
-            report.kendall_tau_ci95[1],
-            report.spearman_rho,
-            report.cost_kendall_tau,
-            report.partial_kendall_tau
-        ));
+        reporter.line(&report.summary());
         Ok(report)
     }
 

@@ -7,6 +7,7 @@ use nse_space::{Architecture, SearchSpace};
 
 use super::error::{ExperimentError, Result};
 use super::{Experiment, read_json};
+use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
 use crate::retrain::{REPORT_FILE, RetrainOptions, RetrainReport, retrain};
 use crate::search::SearchConfig;
@@ -123,5 +124,35 @@ impl Experiment {
             });
         }
         Ok(out)
+    }
+}
+
+/// Plots every retraining of two groups against cost (`first` as front points, `second` as
+/// plain or, with `second_as_extra`, as extra-band squares) into `path`; a failure to draw is
+/// reported as a warning, not an error.
+pub(crate) fn plot_groups(
+    first: &[RetrainedArchitecture],
+    second: &[RetrainedArchitecture],
+    second_as_extra: bool,
+    title: &str,
+    unit: &str,
+    path: &std::path::Path,
+    reporter: &mut dyn Reporter,
+) {
+    let points: Vec<PlotPoint> = first
+        .iter()
+        .map(|a| (a, true))
+        .chain(second.iter().map(|a| (a, false)))
+        .flat_map(|(a, on_front)| {
+            a.retrained.iter().map(move |&r| PlotPoint {
+                cost: a.cost,
+                accuracy: r,
+                on_front,
+                extra: second_as_extra && !on_front,
+            })
+        })
+        .collect();
+    if let Err(e) = plot_pareto(&points, title, unit, path) {
+        reporter.line(&format!("warning: could not draw {}: {e}", path.display()));
     }
 }

@@ -6,10 +6,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ExperimentError, Result};
-use super::retrain_jobs::{Job, RetrainedArchitecture};
+use super::retrain_jobs::{Job, RetrainedArchitecture, plot_groups};
 use super::stats::{Difference, Summary, difference, summary};
 use super::{Experiment, ExperimentKind, run_config, run_front};
-use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
 use crate::search::driver::metric_unit;
 use crate::search::report::write_json_atomic;
@@ -61,6 +60,22 @@ pub struct VsFixedReport {
     pub evolving: Vec<RetrainedArchitecture>,
     /// The fixed side's.
     pub fixed: Vec<RetrainedArchitecture>,
+}
+
+impl VsFixedReport {
+    /// One line with each side's best and mean and the paired difference.
+    pub fn summary(&self) -> String {
+        format!(
+            "vs-fixed ({} weight steps each): evolving best {:.2} %, mean {:.2}; fixed best \
+             {:.2} %, mean {:.2}; paired difference at matched cost {:+.2}",
+            self.weight_steps,
+            self.evolving_best,
+            self.evolving_summary.mean,
+            self.fixed_best,
+            self.fixed_summary.mean,
+            self.paired_difference
+        )
+    }
 }
 
 /// The fixed-space counterpart of an evolving search of `rounds` rounds: one round on the
@@ -168,39 +183,16 @@ impl Experiment {
             fixed,
         };
         write_json_atomic(&self.out.join("vs-fixed.json"), &report)?;
-        let points: Vec<PlotPoint> = report
-            .evolving
-            .iter()
-            .map(|a| (a, true))
-            .chain(report.fixed.iter().map(|a| (a, false)))
-            .flat_map(|(a, on_front)| {
-                a.retrained.iter().map(move |&r| PlotPoint {
-                    cost: a.cost,
-                    accuracy: r,
-                    on_front,
-                    extra: !on_front,
-                })
-            })
-            .collect();
-        let plot = self.out.join("vs-fixed.png");
-        if let Err(e) = plot_pareto(
-            &points,
+        plot_groups(
+            &report.evolving,
+            &report.fixed,
+            true,
             "retrained top-1: evolving space (red) vs fixed space (orange)",
             &report.unit,
-            &plot,
-        ) {
-            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
-        }
-        reporter.line(&format!(
-            "vs-fixed ({} weight steps each): evolving best {:.2} %, mean {:.2}; fixed best \
-             {:.2} %, mean {:.2}; paired difference at matched cost {:+.2}",
-            report.weight_steps,
-            report.evolving_best,
-            report.evolving_summary.mean,
-            report.fixed_best,
-            report.fixed_summary.mean,
-            report.paired_difference
-        ));
+            &self.out.join("vs-fixed.png"),
+            reporter,
+        );
+        reporter.line(&report.summary());
         Ok(report)
     }
 }

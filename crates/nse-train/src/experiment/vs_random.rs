@@ -10,14 +10,13 @@ use serde::{Deserialize, Serialize};
 use nse_space::{Architecture, SearchSpace};
 
 use super::error::{ExperimentError, Result};
-use super::retrain_jobs::{Job, RetrainedArchitecture};
+use super::retrain_jobs::{Job, RetrainedArchitecture, plot_groups};
 use super::stats::{Difference, Summary, difference, summary};
 use super::{
     CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
     run_front,
 };
 use crate::data::rng::derive_rng;
-use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
 use crate::search::driver::metric_unit;
 use crate::search::report::write_json_atomic;
@@ -54,6 +53,26 @@ pub struct VsRandomReport {
     pub front: Vec<RetrainedArchitecture>,
     /// The random architectures (labels `random<j>`, matched to front entry `j % front`).
     pub random: Vec<RetrainedArchitecture>,
+}
+
+impl VsRandomReport {
+    /// One line with the groups' means, sds and sizes and the difference with its interval.
+    pub fn summary(&self) -> String {
+        format!(
+            "vs-random: front {:.2} ± {:.2} % (n {}), random {:.2} ± {:.2} % (n {}); \
+             difference {:+.2} (95 % CI {:+.2} to {:+.2}, {:.1} standard errors)",
+            self.front_summary.mean,
+            self.front_summary.sd,
+            self.front_summary.n,
+            self.random_summary.mean,
+            self.random_summary.sd,
+            self.random_summary.n,
+            self.difference.difference,
+            self.difference.ci95[0],
+            self.difference.ci95[1],
+            self.difference.z
+        )
+    }
 }
 
 /// A random architecture of the whole pool: per cell 1 to [`RANDOM_MAX_OPS`] distinct ops
@@ -169,43 +188,16 @@ impl Experiment {
             random,
         };
         write_json_atomic(&self.out.join("vs-random.json"), &report)?;
-        let points: Vec<PlotPoint> = report
-            .front
-            .iter()
-            .map(|a| (a, true))
-            .chain(report.random.iter().map(|a| (a, false)))
-            .flat_map(|(a, on_front)| {
-                a.retrained.iter().map(move |&r| PlotPoint {
-                    cost: a.cost,
-                    accuracy: r,
-                    on_front,
-                    extra: false,
-                })
-            })
-            .collect();
-        let plot = self.out.join("vs-random.png");
-        if let Err(e) = plot_pareto(
-            &points,
+        plot_groups(
+            &report.front,
+            &report.random,
+            false,
             "retrained top-1: front (red) vs random at matched cost (blue)",
             &report.unit,
-            &plot,
-        ) {
-            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
-        }
-        reporter.line(&format!(
-            "vs-random: front {:.2} ± {:.2} % (n {}), random {:.2} ± {:.2} % (n {}); \
-             difference {:+.2} (95 % CI {:+.2} to {:+.2}, {:.1} standard errors)",
-            report.front_summary.mean,
-            report.front_summary.sd,
-            report.front_summary.n,
-            report.random_summary.mean,
-            report.random_summary.sd,
-            report.random_summary.n,
-            report.difference.difference,
-            report.difference.ci95[0],
-            report.difference.ci95[1],
-            report.difference.z
-        ));
+            &self.out.join("vs-random.png"),
+            reporter,
+        );
+        reporter.line(&report.summary());
         Ok(report)
     }
 }

@@ -378,47 +378,14 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     let report = experiment
         .run(reporter.as_mut())
         .map_err(|e| e.to_string())?;
-    match &report {
-        ExperimentReport::Ranking(r) => println!(
-            "ranking of {} architectures: Kendall tau {:.3} (95% CI {:.3} to {:.3}), Spearman rho \
-             {:.3}; cost alone: tau {:.3}; partial tau given cost {:.3}; top-{} overlap {:.2} \
-             (cost alone {:.2})",
-            r.architectures.len(),
-            r.kendall_tau,
-            r.kendall_tau_ci95[0],
-            r.kendall_tau_ci95[1],
-            r.spearman_rho,
-            r.cost_kendall_tau,
-            r.partial_kendall_tau,
-            r.top_k,
-            r.top_k_overlap,
-            r.cost_top_k_overlap
-        ),
-        ExperimentReport::VsRandom(r) => println!(
-            "front {:.2} +- {:.2}% (n {}) vs random {:.2} +- {:.2}% (n {}): difference {:+.2} \
-             (95% CI {:+.2} to {:+.2}, {:.1} standard errors)",
-            r.front_summary.mean,
-            r.front_summary.sd,
-            r.front_summary.n,
-            r.random_summary.mean,
-            r.random_summary.sd,
-            r.random_summary.n,
-            r.difference.difference,
-            r.difference.ci95[0],
-            r.difference.ci95[1],
-            r.difference.z
-        ),
-        ExperimentReport::VsFixed(r) => println!(
-            "evolving best {:.2}% (mean {:.2}) vs fixed best {:.2}% (mean {:.2}) at {} weight \
-             steps each; paired difference at matched cost {:+.2}",
-            r.evolving_best,
-            r.evolving_summary.mean,
-            r.fixed_best,
-            r.fixed_summary.mean,
-            r.weight_steps,
-            r.paired_difference
-        ),
-    }
+    println!(
+        "{}",
+        match &report {
+            ExperimentReport::Ranking(r) => r.summary(),
+            ExperimentReport::VsRandom(r) => r.summary(),
+            ExperimentReport::VsFixed(r) => r.summary(),
+        }
+    );
     println!(
         "report: {} ({:.0} s)",
         args.out.join(format!("{}.json", kind.name())).display(),
