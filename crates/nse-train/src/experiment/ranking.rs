@@ -18,7 +18,7 @@ use super::{
     CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
 };
 use crate::data::rng::derive_rng;
-use crate::plot::{PlotPoint, plot_pareto};
+use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::search::driver::metric_unit;
 use crate::search::report::write_json_atomic;
@@ -277,13 +277,20 @@ impl Experiment {
             })
             .collect();
         let plot = self.out.join("ranking.png");
-        if let Err(e) = plot_pareto(
+        let labels = PlotLabels {
+            candidate: "architecture",
+            y_axis: "retrained test top-1 (%)",
+            step_line: false,
+            ..PlotLabels::PARETO
+        };
+        if let Err(e) = plot_scatter(
             &points,
             &format!(
                 "retrained vs inherited top-1 (tau {:.2}, cost-only tau {:.2})",
                 report.kendall_tau, report.cost_kendall_tau
             ),
-            "% held-out top-1, inherited weights",
+            "held-out top-1 with inherited weights (%)",
+            &labels,
             &plot,
         ) {
             reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));

@@ -7,7 +7,7 @@ use nse_space::{Architecture, SearchSpace};
 
 use super::error::{ExperimentError, Result};
 use super::{Experiment, read_json};
-use crate::plot::{PlotPoint, plot_pareto};
+use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::retrain::{REPORT_FILE, RetrainOptions, RetrainReport, retrain};
 use crate::search::SearchConfig;
@@ -127,13 +127,13 @@ impl Experiment {
     }
 }
 
-/// Plots every retraining of two groups against cost (`first` as front points, `second` as
-/// plain or, with `second_as_extra`, as extra-band squares) into `path`; a failure to draw is
-/// reported as a warning, not an error.
+/// Plots every retraining of two groups against cost (`first` as red dots, `second` as blue
+/// dots, with the legend `names`) into `path`; a failure to draw is reported as a warning,
+/// not an error.
 pub(crate) fn plot_groups(
     first: &[RetrainedArchitecture],
     second: &[RetrainedArchitecture],
-    second_as_extra: bool,
+    names: [&str; 2],
     title: &str,
     unit: &str,
     path: &std::path::Path,
@@ -148,11 +148,18 @@ pub(crate) fn plot_groups(
                 cost: a.cost,
                 accuracy: r,
                 on_front,
-                extra: second_as_extra && !on_front,
+                extra: false,
             })
         })
         .collect();
-    if let Err(e) = plot_pareto(&points, title, unit, path) {
+    let labels = PlotLabels {
+        front: names[0],
+        candidate: names[1],
+        y_axis: "retrained test top-1 (%)",
+        step_line: false,
+        ..PlotLabels::PARETO
+    };
+    if let Err(e) = plot_scatter(&points, title, unit, &labels, path) {
         reporter.line(&format!("warning: could not draw {}: {e}", path.display()));
     }
 }

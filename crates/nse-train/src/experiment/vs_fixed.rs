@@ -186,8 +186,8 @@ impl Experiment {
         plot_groups(
             &report.evolving,
             &report.fixed,
-            true,
-            "retrained top-1: evolving space (red) vs fixed space (orange)",
+            ["evolving space", "fixed space"],
+            "retrained top-1: evolving vs fixed space, same budget",
             &report.unit,
             &self.out.join("vs-fixed.png"),
             reporter,

@@ -191,8 +191,8 @@ impl Experiment {
         plot_groups(
             &report.front,
             &report.random,
-            false,
-            "retrained top-1: front (red) vs random at matched cost (blue)",
+            ["NSE front", "random, matched cost"],
+            "retrained top-1: the front vs random architectures",
             &report.unit,
             &self.out.join("vs-random.png"),
             reporter,

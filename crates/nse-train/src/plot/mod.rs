@@ -326,8 +326,36 @@ fn text_px(text: &str) -> i64 {
 /// Height of a line of text on screen.
 const TEXT_HEIGHT: i64 = font::GLYPH_HEIGHT as i64 * TEXT_SCALE;
 
+/// The words of a plot: legend entries per point style, the y-axis label, and whether the
+/// front points are joined by a step line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlotLabels<'a> {
+    /// Legend of the [`PlotPoint::on_front`] points (large red dots).
+    pub front: &'a str,
+    /// Legend of the other points (small blue dots).
+    pub candidate: &'a str,
+    /// Legend of the [`PlotPoint::extra`] points (hollow orange squares).
+    pub extra: &'a str,
+    /// The y axis.
+    pub y_axis: &'a str,
+    /// Join the front points by a step line (a Pareto front).
+    pub step_line: bool,
+}
+
+impl PlotLabels<'static> {
+    /// The Pareto plot's: "Pareto front", "evaluated", "extra band", "top-1 accuracy (%)",
+    /// with the step line.
+    pub const PARETO: PlotLabels<'static> = PlotLabels {
+        front: "Pareto front",
+        candidate: "evaluated",
+        extra: "extra band",
+        y_axis: "top-1 accuracy (%)",
+        step_line: true,
+    };
+}
+
 /// Renders the plot into an image.
-fn render(points: &[PlotPoint], title: &str, x_label: &str) -> RgbImage {
+fn render(points: &[PlotPoint], title: &str, x_label: &str, labels: &PlotLabels<'_>) -> RgbImage {
     let layout = Layout::new(points);
     let mut c = Canvas::new();
     let (l, r, t, b) = (layout.left, layout.right, layout.top, layout.bottom);
@@ -372,7 +400,7 @@ fn render(points: &[PlotPoint], title: &str, x_label: &str) -> RgbImage {
         x_label,
         TEXT_COLOR,
     );
-    let y_label = "top-1 accuracy (%)";
+    let y_label = labels.y_axis;
     c.text_vertical(8, (t + b + text_px(y_label)) / 2, y_label, TEXT_COLOR);
 
     // Points: candidates, then the extra band, then the front on top.
@@ -399,7 +427,7 @@ fn render(points: &[PlotPoint], title: &str, x_label: &str) -> RgbImage {
             .collect()
     };
     // Step line: along the cost axis at the previous accuracy, then up to the next point.
-    for w in front.windows(2) {
+    for w in front.windows(2).filter(|_| labels.step_line) {
         let ((x0, y0), (x1, y1)) = (w[0], w[1]);
         c.line((x0, y0), (x1, y0), 2, FRONT_COLOR);
         c.line((x1, y0), (x1, y1), 2, FRONT_COLOR);
@@ -410,9 +438,9 @@ fn render(points: &[PlotPoint], title: &str, x_label: &str) -> RgbImage {
 
     // Legend, top-left inside the plotting area.
     let entries = [
-        (Style::Front, "Pareto front"),
-        (Style::Candidate, "evaluated"),
-        (Style::Extra, "extra band"),
+        (Style::Front, labels.front),
+        (Style::Candidate, labels.candidate),
+        (Style::Extra, labels.extra),
     ];
     let mut y = t + 12;
     for (kind, label) in entries {
@@ -438,6 +466,18 @@ fn render(points: &[PlotPoint], title: &str, x_label: &str) -> RgbImage {
 /// "nice" tick values with labels, `title` on top, and a legend. The file is written
 /// atomically (to a temporary sibling, then renamed).
 pub fn plot_pareto(points: &[PlotPoint], title: &str, x_label: &str, path: &Path) -> Result<()> {
+    plot_scatter(points, title, x_label, &PlotLabels::PARETO, path)
+}
+
+/// [`plot_pareto`] with other words ([`PlotLabels`]): any scatter of two or three groups of
+/// points, such as the experiments' retrained accuracies.
+pub fn plot_scatter(
+    points: &[PlotPoint],
+    title: &str,
+    x_label: &str,
+    labels: &PlotLabels<'_>,
+    path: &Path,
+) -> Result<()> {
     if let Some((index, p)) = points
         .iter()
         .enumerate()
@@ -449,7 +489,7 @@ pub fn plot_pareto(points: &[PlotPoint], title: &str, x_label: &str, path: &Path
             accuracy: p.accuracy,
         });
     }
-    let image = render(points, title, x_label);
+    let image = render(points, title, x_label, labels);
     let write_error = |message: String| PlotError::Write {
         path: path.to_path_buf(),
         message,
@@ -578,6 +618,29 @@ mod tests {
             dark_in(layout.bottom + 8, layout.bottom + 8 + TEXT_HEIGHT),
             "x tick labels"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_scatter_without_step_line_leaves_the_path_between_front_points_blank() {
+        let dir = std::env::temp_dir().join(format!("nse-scatter-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("scatter.png");
+        let points = sample();
+        let labels = PlotLabels {
+            front: "group a",
+            candidate: "group b",
+            step_line: false,
+            ..PlotLabels::PARETO
+        };
+        plot_scatter(&points, "two groups", "MMACs", &labels, &path).unwrap();
+        let decoded = image::open(&path).unwrap().to_rgb8();
+        let layout = Layout::new(&points);
+        let at = |x: i64, y: i64| decoded.get_pixel(x as u32, y as u32).0;
+        let (x0, y0) = layout.to_pixel(100.0, 70.0);
+        let (x1, _) = layout.to_pixel(125.0, 72.5);
+        assert_eq!(at(x0, y0), FRONT_COLOR, "the points are drawn");
+        assert_ne!(at((x0 + x1) / 2, y0), FRONT_COLOR, "but not joined");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
