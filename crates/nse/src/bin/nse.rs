@@ -359,8 +359,13 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
                 );
             }
             let path = run.join("config.json");
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "--run {}: not a search run directory ({}: {e})",
+                    run.display(),
+                    path.display()
+                )
+            })?;
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
         None => search_config(&args.preset, &args.config, &args.overrides, args.seed)?,

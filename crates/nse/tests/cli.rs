@@ -1,0 +1,94 @@
+//! The `nse experiment` command's answers to bad input: clear errors and a non-zero exit,
+//! before any training. (`.ci/run` runs a shortened experiment end to end.)
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use nse::train::search::SearchConfig;
+
+fn nse(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args(args)
+        .output()
+        .expect("run nse");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nse-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn experiment_rejects_bad_input_with_clear_errors() {
+    let out = scratch("out");
+    let out_s = out.to_str().unwrap();
+    let (ok, err) = nse(&["experiment", "rank", "--preset", "demo", "--out", out_s]);
+    assert!(!ok && err.contains("unknown experiment `rank`"), "{err}");
+    let (ok, err) = nse(&[
+        "experiment",
+        "ranking",
+        "--preset",
+        "demo",
+        "--archs",
+        "2",
+        "--out",
+        out_s,
+    ]);
+    assert!(!ok && err.contains("`archs` must be at least 3"), "{err}");
+    assert!(
+        !out.exists(),
+        "nothing is written for an invalid experiment"
+    );
+    let (ok, err) = nse(&[
+        "experiment",
+        "ranking",
+        "--run",
+        "/nonexistent",
+        "--out",
+        out_s,
+    ]);
+    assert!(!ok && err.contains("not a search run directory"), "{err}");
+
+    // A run directory whose search has not finished.
+    let run = scratch("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let config = SearchConfig::preset("demo").unwrap();
+    std::fs::write(
+        run.join("config.json"),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    let run_s = run.to_str().unwrap();
+    let (ok, err) = nse(&["experiment", "vs-random", "--run", run_s, "--out", out_s]);
+    assert!(!ok && err.contains("holds no finished search"), "{err}");
+    // The folder now holds that experiment: another one is refused.
+    let (ok, err) = nse(&[
+        "experiment",
+        "vs-random",
+        "--run",
+        run_s,
+        "--archs",
+        "3",
+        "--out",
+        out_s,
+    ]);
+    assert!(!ok && err.contains("holds another experiment"), "{err}");
+    let (ok, err) = nse(&[
+        "experiment",
+        "vs-random",
+        "--run",
+        run_s,
+        "--seed",
+        "3",
+        "--out",
+        out_s,
+    ]);
+    assert!(!ok && err.contains("drop --set/--seed"), "{err}");
+    std::fs::remove_dir_all(&run).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+}
