@@ -8,7 +8,7 @@ use nse_train::experiment::stats::{kendall_tau, spearman_rho};
 use nse_train::experiment::{Experiment, ExperimentConfig, ExperimentKind};
 use nse_train::progress::Quiet;
 use nse_train::retrain::RetrainConfig;
-use nse_train::search::{FrontFile, Search};
+use nse_train::search::{FrontFile, Search, UnsampledOps};
 
 mod common;
 use common::{config, scratch, write_dataset};
@@ -106,6 +106,34 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
     assert!(same(again.kendall_tau, report.kendall_tau));
     assert!(same(again.kendall_tau_ci95[0], report.kendall_tau_ci95[0]));
     assert!(same(again.kendall_tau_ci95[1], report.kendall_tau_ci95[1]));
+
+    // The same architectures and ground truth, scored by another supernet: no retraining.
+    let reuse = scratch("exp-ranking-reuse");
+    let mut changed = experiment_config.clone();
+    changed.search.unsampled_ops = UnsampledOps::Momentum;
+    changed.candidates_from = Some(out.clone());
+    let rescored = Experiment::new(changed.clone(), &reuse, &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap();
+    assert!(!reuse.join("retrain").exists(), "nothing retrained");
+    assert_eq!(rescored.candidates_from.as_deref(), Some(out.as_path()));
+    for (a, b) in rescored.architectures.iter().zip(&report.architectures) {
+        assert_eq!(
+            (&a.architecture, &a.retrained),
+            (&b.architecture, &b.retrained)
+        );
+        assert_eq!(a.drawn_from, "reused");
+    }
+    assert!(rescored.outside_final_subspace <= rescored.architectures.len());
+    // Another recipe's retrained accuracies are not this experiment's ground truth.
+    let mut wrong = changed;
+    wrong.recipe.epochs = 2;
+    let err = Experiment::new(wrong, &scratch("exp-ranking-wrong"), &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap_err();
+    assert!(err.to_string().contains("another recipe"), "{err}");
 
     // Another experiment in the same folder is refused.
     let mut other = experiment_config;

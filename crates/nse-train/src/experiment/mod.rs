@@ -150,6 +150,13 @@ pub struct ExperimentConfig {
     pub cost_tolerance: f64,
     /// Bootstrap resamples for the intervals of `ranking`.
     pub bootstrap: usize,
+    /// `ranking` only: score the architectures of this earlier ranking experiment's folder
+    /// instead of drawing new ones, and take its retrained accuracies as the ground truth
+    /// (same space, data, recipe and seeds, checked): a change to the supernet is then
+    /// measured on identical architectures, at the cost of a search and no retraining.
+    /// Best with one-round searches of one seed, whose sub-space is the same.
+    #[serde(default)]
+    pub candidates_from: Option<PathBuf>,
 }
 
 impl ExperimentConfig {
@@ -165,6 +172,7 @@ impl ExperimentConfig {
             recipe,
             cost_tolerance: 0.03,
             bootstrap: 2000,
+            candidates_from: None,
         }
     }
 
@@ -194,6 +202,12 @@ impl ExperimentConfig {
         }
         if self.bootstrap == 0 {
             return fail("`bootstrap` must be at least 1".into());
+        }
+        if self.candidates_from.is_some() && self.kind != ExperimentKind::Ranking {
+            return fail(format!(
+                "`candidates_from` is for ranking, not {}",
+                self.kind.name()
+            ));
         }
         self.recipe.check()?;
         if self.run.is_none() {

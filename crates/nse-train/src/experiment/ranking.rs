@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SearchSpace, SubSpace};
 
 use super::error::{ExperimentError, Result};
-use super::retrain_jobs::Job;
+use super::retrain_jobs::{Job, RetrainedArchitecture};
 use super::stats::{
     bootstrap_95, kendall_tau, partial_kendall_tau, spearman_rho, stratified_kendall_tau,
     top_k_overlap,
@@ -98,6 +98,13 @@ pub struct RankingReport {
     pub held_out_images: usize,
     /// Retraining seeds per architecture.
     pub seeds: usize,
+    /// The earlier ranking whose architectures and retrained accuracies were reused
+    /// ([`ExperimentConfig::candidates_from`](super::ExperimentConfig::candidates_from)).
+    pub candidates_from: Option<PathBuf>,
+    /// Architectures with an op outside this run's final sub-space (dropped or never
+    /// introduced there: its weights were not trained in the final round, so its score is
+    /// not the search's own).
+    pub outside_final_subspace: usize,
     /// Wall time of this call, seconds (earlier sessions of a resumed experiment excluded).
     pub wall_seconds: f64,
     /// The architectures, by cost.
@@ -134,6 +141,18 @@ struct Candidate {
     inherited: Option<f64>,
 }
 
+/// What [`Experiment::ranking`] reuses of an earlier `ranking.json`.
+#[derive(Debug, Clone, Deserialize)]
+struct PreviousRanking {
+    architectures: Vec<PreviousArchitecture>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PreviousArchitecture {
+    architecture: Architecture,
+    retrained: Vec<f64>,
+}
+
 /// `n` architectures spread over `pool` (sorted by cost): one at the middle of each of `n`
 /// equal-count cost quantiles.
 fn stratified<T: Clone>(pool: &[T], n: usize) -> Vec<T> {
@@ -157,8 +176,28 @@ impl Experiment {
         let metric = config.resource.metric;
         let window = config.resource.window();
         let path = self.out.join(CANDIDATES_FILE);
+        let previous = match &self.config.candidates_from {
+            Some(dir) => Some(self.previous_ranking(dir, &config)?),
+            None => None,
+        };
         let mut candidates: Vec<Candidate> = if path.exists() {
             read_json(&path)?
+        } else if let Some(previous) = &previous {
+            let chosen = previous
+                .architectures
+                .iter()
+                .map(|a| {
+                    let cost = space.architecture_cost(&a.architecture)?.total;
+                    Ok(Candidate {
+                        architecture: a.architecture.clone(),
+                        cost: cost.get(metric) / 1e6,
+                        drawn_from: "reused".into(),
+                        inherited: None,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            write_json_atomic(&path, &chosen)?;
+            chosen
         } else {
             let alphas = state.indicators.values();
             let chosen = self.choose(&space, progress.evolution.subspace(), &alphas, &config)?;
@@ -194,7 +233,38 @@ impl Experiment {
                 held_out: c.inherited,
             })
             .collect();
-        let retrained = self.retrain_jobs(&config, jobs, reporter)?;
+        let retrained = match previous {
+            // The ground truth of the earlier experiment: same architectures, data and recipe.
+            Some(previous) => previous
+                .architectures
+                .into_iter()
+                .map(|a| {
+                    let cost = space.architecture_cost(&a.architecture)?.total;
+                    let retrained_mean = a.retrained.iter().sum::<f64>() / a.retrained.len() as f64;
+                    Ok(RetrainedArchitecture {
+                        label: String::new(),
+                        text: a.architecture.to_string(),
+                        architecture: a.architecture,
+                        cost: cost.get(metric) / 1e6,
+                        macs: cost.macs,
+                        params: cost.params,
+                        held_out: None,
+                        retrained: a.retrained,
+                        retrained_mean,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => self.retrain_jobs(&config, jobs, reporter)?,
+        };
+        let outside_final_subspace = candidates
+            .iter()
+            .filter(|c| {
+                !progress
+                    .evolution
+                    .subspace()
+                    .contains_architecture(&c.architecture)
+            })
+            .count();
         let n = candidates.len();
         let strata = (n / STRATUM_SIZE).max(1);
         let architectures: Vec<RankedArchitecture> = candidates
@@ -261,6 +331,8 @@ impl Experiment {
             window: [window.low() / 1e6, window.high() / 1e6],
             unit: format!("M{}", metric_unit(metric)),
             held_out_images: scorer.images(),
+            candidates_from: self.config.candidates_from.clone(),
+            outside_final_subspace,
             seeds: self.config.seeds,
             wall_seconds: started.elapsed().as_secs_f64(),
             architectures,
@@ -297,6 +369,39 @@ impl Experiment {
         }
         reporter.line(&report.summary());
         Ok(report)
+    }
+
+    /// The architectures and retrained accuracies of the ranking in `dir`, checked to come
+    /// from the same space, data and recipe as this experiment's run `config`.
+    fn previous_ranking(
+        &self,
+        dir: &std::path::Path,
+        config: &crate::search::SearchConfig,
+    ) -> Result<PreviousRanking> {
+        let saved: super::ExperimentConfig = read_json(&dir.join(super::CONFIG_FILE))?;
+        let saved_search = match &saved.run {
+            Some(run) => run_config(run)?,
+            None => saved.search.clone(),
+        };
+        let differs = if saved.kind != ExperimentKind::Ranking {
+            Some("is not a ranking")
+        } else if saved_search.space != config.space {
+            Some("has another search space")
+        } else if saved_search.data.source != config.data.source {
+            Some("retrained on other data")
+        } else if saved.recipe != self.config.recipe || saved.seeds != self.config.seeds {
+            Some("retrained with another recipe or seed count")
+        } else {
+            None
+        };
+        if let Some(why) = differs {
+            return Err(ExperimentError::Config(format!(
+                "--candidates-from `{}` {why}: its retrained accuracies are not this \
+                 experiment's ground truth",
+                dir.display()
+            )));
+        }
+        read_json(&dir.join("ranking.json"))
     }
 
     /// Draws distinct architectures in the window from the final round's learned

@@ -77,6 +77,10 @@ struct ExperimentArgs {
     /// Retraining seeds per architecture.
     #[arg(long, default_value_t = 1)]
     seeds: usize,
+    /// ranking: score the architectures of this earlier ranking's output folder and reuse
+    /// its retrained accuracies (same space, data, recipe and seeds) instead of retraining.
+    #[arg(long)]
+    candidates_from: Option<PathBuf>,
     /// Retraining recipe: demo, cifar10, or a RetrainConfig JSON file.
     #[arg(long, default_value = "demo")]
     recipe: String,
@@ -374,6 +378,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         ExperimentConfig::new(kind, search, recipe(&args.recipe, &args.retrain_overrides)?);
     config.run = args.run.clone();
     config.seeds = args.seeds;
+    config.candidates_from = args.candidates_from.clone();
     if let Some(n) = args.archs {
         config.archs = n;
     }
