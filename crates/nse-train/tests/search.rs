@@ -9,6 +9,21 @@ use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledO
 mod common;
 use common::{config, scratch, write_dataset};
 
+/// Resumes the interrupted search in `parts` to its end and checks that it ends with the
+/// front of the uninterrupted search in `full`.
+fn resume_to_the_same_front(parts: &std::path::Path, full: &std::path::Path, device: &Device) {
+    let outcome = Search::resume(parts, device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert!(outcome.finished);
+    assert_eq!(
+        std::fs::read_to_string(parts.join("front.json")).unwrap(),
+        std::fs::read_to_string(full.join("front.json")).unwrap(),
+        "the resumed search must end with the same front"
+    );
+}
+
 #[test]
 fn resumed_search_ends_with_the_uninterrupted_front() {
     let data = scratch("data");
@@ -61,16 +76,7 @@ fn resumed_search_ends_with_the_uninterrupted_front() {
         .unwrap();
     assert!(!outcome.finished);
     assert_eq!(outcome.rounds_done, 1);
-    let outcome = Search::resume(&parts, &device, None)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    assert!(outcome.finished);
-    assert_eq!(
-        std::fs::read_to_string(parts.join("front.json")).unwrap(),
-        std::fs::read_to_string(full.join("front.json")).unwrap(),
-        "the resumed search must end with the same front"
-    );
+    resume_to_the_same_front(&parts, &full, &device);
     // A finished run directory is not reused by a fresh search.
     assert!(Search::new(config, &parts, &device).is_err());
 }
@@ -168,15 +174,7 @@ fn momentum_for_unsampled_ops_changes_training_and_resumes_exactly() {
         .unwrap()
         .run(&mut Quiet)
         .unwrap();
-    let outcome = Search::resume(&parts, &device, None)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    assert!(outcome.finished);
-    assert_eq!(
-        std::fs::read_to_string(parts.join("front.json")).unwrap(),
-        std::fs::read_to_string(full.join("front.json")).unwrap()
-    );
+    resume_to_the_same_front(&parts, &full, &device);
     assert_eq!(
         losses(&parts)[..],
         b[..],
