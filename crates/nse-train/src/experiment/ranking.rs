@@ -223,16 +223,6 @@ impl Experiment {
             }
             reporter.finish();
         }
-        let width = candidates.len().to_string().len();
-        let jobs = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Job {
-                label: format!("arch{i:0width$}"),
-                architecture: c.architecture.clone(),
-                held_out: c.inherited,
-            })
-            .collect();
         let retrained = match previous {
             // The ground truth of the earlier experiment: same architectures, data and recipe.
             Some(previous) => previous
@@ -254,7 +244,19 @@ impl Experiment {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?,
-            None => self.retrain_jobs(&config, jobs, reporter)?,
+            None => {
+                let width = candidates.len().to_string().len();
+                let jobs = candidates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Job {
+                        label: format!("arch{i:0width$}"),
+                        architecture: c.architecture.clone(),
+                        held_out: c.inherited,
+                    })
+                    .collect();
+                self.retrain_jobs(&config, jobs, reporter)?
+            }
         };
         let outside_final_subspace = candidates
             .iter()
