@@ -126,6 +126,18 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
         assert_eq!(a.drawn_from, "reused");
     }
     assert!(rescored.outside_final_subspace <= rescored.architectures.len());
+    assert!(report.compared_with_earlier.is_none());
+    let against = rescored.compared_with_earlier.as_ref().expect("compared");
+    assert!(same(against.earlier_kendall_tau, report.kendall_tau));
+    assert!(same(
+        against.kendall_tau_difference,
+        rescored.kendall_tau - report.kendall_tau
+    ));
+    let rescored_scores: Vec<f64> = rescored.architectures.iter().map(|a| a.inherited).collect();
+    assert!(same(
+        against.scores_kendall_tau,
+        kendall_tau(&rescored_scores, &inherited)
+    ));
     // Another recipe's retrained accuracies are not this experiment's ground truth.
     let mut wrong = changed;
     wrong.recipe.epochs = 2;

@@ -181,3 +181,63 @@ fn momentum_for_unsampled_ops_changes_training_and_resumes_exactly() {
         "same training losses after the resume"
     );
 }
+
+#[test]
+fn a_training_seed_replicates_supernet_training_on_the_same_subspace() {
+    let data = scratch("data-training-seed");
+    write_dataset(&data);
+    let device = Device::flex();
+    let mut config = config(&data);
+    config.max_rounds = Some(1);
+    config.log_every = 1;
+    let run = |config: &SearchConfig, name: &str| -> Vec<serde_json::Value> {
+        let dir = scratch(name);
+        Search::new(config.clone(), &dir, &device)
+            .unwrap()
+            .run(&mut Quiet)
+            .unwrap();
+        std::fs::read_to_string(dir.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let field = |log: &[serde_json::Value], event: &str, key: &str| -> Vec<serde_json::Value> {
+        log.iter()
+            .filter(|v| v["event"] == event)
+            .map(|v| v[key].clone())
+            .collect()
+    };
+    let base = run(&config, "seed-default");
+    config.training_seed = Some(config.seed);
+    let same = run(&config, "seed-explicit");
+    assert_eq!(
+        field(&base, "train", "loss"),
+        field(&same, "train", "loss"),
+        "training_seed = seed is the default"
+    );
+    config.training_seed = Some(config.seed + 1);
+    let other = run(&config, "seed-other");
+    assert_eq!(
+        field(&base, "round_start", "subspace"),
+        field(&other, "round_start", "subspace"),
+        "the sub-space stays with `seed`"
+    );
+    assert_eq!(
+        field(&base, "start", "held_out_images"),
+        field(&other, "start", "held_out_images")
+    );
+    assert_ne!(
+        field(&base, "train", "loss"),
+        field(&other, "train", "loss"),
+        "another training seed trains another supernet"
+    );
+    // Another `seed` changes the sub-space (the reason training_seed exists).
+    config.training_seed = None;
+    config.seed += 1;
+    let reseeded = run(&config, "seed-reseeded");
+    assert_ne!(
+        field(&base, "round_start", "subspace"),
+        field(&reseeded, "round_start", "subspace"),
+    );
+}

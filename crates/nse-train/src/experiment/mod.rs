@@ -71,7 +71,7 @@ use crate::search::report::write_json_atomic;
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
-pub use ranking::{RankedArchitecture, RankingReport};
+pub use ranking::{RankedArchitecture, RankingComparison, RankingReport};
 pub use retrain_jobs::RetrainedArchitecture;
 pub use vs_fixed::{CostPair, VsFixedReport};
 pub use vs_random::VsRandomReport;

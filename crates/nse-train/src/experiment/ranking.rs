@@ -11,8 +11,8 @@ use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SearchSpace, SubSpace};
 use super::error::{ExperimentError, Result};
 use super::retrain_jobs::{Job, RetrainedArchitecture};
 use super::stats::{
-    bootstrap_95, kendall_tau, partial_kendall_tau, spearman_rho, stratified_kendall_tau,
-    top_k_overlap,
+    bootstrap_95, bootstrap_95_columns, kendall_tau, partial_kendall_tau, spearman_rho,
+    stratified_kendall_tau, top_k_overlap,
 };
 use super::{
     CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
@@ -101,6 +101,9 @@ pub struct RankingReport {
     /// The earlier ranking whose architectures and retrained accuracies were reused
     /// ([`ExperimentConfig::candidates_from`](super::ExperimentConfig::candidates_from)).
     pub candidates_from: Option<PathBuf>,
+    /// Against the earlier ranking, when its architectures were reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_with_earlier: Option<RankingComparison>,
     /// Architectures with an op outside this run's final sub-space (dropped or never
     /// introduced there: its weights were not trained in the final round, so its score is
     /// not the search's own).
@@ -128,7 +131,20 @@ impl RankingReport {
             self.top_k,
             self.top_k_overlap,
             self.cost_top_k_overlap
-        )
+        ) + &self
+            .compared_with_earlier
+            .as_ref()
+            .map(|c| {
+                format!(
+                    "; against the earlier ranking: tau {:+.3} (95 % CI {:+.3} to {:+.3}), tau \
+                     between the two supernets' scores {:.3}",
+                    c.kendall_tau_difference,
+                    c.kendall_tau_difference_ci95[0],
+                    c.kendall_tau_difference_ci95[1],
+                    c.scores_kendall_tau
+                )
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -150,7 +166,23 @@ struct PreviousRanking {
 #[derive(Debug, Clone, Deserialize)]
 struct PreviousArchitecture {
     architecture: Architecture,
+    inherited: f64,
     retrained: Vec<f64>,
+}
+
+/// This ranking against the earlier one whose architectures and ground truth it reused
+/// ([`ExperimentConfig::candidates_from`](super::ExperimentConfig::candidates_from)): the
+/// same architectures scored by two supernets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankingComparison {
+    /// The earlier ranking's Kendall τ (its supernet's scores against the same truth).
+    pub earlier_kendall_tau: f64,
+    /// This τ minus the earlier one.
+    pub kendall_tau_difference: f64,
+    /// Its paired bootstrap 95 % interval (the architectures resampled once for both).
+    pub kendall_tau_difference_ci95: [f64; 2],
+    /// Kendall τ between the two supernets' inherited scores: how alike they rank.
+    pub scores_kendall_tau: f64,
 }
 
 /// `n` architectures spread over `pool` (sorted by cost): one at the middle of each of `n`
@@ -223,6 +255,9 @@ impl Experiment {
             }
             reporter.finish();
         }
+        let earlier_scores: Option<Vec<f64>> = previous
+            .as_ref()
+            .map(|p| p.architectures.iter().map(|a| a.inherited).collect());
         let retrained = match previous {
             // The ground truth of the earlier experiment: same architectures, data and recipe.
             Some(previous) => previous
@@ -313,6 +348,20 @@ impl Experiment {
             b,
             &mut derive_rng(&[seed, STREAM_EXPERIMENT, 4]),
         );
+        let compared_with_earlier = earlier_scores.map(|earlier| {
+            let difference = bootstrap_95_columns(
+                &[&inherited, &earlier, &truth],
+                |c| kendall_tau(&c[0], &c[2]) - kendall_tau(&c[1], &c[2]),
+                b,
+                &mut derive_rng(&[seed, STREAM_EXPERIMENT, 5]),
+            );
+            RankingComparison {
+                earlier_kendall_tau: kendall_tau(&earlier, &truth),
+                kendall_tau_difference: difference.estimate,
+                kendall_tau_difference_ci95: [difference.low, difference.high],
+                scores_kendall_tau: kendall_tau(&inherited, &earlier),
+            }
+        });
         let top_k = n.div_ceil(4).max(1);
         let report = RankingReport {
             kendall_tau: tau.estimate,
@@ -334,6 +383,7 @@ impl Experiment {
             unit: format!("M{}", metric_unit(metric)),
             held_out_images: scorer.images(),
             candidates_from: self.config.candidates_from.clone(),
+            compared_with_earlier,
             outside_final_subspace,
             seeds: self.config.seeds,
             wall_seconds: started.elapsed().as_secs_f64(),

@@ -173,8 +173,17 @@ pub struct SearchConfig {
     pub space: SpaceSpec,
     /// The data.
     pub data: DataConfig,
-    /// Seed of everything random (initialisation, data order, sampling).
+    /// Seed of everything random (initialisation, data order, sampling), unless
+    /// [`training_seed`](Self::training_seed) is given.
     pub seed: u64,
+    /// Seed of the supernet's training alone: weight and indicator initialisation, the order
+    /// of training and held-out batches, and the paths weight and indicator steps sample
+    /// (default: [`seed`](Self::seed)). The held-out split, the first sub-space, the
+    /// architectures sampled for evaluation and the recalibration batches stay with `seed`,
+    /// so changing only this replicates supernet training on the same sub-space and data —
+    /// how much a supernet's ranking varies between training runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_seed: Option<u64>,
     /// Batch size of weight and indicator steps (reference 1024).
     pub batch_size: usize,
     /// Supernet training epochs per round (reference 100).
@@ -235,6 +244,7 @@ impl SearchConfig {
                 workers: None,
             },
             seed: 2021,
+            training_seed: None,
             batch_size: 1024,
             epochs_per_round: 100,
             lr: LrConfig {
@@ -358,6 +368,12 @@ impl SearchConfig {
                 )));
             }
         })
+    }
+
+    /// The seed of supernet training: [`training_seed`](Self::training_seed), else
+    /// [`seed`](Self::seed).
+    pub fn training_seed(&self) -> u64 {
+        self.training_seed.unwrap_or(self.seed)
     }
 
     /// Checks every field that can be checked without data (the resource window's

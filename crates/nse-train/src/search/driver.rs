@@ -303,13 +303,18 @@ impl Search {
         } else {
             Pipeline::new()
         };
-        let train_loader =
-            self.loader(&self.data.train, true, train_pipeline, derive_seed(seed, 1))?;
+        let training_seed = self.config.training_seed();
+        let train_loader = self.loader(
+            &self.data.train,
+            true,
+            train_pipeline,
+            derive_seed(training_seed, 1),
+        )?;
         let held_loader = self.loader(
             &self.data.held_out,
             true,
             Pipeline::new(),
-            derive_seed(seed, 2),
+            derive_seed(training_seed, 2),
         )?;
         if train_loader.num_batches() == 0 || held_loader.num_batches() == 0 {
             return Err(SearchError::Config(format!(
@@ -324,7 +329,7 @@ impl Search {
         let mut first_iteration = true;
         while progress.rounds_done < rounds {
             let round = progress.rounds_done;
-            let init_seed = derive_seed(seed, STREAM_INIT ^ ((round as u64) << 16));
+            let init_seed = derive_seed(training_seed, STREAM_INIT ^ ((round as u64) << 16));
             let round_start = matches!(progress.phase, Phase::Train { step: 0, .. });
             let (mut state, mut weight_optim, mut alpha_optim) = match &resumed {
                 Some(dir) if first_iteration && !round_start => self.load_models(dir, init_seed)?,
@@ -544,8 +549,12 @@ impl Search {
                 let batch_position = batch.position;
                 let subspace = progress.evolution.subspace().clone();
                 // Weight step: uniform multi-branch sampling over the sub-space.
-                let mut rng =
-                    derive_rng(&[self.config.seed, STREAM_WEIGHT_STEP, round as u64, step]);
+                let mut rng = derive_rng(&[
+                    self.config.training_seed(),
+                    STREAM_WEIGHT_STEP,
+                    round as u64,
+                    step,
+                ]);
                 let arch = subspace.sample_uniform(&mut rng);
                 let lr_now = schedule.lr(step as usize);
                 let coast = self.coasting_ops(&subspace, arch.cells(), step);
@@ -672,7 +681,12 @@ impl Search {
         images: Tensor<4>,
         labels: Tensor<1, Int>,
     ) -> Result<()> {
-        let mut rng = derive_rng(&[self.config.seed, STREAM_INDICATOR_STEP, round as u64, index]);
+        let mut rng = derive_rng(&[
+            self.config.training_seed(),
+            STREAM_INDICATOR_STEP,
+            round as u64,
+            index,
+        ]);
         state.indicators = indicator_step(
             &state.supernet,
             state.indicators.clone(),

@@ -72,6 +72,7 @@ pub fn config(data: &Path) -> SearchConfig {
             workers: Some(1),
         },
         seed: 7,
+        training_seed: None,
         batch_size: 32,
         epochs_per_round: 2,
         lr: LrConfig {
