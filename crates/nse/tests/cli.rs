@@ -92,3 +92,29 @@ fn experiment_rejects_bad_input_with_clear_errors() {
     std::fs::remove_dir_all(&run).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn search_keeps_a_step_budget_given_by_set() {
+    let out = scratch("max-steps");
+    let result = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args([
+            "search",
+            "--preset",
+            "demo",
+            "--set",
+            "max_steps=1",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run nse");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains("stopped after 1 steps"), "{stdout}");
+    assert!(!out.join("front.json").exists());
+}

@@ -262,7 +262,10 @@ fn search(args: SearchArgs) -> Result<(), String> {
                     e
                 }
             })?;
-        config.max_steps = args.max_steps;
+        // `--max-steps` wins over a `max_steps` in the config or `--set`, never erases it.
+        if args.max_steps.is_some() {
+            config.max_steps = args.max_steps;
+        }
         Search::new(config, &args.out, &device).map_err(|e| e.to_string())?
     };
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
