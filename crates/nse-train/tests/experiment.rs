@@ -112,6 +112,7 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
     let mut changed = experiment_config.clone();
     changed.search.unsampled_ops = UnsampledOps::Momentum;
     changed.candidates_from = Some(out.clone());
+    changed.probe = true;
     let rescored = Experiment::new(changed.clone(), &reuse, &device)
         .unwrap()
         .ranking(&mut Quiet)
@@ -126,7 +127,23 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
         assert_eq!(a.drawn_from, "reused");
     }
     assert!(rescored.outside_final_subspace <= rescored.architectures.len());
-    assert!(report.compared_with_earlier.is_none());
+    assert!(report.compared_with_earlier.is_none() && report.probe.is_empty());
+    // The probe scored the architectures after every epoch of both rounds; after the last
+    // one, exactly as the final scoring does.
+    let epochs = changed.search.epochs_per_round;
+    assert_eq!(rescored.probe.len(), 2 * epochs, "{:?}", rescored.probe);
+    assert_eq!(
+        rescored
+            .probe
+            .iter()
+            .map(|p| (p.round, p.epoch))
+            .collect::<Vec<_>>(),
+        (1..=2)
+            .flat_map(|r| (1..=epochs).map(move |e| (r, e)))
+            .collect::<Vec<_>>()
+    );
+    let last = rescored.probe.last().unwrap();
+    assert!(same(last.kendall_tau, rescored.kendall_tau), "{last:?}");
     let against = rescored.compared_with_earlier.as_ref().expect("compared");
     assert!(same(against.earlier_kendall_tau, report.kendall_tau));
     assert!(same(

@@ -241,3 +241,52 @@ fn a_training_seed_replicates_supernet_training_on_the_same_subspace() {
         field(&reseeded, "round_start", "subspace"),
     );
 }
+
+#[test]
+fn a_probe_scores_after_every_epoch_and_changes_no_front() {
+    let data = scratch("data-probe");
+    write_dataset(&data);
+    let device = Device::flex();
+    let config = config(&data);
+    let plain = scratch("probe-off");
+    Search::new(config.clone(), &plain, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    let front = FrontFile::read(&plain.join("front.json")).unwrap();
+    let mut probed = config.clone();
+    probed.evaluation.probe = front.front.iter().map(|e| e.architecture.clone()).collect();
+    let dir = scratch("probe-on");
+    Search::new(probed.clone(), &dir, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("front.json")).unwrap(),
+        std::fs::read_to_string(plain.join("front.json")).unwrap(),
+        "probing must not change the search"
+    );
+    let probes: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "probe")
+        .collect();
+    assert_eq!(probes.len(), 2 * config.epochs_per_round);
+    for p in &probes {
+        let scores = p["accuracies"].as_array().unwrap();
+        assert_eq!(scores.len(), front.front.len());
+        assert!(
+            scores
+                .iter()
+                .all(|a| (0.0..=100.0).contains(&a.as_f64().unwrap()))
+        );
+    }
+    // An architecture that does not fit the space is refused before training.
+    let mut bad = probed;
+    bad.evaluation.probe[0] = nse_space::Architecture::new(vec![vec![0]]).unwrap();
+    let err = Search::new(bad, &scratch("probe-bad"), &device)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("evaluation.probe[0]"), "{err}");
+}

@@ -71,7 +71,7 @@ use crate::search::report::write_json_atomic;
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
-pub use ranking::{RankedArchitecture, RankingComparison, RankingReport};
+pub use ranking::{ProbePoint, RankedArchitecture, RankingComparison, RankingReport};
 pub use retrain_jobs::RetrainedArchitecture;
 pub use vs_fixed::{CostPair, VsFixedReport};
 pub use vs_random::VsRandomReport;
@@ -157,6 +157,12 @@ pub struct ExperimentConfig {
     /// Best with one-round searches of one seed, whose sub-space is the same.
     #[serde(default)]
     pub candidates_from: Option<PathBuf>,
+    /// `ranking` with [`candidates_from`](Self::candidates_from) and a search of its own:
+    /// the search also scores those architectures after every training epoch
+    /// ([`EvaluationConfig::probe`](crate::search::EvaluationConfig::probe)), and the report
+    /// gives τ per epoch ([`RankingReport::probe`]).
+    #[serde(default)]
+    pub probe: bool,
 }
 
 impl ExperimentConfig {
@@ -173,6 +179,7 @@ impl ExperimentConfig {
             cost_tolerance: 0.03,
             bootstrap: 2000,
             candidates_from: None,
+            probe: false,
         }
     }
 
@@ -208,6 +215,13 @@ impl ExperimentConfig {
                 "`candidates_from` is for ranking, not {}",
                 self.kind.name()
             ));
+        }
+        if self.probe && (self.candidates_from.is_none() || self.run.is_some()) {
+            return fail(
+                "`probe` needs `candidates_from` (the architectures to probe) and a search of \
+                 the experiment's own (no `run`)"
+                    .into(),
+            );
         }
         self.recipe.check()?;
         if self.run.is_none() {

@@ -104,6 +104,9 @@ pub struct RankingReport {
     /// Against the earlier ranking, when its architectures were reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_with_earlier: Option<RankingComparison>,
+    /// τ after every supernet training epoch, when probed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probe: Vec<ProbePoint>,
     /// Architectures with an op outside this run's final sub-space (dropped or never
     /// introduced there: its weights were not trained in the final round, so its score is
     /// not the search's own).
@@ -145,6 +148,16 @@ impl RankingReport {
                 )
             })
             .unwrap_or_default()
+            + &if self.probe.is_empty() {
+                String::new()
+            } else {
+                let taus: Vec<String> = self
+                    .probe
+                    .iter()
+                    .map(|p| format!("{:.2}", p.kendall_tau))
+                    .collect();
+                format!("; tau after each epoch: {}", taus.join(", "))
+            }
     }
 }
 
@@ -170,6 +183,24 @@ struct PreviousArchitecture {
     retrained: Vec<f64>,
 }
 
+/// The ranking of the probed architectures after one supernet training epoch
+/// ([`ExperimentConfig::probe`](super::ExperimentConfig::probe)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbePoint {
+    /// Round (from 1).
+    pub round: usize,
+    /// Epochs of the round done (from 1).
+    pub epoch: usize,
+    /// Weight steps of the round done.
+    pub step: u64,
+    /// Kendall τ-b between the probe's scores and the retrained accuracies.
+    pub kendall_tau: f64,
+    /// Spearman ρ between them.
+    pub spearman_rho: f64,
+    /// Mean probe score, percent.
+    pub mean_score: f64,
+}
+
 /// This ranking against the earlier one whose architectures and ground truth it reused
 /// ([`ExperimentConfig::candidates_from`](super::ExperimentConfig::candidates_from)): the
 /// same architectures scored by two supernets.
@@ -183,6 +214,49 @@ pub struct RankingComparison {
     pub kendall_tau_difference_ci95: [f64; 2],
     /// Kendall τ between the two supernets' inherited scores: how alike they rank.
     pub scores_kendall_tau: f64,
+}
+
+/// τ and ρ of every `probe` event of the search log at `path` against `truth` (the probed
+/// architectures' retrained accuracies, in the probe's order).
+fn probe_points(path: &std::path::Path, truth: &[f64]) -> Result<Vec<ProbePoint>> {
+    #[derive(Deserialize)]
+    struct ProbeEvent {
+        event: String,
+        #[serde(default)]
+        round: usize,
+        #[serde(default)]
+        epoch: usize,
+        #[serde(default)]
+        step: u64,
+        #[serde(default)]
+        accuracies: Vec<f64>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::file(path, e))?;
+    let mut points = Vec::new();
+    for line in text.lines() {
+        let e: ProbeEvent =
+            serde_json::from_str(line).map_err(|e| ExperimentError::file(path, e))?;
+        if e.event != "probe" {
+            continue;
+        }
+        if e.accuracies.len() != truth.len() {
+            return Err(ExperimentError::Config(format!(
+                "`{}`: a probe scored {} architectures, the ranking has {}",
+                path.display(),
+                e.accuracies.len(),
+                truth.len()
+            )));
+        }
+        points.push(ProbePoint {
+            round: e.round,
+            epoch: e.epoch,
+            step: e.step,
+            kendall_tau: kendall_tau(&e.accuracies, truth),
+            spearman_rho: spearman_rho(&e.accuracies, truth),
+            mean_score: e.accuracies.iter().sum::<f64>() / truth.len() as f64,
+        });
+    }
+    Ok(points)
 }
 
 /// `n` architectures spread over `pool` (sorted by cost): one at the middle of each of `n`
@@ -199,7 +273,20 @@ impl Experiment {
     pub fn ranking(&self, reporter: &mut dyn Reporter) -> Result<RankingReport> {
         self.require(ExperimentKind::Ranking)?;
         let started = Instant::now();
-        let run = self.main_search(reporter)?;
+        let run = if self.config.probe {
+            // The architectures are known before the search: probe them during it.
+            let dir = self.config.candidates_from.as_deref().expect("checked");
+            let previous = self.previous_ranking(dir, &self.config.search)?;
+            let mut probed = self.config.search.clone();
+            probed.evaluation.probe = previous
+                .architectures
+                .iter()
+                .map(|a| a.architecture.clone())
+                .collect();
+            self.finished_search("search", &probed, reporter)?
+        } else {
+            self.main_search(reporter)?
+        };
         let config = run_config(&run)?;
         let search = Search::open(&run, &self.device)?;
         let space = search.space().clone();
@@ -362,6 +449,11 @@ impl Experiment {
                 scores_kendall_tau: kendall_tau(&inherited, &earlier),
             }
         });
+        let probe = if config.evaluation.probe.is_empty() {
+            Vec::new()
+        } else {
+            probe_points(&run.join("log.jsonl"), &truth)?
+        };
         let top_k = n.div_ceil(4).max(1);
         let report = RankingReport {
             kendall_tau: tau.estimate,
@@ -384,6 +476,7 @@ impl Experiment {
             held_out_images: scorer.images(),
             candidates_from: self.config.candidates_from.clone(),
             compared_with_earlier,
+            probe,
             outside_final_subspace,
             seeds: self.config.seeds,
             wall_seconds: started.elapsed().as_secs_f64(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use nse_ops::CostMetric;
-use nse_space::{ResourceWindow, SpaceSpec};
+use nse_space::{Architecture, ResourceWindow, SpaceSpec};
 
 use crate::optim::SgdSettings;
 use crate::search::error::{Result, SearchError};
@@ -144,7 +144,7 @@ pub enum UnsampledOps {
 }
 
 /// End-of-round evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationConfig {
     /// Architectures sampled in the window (reference 2000).
@@ -159,6 +159,12 @@ pub struct EvaluationConfig {
     /// Sampling attempts per wanted architecture before the window is declared infeasible.
     #[serde(default = "default_attempts")]
     pub attempts_per_architecture: usize,
+    /// Architectures scored as the end-of-round evaluation scores (BN recalibration +
+    /// held-out top-1) after every training epoch, logged as `probe` events: when the
+    /// supernet's ranking forms. Not part of the method (default: none); the probe changes
+    /// no weight and no front.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probe: Vec<Architecture>,
 }
 
 fn default_attempts() -> usize {
@@ -275,6 +281,7 @@ impl SearchConfig {
                 recalibration_batches: 50,
                 eval_batches: None,
                 attempts_per_architecture: default_attempts(),
+                probe: Vec::new(),
             },
             epoch_batches: None,
             max_rounds: None,
@@ -317,6 +324,7 @@ impl SearchConfig {
                     recalibration_batches: 4,
                     eval_batches: None,
                     attempts_per_architecture: default_attempts(),
+                    probe: Vec::new(),
                 },
                 max_rounds: Some(2),
                 log_every: 10,
@@ -358,6 +366,7 @@ impl SearchConfig {
                     recalibration_batches: 10,
                     eval_batches: Some(20),
                     attempts_per_architecture: default_attempts(),
+                    probe: Vec::new(),
                 },
                 ..reference
             },

@@ -114,6 +114,13 @@ impl Search {
 
     fn prepare(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
         let space = config.space.check()?;
+        for (i, arch) in config.evaluation.probe.iter().enumerate() {
+            space.check_architecture(arch).map_err(|e| {
+                SearchError::Config(format!(
+                    "`evaluation.probe[{i}]` does not fit the space: {e}"
+                ))
+            })?;
+        }
         let data = open(
             &config.data,
             space.spec().input_channels,
@@ -635,6 +642,15 @@ impl Search {
                 step,
                 indicator_steps,
             };
+            if !self.config.evaluation.probe.is_empty() {
+                // Before the checkpoint, so that a resume after it never repeats the probe.
+                let accuracies = self.probe(round, &mut state.supernet)?;
+                log.event(
+                    "probe",
+                    json!({ "round": round + 1, "epoch": position.epoch - first_epoch, "step": step,
+                            "accuracies": accuracies }),
+                )?;
+            }
             log.event(
                 "epoch_end",
                 json!({ "round": round + 1, "epoch": position.epoch - first_epoch, "step": step,
@@ -644,6 +660,19 @@ impl Search {
         }
         reporter.finish();
         Ok(false)
+    }
+
+    /// Scores every architecture of `evaluation.probe` with the round's [`Scorer`]. Only the
+    /// BN statistics change, which the next train-mode steps do not read and every
+    /// evaluation re-estimates, so training and the front stay what they are without it.
+    fn probe(&self, round: usize, supernet: &mut Supernet) -> Result<Vec<f64>> {
+        let scorer = self.scorer(round)?;
+        self.config
+            .evaluation
+            .probe
+            .iter()
+            .map(|arch| scorer.score(supernet, arch))
+            .collect()
     }
 
     /// The sub-space ops off `path` that the weight step `step` of a round steps with zero

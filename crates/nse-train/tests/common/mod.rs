@@ -103,6 +103,7 @@ pub fn config(data: &Path) -> SearchConfig {
             recalibration_batches: 2,
             eval_batches: None,
             attempts_per_architecture: 200,
+            probe: Vec::new(),
         },
         epoch_batches: None,
         max_rounds: None,

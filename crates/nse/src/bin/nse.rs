@@ -81,6 +81,10 @@ struct ExperimentArgs {
     /// its retrained accuracies (same space, data, recipe and seeds) instead of retraining.
     #[arg(long)]
     candidates_from: Option<PathBuf>,
+    /// ranking with --candidates-from: also score those architectures after every supernet
+    /// training epoch and report tau per epoch (when the ranking forms).
+    #[arg(long, requires = "candidates_from")]
+    probe: bool,
     /// Retraining recipe: demo, cifar10, or a RetrainConfig JSON file.
     #[arg(long, default_value = "demo")]
     recipe: String,
@@ -382,6 +386,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     config.run = args.run.clone();
     config.seeds = args.seeds;
     config.candidates_from = args.candidates_from.clone();
+    config.probe = args.probe;
     if let Some(n) = args.archs {
         config.archs = n;
     }
