@@ -169,4 +169,31 @@ pub enum OpsError {
         /// The pool size.
         len: usize,
     },
+    /// A latency table lacks a layer the space needs.
+    #[error(
+        "the latency table has no entry for layer {key} (CSV columns `{csv}`): measure it or \
+         use a table that covers this space"
+    )]
+    MissingLatency {
+        /// The key, `(type, hw, cin, cout, kernel, stride, padding, dilation, groups)`.
+        key: String,
+        /// The same in the reference CSV's column order.
+        csv: String,
+    },
+    /// A line of a latency table's CSV is malformed.
+    #[error("latency table, line {line}: {message}")]
+    LatencyTable {
+        /// Line number (from 1).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A latency table file could not be read.
+    #[error("latency table `{path}`: {message}")]
+    LatencyFile {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }

@@ -26,6 +26,7 @@
 pub mod cost;
 pub mod error;
 pub mod kernels;
+pub mod latency;
 pub mod modules;
 pub mod pool;
 pub mod spec;

@@ -40,6 +40,7 @@
 pub mod architecture;
 pub mod error;
 pub mod evolution;
+pub mod latency;
 pub mod layout;
 pub mod pareto;
 pub mod published;
@@ -50,6 +51,7 @@ pub mod subspace;
 pub use architecture::{Architecture, ArchitectureCost, NetworkSpec};
 pub use error::{Result, SpaceError};
 pub use evolution::EvolutionState;
+pub use latency::{ArchitectureLatency, LatencyRules, StemRule};
 pub use layout::{CellKind, LayoutPlan, PlanKind, make_divisible};
 pub use pareto::{Candidate, Origin, dominates, pareto_front};
 pub use published::{PUBLISHED, published};

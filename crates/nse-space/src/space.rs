@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use nse_ops::cost::{bn_cost, conv_cost, global_pool_cost, linear_cost, out_size};
-use nse_ops::{CandidatePool, Cost, OpGeometry, PoolSpec};
+use nse_ops::{CandidatePool, Cost, OpGeometry, OpSpec, PoolSpec};
 
 use crate::error::{Result, SpaceError};
 use crate::layout::{CellKind, LayoutPlan, PlanKind, make_divisible};
@@ -416,14 +416,24 @@ impl SearchSpace {
 
     /// Cost of op `index` of the pool in cell `cell`.
     pub fn op_cost(&self, cell: usize, index: usize) -> Result<Cost> {
-        let geometry =
-            self.cells
-                .get(cell)
-                .map(|c| c.geometry)
-                .ok_or(SpaceError::WrongCellCount {
-                    expected: self.cells.len(),
-                    got: cell + 1,
-                })?;
+        let (slot, op) = self.cell_op(cell, index)?;
+        Ok(op
+            .cost(&slot.geometry)
+            .map_err(|source| SpaceError::OpDoesNotFit { cell, source })?
+            .cost)
+    }
+
+    /// Cell `cell`; an error when out of range.
+    pub(crate) fn cell_slot(&self, cell: usize) -> Result<&Cell> {
+        self.cells.get(cell).ok_or(SpaceError::WrongCellCount {
+            expected: self.cells.len(),
+            got: cell + 1,
+        })
+    }
+
+    /// Cell `cell` and op `index` of the pool; errors name what is out of range.
+    pub(crate) fn cell_op(&self, cell: usize, index: usize) -> Result<(&Cell, &OpSpec)> {
+        let slot = self.cell_slot(cell)?;
         let op = self
             .pool
             .op(index)
@@ -433,10 +443,7 @@ impl SearchSpace {
                 pool: self.pool.name().to_string(),
                 len: self.pool.len(),
             })?;
-        Ok(op
-            .cost(&geometry)
-            .map_err(|source| SpaceError::OpDoesNotFit { cell, source })?
-            .cost)
+        Ok((slot, op))
     }
 
     /// The cost table `[cell][op]` of every pool op in every cell.

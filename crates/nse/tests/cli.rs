@@ -118,3 +118,46 @@ fn search_keeps_a_step_budget_given_by_set() {
     assert!(stdout.contains("stopped after 1 steps"), "{stdout}");
     assert!(!out.join("front.json").exists());
 }
+
+#[test]
+fn stats_prints_the_latency_from_the_reference_table() {
+    let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/reference-lut/reference_lut.csv");
+    let table = nse::ops::latency::LatencyTable::read(&csv).unwrap();
+    let (space, arch) = nse::space::published("nsenet-gpu")
+        .unwrap()
+        .resolve()
+        .unwrap();
+    let expected = space
+        .architecture_latency(&table, &Default::default(), &arch)
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args(["stats", "nsenet-gpu", "--latency-table"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("latency: {:.3} ms (batch 128)", expected.total)),
+        "{stdout}"
+    );
+    assert_eq!(expected.cells.len(), 14);
+    // A network the table does not cover: the missing key, and a failure.
+    let (ok, err) = nse(&[
+        "stats",
+        "nsenet27",
+        "--latency-table",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("no entry for layer (1, "), "{err}");
+    let (ok, err) = nse(&[
+        "stats",
+        "nsenet-gpu",
+        "--latency-table",
+        csv.to_str().unwrap(),
+        "--latency-stem",
+        "sometimes",
+    ]);
+    assert!(!ok && err.contains("--latency-stem `sometimes`"), "{err}");
+}

@@ -199,6 +199,17 @@ struct StatsArgs {
     /// Entry of a front.json.
     #[arg(long, default_value_t = 0)]
     index: usize,
+    /// Also print the latency from this table: the NSE reference's CSV or a JSON table.
+    #[arg(long, value_name = "FILE")]
+    latency_table: Option<PathBuf>,
+    /// When the stem counts in the latency: reference (only with 32 stem channels, as the
+    /// reference), always or never.
+    #[arg(long, default_value = "reference", requires = "latency_table")]
+    latency_stem: String,
+    /// Leave out the adds that merge the branches of a non-residual cell (the reference's
+    /// window sampler does; its indicator loss and Pareto evaluation count them).
+    #[arg(long, requires = "latency_table")]
+    no_merge_adds: bool,
 }
 
 fn set_path(value: &mut Value, path: &str, new: Value) -> Result<(), String> {
@@ -592,6 +603,43 @@ fn stats(args: StatsArgs) -> Result<(), String> {
         cost.total.mparams()
     );
     println!("  {}", arch.describe(&space));
+    if let Some(path) = &args.latency_table {
+        let table = nse::ops::latency::LatencyTable::read(path).map_err(|e| e.to_string())?;
+        let stem = match args.latency_stem.as_str() {
+            "reference" => nse::space::StemRule::Reference,
+            "always" => nse::space::StemRule::Always,
+            "never" => nse::space::StemRule::Never,
+            other => {
+                return Err(format!(
+                    "--latency-stem `{other}`: expected reference, always or never"
+                ));
+            }
+        };
+        let rules = nse::space::LatencyRules {
+            merge_adds: !args.no_merge_adds,
+            stem,
+        };
+        let latency = space
+            .architecture_latency(&table, &rules, &arch)
+            .map_err(|e| e.to_string())?;
+        let unit = &latency.unit;
+        let batch = table
+            .batch
+            .map(|b| format!(" (batch {b})"))
+            .unwrap_or_default();
+        println!("latency: {:.3} {unit}{batch}", latency.total);
+        println!(
+            "  stem {:.3}, tail {:.3}; cells: {}",
+            latency.stem,
+            latency.tail,
+            latency
+                .cells
+                .iter()
+                .map(|c| format!("{c:.3}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     Ok(())
 }
 
