@@ -38,6 +38,7 @@
 //! ```
 
 pub mod architecture;
+pub mod cost_model;
 pub mod error;
 pub mod evolution;
 pub mod latency;
@@ -49,6 +50,7 @@ pub mod space;
 pub mod subspace;
 
 pub use architecture::{Architecture, ArchitectureCost, NetworkSpec};
+pub use cost_model::{CostKind, CostModel, CostTable, CountCost, LatencyCost, latency_layers};
 pub use error::{Result, SpaceError};
 pub use evolution::EvolutionState;
 pub use latency::{ArchitectureLatency, LatencyRules, StemRule};

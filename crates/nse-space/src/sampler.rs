@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use nse_ops::{Cost, CostMetric};
+use crate::cost_model::CostTable;
 
 use crate::architecture::Architecture;
 use crate::error::{Result, SpaceError};
@@ -311,13 +311,11 @@ impl SubSpace {
     }
 }
 
-/// A resource window (nse-method.md §7.1), in units of `metric` (MACs or parameters, not
-/// millions): the window is the open interval `(target − drift, target + drift)`, the extra
-/// band the half-open `(target − drift − extra_drift, target − drift]`.
+/// A resource window (nse-method.md §7.1), in the unit of the [`CostTable`] it is used with
+/// (MMACs, M params, ms): the window is the open interval `(target − drift, target + drift)`,
+/// the extra band the half-open `(target − drift − extra_drift, target − drift]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ResourceWindow {
-    /// What the costs measure.
-    pub metric: CostMetric,
     /// Target cost.
     pub target: f64,
     /// Half-width of the window.
@@ -328,9 +326,8 @@ pub struct ResourceWindow {
 
 impl ResourceWindow {
     /// A window around `target`.
-    pub fn new(metric: CostMetric, target: f64, drift: f64, extra_drift: f64) -> Self {
+    pub fn new(target: f64, drift: f64, extra_drift: f64) -> Self {
         ResourceWindow {
-            metric,
             target,
             drift,
             extra_drift,
@@ -394,8 +391,8 @@ impl ResourceWindow {
 pub struct SampledArchitecture {
     /// The architecture.
     pub architecture: Architecture,
-    /// Its MACs and parameters.
-    pub cost: Cost,
+    /// Its cost in the cost table's unit.
+    pub cost: f64,
 }
 
 /// What a [`WindowSampler`] found.
@@ -413,7 +410,7 @@ pub struct WindowBatch {
 /// learned Bernoulli distribution ([`SubSpace::sample_bernoulli`]) until `n` distinct ones lie
 /// in the window and `n_extra` distinct ones in the extra band, giving up after
 /// `max_attempts` draws with [`SpaceError::WindowInfeasible`] (found counts and the cost range
-/// seen). Costs come from the space's cost table in the window's metric.
+/// seen). Costs come from the [`CostTable`] given, in its unit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WindowSampler {
     /// The resource window.
@@ -470,21 +467,21 @@ impl WindowSampler {
         Ok(())
     }
 
-    /// Draws the batch from `subspace` (a sub-space of `space`) with branch probabilities
-    /// from `alphas` (`[cell][pool op]`; all zeros gives the uniform 0.5 distribution).
+    /// Draws the batch from `subspace` (a sub-space of `space`, whose costs are `costs`) with
+    /// branch probabilities from `alphas` (`[cell][pool op]`; all zeros gives the uniform 0.5
+    /// distribution).
     pub fn sample<R: Rng + ?Sized>(
         &self,
         space: &SearchSpace,
+        costs: &CostTable,
         subspace: &SubSpace,
         alphas: &[Vec<f32>],
         rng: &mut R,
     ) -> Result<WindowBatch> {
         self.check()?;
         subspace.check_space(space)?;
+        check_costs(space, costs)?;
         check_alphas(alphas, subspace.num_cells(), subspace.pool_size())?;
-        let table = space.cost_table();
-        let fixed = space.fixed_cost();
-        let metric = self.window.metric;
         let mut seen_archs = HashSet::new();
         let mut batch = WindowBatch {
             window: Vec::with_capacity(self.n),
@@ -508,14 +505,8 @@ impl WindowSampler {
             }
             batch.attempts += 1;
             let architecture = subspace.sample_bernoulli(alphas, rng)?;
-            let cost = fixed
-                + architecture
-                    .cells()
-                    .iter()
-                    .zip(&table)
-                    .flat_map(|(ops, row)| ops.iter().map(|&i| row[i]))
-                    .sum::<Cost>();
-            let value = cost.get(metric);
+            let cost = costs.architecture_cost(architecture.cells());
+            let value = cost;
             seen = Some(seen.map_or((value, value), |(lo, hi)| (lo.min(value), hi.max(value))));
             let list = if self.window.contains(value) && batch.window.len() < self.n {
                 &mut batch.window
@@ -530,6 +521,23 @@ impl WindowSampler {
         }
         Ok(batch)
     }
+}
+
+/// Checks that `costs` has a row per cell of `space` and a cost per op of its pool.
+fn check_costs(space: &SearchSpace, costs: &CostTable) -> Result<()> {
+    if costs.ops.len() != space.num_cells()
+        || costs.ops.iter().any(|row| row.len() != space.pool().len())
+    {
+        return Err(SpaceError::InvalidSpec {
+            field: "cost table",
+            reason: format!(
+                "it is not this space's: {} cells of {} ops wanted",
+                space.num_cells(),
+                space.pool().len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Uniform branch probabilities swept by [`WindowSampler::check_feasible`]: from sparse to
@@ -554,17 +562,20 @@ pub struct Feasibility {
 }
 
 impl WindowSampler {
-    /// The cheapest and the most expensive architecture cost of `subspace` in the window's
-    /// metric, stem and tail included (costs add up over a cell's branches and are never
+    /// The cheapest and the most expensive architecture cost of `subspace` in the unit of
+    /// `costs`, stem and tail included (costs add up over a cell's branches and are never
     /// negative, so the extremes are the sparsest and the densest architecture).
-    pub fn reachable_range(&self, space: &SearchSpace, subspace: &SubSpace) -> Result<(f64, f64)> {
+    pub fn reachable_range(
+        &self,
+        space: &SearchSpace,
+        costs: &CostTable,
+        subspace: &SubSpace,
+    ) -> Result<(f64, f64)> {
         subspace.check_space(space)?;
-        let metric = self.window.metric;
-        let table = space.cost_table();
-        let fixed = space.fixed_cost().get(metric);
-        let (mut cheapest, mut dearest) = (fixed, fixed);
-        for (cell, row) in table.iter().enumerate() {
-            let costs = subspace.ops(cell).iter().map(|&i| row[i].get(metric));
+        check_costs(space, costs)?;
+        let (mut cheapest, mut dearest) = (costs.fixed, costs.fixed);
+        for (cell, row) in costs.ops.iter().enumerate() {
+            let costs = subspace.ops(cell).iter().map(|&i| row[i]);
             dearest += costs.clone().sum::<f64>();
             if !subspace.is_residual(cell) {
                 cheapest += costs.fold(f64::INFINITY, f64::min);
@@ -590,11 +601,12 @@ impl WindowSampler {
     pub fn check_feasible<R: Rng + ?Sized>(
         &self,
         space: &SearchSpace,
+        costs: &CostTable,
         subspace: &SubSpace,
         rng: &mut R,
     ) -> Result<Feasibility> {
         self.check()?;
-        let (cheapest, dearest) = self.reachable_range(space, subspace)?;
+        let (cheapest, dearest) = self.reachable_range(space, costs, subspace)?;
         let w = &self.window;
         let window_reachable = cheapest < w.high() && dearest > w.low();
         let band_reachable = self.n_extra == 0 || (cheapest <= w.low() && dearest > w.extra_low());
@@ -607,8 +619,6 @@ impl WindowSampler {
                 dearest,
             });
         }
-        let table = space.cost_table();
-        let fixed = space.fixed_cost();
         let per_level = (self.max_attempts / FEASIBILITY_PROBABILITIES.len()).max(1);
         let mut window = HashSet::new();
         let mut extra = HashSet::new();
@@ -625,14 +635,7 @@ impl WindowSampler {
                 attempts += 1;
                 let architecture =
                     subspace.sample_with(|cell| vec![p; subspace.ops(cell).len()], rng);
-                let cost = (fixed
-                    + architecture
-                        .cells()
-                        .iter()
-                        .zip(&table)
-                        .flat_map(|(ops, row)| ops.iter().map(|&i| row[i]))
-                        .sum::<Cost>())
-                .get(w.metric);
+                let cost = costs.architecture_cost(architecture.cells());
                 seen = Some(seen.map_or((cost, cost), |(lo, hi)| (lo.min(cost), hi.max(cost))));
                 if w.contains(cost) && window.len() < self.n {
                     window.insert(architecture);
@@ -667,7 +670,32 @@ impl WindowSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cost_model::CostModel;
     use crate::evolution::EvolutionState;
+    use nse_ops::CostMetric;
+
+    /// MACs or parameters in raw units (not millions): a cost model of the tests' own.
+    #[derive(Debug)]
+    struct Raw(CostMetric);
+
+    impl CostModel for Raw {
+        fn name(&self) -> String {
+            "raw".into()
+        }
+        fn unit(&self) -> String {
+            "count".into()
+        }
+        fn op_cost(&self, space: &SearchSpace, cell: usize, op: usize) -> Result<f64> {
+            Ok(space.op_cost(cell, op)?.get(self.0))
+        }
+        fn fixed_cost(&self, space: &SearchSpace) -> Result<f64> {
+            Ok(space.fixed_cost().get(self.0))
+        }
+    }
+
+    fn raw(space: &SearchSpace, metric: CostMetric) -> CostTable {
+        CostTable::new(space, &Raw(metric)).unwrap()
+    }
     use crate::space::SpaceSpec;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -999,17 +1027,20 @@ mod tests {
         // The imagenet-mb27 preset's window: at p = 0.5 every architecture costs far more
         // (the reference reaches it only once the indicators have learned the target).
         let (space, sub) = imagenet_state();
-        let window = ResourceWindow::new(CostMetric::Macs, 300e6, 15e6, 15e6);
+        let macs = raw(&space, CostMetric::Macs);
+        let window = ResourceWindow::new(300e6, 15e6, 15e6);
         let zeros = vec![vec![0.0f32; 27]; 22];
         let mut sampler = WindowSampler::new(window, 50, 5);
         sampler.max_attempts = 20_000;
         let mut uniform_only = sampler;
         uniform_only.max_attempts = 2_000;
         assert!(matches!(
-            uniform_only.sample(&space, &sub, &zeros, &mut rng(1)),
+            uniform_only.sample(&space, &macs, &sub, &zeros, &mut rng(1)),
             Err(SpaceError::WindowInfeasible { found: 0, .. })
         ));
-        let f = sampler.check_feasible(&space, &sub, &mut rng(1)).unwrap();
+        let f = sampler
+            .check_feasible(&space, &macs, &sub, &mut rng(1))
+            .unwrap();
         assert!(f.found >= 50 && f.found_extra >= 5, "{f:?}");
         assert!(f.cheapest < 285e6 && f.dearest > 315e6, "{f:?}");
         // The extremes are the sparsest and the densest architecture of the sub-space.
@@ -1043,10 +1074,10 @@ mod tests {
     #[test]
     fn unreachable_and_too_small_windows_fail_the_feasibility_check() {
         let (space, sub) = imagenet_state();
-        let sampler =
-            WindowSampler::new(ResourceWindow::new(CostMetric::Macs, 1e12, 1e6, 1e6), 5, 1);
+        let macs = raw(&space, CostMetric::Macs);
+        let sampler = WindowSampler::new(ResourceWindow::new(1e12, 1e6, 1e6), 5, 1);
         let err = sampler
-            .check_feasible(&space, &sub, &mut rng(0))
+            .check_feasible(&space, &macs, &sub, &mut rng(0))
             .unwrap_err();
         assert!(
             matches!(err, SpaceError::WindowUnreachable { dearest, .. } if dearest < 1e12),
@@ -1054,25 +1085,22 @@ mod tests {
         );
         assert!(err.to_string().contains("out of reach"), "{err}");
         // Reachable window, but the extra band lies below the cheapest architecture.
-        let (cheapest, _) = sampler.reachable_range(&space, &sub).unwrap();
-        let low_band = WindowSampler::new(
-            ResourceWindow::new(CostMetric::Macs, cheapest + 2e6, 2.5e6, 1e6),
-            5,
-            1,
-        );
+        let (cheapest, _) = sampler.reachable_range(&space, &macs, &sub).unwrap();
+        let low_band = WindowSampler::new(ResourceWindow::new(cheapest + 2e6, 2.5e6, 1e6), 5, 1);
         assert!(matches!(
-            low_band.check_feasible(&space, &sub, &mut rng(0)),
+            low_band.check_feasible(&space, &macs, &sub, &mut rng(0)),
             Err(SpaceError::WindowUnreachable { .. })
         ));
         // More distinct architectures wanted than a one-op-per-cell window can hold.
         let one = SubSpace::new(&space, vec![vec![3]; 22]).unwrap();
-        let (c, _) = WindowSampler::new(ResourceWindow::new(CostMetric::Macs, 1.0, 1.0, 0.0), 1, 0)
-            .reachable_range(&space, &one)
+        let (c, _) = WindowSampler::new(ResourceWindow::new(1.0, 1.0, 0.0), 1, 0)
+            .reachable_range(&space, &macs, &one)
             .unwrap();
-        let mut tiny =
-            WindowSampler::new(ResourceWindow::new(CostMetric::Macs, c, 1e9, 0.0), 5_000, 0);
+        let mut tiny = WindowSampler::new(ResourceWindow::new(c, 1e9, 0.0), 5_000, 0);
         tiny.max_attempts = 5_000;
-        let err = tiny.check_feasible(&space, &one, &mut rng(0)).unwrap_err();
+        let err = tiny
+            .check_feasible(&space, &macs, &one, &mut rng(0))
+            .unwrap_err();
         assert!(
             matches!(err, SpaceError::WindowInfeasible { found, attempts, .. } if found < 5_000 && attempts <= 5_000),
             "{err}"
@@ -1082,6 +1110,7 @@ mod tests {
     #[test]
     fn window_sampler_stays_in_its_windows() {
         let (space, sub) = imagenet_state();
+        let macs = raw(&space, CostMetric::Macs);
         let zeros = vec![vec![0.0f32; 27]; 22];
         // Centre the window on the median cost of the distribution.
         let mut r = rng(1);
@@ -1096,17 +1125,19 @@ mod tests {
             .collect();
         costs.sort_by(f64::total_cmp);
         let target = costs[1000];
-        let window = ResourceWindow::new(CostMetric::Macs, target, 0.03 * target, 0.05 * target);
+        let window = ResourceWindow::new(target, 0.03 * target, 0.05 * target);
         let sampler = WindowSampler::new(window, 300, 30);
-        let batch = sampler.sample(&space, &sub, &zeros, &mut rng(2)).unwrap();
+        let batch = sampler
+            .sample(&space, &macs, &sub, &zeros, &mut rng(2))
+            .unwrap();
         assert_eq!((batch.window.len(), batch.extra.len()), (300, 30));
         assert!(batch.attempts >= 330 && batch.attempts <= sampler.max_attempts);
         let mut distinct = HashSet::new();
         for (list, in_band) in [(&batch.window, true), (&batch.extra, false)] {
             for s in list {
                 let cost = space.architecture_cost(&s.architecture).unwrap().total;
-                assert_eq!(cost, s.cost);
-                let m = cost.macs as f64;
+                assert_eq!(cost.macs as f64, s.cost);
+                let m = s.cost;
                 if in_band {
                     assert!(
                         window.low() < m && m < window.high(),
@@ -1126,40 +1157,64 @@ mod tests {
             }
         }
         assert_eq!(
-            sampler.sample(&space, &sub, &zeros, &mut rng(2)).unwrap(),
+            sampler
+                .sample(&space, &macs, &sub, &zeros, &mut rng(2))
+                .unwrap(),
             batch
         );
         assert_ne!(
-            sampler.sample(&space, &sub, &zeros, &mut rng(3)).unwrap(),
+            sampler
+                .sample(&space, &macs, &sub, &zeros, &mut rng(3))
+                .unwrap(),
             batch
         );
 
         // A parameter window.
         let arch = sub.sample_uniform(&mut r);
         let params = space.architecture_cost(&arch).unwrap().total.params as f64;
-        let window = ResourceWindow::new(CostMetric::Params, params, 0.05 * params, 0.0);
+        let window = ResourceWindow::new(params, 0.05 * params, 0.0);
+        let params_table = raw(&space, CostMetric::Params);
         let batch = WindowSampler::new(window, 10, 0)
-            .sample(&space, &sub, &zeros, &mut r)
+            .sample(&space, &params_table, &sub, &zeros, &mut r)
             .unwrap();
-        assert!(
-            batch
-                .window
-                .iter()
-                .all(|s| window.contains(s.cost.params as f64))
-        );
+        assert!(batch.window.iter().all(|s| {
+            window.contains(s.cost)
+                && s.cost
+                    == space
+                        .architecture_cost(&s.architecture)
+                        .unwrap()
+                        .total
+                        .params as f64
+        }));
+        // A table of another space is refused.
+        let other = SpaceSpec::preset("cifar10-mb27").unwrap().check().unwrap();
+        assert!(matches!(
+            WindowSampler::new(window, 1, 0).sample(
+                &space,
+                &raw(&other, CostMetric::Macs),
+                &sub,
+                &zeros,
+                &mut r
+            ),
+            Err(SpaceError::InvalidSpec {
+                field: "cost table",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn infeasible_windows_report_counts_and_seen_range() {
         let (space, sub) = imagenet_state();
+        let macs = raw(&space, CostMetric::Macs);
         let zeros = vec![vec![0.0f32; 27]; 22];
         let fixed = space.fixed_cost().macs as f64;
-        let window = ResourceWindow::new(CostMetric::Macs, 1e6, 1e5, 1e5);
+        let window = ResourceWindow::new(1e6, 1e5, 1e5);
         let sampler = WindowSampler {
             max_attempts: 500,
             ..WindowSampler::new(window, 5, 1)
         };
-        match sampler.sample(&space, &sub, &zeros, &mut rng(0)) {
+        match sampler.sample(&space, &macs, &sub, &zeros, &mut rng(0)) {
             Err(SpaceError::WindowInfeasible {
                 found: 0,
                 wanted: 5,
@@ -1189,12 +1244,12 @@ mod tests {
         let single = SubSpace::new(&space, cells).unwrap();
         let arch = single.sample_uniform(&mut rng(0));
         let cost = space.architecture_cost(&arch).unwrap().total.macs as f64;
-        let window = ResourceWindow::new(CostMetric::Macs, cost, 1.0, 0.0);
+        let window = ResourceWindow::new(cost, 1.0, 0.0);
         let err = WindowSampler {
             max_attempts: 50,
             ..WindowSampler::new(window, 2, 0)
         }
-        .sample(&space, &single, &zeros, &mut rng(0))
+        .sample(&space, &macs, &single, &zeros, &mut rng(0))
         .unwrap_err();
         assert_eq!(
             err,
@@ -1213,7 +1268,7 @@ mod tests {
         assert!(err.to_string().contains("found 1 of 2"), "{err}");
 
         // Invalid settings.
-        let ok = ResourceWindow::new(CostMetric::Macs, 3e8, 1e7, 1e7);
+        let ok = ResourceWindow::new(3e8, 1e7, 1e7);
         let bad = [
             (
                 WindowSampler::new(ResourceWindow { drift: 0.0, ..ok }, 1, 0),
@@ -1262,14 +1317,14 @@ mod tests {
             ),
         ];
         for (sampler, field) in bad {
-            match sampler.sample(&space, &sub, &zeros, &mut rng(0)) {
+            match sampler.sample(&space, &macs, &sub, &zeros, &mut rng(0)) {
                 Err(SpaceError::InvalidWindow { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
         }
         let other = SpaceSpec::preset("cifar10-mb27").unwrap().check().unwrap();
         assert!(matches!(
-            WindowSampler::new(ok, 1, 0).sample(&other, &sub, &zeros, &mut rng(0)),
+            WindowSampler::new(ok, 1, 0).sample(&other, &macs, &sub, &zeros, &mut rng(0)),
             Err(SpaceError::SpaceMismatch { .. })
         ));
     }

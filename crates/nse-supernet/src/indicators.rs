@@ -4,7 +4,6 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
-use nse_ops::CostMetric;
 use nse_space::SearchSpace;
 
 use crate::error::{Result, SupernetError};
@@ -82,47 +81,7 @@ pub struct CellPaths {
     pub unselected: Option<Vec<usize>>,
 }
 
-/// Per-op costs of a space in one metric, in millions (MMACs or M params), plus the fixed
-/// stem and tail cost: what the expected cost and the resource penalty are measured in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostTable {
-    /// The metric.
-    pub metric: CostMetric,
-    /// Stem + tail, in millions.
-    pub fixed: f64,
-    /// `[cell][op]` cost in millions.
-    pub ops: Vec<Vec<f64>>,
-}
-
-impl CostTable {
-    /// The table of `space` in `metric`.
-    pub fn new(space: &SearchSpace, metric: CostMetric) -> Self {
-        CostTable {
-            metric,
-            fixed: space.fixed_cost().get(metric) / 1e6,
-            ops: space
-                .cost_table()
-                .iter()
-                .map(|cell| cell.iter().map(|c| c.get(metric) / 1e6).collect())
-                .collect(),
-        }
-    }
-
-    /// Cost of running `ops` in `cell`, in millions.
-    pub fn set_cost(&self, cell: usize, ops: &[usize]) -> f64 {
-        ops.iter().map(|&i| self.ops[cell][i]).sum()
-    }
-
-    /// Cost of a whole architecture, in millions.
-    pub fn architecture_cost(&self, cells: &[Vec<usize>]) -> f64 {
-        self.fixed
-            + cells
-                .iter()
-                .enumerate()
-                .map(|(c, ops)| self.set_cost(c, ops))
-                .sum::<f64>()
-    }
-}
+pub use nse_space::CostTable;
 
 /// The renormalised joint probabilities of the two paths of every cell, differentiable in α.
 #[derive(Debug, Clone)]
@@ -206,8 +165,8 @@ impl PathWeights {
         })
     }
 
-    /// The expected cost `fixed + Σ_cells (q_s · c_s + q_u · c_u)`, in millions, `[1]`,
-    /// differentiable in α (deterministic cells contribute their selected set's cost).
+    /// The expected cost `fixed + Σ_cells (q_s · c_s + q_u · c_u)` in the table's unit,
+    /// `[1]`, differentiable in α (deterministic cells contribute their selected set's cost).
     pub fn expected_cost(&self, paths: &[CellPaths], costs: &CostTable) -> Tensor<1> {
         let device = self.selected.device();
         let cells = paths.len();

@@ -85,7 +85,7 @@ pub struct Supernet {
 pub struct IndicatorOutput {
     /// `[batch, classes]` logits; their value is that of the selected architecture.
     pub logits: Tensor<2>,
-    /// Expected cost in millions of the table's metric, `[1]`, differentiable in α.
+    /// Expected cost in the cost table's unit, `[1]`, differentiable in α.
     pub expected_cost: Tensor<1>,
 }
 

@@ -3,7 +3,6 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use nse_ops::CostMetric;
 use nse_space::{Architecture, SearchSpace, SpaceSpec};
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::{
@@ -105,7 +104,7 @@ fn indicator_forward_value_equals_the_selected_architecture() {
     let net = Supernet::new(&space, &device, 9).unwrap();
     let alphas = vec![vec![0.3, -0.5, 1.2, 0.0, 0.7]; 3];
     let indicators = Indicators::from_values(&alphas, &device);
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
     let out = net
         .forward_indicator(x.clone(), &paths(), &indicators, &costs)
@@ -135,7 +134,7 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
     let net = Supernet::new(&space, &device, 9).unwrap();
     let alpha = [0.4f64, -0.8, 1.1];
     let indicators = Indicators::from_values(&[alpha.map(|a| a as f32).to_vec()], &device);
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     let (s, u) = (vec![0usize, 2], vec![1usize]);
     let paths = [CellPaths {
         subspace: vec![0, 1, 2],
@@ -204,7 +203,7 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
 fn expected_cost_is_the_q_weighted_path_cost() {
     let device = Device::flex().autodiff();
     let space = tiny_space();
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     let indicators = Indicators::from_values(&vec![vec![0.3, -0.5, 1.2, 0.0, 0.7]; 3], &device);
     let paths = paths();
     let weights = PathWeights::new(&indicators, &paths).unwrap();
@@ -228,7 +227,7 @@ fn expected_cost_is_the_q_weighted_path_cost() {
 fn resource_penalty_pushes_expensive_ops_down() {
     let device = Device::flex().autodiff();
     let space = tiny_space();
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     // Cell 1 (R 8→16): op 0 (ir_k3_e1) is cheap, op 3 (rec_k5_e2) expensive.
     assert!(costs.ops[1][3] > 3.0 * costs.ops[1][0]);
     let mut alpha = vec![vec![0.0f32; 5]; 3];
@@ -405,7 +404,7 @@ fn weight_and_indicator_optimizers_step_disjoint_parameters() {
     use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
     let device = Device::flex().autodiff();
     let space = tiny_space();
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     let net = Supernet::new(&space, &device, 31).unwrap();
     let indicators = Indicators::from_values(&vec![vec![0.1, 0.2, -0.3, 0.4, 0.0]; 3], &device);
     let x = Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);

@@ -113,7 +113,7 @@ fn every_preset_passes_the_window_check_before_training() {
         assert!(f.found_extra >= config.evaluation.n_extra, "{name}: {f:?}");
         let r = &config.resource;
         assert!(
-            f.cheapest / 1e6 < r.target + r.drift && f.dearest / 1e6 > r.target - r.drift,
+            f.cheapest < r.target + r.drift && f.dearest > r.target - r.drift,
             "{name}: {f:?}"
         );
     }
@@ -289,4 +289,86 @@ fn a_probe_scores_after_every_epoch_and_changes_no_front() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("evaluation.probe[0]"), "{err}");
+}
+
+#[test]
+fn a_latency_constrained_search_writes_latency_per_front_entry() {
+    use nse_ops::latency::{Extent, LatencyTable};
+    use nse_space::{CostKind, LatencyRules, latency_layers};
+    let data = scratch("data-latency");
+    write_dataset(&data);
+    let device = Device::flex();
+    let mut config = config(&data);
+    config.max_rounds = Some(1);
+    // A made-up table covering every layer of the space: a per-layer overhead plus a term
+    // in the layer's work.
+    let space = config.space.check().unwrap();
+    let mut table = LatencyTable::new("ms");
+    let area = |e: Extent| match e {
+        Extent::Square(n) => n * n,
+        Extent::Pair(h, w) => h * w,
+    };
+    for key in latency_layers(&space).unwrap() {
+        let work = key.cin * key.cout * area(key.kernel).max(1) * area(key.hw) / key.groups.max(1);
+        table.entries.insert(key, 0.01 + 1e-6 * work as f64);
+    }
+    let path = data.join("latency.json");
+    std::fs::write(&path, serde_json::to_string(&table).unwrap()).unwrap();
+    config.resource.metric = CostKind::Latency;
+    config.resource.latency_table = Some(path.clone());
+    // The reachable range, from a window that takes everything.
+    config.resource.target = 1.0;
+    config.resource.drift = 1e9;
+    let f = check_window(&config).unwrap();
+    config.resource.target = (f.cheapest + f.dearest) / 2.0;
+    config.resource.drift = (f.dearest - f.cheapest) / 4.0;
+    config.resource.a = 0.05;
+    let run = scratch("latency-run");
+    Search::new(config.clone(), &run, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    let front = FrontFile::read(&run.join("front.json")).unwrap();
+    assert_eq!(front.metric, CostKind::Latency);
+    assert_eq!(front.unit.as_deref(), Some("ms"));
+    assert!(!front.front.is_empty());
+    let rules = LatencyRules::default();
+    let costs = nse_train::search::cost_table(&config, &space).unwrap();
+    for entry in &front.front {
+        let latency = entry.latency.expect("latency per entry");
+        // The per-op table (merge adds folded in) equals the network sum, exactly as summed.
+        let summed = space
+            .architecture_latency(&table, &rules, &entry.architecture)
+            .unwrap()
+            .total;
+        assert!((latency - summed).abs() < 1e-9, "{latency} vs {summed}");
+        assert!((costs.architecture_cost(entry.architecture.cells()) - summed).abs() < 1e-9);
+    }
+    // A MAC-constrained front carries no latency.
+    let mut macs = config.clone();
+    macs.resource = common::config(&data).resource;
+    let macs_run = scratch("latency-macs");
+    Search::new(macs, &macs_run, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    let macs_front = FrontFile::read(&macs_run.join("front.json")).unwrap();
+    assert_eq!(macs_front.unit.as_deref(), Some("MMACs"));
+    assert!(macs_front.front.iter().all(|e| e.latency.is_none()));
+    // A missing table is refused before training, naming what is missing.
+    let mut missing = config.clone();
+    missing.resource.latency_table = None;
+    let err = Search::new(missing, &scratch("latency-missing"), &device)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("latency table"), "{err}");
+    // A table that lacks a layer names it.
+    let mut partial = table.clone();
+    let first = *partial.entries.keys().next().unwrap();
+    partial.entries.remove(&first);
+    std::fs::write(&path, serde_json::to_string(&partial).unwrap()).unwrap();
+    let err = Search::new(config, &scratch("latency-partial"), &device)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains(&first.to_string()), "{err}");
 }

@@ -41,7 +41,6 @@ use burn::optim::GradientsParams;
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 use nse::burn;
-use nse::ops::CostMetric;
 use nse::ops::modules::init::normal_values;
 use nse::space::{Architecture, SearchSpace, SpaceSpec};
 use nse::supernet::recalibration::recalibrate;
@@ -371,7 +370,7 @@ fn paths() -> Vec<CellPaths> {
 fn indicator_step() {
     let Some(gpu) = wgpu() else { return };
     let space = space();
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     let alphas: Vec<Vec<f32>> = (0..space.num_cells())
         .map(|c| {
             (0..27)

@@ -20,7 +20,6 @@ use super::{
 use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
-use crate::search::driver::metric_unit;
 use crate::search::report::write_json_atomic;
 use crate::search::{Search, window_sampler};
 
@@ -36,7 +35,7 @@ pub struct RankedArchitecture {
     pub architecture: Architecture,
     /// Its text form.
     pub text: String,
-    /// Cost in millions of the search's metric.
+    /// Cost in the unit of the search's metric.
     pub cost: f64,
     /// Multiply-accumulates.
     pub macs: u64,
@@ -292,7 +291,7 @@ impl Experiment {
         let space = search.space().clone();
         let (mut state, progress) = search.latest_state()?;
         let round = progress.rounds_done.max(1) - 1;
-        let metric = config.resource.metric;
+        let costs = search.costs().clone();
         let window = config.resource.window();
         let path = self.out.join(CANDIDATES_FILE);
         let previous = match &self.config.candidates_from {
@@ -306,10 +305,10 @@ impl Experiment {
                 .architectures
                 .iter()
                 .map(|a| {
-                    let cost = space.architecture_cost(&a.architecture)?.total;
+                    space.check_architecture(&a.architecture)?;
                     Ok(Candidate {
                         architecture: a.architecture.clone(),
-                        cost: cost.get(metric) / 1e6,
+                        cost: costs.architecture_cost(a.architecture.cells()),
                         drawn_from: "reused".into(),
                         inherited: None,
                     })
@@ -319,7 +318,13 @@ impl Experiment {
             chosen
         } else {
             let alphas = state.indicators.values();
-            let chosen = self.choose(&space, progress.evolution.subspace(), &alphas, &config)?;
+            let chosen = self.choose(
+                &space,
+                &costs,
+                progress.evolution.subspace(),
+                &alphas,
+                &config,
+            )?;
             write_json_atomic(&path, &chosen)?;
             chosen
         };
@@ -356,8 +361,8 @@ impl Experiment {
                     Ok(RetrainedArchitecture {
                         label: String::new(),
                         text: a.architecture.to_string(),
+                        cost: costs.architecture_cost(a.architecture.cells()),
                         architecture: a.architecture,
-                        cost: cost.get(metric) / 1e6,
                         macs: cost.macs,
                         params: cost.params,
                         held_out: None,
@@ -471,8 +476,8 @@ impl Experiment {
             cost_top_k_overlap: top_k_overlap(&cost, &truth, top_k),
             run,
             round: round + 1,
-            window: [window.low() / 1e6, window.high() / 1e6],
-            unit: format!("M{}", metric_unit(metric)),
+            window: [window.low(), window.high()],
+            unit: costs.unit.clone(),
             held_out_images: scorer.images(),
             candidates_from: self.config.candidates_from.clone(),
             compared_with_earlier,
@@ -555,6 +560,7 @@ impl Experiment {
     fn choose(
         &self,
         space: &SearchSpace,
+        costs: &nse_space::CostTable,
         subspace: &SubSpace,
         alphas: &[Vec<f32>],
         config: &crate::search::SearchConfig,
@@ -563,17 +569,17 @@ impl Experiment {
         let wanted = n * POOL_FACTOR;
         let sampler = window_sampler(config);
         let window = sampler.window;
-        let metric = window.metric;
         let attempts = config.evaluation.attempts_per_architecture.max(1) * wanted;
         let mut rng = derive_rng(&[self.config.search.seed, STREAM_EXPERIMENT, 1]);
         let mut seen = HashSet::new();
         let mut pool: Vec<Candidate> = Vec::new();
         let mut consider = |a: Architecture, from: &str, pool: &mut Vec<Candidate>| -> Result<()> {
-            let cost = space.architecture_cost(&a)?.total.get(metric);
+            space.check_architecture(&a)?;
+            let cost = costs.architecture_cost(a.cells());
             if window.contains(cost) && seen.insert(a.clone()) {
                 pool.push(Candidate {
                     architecture: a,
-                    cost: cost / 1e6,
+                    cost,
                     drawn_from: from.into(),
                     inherited: None,
                 });
@@ -608,10 +614,11 @@ impl Experiment {
         if pool.len() < n {
             return Err(ExperimentError::Config(format!(
                 "only {} distinct architectures of the final sub-space lie in the window \
-                 ({:.3}, {:.3}) M: ask for fewer with --archs",
+                 ({:.3}, {:.3}) {}: ask for fewer with --archs",
                 pool.len(),
-                window.low() / 1e6,
-                window.high() / 1e6
+                window.low(),
+                window.high(),
+                costs.unit
             )));
         }
         pool.sort_by(|a, b| a.cost.total_cmp(&b.cost));

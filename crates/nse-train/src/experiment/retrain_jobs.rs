@@ -22,7 +22,7 @@ pub struct RetrainedArchitecture {
     pub architecture: Architecture,
     /// Its text form.
     pub text: String,
-    /// Its cost in millions of the search's metric (MMACs or M params).
+    /// Its cost in the unit of the search's metric (MMACs, M params, ms).
     pub cost: f64,
     /// Multiply-accumulates.
     pub macs: u64,
@@ -55,13 +55,14 @@ impl Experiment {
     ) -> Result<Vec<RetrainedArchitecture>> {
         let space: SearchSpace = run_config.space.check()?;
         let source = &run_config.data.source;
-        let metric = run_config.resource.metric;
+        let costs = crate::search::cost_table(run_config, &space)?;
         let total = jobs.len() * self.config.seeds;
         let mut data = None;
         let mut out = Vec::with_capacity(jobs.len());
         for (j, job) in jobs.into_iter().enumerate() {
             let network = space.child(&job.architecture)?;
             let cost = space.architecture_cost(&job.architecture)?.total;
+            let value = costs.architecture_cost(job.architecture.cells());
             let mut retrained = Vec::with_capacity(self.config.seeds);
             for s in 0..self.config.seeds {
                 let mut recipe = self.config.recipe.clone();
@@ -80,12 +81,13 @@ impl Experiment {
                     Some(report) => report,
                     None => {
                         reporter.line(&format!(
-                            "{}: retraining {}/{total}: {} seed {} ({:.3} M)",
+                            "{}: retraining {}/{total}: {} seed {} ({:.3} {})",
                             self.config.kind.name(),
                             j * self.config.seeds + s + 1,
                             job.label,
                             recipe.seed,
-                            cost.get(metric) / 1e6
+                            value,
+                            costs.unit
                         ));
                         if data.is_none() {
                             data = Some(retrain_data(source, &space)?);
@@ -115,7 +117,7 @@ impl Experiment {
                 text: job.architecture.to_string(),
                 label: job.label,
                 architecture: job.architecture,
-                cost: cost.get(metric) / 1e6,
+                cost: value,
                 macs: cost.macs,
                 params: cost.params,
                 held_out: job.held_out,

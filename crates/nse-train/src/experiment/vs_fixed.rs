@@ -10,7 +10,6 @@ use super::retrain_jobs::{Job, RetrainedArchitecture, plot_groups};
 use super::stats::{Difference, Summary, difference, summary};
 use super::{Experiment, ExperimentKind, run_config, run_front};
 use crate::progress::Reporter;
-use crate::search::driver::metric_unit;
 use crate::search::report::write_json_atomic;
 use crate::search::{FrontFile, SearchConfig, checkpoint};
 
@@ -174,7 +173,7 @@ impl Experiment {
             paired_difference: pairs.iter().map(|p| p.difference).sum::<f64>() / pairs.len() as f64,
             pairs,
             weight_steps: evolving_steps,
-            unit: format!("M{}", metric_unit(config.resource.metric)),
+            unit: crate::search::cost_table(&config, &config.space.check()?)?.unit,
             seeds: self.config.seeds,
             evolving_run,
             fixed_run,

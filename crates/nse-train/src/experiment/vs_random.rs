@@ -18,7 +18,6 @@ use super::{
 };
 use crate::data::rng::derive_rng;
 use crate::progress::Reporter;
-use crate::search::driver::metric_unit;
 use crate::search::report::write_json_atomic;
 
 /// Most ops a random cell gets (the issue's "1–4 random ops of the whole pool").
@@ -113,7 +112,7 @@ impl Experiment {
             )));
         }
         let space = config.space.check()?;
-        let metric = config.resource.metric;
+        let costs = crate::search::cost_table(&config, &space)?;
         let path = self.out.join(CANDIDATES_FILE);
         let random: Vec<Architecture> = if path.exists() {
             read_json(&path)?
@@ -123,14 +122,12 @@ impl Experiment {
             let mut random = Vec::with_capacity(self.config.archs);
             for j in 0..self.config.archs {
                 let entry = &front.front[j % front.front.len()];
-                let target = space
-                    .architecture_cost(&entry.architecture)?
-                    .total
-                    .get(metric);
+                let target = costs.architecture_cost(entry.architecture.cells());
                 let mut range = (f64::INFINITY, f64::NEG_INFINITY);
                 let found = (0..MATCH_ATTEMPTS).find_map(|_| {
                     let a = random_architecture(&space, &mut rng);
-                    let cost = space.architecture_cost(&a).ok()?.total.get(metric);
+                    space.check_architecture(&a).ok()?;
+                    let cost = costs.architecture_cost(a.cells());
                     range = (range.0.min(cost), range.1.max(cost));
                     let taken =
                         random.contains(&a) || front.front.iter().any(|f| f.architecture == a);
@@ -138,13 +135,14 @@ impl Experiment {
                 });
                 let a = found.ok_or_else(|| {
                     ExperimentError::Config(format!(
-                        "no random architecture within ±{:.0} % of front entry {} ({:.3} M) \
-                         after {MATCH_ATTEMPTS} draws (their costs: {:.3} to {:.3} M)",
+                        "no random architecture within ±{:.0} % of front entry {} ({:.3} {unit}) \
+                         after {MATCH_ATTEMPTS} draws (their costs: {:.3} to {:.3} {unit})",
                         100.0 * tolerance,
                         j % front.front.len(),
-                        target / 1e6,
-                        range.0 / 1e6,
-                        range.1 / 1e6
+                        target,
+                        range.0,
+                        range.1,
+                        unit = costs.unit
                     ))
                 })?;
                 random.push(a);
@@ -180,7 +178,7 @@ impl Experiment {
             front_summary,
             random_summary,
             cost_tolerance: self.config.cost_tolerance,
-            unit: format!("M{}", metric_unit(metric)),
+            unit: costs.unit.clone(),
             seeds: self.config.seeds,
             run,
             wall_seconds: started.elapsed().as_secs_f64(),

@@ -24,7 +24,7 @@ pub struct Evaluated {
     pub architecture: Architecture,
     /// Where it came from.
     pub origin: Origin,
-    /// Its cost in the search metric, millions.
+    /// Its cost in the unit of the search's metric.
     pub cost: f64,
     /// MACs.
     pub macs: u64,

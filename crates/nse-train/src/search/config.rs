@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use nse_ops::CostMetric;
-use nse_space::{Architecture, ResourceWindow, SpaceSpec};
+use nse_space::{Architecture, CostKind, CostModel, LatencyRules, ResourceWindow, SpaceSpec};
 
 use crate::optim::SgdSettings;
 use crate::search::error::{Result, SearchError};
@@ -99,33 +98,46 @@ pub struct IndicatorConfig {
 /// The resource constraint: penalty `a · |cost − target|^b` in the indicator loss, and the
 /// window `(target − drift, target + drift)` (plus the extra band
 /// `(target − drift − extra_drift, target − drift]`) architectures are sampled from. Costs in
-/// millions of the metric (MMACs or M params), stem and tail included.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// the metric's unit — MMACs, M params, or the latency table's unit (ms) — stem and tail
+/// included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceConfig {
-    /// MACs or parameters.
-    pub metric: CostMetric,
-    /// Target cost in millions (reference 300 MMACs).
+    /// `macs`, `params` or `latency` (the last needs [`latency_table`](Self::latency_table)).
+    pub metric: CostKind,
+    /// Target cost (reference 300 MMACs; 66 table units for NSENet-GPU's latency).
     pub target: f64,
     /// Penalty factor `a` (reference 1e-5).
     pub a: f64,
     /// Penalty exponent `b` (reference 2).
     pub b: f64,
-    /// Half-width of the sampling window, millions.
+    /// Half-width of the sampling window.
     pub drift: f64,
-    /// Width of the extra band below the window, millions.
+    /// Width of the extra band below the window.
     pub extra_drift: f64,
+    /// The latency table of `metric = latency`: the NSE reference's CSV or a JSON table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_table: Option<PathBuf>,
+    /// How a network's latency is summed from the table (default: the reference's rules).
+    #[serde(default, skip_serializing_if = "is_default_rules")]
+    pub latency_rules: LatencyRules,
+}
+
+fn is_default_rules(rules: &LatencyRules) -> bool {
+    *rules == LatencyRules::default()
 }
 
 impl ResourceConfig {
-    /// The sampling window in raw units (MACs or params).
+    /// The sampling window, in the metric's unit.
     pub fn window(&self) -> ResourceWindow {
-        ResourceWindow::new(
-            self.metric,
-            self.target * 1e6,
-            self.drift * 1e6,
-            self.extra_drift * 1e6,
-        )
+        ResourceWindow::new(self.target, self.drift, self.extra_drift)
+    }
+
+    /// The cost model of `metric` (reads the latency table).
+    pub fn cost_model(&self) -> Result<Box<dyn CostModel>> {
+        Ok(self
+            .metric
+            .model(self.latency_table.as_deref(), self.latency_rules)?)
     }
 }
 
@@ -268,12 +280,14 @@ impl SearchConfig {
                 drop_threshold: -2.0,
             },
             resource: ResourceConfig {
-                metric: CostMetric::Macs,
+                metric: CostKind::Macs,
                 target: 300.0,
                 a: 1e-5,
                 b: 2.0,
                 drift: 15.0,
                 extra_drift: 15.0,
+                latency_table: None,
+                latency_rules: LatencyRules::default(),
             },
             evaluation: EvaluationConfig {
                 n: 2000,
@@ -311,12 +325,14 @@ impl SearchConfig {
                     ..reference.indicator
                 },
                 resource: ResourceConfig {
-                    metric: CostMetric::Macs,
+                    metric: CostKind::Macs,
                     target: 4.0,
                     a: 0.05,
                     b: 2.0,
                     drift: 1.5,
                     extra_drift: 1.0,
+                    latency_table: None,
+                    latency_rules: LatencyRules::default(),
                 },
                 evaluation: EvaluationConfig {
                     n: 12,
@@ -353,12 +369,14 @@ impl SearchConfig {
                     ..reference.indicator
                 },
                 resource: ResourceConfig {
-                    metric: CostMetric::Macs,
+                    metric: CostKind::Macs,
                     target: 20.0,
                     a: 0.005,
                     b: 2.0,
                     drift: 3.0,
                     extra_drift: 2.0,
+                    latency_table: None,
+                    latency_rules: LatencyRules::default(),
                 },
                 evaluation: EvaluationConfig {
                     n: 100,

@@ -10,12 +10,12 @@ use burn::tensor::{Device, Int, Tensor};
 use serde_json::json;
 
 use nse_space::{
-    Architecture, Candidate, EvolutionState, Origin, SearchSpace, SubSpace, WindowSampler,
-    pareto_front,
+    Architecture, Candidate, CostKind, CostTable, EvolutionState, Origin, SearchSpace, SubSpace,
+    WindowSampler, pareto_front,
 };
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::store::{load_module, save_module};
-use nse_supernet::{CellPaths, CostTable, Indicators, Supernet, SupernetState};
+use nse_supernet::{CellPaths, Indicators, Supernet, SupernetState};
 
 use crate::data::rng::derive_rng;
 use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
@@ -126,7 +126,7 @@ impl Search {
             space.spec().input_channels,
             derive_seed(config.seed, STREAM_DATA),
         )?;
-        let costs = CostTable::new(&space, config.resource.metric);
+        let costs = cost_table(&config, &space)?;
         Ok(Search {
             config,
             space,
@@ -141,6 +141,12 @@ impl Search {
     /// The checked search space.
     pub fn space(&self) -> &SearchSpace {
         &self.space
+    }
+
+    /// The costs of the resource metric on the space (what the window, penalty and fronts
+    /// measure).
+    pub fn costs(&self) -> &CostTable {
+        &self.costs
     }
 
     /// The configuration.
@@ -400,6 +406,7 @@ impl Search {
         FrontFile {
             space: self.config.space.clone(),
             metric: self.config.resource.metric,
+            unit: Some(self.costs.unit.clone()),
             rounds: progress.rounds_done,
             front: front.clone(),
         }
@@ -741,18 +748,18 @@ impl Search {
         let alphas = state.indicators.values();
         let batch = self.window_sampler().sample(
             &self.space,
+            &self.costs,
             progress.evolution.subspace(),
             &alphas,
             &mut rng,
         )?;
-        let metric = self.config.resource.metric;
         let mut archs = Vec::new();
         let mut push = |architecture: Architecture, origin: Origin| -> Result<()> {
             let cost = self.space.architecture_cost(&architecture)?.total;
             archs.push(Evaluated {
-                architecture,
                 origin,
-                cost: cost.get(metric) / 1e6,
+                cost: self.costs.architecture_cost(architecture.cells()),
+                architecture,
                 macs: cost.macs,
                 params: cost.params,
                 accuracy: None,
@@ -850,6 +857,7 @@ impl Search {
                     ops: a.architecture.describe(&self.space),
                     macs: a.macs,
                     params: a.params,
+                    latency: (self.config.resource.metric == CostKind::Latency).then_some(a.cost),
                     accuracy: a.accuracy.unwrap_or(0.0),
                 }
             })
@@ -865,7 +873,7 @@ impl Search {
             })
             .collect();
         let plot = self.run_dir.join(format!("pareto_round{}.png", round + 1));
-        let unit = format!("M{}", metric_unit(self.config.resource.metric));
+        let unit = self.costs.unit.clone();
         if let Err(e) = plot_pareto(
             &points,
             &format!("round {} - held-out top-1 vs cost", round + 1),
@@ -950,20 +958,21 @@ pub fn window_sampler(config: &SearchConfig) -> WindowSampler {
 /// space reaches.
 pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
     let space = config.space.check()?;
+    let costs = cost_table(config, &space)?;
     let evolution = EvolutionState::from_seed(&space, derive_seed(config.seed, STREAM_EVOLUTION));
     let mut rng = derive_rng(&[config.seed, STREAM_WINDOW, u64::MAX]);
     window_sampler(config)
-        .check_feasible(&space, evolution.subspace(), &mut rng)
+        .check_feasible(&space, &costs, evolution.subspace(), &mut rng)
         .map_err(|e| {
             let r = &config.resource;
-            let fixed = space.fixed_cost().get(r.metric) / 1e6;
+            let fixed = costs.fixed;
             SearchError::Infeasible(format!(
-                "{e}. The window is {:.3}..{:.3} M{} (target {} ± {}, extra band {} below); \
+                "{e}. The window is {:.3}..{:.3} {} (target {} ± {}, extra band {} below); \
                  the fixed stem+tail cost alone is {fixed:.3}. Adjust `resource` or \
                  `evaluation.n` in the config.",
                 r.target - r.drift,
                 r.target + r.drift,
-                metric_unit(r.metric),
+                costs.unit,
                 r.target,
                 r.drift,
                 r.extra_drift,
@@ -990,10 +999,9 @@ pub fn derive_seed(seed: u64, stream: u64) -> u64 {
     derive_rng(&[seed, stream]).next_u64()
 }
 
-/// `MACs` or `params`.
-pub fn metric_unit(metric: nse_ops::CostMetric) -> &'static str {
-    match metric {
-        nse_ops::CostMetric::Macs => "MACs",
-        nse_ops::CostMetric::Params => "params",
-    }
+/// The cost table of `config`'s resource metric on `space` (reads a latency table): the
+/// costs the search, its reports and the experiments measure architectures in.
+pub fn cost_table(config: &SearchConfig, space: &SearchSpace) -> Result<CostTable> {
+    let model = config.resource.cost_model()?;
+    Ok(CostTable::new(space, model.as_ref())?)
 }

@@ -4,8 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use nse_ops::CostMetric;
-use nse_space::{Architecture, NetworkSpec, SpaceSpec};
+use nse_space::{Architecture, CostKind, NetworkSpec, SpaceSpec};
 
 use crate::search::error::{Result, SearchError};
 
@@ -22,6 +21,9 @@ pub struct FrontEntry {
     pub macs: u64,
     /// Parameters.
     pub params: u64,
+    /// Latency in the table's unit, when the search was constrained by latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<f64>,
     /// Held-out top-1 accuracy (%) with inherited weights after BN recalibration.
     pub accuracy: f64,
 }
@@ -32,7 +34,10 @@ pub struct FrontFile {
     /// The searched space (architectures index into its pool).
     pub space: SpaceSpec,
     /// The metric the resource constraint used.
-    pub metric: CostMetric,
+    pub metric: CostKind,
+    /// Its unit (`MMACs`, `Mparams`, `ms`; absent in files of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Rounds completed.
     pub rounds: usize,
     /// The front.

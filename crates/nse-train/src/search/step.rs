@@ -157,7 +157,7 @@ pub fn indicator_step<R: Rng + ?Sized>(
 mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
-    use nse_ops::CostMetric;
+    use nse_space::{CostKind, LatencyRules};
     use nse_space::{SearchSpace, SpaceSpec};
     use rand::SeedableRng;
 
@@ -214,16 +214,18 @@ mod tests {
         let supernet = Supernet::new(&space, &device, 1).unwrap();
         let cells: Vec<Vec<usize>> = (0..space.num_cells()).map(|_| vec![0, 10, 22]).collect();
         let subspace = SubSpace::new(&space, cells).unwrap();
-        let costs = CostTable::new(&space, CostMetric::Macs);
+        let costs = CostTable::macs(&space);
         let indicators = Indicators::new(space.num_cells(), 27, &device);
         let before = indicators.values();
         let resource = ResourceConfig {
-            metric: CostMetric::Macs,
+            metric: CostKind::Macs,
             target: 3.0,
             a: 1e-5,
             b: 2.0,
             drift: 1.0,
             extra_drift: 0.5,
+            latency_table: None,
+            latency_rules: LatencyRules::default(),
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let after = indicator_step(

@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nse_ops::CostMetric;
-use nse_space::SpaceSpec;
+use nse_space::{CostKind, SpaceSpec};
 use nse_train::data::{IdxImages, Split, mnist_file_names, write_idx_images, write_idx_labels};
 use nse_train::search::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
@@ -90,12 +89,14 @@ pub fn config(data: &Path) -> SearchConfig {
             drop_threshold: -2.0,
         },
         resource: ResourceConfig {
-            metric: CostMetric::Macs,
+            metric: CostKind::Macs,
             target: 0.5,
             a: 0.5,
             b: 2.0,
             drift: 0.5,
             extra_drift: 0.2,
+            latency_table: None,
+            latency_rules: Default::default(),
         },
         evaluation: EvaluationConfig {
             n: 4,
