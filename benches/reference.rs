@@ -25,7 +25,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use nse::burn;
-use nse::ops::CostMetric;
 use nse::space::{SpaceSpec, SubSpace};
 use nse::supernet::recalibration::recalibrate;
 use nse::supernet::{CostTable, Indicators, Supernet};
@@ -124,14 +123,16 @@ fn main() {
     let cells = space.num_cells();
     let arch: Vec<Vec<usize>> = vec![args.arch.clone(); cells];
     let subspace = SubSpace::new(&space, vec![args.subspace.clone(); cells]).expect("sub-space");
-    let costs = CostTable::new(&space, CostMetric::Macs);
+    let costs = CostTable::macs(&space);
     let resource = ResourceConfig {
-        metric: CostMetric::Macs,
+        metric: nse::space::CostKind::Macs,
         target: 300.0,
         a: 1e-5,
         b: 2.0,
         drift: 0.0,
         extra_drift: 0.0,
+        latency_table: None,
+        latency_rules: Default::default(),
     };
 
     let mut supernet = Some(Supernet::new(&space, &device, 0).expect("supernet"));

@@ -15,7 +15,6 @@ use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use nse::burn;
-use nse::ops::CostMetric;
 use nse::space::SpaceSpec;
 use nse::supernet::recalibration::recalibrate;
 use nse::supernet::{CellPaths, CostTable, Indicators, Supernet};
@@ -114,7 +113,7 @@ fn main() {
 
     for preset in ["cifar10-mb27", "cifar10-mb72"] {
         let space = SpaceSpec::preset(preset).unwrap().check().unwrap();
-        let costs = CostTable::new(&space, CostMetric::Macs);
+        let costs = CostTable::macs(&space);
         let mut net = Supernet::new(&space, &device, 1).unwrap();
         let indicators = Indicators::for_space(&space, &device);
         let mut sgd = SgdConfig::new().init();
