@@ -34,6 +34,7 @@ pub enum StemRule {
 
 /// How a network's latency is summed from the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LatencyRules {
     /// Count `b − 1` adds for a non-residual cell with `b > 1` branches (default: yes, as the
     /// reference's indicator loss and Pareto evaluation).

@@ -161,3 +161,74 @@ fn stats_prints_the_latency_from_the_reference_table() {
     ]);
     assert!(!ok && err.contains("--latency-stem `sometimes`"), "{err}");
 }
+
+#[test]
+fn search_under_latency_from_the_command_line() {
+    use nse::ops::latency::LatencyTable;
+    // No table: a clear error before anything is trained.
+    let (ok, err) = nse(&[
+        "search",
+        "--preset",
+        "demo",
+        "--set",
+        "resource.metric=\"latency\"",
+        "--out",
+        scratch("latency-none").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("no `resource.latency_table`"), "{err}");
+    // A table for every layer of the demo space: the search starts under latency.
+    let config = SearchConfig::preset("demo").unwrap();
+    let space = config.space.check().unwrap();
+    let mut table = LatencyTable::new("ms");
+    for key in nse::space::latency_layers(&space).unwrap() {
+        table
+            .entries
+            .insert(key, 0.05 + 1e-4 * (key.cin * key.cout) as f64);
+    }
+    let dir = scratch("latency-table");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("table.json");
+    std::fs::write(&path, serde_json::to_string(&table).unwrap()).unwrap();
+    let mut latency = config.clone();
+    latency.resource.metric = nse::space::CostKind::Latency;
+    latency.resource.latency_table = Some(path.clone());
+    let costs = nse::train::search::cost_table(&latency, &space).unwrap();
+    // A window around the middle of the first sub-space's reachable range.
+    let mut probe = latency.clone();
+    probe.resource.target = 1.0;
+    probe.resource.drift = 1e9;
+    probe.evaluation.n_extra = 0;
+    let f = nse::train::search::check_window(&probe).unwrap();
+    let target = (f.cheapest + f.dearest) / 2.0;
+    let drift = (f.dearest - f.cheapest) / 4.0;
+    let out = scratch("latency-run");
+    let result = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args(["search", "--preset", "demo", "--quiet", "--max-steps", "1"])
+        .args(["--set", "resource.metric=\"latency\""])
+        .arg("--set")
+        .arg(format!(
+            "resource.latency_table={}",
+            serde_json::json!(path)
+        ))
+        .args(["--set", &format!("resource.target={target}")])
+        .args(["--set", &format!("resource.drift={drift}")])
+        .args(["--set", &format!("resource.extra_drift={drift}")])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains("stopped after 1 steps"), "{stdout}");
+    let saved: SearchConfig =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        saved.resource.latency_table.as_deref(),
+        Some(path.as_path())
+    );
+    assert_eq!(costs.unit, "ms");
+}

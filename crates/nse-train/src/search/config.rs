@@ -116,15 +116,11 @@ pub struct ResourceConfig {
     /// Width of the extra band below the window.
     pub extra_drift: f64,
     /// The latency table of `metric = latency`: the NSE reference's CSV or a JSON table.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub latency_table: Option<PathBuf>,
     /// How a network's latency is summed from the table (default: the reference's rules).
-    #[serde(default, skip_serializing_if = "is_default_rules")]
+    #[serde(default)]
     pub latency_rules: LatencyRules,
-}
-
-fn is_default_rules(rules: &LatencyRules) -> bool {
-    *rules == LatencyRules::default()
 }
 
 impl ResourceConfig {
@@ -135,6 +131,13 @@ impl ResourceConfig {
 
     /// The cost model of `metric` (reads the latency table).
     pub fn cost_model(&self) -> Result<Box<dyn CostModel>> {
+        if self.metric == CostKind::Latency && self.latency_table.is_none() {
+            return Err(SearchError::Config(
+                "`resource.metric` is `latency` but no `resource.latency_table` is given (the \
+                 NSE reference's CSV or a JSON table)"
+                    .into(),
+            ));
+        }
         Ok(self
             .metric
             .model(self.latency_table.as_deref(), self.latency_rules)?)
