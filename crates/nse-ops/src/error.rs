@@ -188,6 +188,14 @@ pub enum OpsError {
         /// What is wrong.
         message: String,
     },
+    /// A layer could not be timed.
+    #[error("cannot time layer {key}: {message}")]
+    LatencyMeasure {
+        /// The layer's key.
+        key: String,
+        /// Why.
+        message: String,
+    },
     /// A latency table file could not be read.
     #[error("latency table `{path}`: {message}")]
     LatencyFile {

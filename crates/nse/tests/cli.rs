@@ -232,3 +232,37 @@ fn search_under_latency_from_the_command_line() {
     );
     assert_eq!(costs.unit, "ms");
 }
+
+#[test]
+fn latency_build_times_every_layer_of_a_space() {
+    let dir = scratch("latency-build");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("table.json");
+    let args = [
+        "latency",
+        "build",
+        "--space",
+        "fashion-mnist-mb27",
+        "--warmup",
+        "0",
+        "--repeats",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (ok, err) = nse(&args);
+    assert!(ok, "{err}");
+    let table = nse::ops::latency::LatencyTable::read(&out).unwrap();
+    let space = nse::space::SpaceSpec::preset("fashion-mnist-mb27")
+        .unwrap()
+        .check()
+        .unwrap();
+    assert_eq!(
+        table.entries.len(),
+        nse::space::latency_layers(&space).unwrap().len()
+    );
+    assert_eq!(table.batch, Some(1));
+    let (ok, err) = nse(&["latency", "build", "--space", "nope", "--out", "x.json"]);
+    assert!(!ok && err.contains("--space `nope`"), "{err}");
+}

@@ -48,6 +48,38 @@ enum Command {
     Stats(StatsArgs),
     /// Test the search: supernet ranking, NSE vs random, evolving vs fixed space.
     Experiment(ExperimentArgs),
+    /// Latency tables: `nse latency build` times every layer of a space on a device.
+    #[command(subcommand)]
+    Latency(LatencyCommand),
+}
+
+#[derive(Subcommand)]
+enum LatencyCommand {
+    /// Time every layer a search space needs on a device into a latency table (JSON) that
+    /// `--set resource.metric=latency --set resource.latency_table=FILE` searches with.
+    Build(LatencyBuildArgs),
+}
+
+#[derive(Args)]
+struct LatencyBuildArgs {
+    /// A space preset (cifar10-mb27, imagenet-mb27, ...), a published network's space
+    /// (nsenet-gpu, ...), or a SpaceSpec JSON file.
+    #[arg(long)]
+    space: String,
+    /// Images per timed forward pass.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Untimed passes before timing each layer.
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Timed passes per layer (the median is kept).
+    #[arg(long, default_value_t = 7)]
+    repeats: usize,
+    /// The table file (an existing table of the same device and settings is completed).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -643,6 +675,56 @@ fn stats(args: StatsArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The space named by `--space`: a space preset, a published network's space, or a file.
+fn space_spec(name: &str) -> Result<nse::space::SpaceSpec, String> {
+    if nse::space::PRESETS.contains(&name) {
+        return nse::space::SpaceSpec::preset(name).map_err(|e| e.to_string());
+    }
+    if nse::space::PUBLISHED.contains(&name) {
+        return nse::space::published(name)
+            .map(|n| n.space)
+            .map_err(|e| e.to_string());
+    }
+    let path = Path::new(name);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "--space `{name}`: not a preset ({}), a published network ({}) or a readable \
+             file: {e}",
+            nse::space::PRESETS.join(", "),
+            nse::space::PUBLISHED.join(", ")
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn latency_build(args: LatencyBuildArgs) -> Result<(), String> {
+    let device = device::from_name(&args.common.device)?;
+    let space = space_spec(&args.space)?
+        .check()
+        .map_err(|e| e.to_string())?;
+    let settings = nse::ops::latency::MeasureSettings {
+        batch: args.batch,
+        warmup: args.warmup,
+        repeats: args.repeats,
+    };
+    if settings.batch == 0 || settings.repeats == 0 {
+        return Err("--batch and --repeats must be at least 1".into());
+    }
+    let started = Instant::now();
+    let mut reporter = reporter(args.common.quiet);
+    let table =
+        nse::train::latency::build_table(&space, &device, &settings, &args.out, reporter.as_mut())
+            .map_err(|e| e.to_string())?;
+    println!(
+        "latency table: {} layers in {} ({:.1} s), measured on {}",
+        table.entries.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64(),
+        table.measured_on.as_deref().unwrap_or("?")
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -651,6 +733,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
         Command::Experiment(args) => experiment(args),
+        Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

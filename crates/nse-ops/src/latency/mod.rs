@@ -19,6 +19,10 @@
 //! assert_eq!(table.sum(&layers).unwrap(), 1.25);
 //! ```
 
+mod measure;
+
+pub use measure::{MeasureSettings, measure_layer};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
