@@ -128,13 +128,48 @@ impl SearchSpace {
     /// Stem (by `rules`) and tail latency: what every architecture pays.
     pub fn fixed_latency(&self, table: &LatencyTable, rules: &LatencyRules) -> Result<[f64; 2]> {
         let (stem_key, tail) = self.fixed_latency_layers();
-        let stem = match rules.stem {
+        let stem = if self.counts_stem(rules) {
+            table.get(&stem_key)?
+        } else {
+            0.0
+        };
+        Ok([stem, table.sum(&tail)?])
+    }
+
+    /// Every layer `arch` runs as `rules` count them (with repeats: a merge of `b` branches
+    /// appears `b − 1` times): what [`architecture_latency`](Self::architecture_latency) sums.
+    pub fn architecture_latency_layers(
+        &self,
+        rules: &LatencyRules,
+        arch: &Architecture,
+    ) -> Result<Vec<LayerKey>> {
+        self.check_architecture(arch)?;
+        let (stem, tail) = self.fixed_latency_layers();
+        let mut layers = Vec::new();
+        if self.counts_stem(rules) {
+            layers.push(stem);
+        }
+        for (cell, ops) in arch.cells().iter().enumerate() {
+            for &op in ops {
+                layers.extend(self.op_latency_layers(cell, op)?);
+            }
+            let slot = self.cell_slot(cell)?;
+            if rules.merge_adds && !slot.is_residual() && ops.len() > 1 {
+                let g = slot.geometry;
+                let add = LayerKey::add(out_size(g.input[0], g.stride), g.cout);
+                layers.extend(std::iter::repeat_n(add, ops.len() - 1));
+            }
+        }
+        layers.extend(tail);
+        Ok(layers)
+    }
+
+    fn counts_stem(&self, rules: &LatencyRules) -> bool {
+        match rules.stem {
             StemRule::Always => true,
             StemRule::Never => false,
             StemRule::Reference => self.widths()[0] == 32,
-        };
-        let stem = if stem { table.get(&stem_key)? } else { 0.0 };
-        Ok([stem, table.sum(&tail)?])
+        }
     }
 
     /// The latency of `arch` from `table`, summed by `rules`; an error names the first layer

@@ -134,6 +134,8 @@ fn nsenet_gpu_sums_as_the_reference_does() {
         lat.total,
         lat.cells.iter().sum::<f64>() + lat.tail + lat.stem
     ));
+    let layers = space.architecture_latency_layers(&rules, &arch).unwrap();
+    assert!(close(table.sum(&layers).unwrap(), lat.total));
     // The rules' options: the stem counted, merges left out (as the reference's sampler).
     let other = LatencyRules {
         merge_adds: false,

@@ -55,6 +55,9 @@ pub enum LatencyError {
     /// The table could not be written.
     #[error(transparent)]
     Write(#[from] crate::search::SearchError),
+    /// A network could not be built or timed.
+    #[error("latency validation: {0}")]
+    Network(String),
     /// The output file holds a table measured elsewhere or with other settings.
     #[error(
         "`{path}` holds a table measured on {theirs}, not on {ours}: choose another --out or \
@@ -142,4 +145,168 @@ pub fn build_table(
     }
     write_json_atomic(out, &table)?;
     Ok(table)
+}
+
+/// One architecture of a [`validate_table`] run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatencyCheck {
+    /// The architecture (text form).
+    pub architecture: String,
+    /// MACs of one image.
+    pub macs: u64,
+    /// Layers summed for the prediction.
+    pub layers: usize,
+    /// The table's sum, ms.
+    pub predicted: f64,
+    /// The whole network's forward pass, timed as the layers were, ms.
+    pub measured: f64,
+}
+
+/// Predicted (sum of table entries) against measured end-to-end latency.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatencyValidation {
+    /// Spearman ρ between predicted and measured.
+    pub spearman_rho: f64,
+    /// Mean absolute percentage error of the prediction.
+    pub mape: f64,
+    /// Mean of measured / predicted.
+    pub mean_ratio: f64,
+    /// A per-layer overhead fitted by least squares (`measured ≈ predicted + overhead ×
+    /// layers`), ms: what running the layers as one network adds per layer (batch norm,
+    /// activations, the layout between kernels, dispatch).
+    pub overhead_per_layer: f64,
+    /// Spearman ρ after adding the fitted overhead.
+    pub corrected_spearman_rho: f64,
+    /// Mean absolute percentage error after adding it.
+    pub corrected_mape: f64,
+    /// Where the table was measured.
+    pub measured_on: Option<String>,
+    /// The rules the predictions were summed by.
+    pub rules: nse_space::LatencyRules,
+    /// The architectures.
+    pub architectures: Vec<LatencyCheck>,
+}
+
+impl LatencyValidation {
+    /// One line: ρ and the error, before and after the overhead correction.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} architectures: Spearman rho {:.3}, mean abs. error {:.1} % (measured / predicted \
+             {:.2}); with {:.4} ms per layer added: rho {:.3}, error {:.1} %",
+            self.architectures.len(),
+            self.spearman_rho,
+            100.0 * self.mape,
+            self.mean_ratio,
+            self.overhead_per_layer,
+            self.corrected_spearman_rho,
+            100.0 * self.corrected_mape
+        )
+    }
+}
+
+fn mape(predicted: &[f64], measured: &[f64]) -> f64 {
+    predicted
+        .iter()
+        .zip(measured)
+        .map(|(p, m)| ((p - m) / m).abs())
+        .sum::<f64>()
+        / measured.len() as f64
+}
+
+/// What [`validate_table`] times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidationSettings {
+    /// How each network is timed (batch, warm-up, repeats: as the table's layers were).
+    pub measure: MeasureSettings,
+    /// Random architectures timed.
+    pub archs: usize,
+    /// Seed of their draw.
+    pub seed: u64,
+}
+
+/// Times random architectures of `space` (each cell 1–4 random ops of the pool, residual
+/// cells 0–4) end to end on `device` and compares them with what `table` predicts under
+/// `rules`. The table must cover the space.
+pub fn validate_table(
+    space: &SearchSpace,
+    table: &LatencyTable,
+    rules: &nse_space::LatencyRules,
+    device: &Device,
+    validation: &ValidationSettings,
+    reporter: &mut dyn Reporter,
+) -> Result<LatencyValidation> {
+    let (settings, archs, seed) = (&validation.measure, validation.archs, validation.seed);
+    use burn::tensor::{Distribution, Tensor};
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let spec = space.spec();
+    let x = Tensor::<4>::random(
+        [
+            settings.batch,
+            spec.input_channels,
+            spec.input_size,
+            spec.input_size,
+        ],
+        Distribution::Default,
+        device,
+    );
+    let mut checks = Vec::with_capacity(archs);
+    reporter.begin("latency: timing networks", archs as u64);
+    for i in 0..archs {
+        let arch = crate::experiment::random_architecture(space, &mut rng);
+        let layers = space.architecture_latency_layers(rules, &arch)?;
+        let predicted = table.sum(&layers)?;
+        let network = nse_supernet::ChildNetwork::from_space(space, &arch, device, i as u64)
+            .map_err(|e| LatencyError::Network(e.to_string()))?;
+        let measured =
+            nse_ops::latency::time_median(device, settings, &|| drop(network.forward(x.clone())))
+                .map_err(LatencyError::Network)?;
+        reporter.advance(
+            1,
+            &format!("{predicted:.3} predicted, {measured:.3} ms measured"),
+        );
+        checks.push(LatencyCheck {
+            architecture: arch.to_string(),
+            macs: space.architecture_cost(&arch)?.total.macs,
+            layers: layers.len(),
+            predicted,
+            measured,
+        });
+    }
+    reporter.finish();
+    let predicted: Vec<f64> = checks.iter().map(|c| c.predicted).collect();
+    let measured: Vec<f64> = checks.iter().map(|c| c.measured).collect();
+    let counts: Vec<f64> = checks.iter().map(|c| c.layers as f64).collect();
+    let overhead = counts
+        .iter()
+        .zip(predicted.iter().zip(&measured))
+        .map(|(n, (p, m))| n * (m - p))
+        .sum::<f64>()
+        / counts
+            .iter()
+            .map(|n| n * n)
+            .sum::<f64>()
+            .max(f64::MIN_POSITIVE);
+    let corrected: Vec<f64> = predicted
+        .iter()
+        .zip(&counts)
+        .map(|(p, n)| p + overhead * n)
+        .collect();
+    use crate::experiment::stats::spearman_rho;
+    Ok(LatencyValidation {
+        spearman_rho: spearman_rho(&predicted, &measured),
+        mape: mape(&predicted, &measured),
+        mean_ratio: measured
+            .iter()
+            .zip(&predicted)
+            .map(|(m, p)| m / p)
+            .sum::<f64>()
+            / measured.len().max(1) as f64,
+        overhead_per_layer: overhead,
+        corrected_spearman_rho: spearman_rho(&corrected, &measured),
+        corrected_mape: mape(&corrected, &measured),
+        measured_on: table.measured_on.clone(),
+        rules: *rules,
+        architectures: checks,
+    })
 }

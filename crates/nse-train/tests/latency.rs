@@ -66,3 +66,58 @@ fn a_table_is_built_for_every_layer_and_grows_without_remeasuring() {
     assert!(matches!(err, LatencyError::OtherTable { .. }), "{err}");
     assert_eq!(LatencyTable::read(&out).unwrap(), completed);
 }
+
+#[test]
+fn validation_compares_the_table_with_whole_networks() {
+    use nse_train::latency::{ValidationSettings, validate_table};
+    let dir = scratch("latency-validate");
+    let space = config(&dir).space.check().unwrap();
+    let device = Device::flex();
+    let measure = MeasureSettings {
+        batch: 2,
+        warmup: 0,
+        repeats: 1,
+    };
+    let table = build_table(&space, &device, &measure, &dir.join("t.json"), &mut Quiet).unwrap();
+    let rules = LatencyRules::default();
+    let settings = ValidationSettings {
+        measure,
+        archs: 6,
+        seed: 1,
+    };
+    let report = validate_table(&space, &table, &rules, &device, &settings, &mut Quiet).unwrap();
+    assert_eq!(report.architectures.len(), 6);
+    for c in &report.architectures {
+        let arch: nse_space::Architecture = c.architecture.parse().unwrap();
+        let layers = space.architecture_latency_layers(&rules, &arch).unwrap();
+        assert_eq!(c.layers, layers.len());
+        assert_eq!(c.predicted, table.sum(&layers).unwrap());
+        assert!(c.measured.is_finite() && c.measured > 0.0);
+    }
+    // The fitted overhead is the least-squares one: the residuals are orthogonal to the
+    // layer counts.
+    let residual: f64 = report
+        .architectures
+        .iter()
+        .map(|c| {
+            let n = c.layers as f64;
+            n * (c.measured - c.predicted - report.overhead_per_layer * n)
+        })
+        .sum();
+    assert!(residual.abs() < 1e-6, "{residual}");
+    assert!((-1.0..=1.0).contains(&report.spearman_rho));
+    // The same draw for the same seed.
+    let again = validate_table(&space, &table, &rules, &device, &settings, &mut Quiet).unwrap();
+    let texts = |r: &nse_train::latency::LatencyValidation| -> Vec<String> {
+        r.architectures
+            .iter()
+            .map(|c| c.architecture.clone())
+            .collect()
+    };
+    assert_eq!(texts(&again), texts(&report));
+    // A table that does not cover the space is an error, not a zero.
+    let mut partial = table.clone();
+    let tail_conv = space.fixed_latency_layers().1[0];
+    partial.entries.remove(&tail_conv);
+    assert!(validate_table(&space, &partial, &rules, &device, &settings, &mut Quiet).is_err());
+}

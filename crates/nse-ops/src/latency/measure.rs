@@ -94,18 +94,29 @@ pub fn measure_layer(key: &LayerKey, device: &Device, settings: &MeasureSettings
             Box::new(move || drop(linear.forward(x.clone())))
         }
     };
+    time_median(device, settings, &*run).map_err(|e| invalid(&e))
+}
+
+/// The median time of `run` on `device` in milliseconds: `settings.warmup` untimed calls,
+/// then `settings.repeats` timed ones, each stopped after [`Device::sync`] (so queued GPU
+/// work counts). The error is the device's.
+pub fn time_median(
+    device: &Device,
+    settings: &MeasureSettings,
+    run: &dyn Fn(),
+) -> std::result::Result<f64, String> {
     let sync = || {
         device
             .sync()
-            .map_err(|e| invalid(&format!("the device failed: {e:?}")))
+            .map_err(|e| format!("the device failed: {e:?}"))
     };
     sync()?;
     for _ in 0..settings.warmup {
         run();
         sync()?;
     }
-    let mut times = Vec::with_capacity(settings.repeats);
-    for _ in 0..settings.repeats {
+    let mut times = Vec::with_capacity(settings.repeats.max(1));
+    for _ in 0..settings.repeats.max(1) {
         let start = Instant::now();
         run();
         sync()?;

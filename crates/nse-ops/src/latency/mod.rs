@@ -21,7 +21,7 @@
 
 mod measure;
 
-pub use measure::{MeasureSettings, measure_layer};
+pub use measure::{MeasureSettings, measure_layer, time_median};
 
 use std::collections::BTreeMap;
 use std::fmt;

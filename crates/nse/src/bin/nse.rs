@@ -58,6 +58,45 @@ enum LatencyCommand {
     /// Time every layer a search space needs on a device into a latency table (JSON) that
     /// `--set resource.metric=latency --set resource.latency_table=FILE` searches with.
     Build(LatencyBuildArgs),
+    /// Compare a table's predictions with the measured latency of random whole networks of
+    /// the space (Spearman rho, mean error, a fitted per-layer overhead).
+    Validate(LatencyValidateArgs),
+}
+
+#[derive(Args)]
+struct LatencyValidateArgs {
+    /// The space (as for `latency build`).
+    #[arg(long)]
+    space: String,
+    /// The table: the NSE reference's CSV or a JSON table.
+    #[arg(long)]
+    table: PathBuf,
+    /// Random architectures to time.
+    #[arg(long, default_value_t = 30)]
+    archs: usize,
+    /// Seed of their draw.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Images per timed forward pass.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Untimed passes before timing each network.
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Timed passes per network (the median is kept).
+    #[arg(long, default_value_t = 7)]
+    repeats: usize,
+    /// When the stem counts: reference (only with 32 stem channels), always or never.
+    #[arg(long, default_value = "reference")]
+    latency_stem: String,
+    /// Leave out the adds that merge the branches of a non-residual cell.
+    #[arg(long)]
+    no_merge_adds: bool,
+    /// Write the report (every architecture) as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -637,20 +676,7 @@ fn stats(args: StatsArgs) -> Result<(), String> {
     println!("  {}", arch.describe(&space));
     if let Some(path) = &args.latency_table {
         let table = nse::ops::latency::LatencyTable::read(path).map_err(|e| e.to_string())?;
-        let stem = match args.latency_stem.as_str() {
-            "reference" => nse::space::StemRule::Reference,
-            "always" => nse::space::StemRule::Always,
-            "never" => nse::space::StemRule::Never,
-            other => {
-                return Err(format!(
-                    "--latency-stem `{other}`: expected reference, always or never"
-                ));
-            }
-        };
-        let rules = nse::space::LatencyRules {
-            merge_adds: !args.no_merge_adds,
-            stem,
-        };
+        let rules = latency_rules(&args.latency_stem, args.no_merge_adds)?;
         let latency = space
             .architecture_latency(&table, &rules, &arch)
             .map_err(|e| e.to_string())?;
@@ -697,6 +723,60 @@ fn space_spec(name: &str) -> Result<nse::space::SpaceSpec, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The summation rules of `--latency-stem` and `--no-merge-adds`.
+fn latency_rules(stem: &str, no_merge_adds: bool) -> Result<nse::space::LatencyRules, String> {
+    let stem = match stem {
+        "reference" => nse::space::StemRule::Reference,
+        "always" => nse::space::StemRule::Always,
+        "never" => nse::space::StemRule::Never,
+        other => {
+            return Err(format!(
+                "--latency-stem `{other}`: expected reference, always or never"
+            ));
+        }
+    };
+    Ok(nse::space::LatencyRules {
+        merge_adds: !no_merge_adds,
+        stem,
+    })
+}
+
+fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
+    let device = device::from_name(&args.common.device)?;
+    let space = space_spec(&args.space)?
+        .check()
+        .map_err(|e| e.to_string())?;
+    let table = nse::ops::latency::LatencyTable::read(&args.table).map_err(|e| e.to_string())?;
+    let rules = latency_rules(&args.latency_stem, args.no_merge_adds)?;
+    if args.archs < 2 || args.batch == 0 || args.repeats == 0 {
+        return Err("--archs must be at least 2, --batch and --repeats at least 1".into());
+    }
+    let settings = nse::train::latency::ValidationSettings {
+        measure: nse::ops::latency::MeasureSettings {
+            batch: args.batch,
+            warmup: args.warmup,
+            repeats: args.repeats,
+        },
+        archs: args.archs,
+        seed: args.seed,
+    };
+    let mut reporter = reporter(args.common.quiet);
+    let report = nse::train::latency::validate_table(
+        &space,
+        &table,
+        &rules,
+        &device,
+        &settings,
+        reporter.as_mut(),
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(out) = &args.out {
+        nse::train::search::report::write_json_atomic(out, &report).map_err(|e| e.to_string())?;
+    }
+    println!("latency validation: {}", report.summary());
+    Ok(())
+}
+
 fn latency_build(args: LatencyBuildArgs) -> Result<(), String> {
     let device = device::from_name(&args.common.device)?;
     let space = space_spec(&args.space)?
@@ -734,6 +814,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Experiment(args) => experiment(args),
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
+        Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
