@@ -99,7 +99,7 @@ impl SearchSpace {
             return Ok(0.0);
         }
         let g = slot.geometry;
-        let add = table.get(&LayerKey::add(out_size(g.input[0], g.stride), g.cout))?;
+        let add = table.time(&LayerKey::add(out_size(g.input[0], g.stride), g.cout))?;
         Ok((branches - 1) as f64 * add)
     }
 
@@ -129,7 +129,7 @@ impl SearchSpace {
     pub fn fixed_latency(&self, table: &LatencyTable, rules: &LatencyRules) -> Result<[f64; 2]> {
         let (stem_key, tail) = self.fixed_latency_layers();
         let stem = if self.counts_stem(rules) {
-            table.get(&stem_key)?
+            table.time(&stem_key)?
         } else {
             0.0
         };

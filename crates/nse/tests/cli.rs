@@ -266,3 +266,43 @@ fn latency_build_times_every_layer_of_a_space() {
     let (ok, err) = nse(&["latency", "build", "--space", "nope", "--out", "x.json"]);
     assert!(!ok && err.contains("--space `nope`"), "{err}");
 }
+
+#[test]
+fn latency_validate_fits_the_overhead_into_the_table() {
+    let dir = scratch("latency-validate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = dir.join("table.json");
+    let report = dir.join("report.json");
+    let fast = ["--warmup", "0", "--repeats", "1", "--quiet"];
+    let space = ["--space", "fashion-mnist-mb27"];
+    let mut build = vec!["latency", "build", "--out", table.to_str().unwrap()];
+    build.extend(space);
+    build.extend(fast);
+    let (ok, err) = nse(&build);
+    assert!(ok, "{err}");
+    let mut validate = vec!["latency", "validate", "--archs", "3", "--fit"];
+    validate.extend(["--table", table.to_str().unwrap()]);
+    validate.extend(["--out", report.to_str().unwrap()]);
+    validate.extend(space);
+    validate.extend(fast);
+    let (ok, err) = nse(&validate);
+    assert!(ok, "{err}");
+    let fitted: nse::train::latency::LatencyValidation =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(fitted.architectures.len(), 3);
+    let read = nse::ops::latency::LatencyTable::read(&table).unwrap();
+    assert_eq!(read.layer_overhead, fitted.overhead_per_layer);
+    // The CSV of the reference is not rewritten.
+    let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/reference-lut/reference_lut.csv");
+    let (ok, err) = nse(&[
+        "latency",
+        "validate",
+        "--space",
+        "nsenet-gpu",
+        "--fit",
+        "--table",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("not the reference's CSV"), "{err}");
+}

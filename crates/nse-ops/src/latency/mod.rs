@@ -344,6 +344,15 @@ pub struct LatencyTable {
     pub measured_on: Option<String>,
     /// The times.
     pub entries: BTreeMap<LayerKey, f64>,
+    /// Added to every layer's time when a network is summed ([`time`](Self::time)): what
+    /// running the layers as one network adds per layer (batch norm, activations, layout
+    /// between kernels), fitted by `nse latency validate --fit` (default 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub layer_overhead: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl LatencyTable {
@@ -354,6 +363,7 @@ impl LatencyTable {
             batch: None,
             measured_on: None,
             entries: BTreeMap::new(),
+            layer_overhead: 0.0,
         }
     }
 
@@ -440,9 +450,15 @@ impl LatencyTable {
             })
     }
 
-    /// The sum of the times of `layers`.
+    /// The time `key` counts for in a network: its entry plus the
+    /// [`layer_overhead`](Self::layer_overhead).
+    pub fn time(&self, key: &LayerKey) -> Result<f64> {
+        Ok(self.get(key)? + self.layer_overhead)
+    }
+
+    /// The sum of the [`time`](Self::time)s of `layers`.
     pub fn sum(&self, layers: &[LayerKey]) -> Result<f64> {
-        layers.iter().map(|k| self.get(k)).sum()
+        layers.iter().map(|k| self.time(k)).sum()
     }
 
     /// The latency of `op` at `geometry`: the sum of [`op_layers`].
@@ -537,6 +553,12 @@ mod tests {
         assert_eq!(table.get(&LayerKey::add(7, 256)).unwrap(), 0.136);
         let err = table.get(&LayerKey::add(14, 256)).unwrap_err().to_string();
         assert!(err.contains("(4, 14, 256, 256, 0, 0, 0, 0, 0)"), "{err}");
+        // A layer overhead counts once per layer summed, not in the raw entry.
+        let mut with_overhead = table.clone();
+        with_overhead.layer_overhead = 0.5;
+        let keys = [LayerKey::add(7, 256), LayerKey::add(7, 256)];
+        assert_eq!(with_overhead.sum(&keys).unwrap(), 2.0 * 0.136 + 1.0);
+        assert_eq!(with_overhead.get(&keys[0]).unwrap(), 0.136);
         // JSON round trip of our own form.
         let json = serde_json::to_string(&table).unwrap();
         assert_eq!(serde_json::from_str::<LatencyTable>(&json).unwrap(), table);

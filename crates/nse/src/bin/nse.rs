@@ -95,6 +95,10 @@ struct LatencyValidateArgs {
     /// Write the report (every architecture) as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Add the fitted per-layer overhead to the table file (a JSON table), so that searches
+    /// and `nse stats` with it predict whole networks.
+    #[arg(long)]
+    fit: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -751,6 +755,13 @@ fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
     if args.archs < 2 || args.batch == 0 || args.repeats == 0 {
         return Err("--archs must be at least 2, --batch and --repeats at least 1".into());
     }
+    let is_csv = args
+        .table
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if args.fit && is_csv {
+        return Err("--fit writes into a JSON table, not the reference's CSV".into());
+    }
     let settings = nse::train::latency::ValidationSettings {
         measure: nse::ops::latency::MeasureSettings {
             batch: args.batch,
@@ -774,6 +785,17 @@ fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
         nse::train::search::report::write_json_atomic(out, &report).map_err(|e| e.to_string())?;
     }
     println!("latency validation: {}", report.summary());
+    if args.fit {
+        let mut table = table;
+        table.layer_overhead += report.overhead_per_layer;
+        nse::train::search::report::write_json_atomic(&args.table, &table)
+            .map_err(|e| e.to_string())?;
+        println!(
+            "{}: layer overhead now {:.4} ms",
+            args.table.display(),
+            table.layer_overhead
+        );
+    }
     Ok(())
 }
 
