@@ -178,7 +178,7 @@ pub struct EvaluationConfig {
     /// held-out top-1) after every training epoch, logged as `probe` events: when the
     /// supernet's ranking forms. Not part of the method (default: none); the probe changes
     /// no weight and no front.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub probe: Vec<Architecture>,
 }
 
@@ -203,7 +203,7 @@ pub struct SearchConfig {
     /// architectures sampled for evaluation and the recalibration batches stay with `seed`,
     /// so changing only this replicates supernet training on the same sub-space and data —
     /// how much a supernet's ranking varies between training runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub training_seed: Option<u64>,
     /// Batch size of weight and indicator steps (reference 1024).
     pub batch_size: usize,
