@@ -381,8 +381,12 @@ fn search(args: SearchArgs) -> Result<(), String> {
         outcome.front.len()
     );
     for (i, entry) in outcome.front.iter().enumerate() {
+        let latency = entry
+            .latency
+            .map(|l| format!(" {l:.3} ms"))
+            .unwrap_or_default();
         println!(
-            "  [{i}] {:.2} MMACs {:.3} M params  {:.2}%  {}",
+            "  [{i}] {:.2} MMACs {:.3} M params{latency}  {:.2}%  {}",
             entry.macs as f64 / 1e6,
             entry.params as f64 / 1e6,
             entry.accuracy,
