@@ -244,7 +244,8 @@ fn default_log_every() -> usize {
 
 impl SearchConfig {
     /// Names accepted by [`SearchConfig::preset`].
-    pub const PRESETS: [&'static str; 3] = ["demo", "cifar10", "imagenet-mb27"];
+    pub const PRESETS: [&'static str; 4] =
+        ["demo", "cifar10", "imagenet-mb27", "imagenet-mb19-gpu"];
 
     /// A preset:
     /// - `demo`: the in-repo Fashion-MNIST subset on `fashion-mnist-mb27`, two short rounds —
@@ -252,7 +253,12 @@ impl SearchConfig {
     /// - `cifar10`: `cifar10-mb27` on the CIFAR-10 image-folder tree (`data/cifar10` by
     ///   default; point `data.source` at your copy), scaled down for one machine;
     /// - `imagenet-mb27`: the reference hyper-parameters (batch 1024, 100 epochs per round,
-    ///   300 MMACs) on an ImageNet image-folder tree at `data/imagenet`.
+    ///   300 MMACs) on an ImageNet image-folder tree at `data/imagenet`;
+    /// - `imagenet-mb19-gpu`: the NSENet-GPU search — `imagenet-mb19-gpu` space (K = 6) under
+    ///   latency from the reference's table (`data/reference-lut/reference_lut.csv`; point
+    ///   `resource.latency_table` at your copy), target 66 table units, penalty
+    ///   `2e-4 · (latency − 66)²`; window ±5 % (3.3), as the MAC preset's ±15 of 300 (the
+    ///   reference's config does not give the latency window).
     pub fn preset(name: &str) -> Result<Self> {
         let reference = SearchConfig {
             space: SpaceSpec::preset("imagenet-mb27")?,
@@ -306,6 +312,20 @@ impl SearchConfig {
             log_every: default_log_every(),
         };
         Ok(match name {
+            "imagenet-mb19-gpu" => SearchConfig {
+                space: SpaceSpec::preset("imagenet-mb19-gpu")?,
+                resource: ResourceConfig {
+                    metric: CostKind::Latency,
+                    target: 66.0,
+                    a: 2e-4,
+                    b: 2.0,
+                    drift: 3.3,
+                    extra_drift: 3.3,
+                    latency_table: Some(PathBuf::from("data/reference-lut/reference_lut.csv")),
+                    latency_rules: LatencyRules::default(),
+                },
+                ..reference
+            },
             "imagenet-mb27" => reference,
             "demo" => SearchConfig {
                 space: SpaceSpec::preset("fashion-mnist-mb27")?,

@@ -130,7 +130,7 @@ struct ExperimentArgs {
     /// `ranking` (inherited vs retrained accuracy), `vs-random` (the front vs random
     /// architectures at matched cost) or `vs-fixed` (evolving vs fixed space, same budget).
     kind: String,
-    /// A search preset: demo, cifar10, imagenet-mb27.
+    /// A search preset: demo, cifar10, imagenet-mb27, imagenet-mb19-gpu (latency).
     #[arg(long, conflicts_with_all = ["config", "run"])]
     preset: Option<String>,
     /// A search config (JSON, see `nse_train::search::SearchConfig`).
@@ -234,7 +234,7 @@ struct Common {
 
 #[derive(Args)]
 struct SearchArgs {
-    /// A search preset: demo, cifar10, imagenet-mb27.
+    /// A search preset: demo, cifar10, imagenet-mb27, imagenet-mb19-gpu (latency).
     #[arg(long, conflicts_with_all = ["config", "resume"])]
     preset: Option<String>,
     /// A search config (JSON, see `nse_train::search::SearchConfig`).
