@@ -530,3 +530,32 @@ fn child_network_train_and_eval() {
     check_all("child gradients", &gpu_grads, &cpu_grads, BACKWARD);
     check("child eval-mode logits", &gpu_eval, &cpu_eval, FORWARD);
 }
+
+/// Latency tables on WGPU: layers of every kind (dense, depthwise, factorised pair-keyed
+/// convs, add, pool, linear) are timed on the device, synchronised, to finite times.
+#[test]
+fn latency_layers_time_on_wgpu() {
+    use nse::ops::latency::{Extent, LayerKind, MeasureSettings, measure_layer};
+    let Some(device) = wgpu() else { return };
+    let keys = nse::space::latency_layers(&space()).unwrap();
+    let pick = |f: &dyn Fn(&nse::ops::latency::LayerKey) -> bool| {
+        *keys.iter().find(|k| f(k)).expect("the space has such a layer")
+    };
+    let chosen = [
+        pick(&|k| k.kind == LayerKind::Conv && k.groups == 1),
+        pick(&|k| k.kind == LayerKind::Conv && k.groups > 1 && k.dilation > 1),
+        pick(&|k| matches!(k.hw, Extent::Pair(..))),
+        pick(&|k| k.kind == LayerKind::Add),
+        pick(&|k| k.kind == LayerKind::AvgPool),
+        pick(&|k| k.kind == LayerKind::Linear),
+    ];
+    let settings = MeasureSettings {
+        batch: 2,
+        warmup: 1,
+        repeats: 2,
+    };
+    for key in chosen {
+        let ms = measure_layer(&key, &device, &settings).unwrap();
+        assert!(ms.is_finite() && ms >= 0.0, "{key}: {ms}");
+    }
+}
