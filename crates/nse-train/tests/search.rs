@@ -367,7 +367,10 @@ fn a_latency_constrained_search_writes_latency_per_front_entry() {
     let err = Search::new(missing, &scratch("latency-missing"), &device)
         .err()
         .expect("refused");
-    assert!(err.to_string().contains("no `resource.latency_table`"), "{err}");
+    assert!(
+        err.to_string().contains("no `resource.latency_table`"),
+        "{err}"
+    );
     // A table that lacks a layer names it.
     let mut partial = table.clone();
     let first = *partial.entries.keys().next().unwrap();

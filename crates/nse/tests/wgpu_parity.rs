@@ -539,7 +539,10 @@ fn latency_layers_time_on_wgpu() {
     let Some(device) = wgpu() else { return };
     let keys = nse::space::latency_layers(&space()).unwrap();
     let pick = |f: &dyn Fn(&nse::ops::latency::LayerKey) -> bool| {
-        *keys.iter().find(|k| f(k)).expect("the space has such a layer")
+        *keys
+            .iter()
+            .find(|k| f(k))
+            .expect("the space has such a layer")
     };
     let chosen = [
         pick(&|k| k.kind == LayerKind::Conv && k.groups == 1),

@@ -832,6 +832,15 @@ fn latency_build(args: LatencyBuildArgs) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` or `grep -q` ends quietly when the reader leaves, as other
+    // command-line tools do, instead of panicking on the broken pipe.
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    // SAFETY: restores the default disposition of SIGPIPE before any thread starts; no
+    // handler of ours is replaced.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Search(args) => search(args),
