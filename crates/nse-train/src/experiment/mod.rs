@@ -74,7 +74,7 @@ pub use error::{ExperimentError, Result};
 pub use ranking::{ProbePoint, RankedArchitecture, RankingComparison, RankingReport};
 pub use retrain_jobs::RetrainedArchitecture;
 pub use vs_fixed::{CostPair, VsFixedReport};
-pub use vs_random::{VsRandomReport, random_architecture};
+pub use vs_random::{RANDOM_MAX_OPS, VsRandomReport, random_architecture};
 
 /// The experiment's configuration in its output folder.
 pub const CONFIG_FILE: &str = "experiment.json";
