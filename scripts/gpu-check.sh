@@ -58,4 +58,24 @@ for device in cpu "${backends[@]}"; do
     log "$row"
   done
 done
+log ""
+log "Latency tables (docs/latency.md): predicted (sum of the table) against measured whole networks,"
+log "30 random architectures of cifar10-mb27, batch 32, the overhead fitted on seed 0 and checked on seed 1:"
+log ""
+for device in cpu "${backends[@]}"; do
+  feature=()
+  [ "$device" != cpu ] && feature=(--features "$device")
+  nse=(cargo run --profile dev -q -p nse "${feature[@]}" --bin nse --)
+  table=$(mktemp --suffix .json) && rm -f "$table"
+  if "${nse[@]}" latency build --space cifar10-mb27 --device "$device" --batch 32 --quiet --out "$table" >/dev/null 2>&1 \
+    && fit=$("${nse[@]}" latency validate --space cifar10-mb27 --table "$table" --device "$device" --batch 32 \
+      --archs 30 --seed 0 --latency-stem always --fit --quiet 2>/dev/null | head -n 1) \
+    && held=$("${nse[@]}" latency validate --space cifar10-mb27 --table "$table" --device "$device" --batch 32 \
+      --archs 30 --seed 1 --latency-stem always --quiet 2>/dev/null | head -n 1); then
+    log "- $device, seed 0: ${fit#latency validation: }"
+    log "- $device, seed 1 (held out, with the fitted overhead): ${held#latency validation: }"
+  else
+    log "- $device: latency build or validation FAILED"
+  fi
+done
 if [ -n "$out" ]; then mkdir -p "$out" && cp "$report" "$out/gpu-check.md"; fi
