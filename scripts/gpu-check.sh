@@ -69,9 +69,9 @@ for device in cpu "${backends[@]}"; do
   table=$(mktemp --suffix .json) && rm -f "$table"
   if "${nse[@]}" latency build --space cifar10-mb27 --device "$device" --batch 32 --quiet --out "$table" >/dev/null 2>&1 \
     && fit=$("${nse[@]}" latency validate --space cifar10-mb27 --table "$table" --device "$device" --batch 32 \
-      --archs 30 --seed 0 --latency-stem always --fit --quiet 2>/dev/null | head -n 1) \
+      --archs 30 --seed 0 --latency-stem always --fit --quiet 2>/dev/null | grep '^latency validation') \
     && held=$("${nse[@]}" latency validate --space cifar10-mb27 --table "$table" --device "$device" --batch 32 \
-      --archs 30 --seed 1 --latency-stem always --quiet 2>/dev/null | head -n 1); then
+      --archs 30 --seed 1 --latency-stem always --quiet 2>/dev/null | grep '^latency validation'); then
     log "- $device, seed 0: ${fit#latency validation: }"
     log "- $device, seed 1 (held out, with the fitted overhead): ${held#latency validation: }"
   else
