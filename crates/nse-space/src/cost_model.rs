@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use nse_ops::CostMetric;
-use nse_ops::latency::{LatencyTable, LayerKey};
+use nse_ops::latency::LatencyTable;
 
 use crate::error::{Result, SpaceError};
 use crate::latency::LatencyRules;
@@ -246,27 +246,4 @@ impl CostTable {
                 .map(|(c, ops)| self.set_cost(c, ops))
                 .sum::<f64>()
     }
-}
-
-/// The layers a latency table must hold for `space`: every op at every cell (with residual
-/// adds), the merge adds, stem and tail — what a table built for the space measures.
-pub fn latency_layers(space: &SearchSpace) -> Result<Vec<LayerKey>> {
-    let mut keys = std::collections::BTreeSet::new();
-    for cell in 0..space.num_cells() {
-        for op in 0..space.pool().len() {
-            keys.extend(space.op_latency_layers(cell, op)?);
-        }
-        let slot = space.cell_slot(cell)?;
-        if !slot.is_residual() {
-            let g = slot.geometry;
-            keys.insert(LayerKey::add(
-                nse_ops::cost::out_size(g.input[0], g.stride),
-                g.cout,
-            ));
-        }
-    }
-    let (stem, tail) = space.fixed_latency_layers();
-    keys.insert(stem);
-    keys.extend(tail);
-    Ok(keys.into_iter().collect())
 }

@@ -85,6 +85,14 @@ impl SearchSpace {
         Ok(table.sum(&self.op_latency_layers(cell, index)?)?)
     }
 
+    /// The add that merges two branches of cell `cell` (at its output), or `None` for a
+    /// residual cell, whose adds belong to the branches.
+    pub fn merge_add_layer(&self, cell: usize) -> Result<Option<LayerKey>> {
+        let slot = self.cell_slot(cell)?;
+        let g = slot.geometry;
+        Ok((!slot.is_residual()).then(|| LayerKey::add(out_size(g.input[0], g.stride), g.cout)))
+    }
+
     /// The latency the merge of `branches` branches in cell `cell` adds (none for a residual
     /// cell, whose adds belong to the branches, or without [`LatencyRules::merge_adds`]).
     pub fn merge_latency(
@@ -94,13 +102,12 @@ impl SearchSpace {
         cell: usize,
         branches: usize,
     ) -> Result<f64> {
-        let slot = self.cell_slot(cell)?;
-        if !rules.merge_adds || slot.is_residual() || branches < 2 {
-            return Ok(0.0);
+        match self.merge_add_layer(cell)? {
+            Some(add) if rules.merge_adds && branches > 1 => {
+                Ok((branches - 1) as f64 * table.time(&add)?)
+            }
+            _ => Ok(0.0),
         }
-        let g = slot.geometry;
-        let add = table.time(&LayerKey::add(out_size(g.input[0], g.stride), g.cout))?;
-        Ok((branches - 1) as f64 * add)
     }
 
     /// The layers of the stem conv and of the tail (1x1 conv, global pool, classifier).
@@ -153,10 +160,10 @@ impl SearchSpace {
             for &op in ops {
                 layers.extend(self.op_latency_layers(cell, op)?);
             }
-            let slot = self.cell_slot(cell)?;
-            if rules.merge_adds && !slot.is_residual() && ops.len() > 1 {
-                let g = slot.geometry;
-                let add = LayerKey::add(out_size(g.input[0], g.stride), g.cout);
+            if let Some(add) = self.merge_add_layer(cell)?
+                && rules.merge_adds
+                && ops.len() > 1
+            {
                 layers.extend(std::iter::repeat_n(add, ops.len() - 1));
             }
         }
@@ -203,4 +210,20 @@ impl SearchSpace {
             unit: table.unit.clone(),
         })
     }
+}
+
+/// The layers a latency table must hold for `space`: every op at every cell (with residual
+/// adds), the merge adds, stem and tail — what a table built for the space measures.
+pub fn latency_layers(space: &SearchSpace) -> Result<Vec<LayerKey>> {
+    let mut keys = std::collections::BTreeSet::new();
+    for cell in 0..space.num_cells() {
+        for op in 0..space.pool().len() {
+            keys.extend(space.op_latency_layers(cell, op)?);
+        }
+        keys.extend(space.merge_add_layer(cell)?);
+    }
+    let (stem, tail) = space.fixed_latency_layers();
+    keys.insert(stem);
+    keys.extend(tail);
+    Ok(keys.into_iter().collect())
 }

@@ -50,10 +50,10 @@ pub mod space;
 pub mod subspace;
 
 pub use architecture::{Architecture, ArchitectureCost, NetworkSpec};
-pub use cost_model::{CostKind, CostModel, CostTable, CountCost, LatencyCost, latency_layers};
+pub use cost_model::{CostKind, CostModel, CostTable, CountCost, LatencyCost};
 pub use error::{Result, SpaceError};
 pub use evolution::EvolutionState;
-pub use latency::{ArchitectureLatency, LatencyRules, StemRule};
+pub use latency::{ArchitectureLatency, LatencyRules, StemRule, latency_layers};
 pub use layout::{CellKind, LayoutPlan, PlanKind, make_divisible};
 pub use pareto::{Candidate, Origin, dominates, pareto_front};
 pub use published::{PUBLISHED, published};

@@ -173,7 +173,7 @@ impl Experiment {
             paired_difference: pairs.iter().map(|p| p.difference).sum::<f64>() / pairs.len() as f64,
             pairs,
             weight_steps: evolving_steps,
-            unit: crate::search::cost_table(&config, &config.space.check()?)?.unit,
+            unit: config.resource.cost_model()?.unit(),
             seeds: self.config.seeds,
             evolving_run,
             fixed_run,
