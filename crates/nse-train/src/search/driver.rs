@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Int, Tensor};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use nse_space::{
@@ -919,6 +921,12 @@ impl Scorer {
     /// Recalibrates the batch norms that `arch` uses in `supernet` and returns its held-out
     /// top-1 in percent. Only those BN statistics change.
     pub fn score(&self, supernet: &mut Supernet, arch: &Architecture) -> Result<f64> {
+        Ok(self.score_detailed(supernet, arch)?.top1)
+    }
+
+    /// [`score`](Self::score), with the held-out cross-entropy beside the top-1 (from the
+    /// same forward passes).
+    pub fn score_detailed(&self, supernet: &mut Supernet, arch: &Architecture) -> Result<Score> {
         let batches = self
             .recalibration
             .iter()
@@ -926,20 +934,39 @@ impl Scorer {
         recalibrate(supernet, arch.cells(), batches)?;
         let eval = supernet.valid();
         let plain = self.device.clone().without_autodiff();
-        let (mut correct, mut total) = (0usize, 0usize);
+        let (mut correct, mut total, mut loss_sum) = (0usize, 0usize, 0.0f64);
         for b in &self.score {
             let b = b.clone().into_batch(&plain);
             let logits = eval.forward(b.images, arch.cells())?;
-            total += b.labels.dims()[0];
+            let [n, classes] = logits.dims();
+            let loss = cross_entropy_with_logits(
+                logits.clone(),
+                b.labels.clone().one_hot(classes).float(),
+            );
+            loss_sum += f64::from(loss.into_scalar::<f32>()) * n as f64;
+            total += n;
             correct += top_k_correct(logits, b.labels, 1);
         }
-        Ok(100.0 * correct as f64 / total.max(1) as f64)
+        let images = total.max(1) as f64;
+        Ok(Score {
+            top1: 100.0 * correct as f64 / images,
+            loss: loss_sum / images,
+        })
     }
 
     /// Held-out images each architecture is scored on.
     pub fn images(&self) -> usize {
         self.score.iter().map(|b| b.labels.len()).sum()
     }
+}
+
+/// What [`Scorer::score_detailed`] measured on the held-out batches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Top-1 accuracy, percent.
+    pub top1: f64,
+    /// Mean cross-entropy per image.
+    pub loss: f64,
 }
 
 /// The end-of-round sampler of `config`: its window, `n`, `n_extra` and attempt budget.

@@ -18,7 +18,7 @@ pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
     SearchConfig, UnsampledOps,
 };
-pub use driver::{Scorer, Search, SearchOutcome, check_window, cost_table, window_sampler};
+pub use driver::{Score, Scorer, Search, SearchOutcome, check_window, cost_table, window_sampler};
 pub use error::{Result, SearchError};
 pub use report::{FrontEntry, FrontFile};
 pub use step::{WeightStepStats, indicator_step, weight_step, weight_step_coasting};
