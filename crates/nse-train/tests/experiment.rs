@@ -4,9 +4,12 @@
 //! costs; `vs-fixed` spends the same budget on the fixed space.
 
 use burn::tensor::Device;
-use nse_train::experiment::stats::{kendall_tau, spearman_rho};
+use nse_train::experiment::stats::{
+    kendall_tau, mean_pairwise_kendall_tau, mean_pairwise_pearson, noise_ceiling_kendall_tau,
+    spearman_brown, spearman_rho,
+};
 use nse_train::experiment::{Experiment, ExperimentConfig, ExperimentKind};
-use nse_train::progress::Quiet;
+use nse_train::progress::{Quiet, Reporter};
 use nse_train::retrain::RetrainConfig;
 use nse_train::search::{FrontFile, Search, UnsampledOps};
 
@@ -171,6 +174,144 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("another experiment"), "{err}");
+}
+
+/// Keeps the log lines of a run.
+#[derive(Default)]
+struct Lines(Vec<String>);
+
+impl Reporter for Lines {
+    fn begin(&mut self, _: &str, _: u64) {}
+    fn advance(&mut self, _: u64, _: &str) {}
+    fn finish(&mut self) {}
+    fn line(&mut self, text: &str) {
+        self.0.push(text.to_string());
+    }
+}
+
+#[test]
+fn seeds_give_the_ground_truth_noise_and_an_ensemble_averages_its_supernets() {
+    let data = scratch("exp-data-3");
+    write_dataset(&data);
+    let device = Device::flex();
+    let out = scratch("exp-ranking-seeds");
+    let mut c = ExperimentConfig::new(ExperimentKind::Ranking, config(&data), recipe());
+    c.archs = 4;
+    c.seeds = 2;
+    c.bootstrap = 100;
+    let mut lines = Lines::default();
+    let report = Experiment::new(c.clone(), &out, &device)
+        .unwrap()
+        .ranking(&mut lines)
+        .unwrap();
+    // Retrained seed by seed: every architecture's first seed before any second one.
+    let order: Vec<&str> = lines
+        .0
+        .iter()
+        .filter(|l| l.contains(": retraining "))
+        .map(|l| {
+            let job = l.split(": ").nth(2).unwrap();
+            job.split(" (").next().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "arch0 seed 0",
+            "arch1 seed 0",
+            "arch2 seed 0",
+            "arch3 seed 0",
+            "arch0 seed 1",
+            "arch1 seed 1",
+            "arch2 seed 1",
+            "arch3 seed 1"
+        ],
+        "{:?}",
+        lines.0
+    );
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+    let archs = &report.architectures;
+    let truth: Vec<f64> = archs.iter().map(|a| a.retrained_mean).collect();
+    let by_seed: Vec<Vec<f64>> = (0..2)
+        .map(|s| archs.iter().map(|a| a.retrained[s]).collect())
+        .collect();
+    let agreement = report.retraining_agreement_kendall_tau.expect("two seeds");
+    assert!(same(agreement, mean_pairwise_kendall_tau(&by_seed)));
+    let reliability = spearman_brown(mean_pairwise_pearson(&by_seed), 2);
+    assert!(same(report.ground_truth_reliability.unwrap(), reliability));
+    assert!(same(
+        report.noise_ceiling_kendall_tau.unwrap(),
+        noise_ceiling_kendall_tau(reliability)
+    ));
+    // The loss ranks by its negation; no ensemble here.
+    let negated_loss: Vec<f64> = archs.iter().map(|a| -a.inherited_loss).collect();
+    assert!(archs.iter().all(|a| a.inherited_loss > 0.0));
+    assert!(same(
+        report.loss_kendall_tau,
+        kendall_tau(&negated_loss, &truth)
+    ));
+    assert_eq!(report.ensemble, 1);
+    assert!(report.members.is_empty() && report.member_agreement_kendall_tau.is_none());
+    assert!(archs.iter().all(|a| a.member_inherited.is_empty()));
+
+    // Two supernets on the same architectures and ground truth: the search's own (identical
+    // to the one above) and the same search trained with the next training seed.
+    let ensemble_out = scratch("exp-ranking-ensemble");
+    let mut e = c.clone();
+    e.candidates_from = Some(out.clone());
+    e.ensemble = 2;
+    let ensemble = Experiment::new(e, &ensemble_out, &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap();
+    assert!(ensemble_out.join("search-m1").join("front.json").exists());
+    assert_eq!(ensemble.ensemble, 2);
+    let seeds: Vec<u64> = ensemble.members.iter().map(|m| m.training_seed).collect();
+    assert_eq!(seeds, [c.search.seed, c.search.seed + 1]);
+    let mut differ = 0;
+    for (a, base) in ensemble.architectures.iter().zip(archs) {
+        assert_eq!(a.architecture, base.architecture);
+        assert_eq!(a.member_inherited.len(), 2);
+        assert_eq!(
+            a.member_inherited[0], base.inherited,
+            "member 0 is the same search"
+        );
+        let mean = (a.member_inherited[0] + a.member_inherited[1]) / 2.0;
+        assert!((a.inherited - mean).abs() < 1e-12);
+        differ += usize::from(a.member_inherited[0] != a.member_inherited[1]);
+    }
+    assert!(differ > 0, "another training seed, another supernet");
+    let m: Vec<Vec<f64>> = (0..2)
+        .map(|k| {
+            ensemble
+                .architectures
+                .iter()
+                .map(|a| a.member_inherited[k])
+                .collect()
+        })
+        .collect();
+    assert!(same(ensemble.members[0].kendall_tau, report.kendall_tau));
+    assert!(same(
+        ensemble.members[1].kendall_tau,
+        kendall_tau(&m[1], &truth)
+    ));
+    assert!(same(
+        ensemble.member_agreement_kendall_tau.unwrap(),
+        kendall_tau(&m[0], &m[1])
+    ));
+    let mean: Vec<f64> = ensemble.architectures.iter().map(|a| a.inherited).collect();
+    assert!(same(ensemble.kendall_tau, kendall_tau(&mean, &truth)));
+
+    // An ensemble is for ranking only.
+    let mut wrong = ExperimentConfig::new(ExperimentKind::VsRandom, config(&data), recipe());
+    wrong.ensemble = 2;
+    let err = Experiment::new(wrong, &scratch("exp-ensemble-wrong"), &device)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("`ensemble` is for ranking"),
+        "{err}"
+    );
 }
 
 #[test]

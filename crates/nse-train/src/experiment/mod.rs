@@ -20,8 +20,8 @@
 //! | path | content |
 //! |---|---|
 //! | `experiment.json` | the [`ExperimentConfig`]; rerunning with the same config continues, another one is refused |
-//! | `search/` | the search run (unless [`ExperimentConfig::run`] names an existing one); `fixed-search/` for `vs-fixed` |
-//! | `candidates.json` | the architectures chosen (with their inherited accuracy for `ranking`), written as they are scored |
+//! | `search/` | the search run (unless [`ExperimentConfig::run`] names an existing one); `fixed-search/` for `vs-fixed`; `search-m1/`, … for the other supernets of an [`ensemble`](ExperimentConfig::ensemble) |
+//! | `candidates.json` | the architectures chosen (with their held-out top-1 and loss per supernet for `ranking`), written as they are scored |
 //! | `retrain/<label>-s<seed>/` | one retraining run per architecture and seed ([`crate::retrain`]'s folder) |
 //! | `ranking.json`, `vs-random.json`, `vs-fixed.json` | the report (top-level numbers first, then one entry per architecture) |
 //! | `ranking.png`, `vs-random.png`, `vs-fixed.png` | the scatter plot |
@@ -71,7 +71,9 @@ use crate::search::report::write_json_atomic;
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
-pub use ranking::{ProbePoint, RankedArchitecture, RankingComparison, RankingReport};
+pub use ranking::{
+    EnsembleMember, ProbePoint, RankedArchitecture, RankingComparison, RankingReport,
+};
 pub use retrain_jobs::RetrainedArchitecture;
 pub use vs_fixed::{CostPair, VsFixedReport};
 pub use vs_random::{RANDOM_MAX_OPS, VsRandomReport, random_architecture};
@@ -163,6 +165,17 @@ pub struct ExperimentConfig {
     /// gives τ per epoch ([`RankingReport::probe`]).
     #[serde(default)]
     pub probe: bool,
+    /// `ranking` only: score with this many supernets and rank by their mean score — the
+    /// search's own (or [`run`](Self::run)) and the same search trained again with the next
+    /// training seeds ([`SearchConfig::training_seed()`] + 1, + 2, …) in `search-m1/`,
+    /// `search-m2/`, … Each member of a one-round search trains on the same sub-space; in a
+    /// multi-round search the members' later sub-spaces differ. 1: no ensemble.
+    #[serde(default = "one")]
+    pub ensemble: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl ExperimentConfig {
@@ -180,6 +193,7 @@ impl ExperimentConfig {
             bootstrap: 2000,
             candidates_from: None,
             probe: false,
+            ensemble: 1,
         }
     }
 
@@ -209,6 +223,15 @@ impl ExperimentConfig {
         }
         if self.bootstrap == 0 {
             return fail("`bootstrap` must be at least 1".into());
+        }
+        if self.ensemble == 0 {
+            return fail("`ensemble` must be at least 1".into());
+        }
+        if self.ensemble > 1 && self.kind != ExperimentKind::Ranking {
+            return fail(format!(
+                "`ensemble` is for ranking, not {}",
+                self.kind.name()
+            ));
         }
         if self.candidates_from.is_some() && self.kind != ExperimentKind::Ranking {
             return fail(format!(

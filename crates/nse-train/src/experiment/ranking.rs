@@ -11,8 +11,9 @@ use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SearchSpace, SubSpace};
 use super::error::{ExperimentError, Result};
 use super::retrain_jobs::{Job, RetrainedArchitecture};
 use super::stats::{
-    bootstrap_95, bootstrap_95_columns, kendall_tau, partial_kendall_tau, spearman_rho,
-    stratified_kendall_tau, top_k_overlap,
+    bootstrap_95, bootstrap_95_columns, kendall_tau, mean_pairwise_kendall_tau,
+    mean_pairwise_pearson, noise_ceiling_kendall_tau, partial_kendall_tau, spearman_brown,
+    spearman_rho, stratified_kendall_tau, top_k_overlap,
 };
 use super::{
     CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
@@ -21,7 +22,7 @@ use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::search::report::write_json_atomic;
-use crate::search::{Search, window_sampler};
+use crate::search::{Score, Search, window_sampler};
 
 /// Architectures drawn per architecture wanted, to choose the cost-stratified ones from.
 const POOL_FACTOR: usize = 8;
@@ -47,8 +48,16 @@ pub struct RankedArchitecture {
     /// branch probabilities over the final sub-space, when the learned distribution held too
     /// few distinct architectures in the window).
     pub drawn_from: String,
-    /// Held-out top-1 with the supernet's weights after BN recalibration, percent.
+    /// Held-out top-1 with the supernet's weights after BN recalibration, percent (the mean
+    /// over the ensemble's supernets when [`RankingReport::ensemble`] > 1).
     pub inherited: f64,
+    /// Held-out cross-entropy with inherited weights, from the same forward passes (the
+    /// ensemble's mean).
+    pub inherited_loss: f64,
+    /// Held-out top-1 by each supernet of the ensemble, in member order (empty without an
+    /// ensemble).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_inherited: Vec<f64>,
     /// Test top-1 after retraining from scratch, per seed.
     pub retrained: Vec<f64>,
     /// Their mean (the ranking's ground truth).
@@ -66,6 +75,11 @@ pub struct RankingReport {
     pub kendall_tau_ci95: [f64; 2],
     /// Bootstrap 95 % interval of [`spearman_rho`](Self::spearman_rho).
     pub spearman_rho_ci95: [f64; 2],
+    /// Kendall τ-b between the negated held-out cross-entropy with inherited weights and the
+    /// retrained accuracy: the ranking by loss instead of top-1.
+    pub loss_kendall_tau: f64,
+    /// Its bootstrap 95 % interval.
+    pub loss_kendall_tau_ci95: [f64; 2],
     /// Kendall τ-b between cost and retrained accuracy: the ranking by cost alone.
     pub cost_kendall_tau: f64,
     /// Its bootstrap 95 % interval.
@@ -97,6 +111,29 @@ pub struct RankingReport {
     pub held_out_images: usize,
     /// Retraining seeds per architecture.
     pub seeds: usize,
+    /// With two or more seeds: the mean Kendall τ between the seeds' retrained accuracies —
+    /// how alike two retrainings rank the architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retraining_agreement_kendall_tau: Option<f64>,
+    /// With two or more seeds: the share of the ground truth's variance across
+    /// architectures that is signal ([`spearman_brown`] of the seeds' mean pairwise Pearson
+    /// correlation, for the mean of all seeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground_truth_reliability: Option<f64>,
+    /// With two or more seeds: the τ a perfect predictor would reach against this ground
+    /// truth ([`noise_ceiling_kendall_tau`]); the measured τ is to be read against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_ceiling_kendall_tau: Option<f64>,
+    /// Supernets whose scores were averaged
+    /// ([`ExperimentConfig::ensemble`](super::ExperimentConfig::ensemble)).
+    pub ensemble: usize,
+    /// Each supernet of the ensemble on its own (empty without an ensemble).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<EnsembleMember>,
+    /// With an ensemble: the mean Kendall τ between its supernets' scores — how alike
+    /// supernets trained with different seeds rank the architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_agreement_kendall_tau: Option<f64>,
     /// The earlier ranking whose architectures and retrained accuracies were reused
     /// ([`ExperimentConfig::candidates_from`](super::ExperimentConfig::candidates_from)).
     pub candidates_from: Option<PathBuf>,
@@ -119,54 +156,87 @@ pub struct RankingReport {
 impl RankingReport {
     /// One line with τ (and its interval), ρ, the cost-only τ, the partial τ and top-k.
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "ranking of {} architectures: Kendall tau {:.3} (95 % CI {:.3} to {:.3}), Spearman \
-             rho {:.3}; cost alone: tau {:.3}; partial tau given cost {:.3}; top-{} overlap \
-             {:.2} (cost alone {:.2})",
+             rho {:.3}; by held-out loss: tau {:.3}; cost alone: tau {:.3}; partial tau given \
+             cost {:.3}; top-{} overlap {:.2} (cost alone {:.2})",
             self.architectures.len(),
             self.kendall_tau,
             self.kendall_tau_ci95[0],
             self.kendall_tau_ci95[1],
             self.spearman_rho,
+            self.loss_kendall_tau,
             self.cost_kendall_tau,
             self.partial_kendall_tau,
             self.top_k,
             self.top_k_overlap,
             self.cost_top_k_overlap
-        ) + &self
-            .compared_with_earlier
-            .as_ref()
-            .map(|c| {
-                format!(
-                    "; against the earlier ranking: tau {:+.3} (95 % CI {:+.3} to {:+.3}), tau \
-                     between the two supernets' scores {:.3}",
-                    c.kendall_tau_difference,
-                    c.kendall_tau_difference_ci95[0],
-                    c.kendall_tau_difference_ci95[1],
-                    c.scores_kendall_tau
-                )
-            })
-            .unwrap_or_default()
-            + &if self.probe.is_empty() {
-                String::new()
-            } else {
-                let taus: Vec<String> = self
-                    .probe
-                    .iter()
-                    .map(|p| format!("{:.2}", p.kendall_tau))
-                    .collect();
-                format!("; tau after each epoch: {}", taus.join(", "))
-            }
+        );
+        if let Some(agreement) = self.member_agreement_kendall_tau {
+            let taus: Vec<String> = self
+                .members
+                .iter()
+                .map(|m| format!("{:.2}", m.kendall_tau))
+                .collect();
+            line += &format!(
+                "; ensemble of {} supernets (alone: tau {}; between them: tau {agreement:.3})",
+                self.ensemble,
+                taus.join(", ")
+            );
+        }
+        if let (Some(agreement), Some(ceiling)) = (
+            self.retraining_agreement_kendall_tau,
+            self.noise_ceiling_kendall_tau,
+        ) {
+            line += &format!(
+                "; {} retraining seeds agree at tau {agreement:.3}, noise ceiling tau {ceiling:.3}",
+                self.seeds
+            );
+        }
+        if let Some(c) = &self.compared_with_earlier {
+            line += &format!(
+                "; against the earlier ranking: tau {:+.3} (95 % CI {:+.3} to {:+.3}), tau \
+                 between the two supernets' scores {:.3}",
+                c.kendall_tau_difference,
+                c.kendall_tau_difference_ci95[0],
+                c.kendall_tau_difference_ci95[1],
+                c.scores_kendall_tau
+            );
+        }
+        if !self.probe.is_empty() {
+            let taus: Vec<String> = self
+                .probe
+                .iter()
+                .map(|p| format!("{:.2}", p.kendall_tau))
+                .collect();
+            line += &format!("; tau after each epoch: {}", taus.join(", "));
+        }
+        line
     }
 }
 
-/// A chosen architecture, scored or not yet (`candidates.json`).
+/// One supernet of an ensemble and how it ranks on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleMember {
+    /// Its search run.
+    pub run: PathBuf,
+    /// The seed of its training ([`SearchConfig::training_seed()`](crate::search::SearchConfig::training_seed())).
+    pub training_seed: u64,
+    /// Kendall τ of its held-out top-1 against the retrained accuracy.
+    pub kendall_tau: f64,
+    /// The same for its held-out loss.
+    pub loss_kendall_tau: f64,
+}
+
+/// A chosen architecture and its scores so far (`candidates.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Candidate {
     architecture: Architecture,
     cost: f64,
     drawn_from: String,
-    inherited: Option<f64>,
+    /// By ensemble member, in member order, filled as they are scored.
+    #[serde(default)]
+    scores: Vec<Score>,
 }
 
 /// What [`Experiment::ranking`] reuses of an earlier `ranking.json`.
@@ -215,9 +285,10 @@ pub struct RankingComparison {
     pub scores_kendall_tau: f64,
 }
 
-/// τ and ρ of every `probe` event of the search log at `path` against `truth` (the probed
-/// architectures' retrained accuracies, in the probe's order).
-fn probe_points(path: &std::path::Path, truth: &[f64]) -> Result<Vec<ProbePoint>> {
+/// τ and ρ of every `probe` event of the search logs at `paths` (one per ensemble member,
+/// their scores averaged) against `truth` (the probed architectures' retrained accuracies,
+/// in the probe's order).
+fn probe_points(paths: &[PathBuf], truth: &[f64]) -> Result<Vec<ProbePoint>> {
     #[derive(Deserialize)]
     struct ProbeEvent {
         event: String,
@@ -230,32 +301,61 @@ fn probe_points(path: &std::path::Path, truth: &[f64]) -> Result<Vec<ProbePoint>
         #[serde(default)]
         accuracies: Vec<f64>,
     }
-    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::file(path, e))?;
-    let mut points = Vec::new();
-    for line in text.lines() {
-        let e: ProbeEvent =
-            serde_json::from_str(line).map_err(|e| ExperimentError::file(path, e))?;
-        if e.event != "probe" {
-            continue;
+    let mut runs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::file(path, e))?;
+        let mut events = Vec::new();
+        for line in text.lines() {
+            let e: ProbeEvent =
+                serde_json::from_str(line).map_err(|e| ExperimentError::file(path, e))?;
+            if e.event != "probe" {
+                continue;
+            }
+            if e.accuracies.len() != truth.len() {
+                return Err(ExperimentError::Config(format!(
+                    "`{}`: a probe scored {} architectures, the ranking has {}",
+                    path.display(),
+                    e.accuracies.len(),
+                    truth.len()
+                )));
+            }
+            events.push(e);
         }
-        if e.accuracies.len() != truth.len() {
-            return Err(ExperimentError::Config(format!(
-                "`{}`: a probe scored {} architectures, the ranking has {}",
-                path.display(),
-                e.accuracies.len(),
-                truth.len()
-            )));
-        }
-        points.push(ProbePoint {
-            round: e.round,
-            epoch: e.epoch,
-            step: e.step,
-            kendall_tau: kendall_tau(&e.accuracies, truth),
-            spearman_rho: spearman_rho(&e.accuracies, truth),
-            mean_score: e.accuracies.iter().sum::<f64>() / truth.len() as f64,
-        });
+        runs.push(events);
     }
-    Ok(points)
+    let Some(first) = runs.first() else {
+        return Ok(Vec::new());
+    };
+    if let Some(k) = runs.iter().position(|r| r.len() != first.len()) {
+        return Err(ExperimentError::Config(format!(
+            "`{}` logged {} probes, `{}` {}",
+            paths[k].display(),
+            runs[k].len(),
+            paths[0].display(),
+            first.len()
+        )));
+    }
+    Ok((0..first.len())
+        .map(|i| {
+            let scores: Vec<f64> = (0..truth.len())
+                .map(|a| mean(runs.iter().map(|r| r[i].accuracies[a])))
+                .collect();
+            ProbePoint {
+                round: first[i].round,
+                epoch: first[i].epoch,
+                step: first[i].step,
+                kendall_tau: kendall_tau(&scores, truth),
+                spearman_rho: spearman_rho(&scores, truth),
+                mean_score: mean(scores.iter().copied()),
+            }
+        })
+        .collect())
+}
+
+/// The mean of `values` (`NaN` when there are none).
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    sum / n as f64
 }
 
 /// `n` architectures spread over `pool` (sorted by cost): one at the middle of each of `n`
@@ -289,7 +389,7 @@ impl Experiment {
         let config = run_config(&run)?;
         let search = Search::open(&run, &self.device)?;
         let space = search.space().clone();
-        let (mut state, progress) = search.latest_state()?;
+        let (state, progress) = search.latest_state()?;
         let round = progress.rounds_done.max(1) - 1;
         let costs = search.costs().clone();
         let window = config.resource.window();
@@ -310,7 +410,7 @@ impl Experiment {
                         architecture: a.architecture.clone(),
                         cost: costs.architecture_cost(a.architecture.cells()),
                         drawn_from: "reused".into(),
-                        inherited: None,
+                        scores: Vec::new(),
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -328,25 +428,67 @@ impl Experiment {
             write_json_atomic(&path, &chosen)?;
             chosen
         };
-        let scorer = search.scorer(round)?;
-        let pending = candidates.iter().filter(|c| c.inherited.is_none()).count();
-        if pending > 0 {
-            reporter.begin(
-                "ranking: scoring with inherited weights",
-                candidates.len() as u64,
+        drop(state);
+
+        // Every supernet of the ensemble scores every candidate: member 0 is `run`, the
+        // others the same search with the following training seeds.
+        let mut members = vec![(run.clone(), config.training_seed())];
+        for k in 1..self.config.ensemble {
+            let mut member = config.clone();
+            let seed = config.training_seed() + k as u64;
+            member.training_seed = Some(seed);
+            let dir = self.finished_search(&format!("search-m{k}"), &member, reporter)?;
+            members.push((dir, seed));
+        }
+        let mut outside_final_subspace = 0;
+        let mut held_out_images = 0;
+        for (k, (member_run, _)) in members.iter().enumerate() {
+            let search = Search::open(member_run, &self.device)?;
+            let (mut state, progress) = search.latest_state()?;
+            let round = progress.rounds_done.max(1) - 1;
+            let subspace = progress.evolution.subspace();
+            outside_final_subspace = outside_final_subspace.max(
+                candidates
+                    .iter()
+                    .filter(|c| !subspace.contains_architecture(&c.architecture))
+                    .count(),
             );
+            let scorer = search.scorer(round)?;
+            held_out_images = scorer.images();
+            let pending = candidates.iter().filter(|c| c.scores.len() <= k).count();
+            if pending == 0 {
+                continue;
+            }
+            let what = if members.len() > 1 {
+                format!(
+                    "ranking: scoring with inherited weights (supernet {}/{})",
+                    k + 1,
+                    members.len()
+                )
+            } else {
+                "ranking: scoring with inherited weights".into()
+            };
+            reporter.begin(&what, candidates.len() as u64);
             reporter.advance((candidates.len() - pending) as u64, "");
             for i in 0..candidates.len() {
-                if candidates[i].inherited.is_some() {
+                if candidates[i].scores.len() > k {
                     continue;
                 }
-                let accuracy = scorer.score(&mut state.supernet, &candidates[i].architecture)?;
-                candidates[i].inherited = Some(accuracy);
+                let score =
+                    scorer.score_detailed(&mut state.supernet, &candidates[i].architecture)?;
+                candidates[i].scores.push(score);
                 write_json_atomic(&path, &candidates)?;
-                reporter.advance(1, &format!("{accuracy:.1}% at {:.3} M", candidates[i].cost));
+                reporter.advance(
+                    1,
+                    &format!(
+                        "{:.1}% at {:.3} {}",
+                        score.top1, candidates[i].cost, costs.unit
+                    ),
+                );
             }
             reporter.finish();
         }
+
         let earlier_scores: Option<Vec<f64>> = previous
             .as_ref()
             .map(|p| p.architectures.iter().map(|a| a.inherited).collect());
@@ -379,23 +521,21 @@ impl Experiment {
                     .map(|(i, c)| Job {
                         label: format!("arch{i:0width$}"),
                         architecture: c.architecture.clone(),
-                        held_out: c.inherited,
+                        held_out: Some(mean(c.scores.iter().map(|s| s.top1))),
                     })
                     .collect();
                 self.retrain_jobs(&config, jobs, reporter)?
             }
         };
-        let outside_final_subspace = candidates
-            .iter()
-            .filter(|c| {
-                !progress
-                    .evolution
-                    .subspace()
-                    .contains_architecture(&c.architecture)
-            })
-            .count();
         let n = candidates.len();
         let strata = (n / STRATUM_SIZE).max(1);
+        let ensemble = members.len();
+        let by_member_top1: Vec<Vec<f64>> = (0..ensemble)
+            .map(|k| candidates.iter().map(|c| c.scores[k].top1).collect())
+            .collect();
+        let by_member_loss: Vec<Vec<f64>> = (0..ensemble)
+            .map(|k| candidates.iter().map(|c| -c.scores[k].loss).collect())
+            .collect();
         let architectures: Vec<RankedArchitecture> = candidates
             .into_iter()
             .zip(retrained)
@@ -408,38 +548,37 @@ impl Experiment {
                 params: r.params,
                 stratum: i * strata / n,
                 drawn_from: c.drawn_from,
-                inherited: c.inherited.expect("scored above"),
+                inherited: mean(c.scores.iter().map(|s| s.top1)),
+                inherited_loss: mean(c.scores.iter().map(|s| s.loss)),
+                member_inherited: if ensemble > 1 {
+                    c.scores.iter().map(|s| s.top1).collect()
+                } else {
+                    Vec::new()
+                },
                 retrained: r.retrained,
                 retrained_mean: r.retrained_mean,
             })
             .collect();
         let inherited: Vec<f64> = architectures.iter().map(|a| a.inherited).collect();
+        let negated_loss: Vec<f64> = architectures.iter().map(|a| -a.inherited_loss).collect();
         let truth: Vec<f64> = architectures.iter().map(|a| a.retrained_mean).collect();
         let cost: Vec<f64> = architectures.iter().map(|a| a.cost).collect();
         let labels: Vec<usize> = architectures.iter().map(|a| a.stratum).collect();
         let seed = self.config.search.seed;
         let b = self.config.bootstrap;
-        let tau = bootstrap_95(
-            &inherited,
-            &truth,
-            kendall_tau,
-            b,
-            &mut derive_rng(&[seed, STREAM_EXPERIMENT, 2]),
-        );
-        let rho = bootstrap_95(
-            &inherited,
-            &truth,
-            spearman_rho,
-            b,
-            &mut derive_rng(&[seed, STREAM_EXPERIMENT, 3]),
-        );
-        let cost_tau = bootstrap_95(
-            &cost,
-            &truth,
-            kendall_tau,
-            b,
-            &mut derive_rng(&[seed, STREAM_EXPERIMENT, 4]),
-        );
+        let interval = |x: &[f64], statistic: fn(&[f64], &[f64]) -> f64, stream: u64| {
+            bootstrap_95(
+                x,
+                &truth,
+                statistic,
+                b,
+                &mut derive_rng(&[seed, STREAM_EXPERIMENT, stream]),
+            )
+        };
+        let tau = interval(&inherited, kendall_tau, 2);
+        let rho = interval(&inherited, spearman_rho, 3);
+        let cost_tau = interval(&cost, kendall_tau, 4);
+        let loss_tau = interval(&negated_loss, kendall_tau, 6);
         let compared_with_earlier = earlier_scores.map(|earlier| {
             let difference = bootstrap_95_columns(
                 &[&inherited, &earlier, &truth],
@@ -454,10 +593,38 @@ impl Experiment {
                 scores_kendall_tau: kendall_tau(&inherited, &earlier),
             }
         });
+        let by_seed: Vec<Vec<f64>> = (0..self.config.seeds)
+            .map(|s| architectures.iter().map(|a| a.retrained[s]).collect())
+            .collect();
+        let (retraining_agreement, reliability, ceiling) = if by_seed.len() > 1 {
+            let reliability = spearman_brown(mean_pairwise_pearson(&by_seed), by_seed.len());
+            (
+                Some(mean_pairwise_kendall_tau(&by_seed)),
+                Some(reliability),
+                Some(noise_ceiling_kendall_tau(reliability)),
+            )
+        } else {
+            (None, None, None)
+        };
+        let member_reports: Vec<EnsembleMember> = if ensemble > 1 {
+            members
+                .iter()
+                .zip(by_member_top1.iter().zip(&by_member_loss))
+                .map(|((run, training_seed), (top1, loss))| EnsembleMember {
+                    run: run.clone(),
+                    training_seed: *training_seed,
+                    kendall_tau: kendall_tau(top1, &truth),
+                    loss_kendall_tau: kendall_tau(loss, &truth),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let probe = if config.evaluation.probe.is_empty() {
             Vec::new()
         } else {
-            probe_points(&run.join("log.jsonl"), &truth)?
+            let logs: Vec<PathBuf> = members.iter().map(|(r, _)| r.join("log.jsonl")).collect();
+            probe_points(&logs, &truth)?
         };
         let top_k = n.div_ceil(4).max(1);
         let report = RankingReport {
@@ -465,6 +632,8 @@ impl Experiment {
             spearman_rho: rho.estimate,
             kendall_tau_ci95: [tau.low, tau.high],
             spearman_rho_ci95: [rho.low, rho.high],
+            loss_kendall_tau: loss_tau.estimate,
+            loss_kendall_tau_ci95: [loss_tau.low, loss_tau.high],
             cost_kendall_tau: cost_tau.estimate,
             cost_kendall_tau_ci95: [cost_tau.low, cost_tau.high],
             cost_spearman_rho: spearman_rho(&cost, &truth),
@@ -478,12 +647,19 @@ impl Experiment {
             round: round + 1,
             window: [window.low(), window.high()],
             unit: costs.unit.clone(),
-            held_out_images: scorer.images(),
+            held_out_images,
             candidates_from: self.config.candidates_from.clone(),
             compared_with_earlier,
             probe,
             outside_final_subspace,
             seeds: self.config.seeds,
+            retraining_agreement_kendall_tau: retraining_agreement,
+            ground_truth_reliability: reliability,
+            noise_ceiling_kendall_tau: ceiling,
+            ensemble,
+            member_agreement_kendall_tau: (ensemble > 1)
+                .then(|| mean_pairwise_kendall_tau(&by_member_top1)),
+            members: member_reports,
             wall_seconds: started.elapsed().as_secs_f64(),
             architectures,
         };
@@ -581,7 +757,7 @@ impl Experiment {
                     architecture: a,
                     cost,
                     drawn_from: from.into(),
-                    inherited: None,
+                    scores: Vec::new(),
                 });
             }
             Ok(())

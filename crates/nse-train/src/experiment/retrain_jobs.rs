@@ -56,17 +56,20 @@ impl Experiment {
         let space: SearchSpace = run_config.space.check()?;
         let source = &run_config.data.source;
         let costs = crate::search::cost_table(run_config, &space)?;
-        let total = jobs.len() * self.config.seeds;
+        let seeds = self.config.seeds;
+        let total = jobs.len() * seeds;
         let mut data = None;
-        let mut out = Vec::with_capacity(jobs.len());
-        for (j, job) in jobs.into_iter().enumerate() {
-            let network = space.child(&job.architecture)?;
-            let cost = space.architecture_cost(&job.architecture)?.total;
-            let value = costs.architecture_cost(job.architecture.cells());
-            let mut retrained = Vec::with_capacity(self.config.seeds);
-            for s in 0..self.config.seeds {
-                let mut recipe = self.config.recipe.clone();
-                recipe.seed = self.config.recipe.seed + s as u64;
+        // Seed by seed, so that an interrupted experiment has every architecture's first
+        // seed before any second one.
+        let mut top1 = vec![Vec::with_capacity(seeds); jobs.len()];
+        let networks = jobs
+            .iter()
+            .map(|job| space.child(&job.architecture))
+            .collect::<nse_space::Result<Vec<_>>>()?;
+        for s in 0..seeds {
+            let mut recipe = self.config.recipe.clone();
+            recipe.seed = self.config.recipe.seed + s as u64;
+            for (j, (job, network)) in jobs.iter().zip(&networks).enumerate() {
                 let dir = self
                     .out
                     .join("retrain")
@@ -76,17 +79,17 @@ impl Experiment {
                     .exists()
                     .then(|| read_json::<RetrainReport>(&report_path))
                     .transpose()?
-                    .filter(|r| r.finished && r.network == network && r.config == recipe);
+                    .filter(|r| r.finished && &r.network == network && r.config == recipe);
                 let report = match finished {
                     Some(report) => report,
                     None => {
                         reporter.line(&format!(
                             "{}: retraining {}/{total}: {} seed {} ({:.3} {})",
                             self.config.kind.name(),
-                            j * self.config.seeds + s + 1,
+                            s * jobs.len() + j + 1,
                             job.label,
                             recipe.seed,
-                            value,
+                            costs.architecture_cost(job.architecture.cells()),
                             costs.unit
                         ));
                         if data.is_none() {
@@ -94,7 +97,7 @@ impl Experiment {
                         }
                         let data = data.clone().expect("opened above");
                         retrain(
-                            &network,
+                            network,
                             data,
                             &recipe,
                             &self.device,
@@ -104,20 +107,21 @@ impl Experiment {
                         )?
                     }
                 };
-                let top1 = report
-                    .last_test()
-                    .ok_or_else(|| {
-                        ExperimentError::Config(format!("{} ran no epoch", dir.display()))
-                    })?
-                    .top1;
-                retrained.push(top1);
+                let last = report.last_test().ok_or_else(|| {
+                    ExperimentError::Config(format!("{} ran no epoch", dir.display()))
+                })?;
+                top1[j].push(last.top1);
             }
+        }
+        let mut out = Vec::with_capacity(jobs.len());
+        for (job, retrained) in jobs.into_iter().zip(top1) {
+            let cost = space.architecture_cost(&job.architecture)?.total;
             let retrained_mean = retrained.iter().sum::<f64>() / retrained.len() as f64;
             out.push(RetrainedArchitecture {
                 text: job.architecture.to_string(),
                 label: job.label,
+                cost: costs.architecture_cost(job.architecture.cells()),
                 architecture: job.architecture,
-                cost: value,
                 macs: cost.macs,
                 params: cost.params,
                 held_out: job.held_out,

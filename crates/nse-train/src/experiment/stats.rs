@@ -146,6 +146,72 @@ pub fn top_k_overlap(x: &[f64], y: &[f64], k: usize) -> f64 {
     tx.iter().filter(|i| ty.contains(i)).count() as f64 / tx.len() as f64
 }
 
+/// The mean Kendall τ-b over every pair of `columns` (each a ranking of the same items):
+/// how alike repeated measurements rank — e.g. retraining seeds, or supernets trained with
+/// different seeds. `NaN` with fewer than two columns or no defined pair.
+pub fn mean_pairwise_kendall_tau(columns: &[Vec<f64>]) -> f64 {
+    mean_over_pairs(columns, kendall_tau)
+}
+
+/// The mean Pearson correlation over every pair of `columns`; `NaN` as
+/// [`mean_pairwise_kendall_tau`].
+pub fn mean_pairwise_pearson(columns: &[Vec<f64>]) -> f64 {
+    mean_over_pairs(columns, pearson)
+}
+
+fn mean_over_pairs(columns: &[Vec<f64>], statistic: impl Fn(&[f64], &[f64]) -> f64) -> f64 {
+    let (mut sum, mut pairs) = (0.0, 0usize);
+    for i in 0..columns.len() {
+        for j in i + 1..columns.len() {
+            let v = statistic(&columns[i], &columns[j]);
+            if v.is_finite() {
+                sum += v;
+                pairs += 1;
+            }
+        }
+    }
+    if pairs == 0 {
+        f64::NAN
+    } else {
+        sum / pairs as f64
+    }
+}
+
+/// The Spearman–Brown reliability of the mean of `k` repeated measurements whose pairs
+/// correlate at `r` on average: `k·r / (1 + (k − 1)·r)` — the share of the mean's variance
+/// across items that is signal rather than noise. A negative `r` (no shared signal) gives 0;
+/// `NaN` stays `NaN`.
+///
+/// ```
+/// use nse_train::experiment::stats::spearman_brown;
+/// assert_eq!(spearman_brown(0.5, 1), 0.5);
+/// assert!((spearman_brown(0.5, 3) - 0.75).abs() < 1e-12);
+/// ```
+pub fn spearman_brown(r: f64, k: usize) -> f64 {
+    if r.is_nan() {
+        return f64::NAN;
+    }
+    let r = r.clamp(0.0, 1.0);
+    let k = k as f64;
+    k * r / (1.0 + (k - 1.0) * r)
+}
+
+/// The Kendall τ that a noise-free predictor of the true values would reach against a
+/// measurement of `reliability` (see [`spearman_brown`]), for bivariate-normal data: its
+/// Pearson correlation with the measurement is `sqrt(reliability)`, and Greiner's relation
+/// `τ = (2/π)·asin(r)` turns it into τ. The ceiling of any ranking scored against that
+/// ground truth: a τ near it cannot be improved by a better supernet, only by a less noisy
+/// ground truth.
+///
+/// ```
+/// use nse_train::experiment::stats::noise_ceiling_kendall_tau;
+/// assert_eq!(noise_ceiling_kendall_tau(1.0), 1.0);
+/// assert_eq!(noise_ceiling_kendall_tau(0.0), 0.0);
+/// ```
+pub fn noise_ceiling_kendall_tau(reliability: f64) -> f64 {
+    (2.0 / std::f64::consts::PI) * reliability.clamp(0.0, 1.0).sqrt().asin()
+}
+
 /// A point estimate with a confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
@@ -376,6 +442,26 @@ mod tests {
                 &mut b
             )
         );
+    }
+
+    #[test]
+    fn pairwise_agreement_reliability_and_ceiling() {
+        let a = vec![1.0, 2.0, 3.0, 4.0];
+        let b = vec![1.0, 3.0, 2.0, 4.0];
+        let c = vec![4.0, 3.0, 2.0, 1.0];
+        // Pairs: τ(a,b) = 4/6, τ(a,c) = −1, τ(b,c) = −4/6 → mean −1/3.
+        let t = mean_pairwise_kendall_tau(&[a.clone(), b.clone(), c.clone()]);
+        assert!((t + 1.0 / 3.0).abs() < 1e-12, "{t}");
+        assert!(mean_pairwise_kendall_tau(std::slice::from_ref(&a)).is_nan());
+        assert!((mean_pairwise_pearson(&[a.clone(), c]) + 1.0).abs() < 1e-12);
+        assert!((mean_pairwise_pearson(&[a.clone(), a]) - 1.0).abs() < 1e-12);
+        // Averaging more seeds raises the reliability towards 1; no signal stays 0.
+        assert!((spearman_brown(0.2, 4) - 0.8 / 1.6).abs() < 1e-12);
+        assert_eq!(spearman_brown(-0.3, 5), 0.0);
+        assert!(spearman_brown(f64::NAN, 2).is_nan());
+        // A ground truth half signal, half noise: r = sqrt(0.5), τ = (2/π)·(π/4) = 0.5.
+        assert!((noise_ceiling_kendall_tau(0.5) - 0.5).abs() < 1e-12);
+        assert!(noise_ceiling_kendall_tau(0.3) < noise_ceiling_kendall_tau(0.6));
     }
 
     #[test]

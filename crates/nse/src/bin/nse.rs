@@ -160,6 +160,10 @@ struct ExperimentArgs {
     /// training epoch and report tau per epoch (when the ranking forms).
     #[arg(long, requires = "candidates_from")]
     probe: bool,
+    /// ranking: rank by the mean score of this many supernets, the search's own and the same
+    /// search trained again with the next training seeds (search-m1/, search-m2/, ...).
+    #[arg(long, default_value_t = 1)]
+    ensemble: usize,
     /// Retraining recipe: demo, cifar10, or a RetrainConfig JSON file.
     #[arg(long, default_value = "demo")]
     recipe: String,
@@ -477,6 +481,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     config.seeds = args.seeds;
     config.candidates_from = args.candidates_from.clone();
     config.probe = args.probe;
+    config.ensemble = args.ensemble;
     if let Some(n) = args.archs {
         config.archs = n;
     }
