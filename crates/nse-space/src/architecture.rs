@@ -184,6 +184,15 @@ impl SearchSpace {
                     len: self.pool().len(),
                 });
             }
+            if let Some(max) = self.spec().max_branches
+                && ops.len() > max
+            {
+                return Err(SpaceError::TooManyBranches {
+                    cell: cell.index,
+                    ops: ops.len(),
+                    max,
+                });
+            }
             if ops.is_empty() && !cell.is_residual() {
                 let g = cell.geometry;
                 return Err(SpaceError::EmptyCell {

@@ -42,6 +42,18 @@ pub enum SpaceError {
         /// Pool size.
         len: usize,
     },
+    /// A cell holds more ops than the space's `max_branches`.
+    #[error(
+        "cell {cell} has {ops} ops, but the space allows at most {max} per cell (`max_branches`)"
+    )]
+    TooManyBranches {
+        /// The cell.
+        cell: usize,
+        /// Ops it holds.
+        ops: usize,
+        /// The space's limit.
+        max: usize,
+    },
     /// A non-residual cell has no op.
     #[error(
         "cell {cell} ({kind}, {cin}->{cout} channels, stride {stride}) is not residual and needs at least one op"

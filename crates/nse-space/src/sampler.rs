@@ -25,6 +25,11 @@
 //! distribution of "resample the cell while it got nothing"; the samplers obtain it without
 //! rejection by drawing the first switched-on op from its conditional distribution, then the
 //! later ops independently. Ops outside the sub-space are never on, whatever their α.
+//!
+//! A space with `max_branches = m` ([`SpaceSpec::max_branches`](crate::SpaceSpec::max_branches))
+//! conditions `D` further on `|A| ≤ m` in every sampler: `D(A) ∝ P(A)` over the allowed sets
+//! (`m = 1`: a single-path space, one op per cell). The joint probabilities `P_s`, `P_u` of
+//! the two-path estimator stay unconditioned, since the constant cancels in `q_s`.
 
 use std::collections::HashSet;
 
@@ -85,8 +90,21 @@ fn pick(weights: impl Iterator<Item = f64>, u: f64) -> usize {
 }
 
 /// Draws one branch set of a cell as a mask over its sub-space ops from `D` (see the module
-/// docs): independent Bernoulli, conditioned on non-empty when `nonempty`.
-fn draw_mask<R: Rng + ?Sized>(probs: &[f64], nonempty: bool, rng: &mut R) -> Vec<bool> {
+/// docs): independent Bernoulli, conditioned on non-empty when `nonempty` and on at most
+/// `limit` ops on when a limit below the op count is given.
+fn draw_mask<R: Rng + ?Sized>(
+    probs: &[f64],
+    nonempty: bool,
+    limit: Option<usize>,
+    rng: &mut R,
+) -> Vec<bool> {
+    match limit {
+        Some(max) if max < probs.len() => draw_mask_limited(probs, nonempty, max, rng),
+        _ => draw_mask_unlimited(probs, nonempty, rng),
+    }
+}
+
+fn draw_mask_unlimited<R: Rng + ?Sized>(probs: &[f64], nonempty: bool, rng: &mut R) -> Vec<bool> {
     let mut on = vec![false; probs.len()];
     let mut start = 0;
     if nonempty && !probs.is_empty() {
@@ -103,6 +121,50 @@ fn draw_mask<R: Rng + ?Sized>(probs: &[f64], nonempty: bool, rng: &mut R) -> Vec
     }
     for j in start..probs.len() {
         on[j] = rng.random::<f64>() < probs[j];
+    }
+    on
+}
+
+/// [`draw_mask`] under a limit of `max` ops on: the independent-Bernoulli distribution
+/// conditioned on `lo ≤ |A| ≤ max` (`lo` = 1 when `nonempty`), drawn exactly, op by op:
+/// `W[j][c]`, the mass of the completions of ops `j..` from `c` ops on, gives
+/// `Pr(op j on | the ops before) = p_j·W[j+1][c+1] / W[j][c]`.
+fn draw_mask_limited<R: Rng + ?Sized>(
+    probs: &[f64],
+    nonempty: bool,
+    max: usize,
+    rng: &mut R,
+) -> Vec<bool> {
+    let n = probs.len();
+    let lo = usize::from(nonempty);
+    // completions[j][c] for j in 0..=n, c in 0..=max.
+    let mut completions = vec![vec![0.0f64; max + 1]; n + 1];
+    for (c, w) in completions[n].iter_mut().enumerate() {
+        *w = if c >= lo { 1.0 } else { 0.0 };
+    }
+    for j in (0..n).rev() {
+        for c in 0..=max {
+            let on = if c < max {
+                probs[j] * completions[j + 1][c + 1]
+            } else {
+                0.0
+            };
+            completions[j][c] = on + (1.0 - probs[j]) * completions[j + 1][c];
+        }
+    }
+    let mut on = vec![false; n];
+    let mut count = 0;
+    for j in 0..n {
+        let take = if count < max {
+            probs[j] * completions[j + 1][count + 1]
+        } else {
+            0.0
+        };
+        let total = take + (1.0 - probs[j]) * completions[j + 1][count];
+        if take > 0.0 && rng.random::<f64>() * total < take {
+            on[j] = true;
+            count += 1;
+        }
     }
     on
 }
@@ -185,7 +247,7 @@ impl SubSpace {
     ) -> Architecture {
         let cells = (0..self.num_cells())
             .map(|cell| {
-                let on = draw_mask(&probs(cell), !self.residual[cell], rng);
+                let on = draw_mask(&probs(cell), !self.residual[cell], self.max_branches, rng);
                 mask_to_ops(&self.cells[cell], &on)
             })
             .collect();
@@ -268,10 +330,18 @@ impl SubSpace {
                         deterministic: true,
                     };
                 }
+                let limit = self.max_branches.unwrap_or(ops.len());
                 let (s, u) = if ops.len() <= ENUMERATE_MAX_OPS {
                     let first = usize::from(nonempty);
+                    // Sets above the limit have no mass.
                     let weights: Vec<f64> = (first..1usize << ops.len())
-                        .map(|mask| joint(&probs, |j| mask >> j & 1 == 1))
+                        .map(|mask| {
+                            if (mask as u64).count_ones() as usize > limit {
+                                0.0
+                            } else {
+                                joint(&probs, |j| mask >> j & 1 == 1)
+                            }
+                        })
                         .collect();
                     let total: f64 = weights.iter().sum();
                     let s = pick(weights.iter().copied(), rng.random::<f64>() * total);
@@ -280,18 +350,22 @@ impl SubSpace {
                         .enumerate()
                         .map(|(i, &w)| if i == s { 0.0 } else { w });
                     let mut u = pick(rest, rng.random::<f64>() * (total - weights[s]));
-                    if u == s {
-                        // Only reachable through rounding at the very end of the range.
-                        u = if s + 1 < weights.len() { s + 1 } else { s - 1 };
+                    if u == s || weights[u] == 0.0 {
+                        // Only reachable through rounding at the very end of the range: the
+                        // nearest other set with mass.
+                        u = (0..weights.len())
+                            .filter(|&i| i != s && weights[i] > 0.0)
+                            .min_by_key(|&i| i.abs_diff(s))
+                            .expect("a stochastic cell has two possible sets");
                     }
                     let to_mask = |k: usize| -> Vec<bool> {
                         (0..ops.len()).map(|j| (k + first) >> j & 1 == 1).collect()
                     };
                     (to_mask(s), to_mask(u))
                 } else {
-                    let s = draw_mask(&probs, nonempty, rng);
+                    let s = draw_mask(&probs, nonempty, self.max_branches, rng);
                     let u = loop {
-                        let u = draw_mask(&probs, nonempty, rng);
+                        let u = draw_mask(&probs, nonempty, self.max_branches, rng);
                         if u != s {
                             break u;
                         }
@@ -551,7 +625,8 @@ pub struct Feasibility {
     /// Cost of the cheapest architecture of the sub-space (stem and tail included): residual
     /// cells empty, every other cell its cheapest op alone.
     pub cheapest: f64,
-    /// Cost of the most expensive architecture: every sub-space op on in every cell.
+    /// Cost of the most expensive architecture: every sub-space op on in every cell (the
+    /// `max_branches` most expensive ones under a limit).
     pub dearest: f64,
     /// Distinct architectures found in the window over the sweep (at least `n`).
     pub found: usize,
@@ -575,10 +650,17 @@ impl WindowSampler {
         check_costs(space, costs)?;
         let (mut cheapest, mut dearest) = (costs.fixed, costs.fixed);
         for (cell, row) in costs.ops.iter().enumerate() {
-            let costs = subspace.ops(cell).iter().map(|&i| row[i]);
-            dearest += costs.clone().sum::<f64>();
+            let mut costs: Vec<f64> = subspace.ops(cell).iter().map(|&i| row[i]).collect();
             if !subspace.is_residual(cell) {
-                cheapest += costs.fold(f64::INFINITY, f64::min);
+                cheapest += costs.iter().copied().fold(f64::INFINITY, f64::min);
+            }
+            match subspace.max_branches() {
+                // The densest cell under the limit: its most expensive ops.
+                Some(max) if max < costs.len() => {
+                    costs.sort_by(|a, b| b.total_cmp(a));
+                    dearest += costs[..max].iter().sum::<f64>();
+                }
+                _ => dearest += costs.iter().sum::<f64>(),
             }
         }
         Ok((cheapest, dearest))
@@ -785,6 +867,139 @@ mod tests {
                 (o - e).powi(2) / e
             })
             .sum()
+    }
+
+    /// The cifar space limited to `max` branches per cell, with the mixed sub-space's cells.
+    fn limited(max: usize) -> (SearchSpace, SubSpace) {
+        let mut spec = SpaceSpec::preset("cifar10-mb27").unwrap();
+        spec.max_branches = Some(max);
+        let space = spec.check().unwrap();
+        let sub = SubSpace::new(&space, mixed_subspace(&cifar()).cells().to_vec()).unwrap();
+        (space, sub)
+    }
+
+    /// The documented distribution conditioned on at most `max` ops.
+    fn limited_distribution(
+        ops: &[usize],
+        alpha: &[f32],
+        residual: bool,
+        max: usize,
+    ) -> Vec<(Vec<usize>, f64)> {
+        let mut sets = distribution(ops, alpha, residual);
+        sets.retain(|(set, _)| set.len() <= max);
+        let total: f64 = sets.iter().map(|(_, d)| d).sum();
+        sets.iter_mut().for_each(|(_, d)| *d /= total);
+        sets
+    }
+
+    #[test]
+    fn limited_samplers_draw_the_conditioned_distribution() {
+        let (space, sub) = limited(2);
+        assert_eq!(sub.max_branches(), Some(2));
+        let alphas = random_alphas(&space, 11);
+        let n = 40_000;
+        let mut r = rng(5);
+        let mut counts = vec![std::collections::HashMap::new(); 12];
+        for _ in 0..n {
+            let arch = sub.sample_bernoulli(&alphas, &mut r).unwrap();
+            space.check_architecture(&arch).unwrap();
+            for (c, ops) in arch.cells().iter().enumerate() {
+                assert!(ops.len() <= 2, "cell {c}: {ops:?}");
+                *counts[c].entry(ops.clone()).or_insert(0usize) += 1;
+            }
+        }
+        // Residual and non-residual cells of 3 and 5 ops (7, 6, 16 and 15 sets of at most 2),
+        // each against the conditioned distribution.
+        for (c, residual, sets) in [(0, true, 7), (1, false, 6), (8, true, 16), (9, false, 15)] {
+            let expected = limited_distribution(sub.ops(c), &alphas[c], residual, 2);
+            assert_eq!(expected.len(), sets, "cell {c}");
+            let chi2 = chi_square(&counts[c], &expected, n);
+            assert!(
+                chi2 < 3.0 * sets as f64 + 20.0,
+                "cell {c}: chi-square {chi2}"
+            );
+        }
+        // The weight step's sampler in a single-path space: one op of five uniformly in a
+        // non-residual cell; one of five or none in a residual one.
+        let (space1, single) = limited(1);
+        let mut r = rng(6);
+        let mut cell8 = std::collections::HashMap::new();
+        let mut cell9 = std::collections::HashMap::new();
+        for _ in 0..12_000 {
+            let arch = single.sample_uniform(&mut r);
+            space1.check_architecture(&arch).unwrap();
+            *cell8.entry(arch.cells()[8].clone()).or_insert(0usize) += 1;
+            *cell9.entry(arch.cells()[9].clone()).or_insert(0usize) += 1;
+        }
+        assert!(single.is_residual(8) && !single.is_residual(9));
+        assert_eq!(cell8.len(), 6, "{cell8:?}");
+        assert_eq!(cell9.len(), 5, "{cell9:?}");
+        for (set, &count) in cell8.iter() {
+            assert!((count as f64 - 2000.0).abs() < 250.0, "{set:?}: {count}");
+        }
+        for (set, &count) in cell9.iter() {
+            assert!((count as f64 - 2400.0).abs() < 250.0, "{set:?}: {count}");
+        }
+    }
+
+    #[test]
+    fn limited_two_paths_and_reach_respect_the_limit() {
+        let (space, sub) = limited(1);
+        let alphas = random_alphas(&space, 12);
+        let mut r = rng(7);
+        let n = 20_000;
+        let mut selected = std::collections::HashMap::new();
+        for _ in 0..n {
+            let pair = sub.sample_two_paths(&alphas, &mut r).unwrap();
+            for (c, paths) in pair.cells.iter().enumerate() {
+                assert!(
+                    paths.selected.len() <= 1 && paths.other.len() <= 1,
+                    "cell {c}"
+                );
+                if !paths.deterministic {
+                    assert_ne!(paths.selected, paths.other, "cell {c}");
+                }
+            }
+            // The rejection path (12 ops) too.
+            assert!(pair.cells[7].selected.len() == 1 && pair.cells[7].other.len() == 1);
+            *selected
+                .entry(pair.cells[1].selected.clone())
+                .or_insert(0usize) += 1;
+        }
+        let expected = limited_distribution(sub.ops(1), &alphas[1], false, 1);
+        let chi2 = chi_square(&selected, &expected, n);
+        assert!(chi2 < 25.0, "chi-square {chi2} over 2 degrees of freedom");
+        // The densest architecture holds each cell's most expensive op only.
+        let costs = raw(&space, CostMetric::Macs);
+        let sampler = WindowSampler::new(ResourceWindow::new(1.0, 0.5, 0.1), 1, 0);
+        let (_, dearest) = sampler.reachable_range(&space, &costs, &sub).unwrap();
+        let expected = costs.fixed
+            + (0..12)
+                .map(|c| {
+                    sub.ops(c)
+                        .iter()
+                        .map(|&i| costs.ops[c][i])
+                        .fold(0.0, f64::max)
+                })
+                .sum::<f64>();
+        assert!((dearest - expected).abs() < 1e-9, "{dearest} vs {expected}");
+        // Architectures above the limit are refused by the space.
+        let mut cells = vec![vec![0]; 12];
+        cells[1] = vec![2, 4];
+        let err = space
+            .check_architecture(&Architecture::new(cells).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SpaceError::TooManyBranches {
+                    cell: 1,
+                    ops: 2,
+                    max: 1
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -59,6 +59,12 @@ pub struct SpaceSpec {
     /// Sub-space size K: ops searched per cell and round (5 for mb27/mb72, 6 for mb19).
     #[serde(default = "default_subspace_size")]
     pub subspace_size: usize,
+    /// Most branches (ops) a cell may hold: `None` (the default) is NSE's multi-branch space,
+    /// any subset of the pool; `Some(1)` a single-path space, one op per cell (none in a
+    /// residual cell, which may be skipped). Samplers draw from their distribution
+    /// conditioned on the limit, and architectures above it are refused.
+    #[serde(default)]
+    pub max_branches: Option<usize>,
 }
 
 fn default_width_scale() -> f64 {
@@ -102,6 +108,7 @@ impl SpaceSpec {
             num_classes,
             tail_channels: default_tail_channels(),
             subspace_size: default_subspace_size(),
+            max_branches: None,
         }
     }
 
@@ -242,6 +249,12 @@ impl SpaceSpec {
                     "K must be at least 2 (one new op per round needs K - 1 >= 1), got {}",
                     self.subspace_size
                 ),
+            ));
+        }
+        if self.max_branches == Some(0) {
+            return Err(invalid(
+                "max_branches",
+                "must be at least 1 when given (a non-residual cell needs an op)".into(),
             ));
         }
         if self.subspace_size > pool.len() {

@@ -29,6 +29,9 @@ pub struct SubSpace {
     pub(crate) pool_size: usize,
     pub(crate) residual: Vec<bool>,
     pub(crate) cells: Vec<Vec<usize>>,
+    /// The space's `max_branches`: samplers never switch on more ops in a cell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_branches: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +40,8 @@ struct SubSpaceRepr {
     pool_size: usize,
     residual: Vec<bool>,
     cells: Vec<Vec<usize>>,
+    #[serde(default)]
+    max_branches: Option<usize>,
 }
 
 impl TryFrom<SubSpaceRepr> for SubSpace {
@@ -46,6 +51,7 @@ impl TryFrom<SubSpaceRepr> for SubSpace {
             pool_size: repr.pool_size,
             residual: repr.residual,
             cells: repr.cells,
+            max_branches: repr.max_branches,
         };
         sub.validate()?;
         Ok(sub)
@@ -69,6 +75,7 @@ impl SubSpace {
             pool_size: space.pool().len(),
             residual: space.cells().iter().map(|c| c.is_residual()).collect(),
             cells,
+            max_branches: space.spec().max_branches,
         };
         sub.validate_in(space)?;
         Ok(sub)
@@ -80,6 +87,7 @@ impl SubSpace {
             pool_size: space.pool().len(),
             residual: space.cells().iter().map(|c| c.is_residual()).collect(),
             cells: vec![(0..space.pool().len()).collect(); space.num_cells()],
+            max_branches: space.spec().max_branches,
         }
     }
 
@@ -101,6 +109,11 @@ impl SubSpace {
     /// Size of the candidate pool the indices refer to.
     pub fn pool_size(&self) -> usize {
         self.pool_size
+    }
+
+    /// Most ops a sampler switches on in a cell (the space's `max_branches`; `None`: any).
+    pub fn max_branches(&self) -> Option<usize> {
+        self.max_branches
     }
 
     /// Whether `cell` is residual (may be sampled empty); panics if `cell` is out of range.
@@ -157,6 +170,13 @@ impl SubSpace {
                 got: format!("{:?}", self.residual),
             });
         }
+        if space.spec().max_branches != self.max_branches {
+            return Err(SpaceError::SpaceMismatch {
+                what: "max_branches",
+                expected: format!("{:?}", space.spec().max_branches),
+                got: format!("{:?}", self.max_branches),
+            });
+        }
         Ok(())
     }
 
@@ -193,6 +213,9 @@ impl SubSpace {
             what: "sub-space",
             reason,
         };
+        if self.max_branches == Some(0) {
+            return Err(fail("max_branches is 0".into()));
+        }
         if self.residual.len() != self.cells.len() {
             return Err(fail(format!(
                 "{} residual flags for {} cells",
