@@ -8,7 +8,7 @@ use nse_train::experiment::stats::{
     kendall_tau, mean_pairwise_kendall_tau, mean_pairwise_pearson, noise_ceiling_kendall_tau,
     spearman_brown, spearman_rho,
 };
-use nse_train::experiment::{Experiment, ExperimentConfig, ExperimentKind};
+use nse_train::experiment::{Baseline, Experiment, ExperimentConfig, ExperimentKind};
 use nse_train::progress::{Quiet, Reporter};
 use nse_train::retrain::RetrainConfig;
 use nse_train::search::{FrontFile, Search, UnsampledOps};
@@ -385,4 +385,42 @@ fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
             .clone()
     };
     assert_eq!(first_subspace(&log), first_subspace(&evolving_log));
+
+    // The same search against its single-path counterpart: same rounds and weight steps, at
+    // most one op per cell on that side.
+    let out = scratch("exp-vs-single");
+    let mut c = ExperimentConfig::new(ExperimentKind::VsFixed, config(&data), recipe());
+    c.run = Some(report.run.clone());
+    c.archs = 1;
+    c.baseline = Baseline::SingleBranch;
+    let single = Experiment::new(c, &out, &device)
+        .unwrap()
+        .vs_fixed(&mut Quiet)
+        .unwrap();
+    assert_eq!(single.baseline, Baseline::SingleBranch);
+    assert!(single.fixed_run.ends_with("single-branch-search"));
+    assert_eq!(single.weight_steps, total_steps(&report.run));
+    let single_front = FrontFile::read(&single.fixed_run.join("front.json")).unwrap();
+    assert_eq!(single_front.rounds, 2, "the single-path search evolves too");
+    assert_eq!(single_front.space.max_branches, Some(1));
+    let evolved = std::fs::read_to_string(single.fixed_run.join("log.jsonl")).unwrap();
+    for line in evolved.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["event"] == "evaluated" {
+            let cells = v["architecture"].as_array().unwrap();
+            assert!(
+                cells.iter().all(|c| c.as_array().unwrap().len() <= 1),
+                "{v}"
+            );
+        }
+    }
+    assert!(single.summary().contains("single-branch"));
+}
+
+/// Weight steps of a finished search run, from its latest checkpoint.
+fn total_steps(run: &std::path::Path) -> u64 {
+    let dir = nse_train::search::checkpoint::find(run).unwrap();
+    nse_train::search::checkpoint::read_progress(&dir)
+        .unwrap()
+        .total_steps
 }

@@ -53,6 +53,33 @@ fn experiment_rejects_bad_input_with_clear_errors() {
         out_s,
     ]);
     assert!(!ok && err.contains("not a search run directory"), "{err}");
+    let demo = |extra: &[&str]| {
+        let mut args = vec![
+            "experiment",
+            "vs-random",
+            "--preset",
+            "demo",
+            "--out",
+            out_s,
+        ];
+        args.extend_from_slice(extra);
+        nse(&args)
+    };
+    let (ok, err) = demo(&["--baseline", "single-path"]);
+    assert!(
+        !ok && err.contains("unknown baseline `single-path`"),
+        "{err}"
+    );
+    let (ok, err) = demo(&["--baseline", "single-branch"]);
+    assert!(!ok && err.contains("`baseline` is for vs-fixed"), "{err}");
+    let (ok, err) = demo(&["--ensemble", "3"]);
+    assert!(!ok && err.contains("`ensemble` is for ranking"), "{err}");
+    let (ok, err) = demo(&["--set", "space.max_branches=0"]);
+    assert!(!ok && err.contains("max_branches"), "{err}");
+    assert!(
+        !out.exists(),
+        "nothing is written for an invalid experiment"
+    );
 
     // A run directory whose search has not finished.
     let run = scratch("run");

@@ -13,14 +13,16 @@
 //! - [`ExperimentKind::VsFixed`]: the evolving space against the same supernet budget spent
 //!   on a fixed space — one round on the first K ops of each cell's introduction order (the
 //!   evolving search's first sub-space) for all the evolving search's epochs, no evolution —
-//!   comparing the retrained accuracy of each side's best front entries, paired by cost.
+//!   or, with [`Baseline::SingleBranch`], on the same search in a single-path space (at most
+//!   one op per cell); comparing the retrained accuracy of each side's best front entries,
+//!   paired by cost.
 //!
 //! # The output folder
 //!
 //! | path | content |
 //! |---|---|
 //! | `experiment.json` | the [`ExperimentConfig`]; rerunning with the same config continues, another one is refused |
-//! | `search/` | the search run (unless [`ExperimentConfig::run`] names an existing one); `fixed-search/` for `vs-fixed`; `search-m1/`, … for the other supernets of an [`ensemble`](ExperimentConfig::ensemble) |
+//! | `search/` | the search run (unless [`ExperimentConfig::run`] names an existing one); `fixed-search/` or `single-branch-search/` for `vs-fixed`; `search-m1/`, … for the other supernets of an [`ensemble`](ExperimentConfig::ensemble) |
 //! | `candidates.json` | the architectures chosen (with their held-out top-1 and loss per supernet for `ranking`), written as they are scored |
 //! | `retrain/<label>-s<seed>/` | one retraining run per architecture and seed ([`crate::retrain`]'s folder) |
 //! | `ranking.json`, `vs-random.json`, `vs-fixed.json` | the report (top-level numbers first, then one entry per architecture) |
@@ -75,7 +77,7 @@ pub use ranking::{
     EnsembleMember, ProbePoint, RankedArchitecture, RankingComparison, RankingReport,
 };
 pub use retrain_jobs::RetrainedArchitecture;
-pub use vs_fixed::{CostPair, VsFixedReport};
+pub use vs_fixed::{Baseline, CostPair, VsFixedReport, fixed_space_config, single_branch_config};
 pub use vs_random::{RANDOM_MAX_OPS, VsRandomReport, random_architecture};
 
 /// The experiment's configuration in its output folder.
@@ -172,6 +174,9 @@ pub struct ExperimentConfig {
     /// multi-round search the members' later sub-spaces differ. 1: no ensemble.
     #[serde(default = "one")]
     pub ensemble: usize,
+    /// `vs-fixed` only: what the search is compared with (default: a fixed space).
+    #[serde(default)]
+    pub baseline: Baseline,
 }
 
 fn one() -> usize {
@@ -194,6 +199,7 @@ impl ExperimentConfig {
             candidates_from: None,
             probe: false,
             ensemble: 1,
+            baseline: Baseline::FixedSpace,
         }
     }
 
@@ -230,6 +236,12 @@ impl ExperimentConfig {
         if self.ensemble > 1 && self.kind != ExperimentKind::Ranking {
             return fail(format!(
                 "`ensemble` is for ranking, not {}",
+                self.kind.name()
+            ));
+        }
+        if self.baseline != Baseline::FixedSpace && self.kind != ExperimentKind::VsFixed {
+            return fail(format!(
+                "`baseline` is for vs-fixed, not {}",
                 self.kind.name()
             ));
         }

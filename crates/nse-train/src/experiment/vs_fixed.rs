@@ -1,4 +1,5 @@
-//! `vs-fixed`: the evolving space against the same supernet budget on a fixed space.
+//! `vs-fixed`: the evolving multi-branch search against the same supernet budget spent on a
+//! baseline: a fixed space (no evolution), or a single-path space (at most one op per cell).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,25 +14,71 @@ use crate::progress::Reporter;
 use crate::search::report::write_json_atomic;
 use crate::search::{FrontFile, SearchConfig, checkpoint};
 
-/// An evolving front entry and the fixed-space entry nearest to it in cost.
+/// What `vs-fixed` compares the search with, at the same number of weight steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Baseline {
+    /// One round on the search's first sub-space (its first K ops per cell) for all its
+    /// epochs: the space never evolves ([`fixed_space_config`]).
+    #[default]
+    FixedSpace,
+    /// The same evolving search in a single-path space, `max_branches = 1`: the
+    /// multi-branch cells of NSE against one op per cell ([`single_branch_config`]).
+    SingleBranch,
+}
+
+impl Baseline {
+    /// `fixed-space` or `single-branch`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Baseline::FixedSpace => "fixed-space",
+            Baseline::SingleBranch => "single-branch",
+        }
+    }
+
+    /// The baseline called `name`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        [Baseline::FixedSpace, Baseline::SingleBranch]
+            .into_iter()
+            .find(|b| b.name() == name)
+            .ok_or_else(|| {
+                ExperimentError::Config(format!(
+                    "unknown baseline `{name}` (known: fixed-space, single-branch)"
+                ))
+            })
+    }
+
+    /// The two sides' names in reports and plots.
+    fn sides(self) -> [&'static str; 2] {
+        match self {
+            Baseline::FixedSpace => ["evolving space", "fixed space"],
+            Baseline::SingleBranch => ["multi-branch", "single-branch"],
+        }
+    }
+}
+
+/// An evolving front entry and the baseline entry nearest to it in cost.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CostPair {
     /// Index into [`VsFixedReport::evolving`].
     pub evolving: usize,
     /// Index into [`VsFixedReport::fixed`].
     pub fixed: usize,
-    /// `fixed cost / evolving cost`.
+    /// `baseline cost / evolving cost`.
     pub cost_ratio: f64,
-    /// Mean retrained top-1 of the evolving entry minus the fixed entry's.
+    /// Mean retrained top-1 of the evolving entry minus the baseline entry's.
     pub difference: f64,
 }
 
 /// What `vs-fixed` measured (`vs-fixed.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VsFixedReport {
+    /// What the search was compared with (the `fixed` fields are that side's).
+    #[serde(default)]
+    pub baseline: Baseline,
     /// Best mean retrained top-1 among the evolving search's retrained front entries.
     pub evolving_best: f64,
-    /// The same for the fixed space.
+    /// The same for the baseline.
     pub fixed_best: f64,
     /// All retrainings of the evolving side: n, mean, sd, standard error.
     pub evolving_summary: Summary,
@@ -51,22 +98,24 @@ pub struct VsFixedReport {
     pub seeds: usize,
     /// The evolving search run.
     pub evolving_run: PathBuf,
-    /// The fixed-space search run.
+    /// The baseline's search run.
     pub fixed_run: PathBuf,
     /// Wall time of this call, seconds.
     pub wall_seconds: f64,
     /// The evolving side's retrained front entries (most accurate held-out first).
     pub evolving: Vec<RetrainedArchitecture>,
-    /// The fixed side's.
+    /// The baseline side's.
     pub fixed: Vec<RetrainedArchitecture>,
 }
 
 impl VsFixedReport {
     /// One line with each side's best and mean and the paired difference.
     pub fn summary(&self) -> String {
+        let [search, baseline] = self.baseline.sides();
         format!(
-            "vs-fixed ({} weight steps each): evolving best {:.2} %, mean {:.2}; fixed best \
-             {:.2} %, mean {:.2}; paired difference at matched cost {:+.2}",
+            "vs-fixed, {search} against {baseline} ({} weight steps each): {search} best \
+             {:.2} %, mean {:.2}; {baseline} best {:.2} %, mean {:.2}; paired difference at \
+             matched cost {:+.2}",
             self.weight_steps,
             self.evolving_best,
             self.evolving_summary.mean,
@@ -86,6 +135,15 @@ pub fn fixed_space_config(evolving: &SearchConfig, rounds: usize) -> SearchConfi
     fixed.max_rounds = Some(1);
     fixed.max_steps = None;
     fixed
+}
+
+/// The single-path counterpart of a search: the same search (rounds, epochs, seed) in its
+/// space limited to one op per cell, so that both spend the same weight steps.
+pub fn single_branch_config(search: &SearchConfig) -> SearchConfig {
+    let mut single = search.clone();
+    single.space.max_branches = Some(1);
+    single.max_steps = None;
+    single
 }
 
 fn best_entries(front: &FrontFile, n: usize) -> Vec<usize> {
@@ -112,14 +170,31 @@ impl Experiment {
         let evolving_run = self.main_search(reporter)?;
         let config = run_config(&evolving_run)?;
         let evolving_front = run_front(&evolving_run)?;
-        let fixed_config = fixed_space_config(&config, evolving_front.rounds);
-        let fixed_run = self.finished_search("fixed-search", &fixed_config, reporter)?;
+        let baseline = self.config.baseline;
+        let (fixed_config, folder) = match baseline {
+            Baseline::FixedSpace => (
+                fixed_space_config(&config, evolving_front.rounds),
+                "fixed-search",
+            ),
+            Baseline::SingleBranch => {
+                if config.space.max_branches == Some(1) {
+                    return Err(ExperimentError::Config(
+                        "the search is single-branch already (`space.max_branches` is 1): \
+                         there is no multi-branch side to compare"
+                            .into(),
+                    ));
+                }
+                (single_branch_config(&config), "single-branch-search")
+            }
+        };
+        let fixed_run = self.finished_search(folder, &fixed_config, reporter)?;
         let fixed_front = run_front(&fixed_run)?;
         let (evolving_steps, fixed_steps) = (total_steps(&evolving_run)?, total_steps(&fixed_run)?);
         if evolving_steps != fixed_steps {
             return Err(ExperimentError::Config(format!(
-                "the evolving search took {evolving_steps} weight steps and the fixed one \
-                 {fixed_steps}: the budgets differ"
+                "the search took {evolving_steps} weight steps and the {} baseline \
+                 {fixed_steps}: the budgets differ",
+                baseline.name()
             )));
         }
         let pick = |front: &FrontFile, side: &str| -> Vec<Job> {
@@ -133,7 +208,11 @@ impl Experiment {
                 .collect()
         };
         let evolving = self.retrain_jobs(&config, pick(&evolving_front, "evolving"), reporter)?;
-        let fixed = self.retrain_jobs(&fixed_config, pick(&fixed_front, "fixed"), reporter)?;
+        let label = match baseline {
+            Baseline::FixedSpace => "fixed",
+            Baseline::SingleBranch => "single",
+        };
+        let fixed = self.retrain_jobs(&fixed_config, pick(&fixed_front, label), reporter)?;
         let pairs: Vec<CostPair> = evolving
             .iter()
             .enumerate()
@@ -165,6 +244,7 @@ impl Experiment {
         let (evolving_summary, fixed_summary) =
             (summary(&values(&evolving)), summary(&values(&fixed)));
         let report = VsFixedReport {
+            baseline,
             evolving_best: best(&evolving),
             fixed_best: best(&fixed),
             difference: difference(&evolving_summary, &fixed_summary),
@@ -182,11 +262,12 @@ impl Experiment {
             fixed,
         };
         write_json_atomic(&self.out.join("vs-fixed.json"), &report)?;
+        let sides = baseline.sides();
         plot_groups(
             &report.evolving,
             &report.fixed,
-            ["evolving space", "fixed space"],
-            "retrained top-1: evolving vs fixed space, same budget",
+            sides,
+            &format!("retrained top-1: {} vs {}, same budget", sides[0], sides[1]),
             &report.unit,
             &self.out.join("vs-fixed.png"),
             reporter,

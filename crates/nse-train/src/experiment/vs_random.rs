@@ -75,15 +75,20 @@ impl VsRandomReport {
 }
 
 /// A random architecture of the whole pool: per cell 1 to [`RANDOM_MAX_OPS`] distinct ops
-/// drawn uniformly (0 to 4 in a residual cell, which may be skipped), the count uniform too.
+/// drawn uniformly (0 to 4 in a residual cell, which may be skipped), the count uniform too;
+/// at most the space's `max_branches`.
 pub fn random_architecture<R: Rng + ?Sized>(space: &SearchSpace, rng: &mut R) -> Architecture {
     let pool = space.pool().len();
+    let most = space
+        .spec()
+        .max_branches
+        .map_or(RANDOM_MAX_OPS, |m| m.min(RANDOM_MAX_OPS));
     let cells = space
         .cells()
         .iter()
         .map(|cell| {
             let low = usize::from(!cell.is_residual());
-            let k = rng.random_range(low..=RANDOM_MAX_OPS.min(pool));
+            let k = rng.random_range(low..=most.min(pool));
             let mut ops: Vec<usize> = (0..pool).collect();
             for i in 0..k {
                 let j = rng.random_range(i..pool);

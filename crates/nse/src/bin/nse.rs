@@ -20,7 +20,9 @@ use serde_json::Value;
 use nse::device;
 use nse::space::NetworkSpec;
 use nse::supernet::ChildNetwork;
-use nse::train::experiment::{Experiment, ExperimentConfig, ExperimentKind, ExperimentReport};
+use nse::train::experiment::{
+    Baseline, Experiment, ExperimentConfig, ExperimentKind, ExperimentReport,
+};
 use nse::train::progress::{Quiet, Reporter, Terminal};
 use nse::train::retrain::{
     EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainOptions, evaluate, retrain,
@@ -164,6 +166,10 @@ struct ExperimentArgs {
     /// search trained again with the next training seeds (search-m1/, search-m2/, ...).
     #[arg(long, default_value_t = 1)]
     ensemble: usize,
+    /// vs-fixed: the baseline at the same budget, `fixed-space` (the first sub-space, no
+    /// evolution) or `single-branch` (the same search with at most one op per cell).
+    #[arg(long, default_value = "fixed-space")]
+    baseline: String,
     /// Retraining recipe: demo, cifar10, or a RetrainConfig JSON file.
     #[arg(long, default_value = "demo")]
     recipe: String,
@@ -482,6 +488,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     config.candidates_from = args.candidates_from.clone();
     config.probe = args.probe;
     config.ensemble = args.ensemble;
+    config.baseline = Baseline::from_name(&args.baseline).map_err(|e| e.to_string())?;
     if let Some(n) = args.archs {
         config.archs = n;
     }
