@@ -110,8 +110,12 @@ impl ChildNetwork {
     /// The child network of `arch` with the supernet's weights: the stem, the chosen ops of
     /// every non-empty cell and the tail are copied from `supernet` (batch-norm statistics
     /// included, as independent copies: running the child does not move the supernet's).
-    /// In eval mode, `child.forward(x)` equals `supernet.forward(x, arch)`.
+    /// In eval mode, `child.forward(x)` equals `supernet.forward(x, arch)`. A supernet with
+    /// shadow batch norms is refused ([`SupernetError::ShadowBatchNorm`]).
     pub fn inherit(supernet: &Supernet, space: &SearchSpace, arch: &Architecture) -> Result<Self> {
+        if supernet.has_shadow_batch_norm() {
+            return Err(SupernetError::ShadowBatchNorm);
+        }
         space.check_architecture(arch)?;
         supernet.check_sets(arch.cells())?;
         let spec = space.spec();

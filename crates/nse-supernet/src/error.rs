@@ -58,6 +58,11 @@ pub enum SupernetError {
         /// The cell.
         cell: usize,
     },
+    /// A child network cannot inherit from a supernet with shadow batch norms.
+    #[error(
+        "the supernet has shadow batch norms, which a child network does not have: its weights cannot be inherited as they are"
+    )]
+    ShadowBatchNorm,
     /// BN recalibration needs train-mode batch norm, which Burn enables on autodiff devices.
     #[error("BN recalibration needs the supernet on an autodiff device (use `device.autodiff()`)")]
     NotAutodiff,

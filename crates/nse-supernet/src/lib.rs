@@ -30,4 +30,6 @@ pub use child::{ChildCell, ChildNetwork};
 pub use error::{Result, SupernetError};
 pub use indicators::{CellPaths, CostTable, Indicators, PathWeights, resource_penalty};
 pub use store::{SupernetState, export_safetensors};
-pub use supernet::{Component, IndicatorOutput, Supernet, SupernetCell, component_rng};
+pub use supernet::{
+    Component, IndicatorOutput, Supernet, SupernetCell, SupernetOptions, component_rng,
+};

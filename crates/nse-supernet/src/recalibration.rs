@@ -15,21 +15,26 @@ fn reset(bn: &mut BatchNorm) {
     bn.running_var = RunningState::new(Tensor::ones([features], &device));
 }
 
-/// The batch norms an architecture uses: the stem's, then those of each chosen op.
+/// The batch norms an architecture uses: the stem's, then those of each chosen op and the
+/// cell's shadow batch norm for its branch count, if any.
 fn used_batch_norms<'a>(supernet: &'a mut Supernet, arch: &[Vec<usize>]) -> Vec<&'a mut BatchNorm> {
     let mut bns = vec![&mut supernet.stem.conv.bn];
     for (cell, set) in supernet.cells.iter_mut().zip(arch) {
+        let m = set.len();
         for (i, op) in cell.ops.iter_mut().enumerate() {
             if set.contains(&i) {
                 bns.extend(op.batch_norms_mut());
             }
         }
+        if let Some(bn) = m.checked_sub(1).and_then(|k| cell.shadow.get_mut(k)) {
+            bns.push(bn);
+        }
     }
     bns
 }
 
-/// Resets the running statistics of the batch norms used by `arch` (the stem's and the chosen
-/// ops') and re-estimates them from `batches` in train mode without gradients: after batch
+/// Resets the running statistics of the batch norms used by `arch` (the stem's, the chosen
+/// ops' and the shadow batch norms of their branch counts) and re-estimates them from `batches` in train mode without gradients: after batch
 /// `k` (0-based) with momentum `1 / (k + 1)`, each running mean is the exact average of the
 /// batch means and each running variance the average of the (biased) batch variances.
 /// Evaluate afterwards in eval mode (`supernet.valid()`). Returns the number of batches used.

@@ -1,6 +1,7 @@
 //! The weight-sharing multi-branch supernet (nse-method.md §3, §6).
 
 use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
 use nse_ops::kernels::elementwise;
 use nse_ops::{CandidateOp, CandidateOpConfig};
@@ -42,6 +43,18 @@ pub fn component_rng(seed: u64, component: Component) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(splitmix64(seed ^ splitmix64(tag)))
 }
 
+/// Options of a [`Supernet`] beyond the method (nse-method.md §3 is the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SupernetOptions {
+    /// **\[ours\]** MixPath's shadow batch norm: every cell normalises the mean of its `m`
+    /// branches with a batch norm of its own for each branch count `m`, so that paths with
+    /// different numbers of branches share no normalisation statistics or scale
+    /// ([`SupernetCell::forward`]). Off by default (the method's cells have none); a
+    /// supernet-only device: child networks have no such layer, and
+    /// [`ChildNetwork::inherit`](crate::ChildNetwork::inherit) refuses such a supernet.
+    pub shadow_batch_norm: bool,
+}
+
 /// One cell of the supernet: every pool op (one copy of each op's weights).
 #[derive(Module, Debug)]
 pub struct SupernetCell {
@@ -49,6 +62,9 @@ pub struct SupernetCell {
     pub ops: Vec<CandidateOp>,
     /// Residual cells compute `(x + Σ_S op(x)) / (|S| + 1)` and may be empty.
     pub residual: bool,
+    /// Shadow batch norms, entry `m − 1` for `m` branches (empty: none, the method's cell;
+    /// see [`SupernetOptions::shadow_batch_norm`]).
+    pub shadow: Vec<BatchNorm>,
 }
 
 impl SupernetCell {
@@ -58,11 +74,40 @@ impl SupernetCell {
     /// otherwise `Σ_{p∈S} op_p(x) / |S|`. The caller guarantees valid, non-empty-when-needed
     /// sets.
     ///
+    /// With shadow batch norms, the mean of the `m = |S|` branches goes through the cell's
+    /// batch norm for `m` first: `z = BN_m(Σ op_p(x) / m)`, then residual `(x + m·z) / (m + 1)`,
+    /// otherwise `z`.
+    ///
     /// # Shapes
     /// - `x`: `[batch, cin, h, w]`
     /// - output: `[batch, cout, ceil(h / stride), ceil(w / stride)]`
     pub fn forward(&self, x: Tensor<4>, set: &[usize]) -> Tensor<4> {
-        cell_output(x, set.iter().map(|&i| &self.ops[i]), self.residual)
+        if self.shadow.is_empty() || set.is_empty() {
+            return cell_output(x, set.iter().map(|&i| &self.ops[i]), self.residual);
+        }
+        let m = set.len();
+        let mean = cell_output(x.clone(), set.iter().map(|&i| &self.ops[i]), false);
+        let z = self.shadow[m - 1].forward(mean);
+        if self.residual {
+            let scale = m as f64;
+            elementwise([x, z], |[x, z]| {
+                (x + z.mul_scalar(scale)).div_scalar(scale + 1.0)
+            })
+        } else {
+            z
+        }
+    }
+
+    /// The shadow batch norm that branch set `set` runs through, if any.
+    pub fn shadow_for(&self, set: &[usize]) -> Option<&BatchNorm> {
+        set.len().checked_sub(1).and_then(|m| self.shadow.get(m))
+    }
+
+    /// [`shadow_for`](Self::shadow_for), mutable.
+    pub fn shadow_for_mut(&mut self, set: &[usize]) -> Option<&mut BatchNorm> {
+        set.len()
+            .checked_sub(1)
+            .and_then(|m| self.shadow.get_mut(m))
     }
 }
 
@@ -96,7 +141,23 @@ impl Supernet {
     /// pool around it. Calling it again with a new seed is the re-initialisation of a new
     /// round (nse-method.md §7.6).
     pub fn new(space: &SearchSpace, device: &Device, seed: u64) -> Result<Self> {
+        Self::with_options(space, device, seed, SupernetOptions::default())
+    }
+
+    /// [`new`](Self::new) with `options`: the same weights for the same seed, plus what the
+    /// options add (shadow batch norms start as unit batch norms, one per possible branch
+    /// count of a cell: up to the space's `max_branches`, else the pool size).
+    pub fn with_options(
+        space: &SearchSpace,
+        device: &Device,
+        seed: u64,
+        options: SupernetOptions,
+    ) -> Result<Self> {
         let spec = space.spec();
+        let counts = spec
+            .max_branches
+            .unwrap_or(space.pool().len())
+            .min(space.pool().len());
         let stem = StemConfig::new(spec.input_channels, space.widths()[0])
             .with_stride(spec.stem_stride)
             .init_with(device, &mut component_rng(seed, Component::Stem));
@@ -119,9 +180,17 @@ impl Supernet {
                             )
                     })
                     .collect::<nse_ops::Result<Vec<_>>>()?;
+                let shadow = if options.shadow_batch_norm {
+                    (0..counts)
+                        .map(|_| BatchNormConfig::new(g.cout).init(device))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Ok(SupernetCell {
                     ops,
                     residual: cell.is_residual(),
+                    shadow,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -138,7 +207,15 @@ impl Supernet {
             for op in &cell.ops {
                 op.sync_statistics();
             }
+            for bn in &cell.shadow {
+                nse_ops::modules::sync_batch_norm(bn);
+            }
         }
+    }
+
+    /// Whether the cells have shadow batch norms ([`SupernetOptions::shadow_batch_norm`]).
+    pub fn has_shadow_batch_norm(&self) -> bool {
+        self.cells.iter().any(|c| !c.shadow.is_empty())
     }
 
     /// Number of cells.

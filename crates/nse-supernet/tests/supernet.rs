@@ -6,7 +6,8 @@ use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use nse_space::{Architecture, SearchSpace, SpaceSpec};
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::{
-    CellPaths, ChildNetwork, CostTable, Indicators, PathWeights, Supernet, resource_penalty,
+    CellPaths, ChildNetwork, CostTable, Indicators, PathWeights, Supernet, SupernetOptions,
+    resource_penalty,
 };
 
 fn space(json: &str) -> SearchSpace {
@@ -469,4 +470,75 @@ fn an_optimizer_step_leaves_unused_ops_untouched() {
     let net = sgd.step(0.1, net, grads);
     assert_eq!(weight(&net, 1, 4), before_unused);
     assert_ne!(weight(&net, 1, 0), before_used);
+}
+
+/// Shadow batch norm: a cell of `m` branches normalises their mean with its batch norm for
+/// `m`, then mixes in the residual as `(x + m·z) / (m + 1)`; recalibration re-estimates that
+/// batch norm only; a child network cannot inherit such a supernet.
+#[test]
+fn shadow_batch_norm_normalises_by_branch_count() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let space = tiny_space();
+    let options = SupernetOptions {
+        shadow_batch_norm: true,
+    };
+    let mut net = Supernet::with_options(&space, &device, 9, options).unwrap();
+    assert!(net.has_shadow_batch_norm());
+    assert_eq!(
+        net.cells[2].shadow.len(),
+        5,
+        "one per branch count up to the pool"
+    );
+    assert!(
+        !Supernet::new(&space, &device, 9)
+            .unwrap()
+            .has_shadow_batch_norm()
+    );
+    let arch = vec![vec![1], vec![0, 3], vec![2, 4]];
+    let batches: Vec<Tensor<4>> = (0..2)
+        .map(|_| Tensor::random([6, 3, 8, 8], Distribution::Normal(0.5, 1.5), &device))
+        .collect();
+    recalibrate(&mut net, &arch, batches.clone()).unwrap();
+    // Only the batch norm of cell 2's branch count (2) was re-estimated.
+    let stats = |bn: &burn::nn::BatchNorm| to_vec(bn.running_mean.value_sync());
+    assert!(stats(&net.cells[2].shadow[1]).iter().any(|&v| v != 0.0));
+    assert!(stats(&net.cells[2].shadow[0]).iter().all(|&v| v == 0.0));
+    assert!(stats(&net.cells[2].shadow[2]).iter().all(|&v| v == 0.0));
+
+    // Eval mode, by hand: cell 2 (residual, two branches) after cells 0 and 1.
+    let eval = net.valid();
+    let x = Tensor::<4>::random(
+        [3, 3, 8, 8],
+        Distribution::Normal(0.0, 1.0),
+        &Device::flex(),
+    );
+    let y = eval.forward(x.clone(), &arch).unwrap();
+    let h = eval.cells[1].forward(
+        eval.cells[0].forward(eval.stem.forward(x), &arch[0]),
+        &arch[1],
+    );
+    let mean =
+        (eval.cells[2].ops[2].forward(h.clone()) + eval.cells[2].ops[4].forward(h.clone())) / 2.0;
+    let z = eval.cells[2].shadow[1].forward(mean);
+    let expected = eval.tail.forward((h + z * 2.0) / 3.0);
+    assert!(max_diff(y.clone(), expected) < 1e-5);
+    // The normalised mean differs from the plain mean: the layer does act.
+    let plain_h = eval.cells[1].forward(
+        eval.cells[0].forward(
+            eval.stem
+                .forward(Tensor::zeros([1, 3, 8, 8], &Device::flex())),
+            &arch[0],
+        ),
+        &arch[1],
+    );
+    let plain = nse_supernet::cell::cell_output(
+        plain_h.clone(),
+        [&eval.cells[2].ops[2], &eval.cells[2].ops[4]],
+        true,
+    );
+    assert!(max_diff(plain, eval.cells[2].forward(plain_h, &arch[2])) > 1e-3);
+
+    let err = ChildNetwork::inherit(&net, &space, &Architecture::new(arch).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("shadow batch norms"), "{err}");
 }

@@ -381,3 +381,71 @@ fn a_latency_constrained_search_writes_latency_per_front_entry() {
         .expect("refused");
     assert!(err.to_string().contains(&first.to_string()), "{err}");
 }
+
+/// Shadow batch norm trains a batch norm per branch count in every cell (it changes the
+/// training), and a search interrupted mid-round with it resumes to the uninterrupted front.
+#[test]
+fn shadow_batch_norm_trains_per_branch_count_and_resumes_exactly() {
+    let data = scratch("data-shadow");
+    write_dataset(&data);
+    let device = Device::flex();
+    let mut config = config(&data);
+    config.max_rounds = Some(1);
+    config.log_every = 1;
+    let losses = |dir: &std::path::Path| -> Vec<f64> {
+        std::fs::read_to_string(dir.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["event"] == "train")
+            .map(|v| v["loss"].as_f64().unwrap())
+            .collect()
+    };
+    let plain = scratch("shadow-off");
+    Search::new(config.clone(), &plain, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    config.shadow_batch_norm = true;
+    let full = scratch("shadow-full");
+    Search::new(config.clone(), &full, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert_ne!(
+        losses(&plain),
+        losses(&full),
+        "the shadow layers change training"
+    );
+    // The trained supernet: some shadow batch norm of each non-trivial cell has learned.
+    let search = Search::open(&full, &device).unwrap();
+    let (state, _) = search.latest_state().unwrap();
+    let moved = |bn: &burn::nn::BatchNorm| {
+        bn.gamma
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .any(|&g| g != 1.0)
+    };
+    for (c, cell) in state.supernet.cells.iter().enumerate() {
+        assert!(!cell.shadow.is_empty());
+        assert!(cell.shadow[..2].iter().any(moved), "cell {c}");
+        // No path of this sub-space (3 ops) has 5 branches: that layer never trains.
+        assert!(!moved(&cell.shadow[4]), "cell {c}");
+    }
+    let parts = scratch("shadow-parts");
+    let mut stopped = config.clone();
+    stopped.max_steps = Some(5);
+    Search::new(stopped, &parts, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    resume_to_the_same_front(&parts, &full, &device);
+    assert_eq!(
+        losses(&parts),
+        losses(&full),
+        "same training after the resume"
+    );
+}

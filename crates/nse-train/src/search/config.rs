@@ -217,6 +217,12 @@ pub struct SearchConfig {
     /// `frozen`; the reference's is `momentum`).
     #[serde(default)]
     pub unsampled_ops: UnsampledOps,
+    /// **\[ours\]** MixPath's shadow batch norm in the supernet: each cell normalises the
+    /// mean of its branches with a batch norm of its own per branch count
+    /// ([`SupernetOptions`](nse_supernet::SupernetOptions)), so that paths with different
+    /// numbers of branches share no statistics or scale (default `false`, the method).
+    #[serde(default)]
+    pub shadow_batch_norm: bool,
     /// The indicator step.
     pub indicator: IndicatorConfig,
     /// The resource constraint.
@@ -282,6 +288,7 @@ impl SearchConfig {
             },
             sgd: SgdSettings::default(),
             unsampled_ops: UnsampledOps::Frozen,
+            shadow_batch_norm: false,
             indicator: IndicatorConfig {
                 lr: 0.005,
                 beta_2: 0.999,

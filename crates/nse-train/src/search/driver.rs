@@ -17,7 +17,7 @@ use nse_space::{
 };
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::store::{load_module, save_module};
-use nse_supernet::{CellPaths, Indicators, Supernet, SupernetState};
+use nse_supernet::{CellPaths, Indicators, Supernet, SupernetOptions, SupernetState};
 
 use crate::data::rng::derive_rng;
 use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
@@ -442,8 +442,11 @@ impl Search {
         &self,
         init_seed: u64,
     ) -> Result<(SupernetState, ModuleOptimizer, ModuleOptimizer)> {
+        let options = SupernetOptions {
+            shadow_batch_norm: self.config.shadow_batch_norm,
+        };
         let state = SupernetState {
-            supernet: Supernet::new(&self.space, &self.device, init_seed)?,
+            supernet: Supernet::with_options(&self.space, &self.device, init_seed, options)?,
             indicators: Indicators::for_space(&self.space, &self.device),
         };
         Ok((

@@ -87,8 +87,8 @@ impl ModuleVisitor for ZeroGrads {
     }
 }
 
-/// The optimizer step on the modules of `arch`'s path: stem, the sampled ops, tail. Only they
-/// have gradients, and stepping them one by one spares the optimizer a walk over every
+/// The optimizer step on the modules of `arch`'s path: stem, the sampled ops (and their
+/// cells' shadow batch norms, if any), tail. Only they have gradients, and stepping them one by one spares the optimizer a walk over every
 /// parameter of every pool op (thousands of parameters with `mb72`), which Burn's optimizer
 /// makes, with a lookup and a parameter rebuild each, on the whole module it is given. The
 /// result is that of stepping the whole supernet (test below); the optimizer's state is keyed
@@ -113,6 +113,9 @@ fn step_path(
     for (cell, set) in cells.iter_mut().zip(arch) {
         for &op in set {
             cell.ops[op] = step(optim, lr, grads, cell.ops[op].clone());
+        }
+        if let Some(bn) = cell.shadow_for_mut(set) {
+            *bn = step(optim, lr, grads, bn.clone());
         }
     }
     let tail = step(optim, lr, grads, tail);

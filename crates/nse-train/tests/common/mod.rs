@@ -82,6 +82,7 @@ pub fn config(data: &Path) -> SearchConfig {
         },
         sgd: Default::default(),
         unsampled_ops: Default::default(),
+        shadow_batch_norm: false,
         indicator: IndicatorConfig {
             lr: 0.05,
             beta_2: 0.999,
