@@ -11,7 +11,8 @@
 //! - [`recalibration`]: batch-norm recalibration of an architecture;
 //! - [`ChildNetwork`]: the standalone network of an architecture, freshly initialised or
 //!   inheriting the supernet's weights;
-//! - [`stem_tail`]: the stem and tail shared by both.
+//! - [`stem_tail`]: the stem and tail shared by both;
+//! - [`durable`]: the durable, atomic file writes every file of a run goes through.
 //!
 //! One code path for every device: the backend is chosen by the [`burn::tensor::Device`]
 //! passed to the constructors (`Device::flex()` on the CPU, WGPU or CUDA with the facade's
@@ -19,6 +20,7 @@
 
 pub mod cell;
 pub mod child;
+pub mod durable;
 pub mod error;
 pub mod indicators;
 pub mod recalibration;

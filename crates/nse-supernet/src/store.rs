@@ -1,8 +1,9 @@
 //! Saving and loading supernets (weights, indicators, BN statistics) and child networks in
 //! Burn's native burnpack format, and exporting child networks as safetensors for PyTorch.
 //!
-//! Files are written atomically: to a temporary sibling first, then renamed into place, so an
-//! interrupted save never leaves a truncated file under the final name.
+//! Files are written durably and atomically ([`crate::durable`]): to a temporary sibling
+//! first, synced, then renamed into place, so an interrupted save never leaves a truncated
+//! file under the final name.
 //!
 //! # Safetensors naming
 //!
@@ -21,7 +22,7 @@
 //! Child cells are numbered after empty cells are dropped; ops within a cell follow the
 //! architecture's sorted pool indices. Running variances are Burn's biased estimates.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Module;
 use burn::store::{BurnToPyTorchAdapter, ModuleStore, SafetensorsStore};
@@ -42,15 +43,6 @@ pub struct SupernetState {
     pub indicators: Indicators,
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
-}
-
 fn store_error(action: &'static str, path: &Path, message: impl ToString) -> SupernetError {
     SupernetError::Store {
         action,
@@ -59,15 +51,12 @@ fn store_error(action: &'static str, path: &Path, message: impl ToString) -> Sup
     }
 }
 
-/// Writes `module` as burnpack to `path` atomically.
+/// Writes `module` as burnpack to `path` durably and atomically ([`crate::durable`]).
 pub fn save_module<M: Module + Clone>(module: &M, path: &Path) -> Result<()> {
-    let tmp = tmp_path(path);
-    // `save_file` may append the format's extension; save under a name we control.
-    module
-        .clone()
-        .save_file(&tmp)
-        .map_err(|e| store_error("save", path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| store_error("save", path, e))
+    crate::durable::write_with(path, |tmp| {
+        module.clone().save_file(tmp).map_err(std::io::Error::other)
+    })
+    .map_err(|e| store_error("save", path, e))
 }
 
 /// Loads burnpack weights from `path` into `module` (same architecture).

@@ -494,16 +494,12 @@ pub fn plot_scatter(
         path: path.to_path_buf(),
         message,
     };
-    let mut tmp_name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    image
-        .save_with_format(&tmp, ImageFormat::Png)
-        .map_err(|e| write_error(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| write_error(e.to_string()))
+    nse_supernet::durable::write_with(path, |tmp| {
+        image
+            .save_with_format(tmp, ImageFormat::Png)
+            .map_err(std::io::Error::other)
+    })
+    .map_err(|e| write_error(e.to_string()))
 }
 
 #[cfg(test)]

@@ -76,16 +76,10 @@ fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
     std::fs::write(path, json).map_err(|e| RetrainError::io("cannot write", path, e))
 }
 
-/// Writes `contents` to `path` through a temporary sibling and a rename.
+/// Writes `contents` to `path` durably and atomically ([`nse_supernet::durable`]).
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(name);
-    std::fs::write(&tmp, contents).map_err(|e| RetrainError::io("cannot write", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| RetrainError::io("cannot rename into", path, e))
+    nse_supernet::durable::write_bytes(path, contents)
+        .map_err(|e| RetrainError::io("cannot write", path, e))
 }
 
 /// Writes the checkpoint after `state.report.epochs.len()` epochs and removes older ones.
@@ -113,11 +107,15 @@ pub(crate) fn save(
         ema.module().save(&tmp.join(EMA))?;
     }
     write_json(state, &tmp.join(STATE))?;
+    // Every file on disk before the folder takes its final name.
+    nse_supernet::durable::sync_tree(&tmp).map_err(|e| RetrainError::io("cannot sync", &tmp, e))?;
     let dest = root.join(&name);
     if dest.exists() {
         std::fs::remove_dir_all(&dest).map_err(|e| RetrainError::io("cannot remove", &dest, e))?;
     }
     std::fs::rename(&tmp, &dest).map_err(|e| RetrainError::io("cannot rename into", &dest, e))?;
+    nse_supernet::durable::sync_dir(&root)
+        .map_err(|e| RetrainError::io("cannot sync", &root, e))?;
     // Older checkpoints and leftovers of interrupted saves.
     let entries =
         std::fs::read_dir(&root).map_err(|e| RetrainError::io("cannot list", &root, e))?;

@@ -103,7 +103,11 @@ pub fn write(
     write_files(&new)?;
     let json = serde_json::to_vec_pretty(progress).expect("progress serialises");
     std::fs::write(new.join(STATE_FILE), json).map_err(|e| SearchError::io(&new, e))?;
-    std::fs::write(new.join(COMPLETE_MARKER), b"").map_err(|e| SearchError::io(&new, e))?;
+    // The files reach the disk before the marker that declares them whole, and the folder
+    // before it takes the checkpoint's name.
+    nse_supernet::durable::sync_tree(&new).map_err(|e| SearchError::io(&new, e))?;
+    nse_supernet::durable::write_bytes(&new.join(COMPLETE_MARKER), b"")
+        .map_err(|e| SearchError::io(&new, e))?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
     }
@@ -111,6 +115,7 @@ pub fn write(
         std::fs::rename(&dir, &old).map_err(|e| SearchError::io(&dir, e))?;
     }
     std::fs::rename(&new, &dir).map_err(|e| SearchError::io(&new, e))?;
+    nse_supernet::durable::sync_dir(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
     }

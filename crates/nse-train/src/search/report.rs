@@ -75,12 +75,9 @@ impl FrontFile {
     }
 }
 
-/// Writes `value` as pretty JSON to `path` atomically (temporary sibling, then rename).
+/// Writes `value` as pretty JSON to `path` durably and atomically
+/// ([`nse_supernet::durable`]).
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
     let json = serde_json::to_vec_pretty(value).expect("serialisable");
-    std::fs::write(&tmp, json).map_err(|e| SearchError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| SearchError::io(path, e))
+    nse_supernet::durable::write_bytes(path, &json).map_err(|e| SearchError::io(path, e))
 }
