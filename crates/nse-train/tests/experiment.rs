@@ -243,6 +243,19 @@ fn seeds_give_the_ground_truth_noise_and_an_ensemble_averages_its_supernets() {
         report.noise_ceiling_kendall_tau.unwrap(),
         noise_ceiling_kendall_tau(reliability)
     ));
+    let branches: Vec<f64> = archs
+        .iter()
+        .map(|a| a.architecture.cells().iter().map(Vec::len).sum::<usize>() as f64)
+        .collect();
+    let inherited: Vec<f64> = archs.iter().map(|a| a.inherited).collect();
+    assert!(same(
+        report.branches_kendall_tau,
+        kendall_tau(&inherited, &branches)
+    ));
+    assert!(same(
+        report.retrained_branches_kendall_tau,
+        kendall_tau(&truth, &branches)
+    ));
     // The loss ranks by its negation; no ensemble here.
     let negated_loss: Vec<f64> = archs.iter().map(|a| -a.inherited_loss).collect();
     assert!(archs.iter().all(|a| a.inherited_loss > 0.0));

@@ -86,6 +86,12 @@ pub struct RankingReport {
     pub cost_kendall_tau_ci95: [f64; 2],
     /// Spearman ρ between cost and retrained accuracy.
     pub cost_spearman_rho: f64,
+    /// Kendall τ between the inherited accuracy and the architecture's number of branches
+    /// (ops over all cells): how much the supernet's score follows the branch count.
+    pub branches_kendall_tau: f64,
+    /// The same for the retrained accuracy: how much the branch count matters after
+    /// retraining. A large gap between the two is the supernet's branch-count bias.
+    pub retrained_branches_kendall_tau: f64,
     /// Kendall's partial τ of inherited and retrained accuracy given the cost: the
     /// supernet's contribution beyond the cost.
     pub partial_kendall_tau: f64,
@@ -171,6 +177,10 @@ impl RankingReport {
             self.top_k,
             self.top_k_overlap,
             self.cost_top_k_overlap
+        );
+        line += &format!(
+            "; with the branch count: tau {:.3} (inherited) against {:.3} (retrained)",
+            self.branches_kendall_tau, self.retrained_branches_kendall_tau
         );
         if let Some(agreement) = self.member_agreement_kendall_tau {
             let taus: Vec<String> = self
@@ -563,6 +573,10 @@ impl Experiment {
         let negated_loss: Vec<f64> = architectures.iter().map(|a| -a.inherited_loss).collect();
         let truth: Vec<f64> = architectures.iter().map(|a| a.retrained_mean).collect();
         let cost: Vec<f64> = architectures.iter().map(|a| a.cost).collect();
+        let branches: Vec<f64> = architectures
+            .iter()
+            .map(|a| a.architecture.cells().iter().map(Vec::len).sum::<usize>() as f64)
+            .collect();
         let labels: Vec<usize> = architectures.iter().map(|a| a.stratum).collect();
         let seed = self.config.search.seed;
         let b = self.config.bootstrap;
@@ -637,6 +651,8 @@ impl Experiment {
             cost_kendall_tau: cost_tau.estimate,
             cost_kendall_tau_ci95: [cost_tau.low, cost_tau.high],
             cost_spearman_rho: spearman_rho(&cost, &truth),
+            branches_kendall_tau: kendall_tau(&inherited, &branches),
+            retrained_branches_kendall_tau: kendall_tau(&truth, &branches),
             partial_kendall_tau: partial_kendall_tau(&inherited, &truth, &cost),
             stratified_kendall_tau: stratified_kendall_tau(&inherited, &truth, &labels),
             strata,
