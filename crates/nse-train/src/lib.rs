@@ -8,6 +8,7 @@
 pub mod data;
 pub mod ema;
 pub mod experiment;
+pub mod interrupt;
 pub mod latency;
 pub mod metrics;
 pub mod optim;

@@ -449,3 +449,80 @@ fn shadow_batch_norm_trains_per_branch_count_and_resumes_exactly() {
         "same training after the resume"
     );
 }
+
+/// Raises a stop flag when a task called `label` begins and after `steps` advances of it.
+struct StopAt {
+    flag: nse_train::interrupt::StopFlag,
+    label: &'static str,
+    steps: u64,
+    active: bool,
+    seen: u64,
+}
+
+impl nse_train::progress::Reporter for StopAt {
+    fn begin(&mut self, label: &str, _: u64) {
+        self.active = label == self.label;
+        self.seen = 0;
+        if self.active && self.steps == 0 {
+            self.flag.raise();
+        }
+    }
+    fn advance(&mut self, n: u64, _: &str) {
+        if self.active {
+            self.seen += n;
+            if self.seen >= self.steps {
+                self.flag.raise();
+            }
+        }
+    }
+    fn finish(&mut self) {}
+    fn line(&mut self, _: &str) {}
+}
+
+/// A raised stop flag stops the search at the next weight step (mid-round) or evaluated
+/// architecture, with a checkpoint, and the resumed search ends with the uninterrupted front.
+#[test]
+fn a_stop_flag_stops_at_a_safe_point_and_the_search_resumes_exactly() {
+    let data = scratch("data-stop");
+    write_dataset(&data);
+    let device = Device::flex();
+    let config = config(&data);
+    let full = scratch("stop-full");
+    Search::new(config.clone(), &full, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    for (name, label, steps) in [
+        ("stop-train", "round 1 training", 3),
+        ("stop-eval", "round 2 evaluation", 0),
+    ] {
+        let dir = scratch(name);
+        let flag = nse_train::interrupt::StopFlag::new();
+        let mut search = Search::new(config.clone(), &dir, &device).unwrap();
+        search.stop_when(flag.clone());
+        let mut reporter = StopAt {
+            flag,
+            label,
+            steps,
+            active: false,
+            seen: 0,
+        };
+        let outcome = search.run(&mut reporter).unwrap();
+        assert!(outcome.interrupted && !outcome.finished, "{name}");
+        assert!(!dir.join("front.json").exists(), "{name}");
+        let progress = nse_train::search::checkpoint::read_progress(
+            &nse_train::search::checkpoint::find(&dir).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(progress.total_steps, outcome.total_steps, "{name}");
+        if steps > 0 {
+            assert_eq!(
+                outcome.total_steps, 3,
+                "stopped after the third weight step"
+            );
+        } else {
+            assert_eq!(outcome.rounds_done, 1, "stopped in round 2's evaluation");
+        }
+        resume_to_the_same_front(&dir, &full, &device);
+    }
+}

@@ -350,3 +350,45 @@ fn a_closed_pipe_ends_the_output_without_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Ctrl-C (SIGINT) stops a search at its next step with a checkpoint, says how to continue
+/// and exits non-zero; the run then resumes.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_search_with_a_checkpoint_that_resumes() {
+    use std::process::Stdio;
+    let out = scratch("ctrl-c");
+    let out_s = out.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args(["search", "--preset", "demo", "--quiet", "--out", out_s])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The handler is installed before the run directory exists.
+    let started = std::time::Instant::now();
+    while !out.join("config.json").exists() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the search did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: sends SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("checkpoint written; continue with: nse search --resume"),
+        "{stderr}"
+    );
+    assert!(out.join("checkpoint").join("COMPLETE").exists());
+    assert!(!out.join("front.json").exists());
+    let (ok, err) = nse(&["search", "--resume", out_s, "--max-steps", "1", "--quiet"]);
+    assert!(ok, "{err}");
+    std::fs::remove_dir_all(&out).unwrap();
+}

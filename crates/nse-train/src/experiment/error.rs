@@ -20,6 +20,13 @@ pub enum ExperimentError {
     /// The space or an architecture is invalid.
     #[error(transparent)]
     Space(#[from] nse_space::SpaceError),
+    /// A raised [`StopFlag`](crate::interrupt::StopFlag) stopped the experiment at a safe
+    /// point (`what` says where); rerunning the same command continues it.
+    #[error("experiment stopped as asked {what}: rerun the same command to continue")]
+    Interrupted {
+        /// Where it stopped.
+        what: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

@@ -67,6 +67,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::interrupt::StopFlag;
 use crate::progress::Reporter;
 use crate::retrain::RetrainConfig;
 use crate::search::report::write_json_atomic;
@@ -283,6 +284,7 @@ pub struct Experiment {
     config: ExperimentConfig,
     out: PathBuf,
     device: Device,
+    stop: StopFlag,
 }
 
 impl Experiment {
@@ -309,7 +311,26 @@ impl Experiment {
             config,
             out: out.to_path_buf(),
             device: device.clone(),
+            stop: StopFlag::new(),
         })
+    }
+
+    /// Stops the experiment at its next safe point once `flag` is raised: its searches at
+    /// their next weight step or evaluated architecture (with a checkpoint), otherwise
+    /// before the next scoring or retraining; it then fails with
+    /// [`ExperimentError::Interrupted`], and rerunning it continues.
+    pub fn stop_when(&mut self, flag: StopFlag) {
+        self.stop = flag;
+    }
+
+    /// [`ExperimentError::Interrupted`] when the stop flag is raised.
+    pub(crate) fn check_stop(&self, what: &str) -> Result<()> {
+        if self.stop.is_raised() {
+            return Err(ExperimentError::Interrupted {
+                what: what.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The configuration.
@@ -366,7 +387,13 @@ impl Experiment {
             config.max_steps = None;
             Search::new(config, &dir, &self.device)?
         };
+        search.stop_when(self.stop.clone());
         let outcome = search.run(reporter)?;
+        if outcome.interrupted {
+            return Err(ExperimentError::Interrupted {
+                what: format!("in the search `{}` (checkpoint written)", dir.display()),
+            });
+        }
         if !outcome.finished {
             return Err(ExperimentError::Config(format!(
                 "the search in `{}` stopped before its end",

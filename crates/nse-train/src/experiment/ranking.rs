@@ -484,6 +484,7 @@ impl Experiment {
                 if candidates[i].scores.len() > k {
                     continue;
                 }
+                self.check_stop("while scoring (every score so far is kept)")?;
                 let score =
                     scorer.score_detailed(&mut state.supernet, &candidates[i].architecture)?;
                 candidates[i].scores.push(score);

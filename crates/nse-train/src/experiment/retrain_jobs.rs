@@ -83,6 +83,10 @@ impl Experiment {
                 let report = match finished {
                     Some(report) => report,
                     None => {
+                        self.check_stop(&format!(
+                            "before retraining {} seed {} (every finished retraining is kept)",
+                            job.label, recipe.seed
+                        ))?;
                         reporter.line(&format!(
                             "{}: retraining {}/{total}: {} seed {} ({:.3} {})",
                             self.config.kind.name(),

@@ -21,6 +21,7 @@ use nse_supernet::{CellPaths, Indicators, Supernet, SupernetOptions, SupernetSta
 
 use crate::data::rng::derive_rng;
 use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
+use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
 use crate::optim::{adam, sgd};
 use crate::plot::{PlotPoint, plot_pareto};
@@ -45,8 +46,11 @@ const STREAM_DATA: u64 = 106;
 /// What a call to [`Search::run`] achieved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOutcome {
-    /// Whether every round is done (false when a step budget stopped it; resume to go on).
+    /// Whether every round is done (false when a step budget or a [`StopFlag`] stopped it;
+    /// resume to go on).
     pub finished: bool,
+    /// Whether a raised [`StopFlag`] stopped it (after writing a checkpoint).
+    pub interrupted: bool,
     /// Rounds completed so far.
     pub rounds_done: usize,
     /// Weight steps over the whole run.
@@ -66,6 +70,7 @@ pub struct Search {
     data: RunData,
     costs: CostTable,
     started: std::time::Instant,
+    stop: StopFlag,
 }
 
 type TrainLoader = Loader<SharedDataset, Pipeline>;
@@ -137,7 +142,15 @@ impl Search {
             data,
             costs,
             started: std::time::Instant::now(),
+            stop: StopFlag::new(),
         })
+    }
+
+    /// Stops [`run`](Self::run) at the next weight step or evaluated architecture once
+    /// `flag` is raised: a checkpoint is written there, the outcome says `interrupted`, and
+    /// [`Search::resume`] continues exactly.
+    pub fn stop_when(&mut self, flag: StopFlag) {
+        self.stop = flag;
     }
 
     /// The checked search space.
@@ -387,7 +400,9 @@ impl Search {
                 progress.phase = Phase::Evaluate { archs };
                 self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
             }
-            self.evaluate_round(&mut progress, &mut state, &mut log, reporter)?;
+            if self.evaluate_round(&mut progress, &mut state, &mut log, reporter)? {
+                return Ok(self.outcome(&progress, false, None));
+            }
             // The round is evaluated: front, evolution, next round.
             let front = self.finish_round(&mut progress, &mut log, reporter)?;
             progress.fronts.push(front);
@@ -426,6 +441,7 @@ impl Search {
     ) -> SearchOutcome {
         SearchOutcome {
             finished,
+            interrupted: !finished && self.stop.is_raised(),
             rounds_done: progress.rounds_done,
             total_steps: progress.total_steps,
             front: progress.fronts.last().cloned().unwrap_or_default(),
@@ -550,7 +566,8 @@ impl Search {
                 {
                     break;
                 }
-                if budget.is_some_and(|b| b == 0) {
+                let interrupted = self.stop.is_raised();
+                if interrupted || budget.is_some_and(|b| b == 0) {
                     progress.phase = Phase::Train {
                         position,
                         step,
@@ -558,8 +575,13 @@ impl Search {
                     };
                     self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
                     reporter.finish();
+                    let why = if interrupted {
+                        "stopped as asked"
+                    } else {
+                        "step budget reached"
+                    };
                     reporter.line(&format!(
-                        "step budget reached after {} steps: checkpoint written, resume to continue",
+                        "{why} after {} steps: checkpoint written, resume to continue",
                         progress.total_steps
                     ));
                     return Ok(true);
@@ -783,13 +805,15 @@ impl Search {
         Ok(archs)
     }
 
+    /// Scores the round's architectures; `true` when a raised [`StopFlag`] stopped it (every
+    /// score so far is in the checkpoint).
     fn evaluate_round(
         &self,
         progress: &mut SearchProgress,
         state: &mut SupernetState,
         log: &mut RunLog,
         reporter: &mut dyn Reporter,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let round = progress.rounds_done;
         let Phase::Evaluate { archs } = &progress.phase else {
             unreachable!("evaluate_round is called in the evaluation phase");
@@ -805,6 +829,11 @@ impl Search {
         for i in 0..archs.len() {
             if archs[i].accuracy.is_some() {
                 continue;
+            }
+            if self.stop.is_raised() {
+                reporter.finish();
+                reporter.line("stopped as asked during the evaluation: resume to continue");
+                return Ok(true);
             }
             let arch = archs[i].architecture.clone();
             let accuracy = scorer.score(&mut state.supernet, &arch)?;
@@ -827,7 +856,7 @@ impl Search {
         }
         reporter.finish();
         progress.phase = Phase::Evaluate { archs };
-        Ok(())
+        Ok(false)
     }
 
     fn finish_round(

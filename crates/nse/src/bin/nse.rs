@@ -12,6 +12,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +25,7 @@ use nse::supernet::ChildNetwork;
 use nse::train::experiment::{
     Baseline, Experiment, ExperimentConfig, ExperimentKind, ExperimentReport,
 };
+use nse::train::interrupt::StopFlag;
 use nse::train::progress::{Quiet, Reporter, Terminal};
 use nse::train::retrain::{
     EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainOptions, evaluate, retrain,
@@ -346,6 +349,7 @@ fn reporter(quiet: bool) -> Box<dyn Reporter> {
 }
 
 fn search(args: SearchArgs) -> Result<(), String> {
+    let stop = stop_on_signals();
     let device = device::from_name(&args.common.device)?;
     let started = Instant::now();
     let mut search = if let Some(dir) = &args.resume {
@@ -370,7 +374,16 @@ fn search(args: SearchArgs) -> Result<(), String> {
     };
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
     let mut reporter = reporter(args.common.quiet);
+    search.stop_when(stop);
     let outcome = search.run(reporter.as_mut()).map_err(|e| e.to_string())?;
+    if outcome.interrupted {
+        return Err(format!(
+            "interrupted after {} steps (round {}), checkpoint written; continue with: nse search --resume {}",
+            outcome.total_steps,
+            outcome.rounds_done + 1,
+            run_dir.display()
+        ));
+    }
     if !outcome.finished {
         println!(
             "stopped after {} steps (round {} in progress); continue with: nse search --resume {}",
@@ -460,6 +473,7 @@ fn search_config(
 }
 
 fn experiment(args: ExperimentArgs) -> Result<(), String> {
+    let stop = stop_on_signals();
     let device = device::from_name(&args.common.device)?;
     let kind = ExperimentKind::from_name(&args.kind).map_err(|e| e.to_string())?;
     let search = match &args.run {
@@ -493,7 +507,8 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         config.archs = n;
     }
     let started = Instant::now();
-    let experiment = Experiment::new(config, &args.out, &device).map_err(|e| e.to_string())?;
+    let mut experiment = Experiment::new(config, &args.out, &device).map_err(|e| e.to_string())?;
+    experiment.stop_when(stop);
     let mut reporter = reporter(args.common.quiet);
     let report = experiment
         .run(reporter.as_mut())
@@ -841,6 +856,47 @@ fn latency_build(args: LatencyBuildArgs) -> Result<(), String> {
         table.measured_on.as_deref().unwrap_or("?")
     );
     Ok(())
+}
+
+/// The stop flag that Ctrl-C and SIGTERM raise.
+static STOP: OnceLock<StopFlag> = OnceLock::new();
+
+/// The first SIGINT or SIGTERM raises [`STOP`] (the search stops at its next step, with a
+/// checkpoint); a second one ends the process at once.
+#[cfg(unix)]
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    static SEEN: AtomicBool = AtomicBool::new(false);
+    if SEEN.swap(true, Ordering::SeqCst) {
+        #[allow(unsafe_code)]
+        // SAFETY: `_exit` is async-signal-safe and ends the process without unwinding.
+        unsafe {
+            libc::_exit(130)
+        };
+    }
+    if let Some(flag) = STOP.get() {
+        flag.raise();
+    }
+    let message = b"\nstopping at the next step (a checkpoint is written); press Ctrl-C again to abort at once\n";
+    #[allow(unsafe_code)]
+    // SAFETY: `write` is async-signal-safe; the buffer outlives the call.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+    }
+}
+
+/// Installs the Ctrl-C / SIGTERM handler and returns the flag it raises.
+fn stop_on_signals() -> StopFlag {
+    let flag = STOP.get_or_init(StopFlag::new).clone();
+    #[cfg(unix)]
+    #[allow(unsafe_code)]
+    // SAFETY: installs a handler that only performs async-signal-safe operations (atomics,
+    // `write`, `_exit`); STOP is initialised before the handler can run.
+    unsafe {
+        let handler = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+    flag
 }
 
 fn main() -> ExitCode {
