@@ -297,6 +297,21 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
     );
     assert!(dir.path().join("checkpoint/epoch-0001/ema.bpk").is_file());
 
+    // A raised stop flag stops the next epoch at its first batch; the checkpoint stays.
+    let interrupted = RetrainOptions::default();
+    interrupted.stop.raise();
+    let err = run(&config, dir.path(), &interrupted).unwrap_err();
+    assert!(
+        matches!(err, RetrainError::Interrupted { epoch: 2, kept: 1 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("run it again"), "{err}");
+    assert!(
+        dir.path()
+            .join("checkpoint/epoch-0001/state.json")
+            .is_file()
+    );
+
     // A different recipe cannot continue this checkpoint.
     let other = RetrainConfig {
         lr: 0.2,
@@ -335,6 +350,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
         &RetrainOptions {
             resume: false,
             stop_after_epoch: Some(1),
+            ..RetrainOptions::default()
         },
     )
     .unwrap();

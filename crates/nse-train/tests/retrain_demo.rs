@@ -48,6 +48,7 @@ fn demo_retrain_on_fashion_mnist() {
         &RetrainOptions {
             resume: false,
             stop_after_epoch: None,
+            ..RetrainOptions::default()
         },
         &mut Terminal::new(),
     )

@@ -284,7 +284,7 @@ pub struct Experiment {
     config: ExperimentConfig,
     out: PathBuf,
     device: Device,
-    stop: StopFlag,
+    pub(crate) stop: StopFlag,
 }
 
 impl Experiment {

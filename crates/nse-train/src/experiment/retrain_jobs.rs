@@ -106,7 +106,10 @@ impl Experiment {
                             &recipe,
                             &self.device,
                             &dir,
-                            &RetrainOptions::default(),
+                            &RetrainOptions {
+                                stop: self.stop.clone(),
+                                ..RetrainOptions::default()
+                            },
                             reporter,
                         )?
                     }

@@ -45,6 +45,17 @@ pub enum RetrainError {
         /// The loss.
         loss: f64,
     },
+    /// A raised stop flag ([`RetrainOptions::stop`](crate::retrain::RetrainOptions::stop))
+    /// stopped the run.
+    #[error(
+        "retraining stopped as asked in epoch {epoch}; the checkpoint after epoch {kept} is kept: run it again to continue from there"
+    )]
+    Interrupted {
+        /// The epoch that was stopped, from 1.
+        epoch: usize,
+        /// Epochs complete in the checkpoint.
+        kept: usize,
+    },
     /// A checkpoint cannot be used.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

@@ -74,6 +74,7 @@ pub use report::{EpochRecord, RetrainReport, Weights};
 
 use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline};
 use crate::ema::Ema;
+use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
 use crate::progress::Reporter;
 use checkpoint::{CheckpointState, checkpoint_root, write_atomic};
@@ -135,7 +136,7 @@ impl<Tr: Dataset, Te: Dataset> RetrainData<Tr, Te> {
 }
 
 /// How [`retrain`] treats an existing checkpoint and when it stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RetrainOptions {
     /// Continue from the output folder's checkpoint if there is one (it must come from the
     /// same network, data and config); `false` deletes it and starts over. Default `true`.
@@ -143,6 +144,10 @@ pub struct RetrainOptions {
     /// Stop (after checkpointing) once this many epochs are complete, without writing the
     /// final model; a later call resumes. Default `None`: train all epochs.
     pub stop_after_epoch: Option<usize>,
+    /// Stop at the next batch once this flag is raised (Ctrl-C): [`retrain`] then fails with
+    /// [`RetrainError::Interrupted`], and a later call resumes from the last epoch's
+    /// checkpoint (the interrupted epoch is trained again, exactly). Default: never raised.
+    pub stop: StopFlag,
 }
 
 impl Default for RetrainOptions {
@@ -150,6 +155,7 @@ impl Default for RetrainOptions {
         RetrainOptions {
             resume: true,
             stop_after_epoch: None,
+            stop: StopFlag::new(),
         }
     }
 }
@@ -337,6 +343,13 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         );
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0f64);
         for (b, batch) in train_loader.epoch(epoch).enumerate() {
+            if options.stop.is_raised() {
+                reporter.finish();
+                return Err(RetrainError::Interrupted {
+                    epoch: epoch + 1,
+                    kept: report.epochs.len(),
+                });
+            }
             let batch = batch?;
             lr = schedule.lr(epoch * steps + b);
             let n = batch.labels.dims()[0];

@@ -601,7 +601,10 @@ fn run_retrain(
         .map_err(|e| format!("{}: {e}", out.display()))?;
     let mut reporter = reporter(quiet);
     let started = Instant::now();
-    let options = RetrainOptions::default();
+    let options = RetrainOptions {
+        stop: stop_on_signals(),
+        ..RetrainOptions::default()
+    };
     let report = retrain(
         network,
         data,
