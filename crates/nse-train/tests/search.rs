@@ -24,6 +24,25 @@ fn resume_to_the_same_front(parts: &std::path::Path, full: &std::path::Path, dev
     );
 }
 
+/// The training losses a run logged, in order.
+fn train_losses(dir: &std::path::Path) -> Vec<f64> {
+    std::fs::read_to_string(dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "train")
+        .map(|v| v["loss"].as_f64().unwrap())
+        .collect()
+}
+
+/// Runs a fresh search of `config` in `dir` to its end.
+fn run_search(config: &SearchConfig, dir: &std::path::Path, device: &Device) {
+    Search::new(config.clone(), dir, device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+}
+
 #[test]
 fn resumed_search_ends_with_the_uninterrupted_front() {
     let data = scratch("data");
@@ -138,53 +157,55 @@ fn every_preset_passes_the_window_check_before_training() {
     assert!(err.to_string().contains("found"), "{err}");
 }
 
-/// The reference's optimizer semantics for unsampled ops (`unsampled_ops: momentum`) change
-/// the trained supernet, and a search interrupted mid-round still resumes to exactly the
-/// uninterrupted front.
-#[test]
-fn momentum_for_unsampled_ops_changes_training_and_resumes_exactly() {
-    let data = scratch("data-momentum");
+/// A one-round search of the tiny config with `change` applied against one without: the
+/// change must alter training, and a run with it stopped after `stop_after` steps must
+/// resume to exactly the uninterrupted front and losses. Returns the two runs' losses and
+/// the changed run's directory.
+fn changes_training_and_resumes_exactly(
+    name: &str,
+    change: impl Fn(&mut SearchConfig),
+    stop_after: u64,
+) -> (Vec<f64>, Vec<f64>, std::path::PathBuf) {
+    let data = scratch(&format!("data-{name}"));
     write_dataset(&data);
     let device = Device::flex();
     let mut config = config(&data);
     config.max_rounds = Some(1);
     config.log_every = 1;
-    let frozen = scratch("frozen");
-    Search::new(config.clone(), &frozen, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    config.unsampled_ops = UnsampledOps::Momentum;
-    let full = scratch("momentum-full");
-    Search::new(config.clone(), &full, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    let losses = |dir: &std::path::Path| -> Vec<f64> {
-        std::fs::read_to_string(dir.join("log.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|v| v["event"] == "train")
-            .map(|v| v["loss"].as_f64().unwrap())
-            .collect()
-    };
-    let (a, b) = (losses(&frozen), losses(&full));
+    let plain = scratch(&format!("{name}-off"));
+    run_search(&config, &plain, &device);
+    change(&mut config);
+    let full = scratch(&format!("{name}-full"));
+    run_search(&config, &full, &device);
+    let (a, b) = (train_losses(&plain), train_losses(&full));
     assert_eq!(a.len(), b.len());
-    assert_eq!(a[0], b[0], "the first step has nothing to coast");
-    assert_ne!(a, b, "coasting ops must change the training");
-    let parts = scratch("momentum-parts");
+    assert_ne!(a, b, "{name} must change the training");
+    let parts = scratch(&format!("{name}-parts"));
     let mut stopped = config.clone();
-    stopped.max_steps = Some(7);
-    Search::new(stopped, &parts, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
+    stopped.max_steps = Some(stop_after);
+    run_search(&stopped, &parts, &device);
     resume_to_the_same_front(&parts, &full, &device);
     assert_eq!(
-        losses(&parts)[..],
-        b[..],
+        train_losses(&parts),
+        b,
         "same training losses after the resume"
+    );
+    (a, b, full)
+}
+
+/// The reference's optimizer semantics for unsampled ops (`unsampled_ops: momentum`) change
+/// the trained supernet, and a search interrupted mid-round still resumes to exactly the
+/// uninterrupted front.
+#[test]
+fn momentum_for_unsampled_ops_changes_training_and_resumes_exactly() {
+    let (frozen, coasting, _) = changes_training_and_resumes_exactly(
+        "momentum",
+        |c| c.unsampled_ops = UnsampledOps::Momentum,
+        7,
+    );
+    assert_eq!(
+        frozen[0], coasting[0],
+        "the first step has nothing to coast"
     );
 }
 
@@ -255,10 +276,7 @@ fn a_probe_scores_after_every_epoch_and_changes_no_front() {
     let device = Device::flex();
     let config = config(&data);
     let plain = scratch("probe-off");
-    Search::new(config.clone(), &plain, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
+    run_search(&config, &plain, &device);
     let front = FrontFile::read(&plain.join("front.json")).unwrap();
     let mut probed = config.clone();
     probed.evaluation.probe = front.front.iter().map(|e| e.architecture.clone()).collect();
@@ -386,39 +404,10 @@ fn a_latency_constrained_search_writes_latency_per_front_entry() {
 /// training), and a search interrupted mid-round with it resumes to the uninterrupted front.
 #[test]
 fn shadow_batch_norm_trains_per_branch_count_and_resumes_exactly() {
-    let data = scratch("data-shadow");
-    write_dataset(&data);
-    let device = Device::flex();
-    let mut config = config(&data);
-    config.max_rounds = Some(1);
-    config.log_every = 1;
-    let losses = |dir: &std::path::Path| -> Vec<f64> {
-        std::fs::read_to_string(dir.join("log.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .filter(|v| v["event"] == "train")
-            .map(|v| v["loss"].as_f64().unwrap())
-            .collect()
-    };
-    let plain = scratch("shadow-off");
-    Search::new(config.clone(), &plain, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    config.shadow_batch_norm = true;
-    let full = scratch("shadow-full");
-    Search::new(config.clone(), &full, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    assert_ne!(
-        losses(&plain),
-        losses(&full),
-        "the shadow layers change training"
-    );
-    // The trained supernet: some shadow batch norm of each non-trivial cell has learned.
-    let search = Search::open(&full, &device).unwrap();
+    let (_, _, full) =
+        changes_training_and_resumes_exactly("shadow", |c| c.shadow_batch_norm = true, 5);
+    // The trained supernet: some shadow batch norm of each cell has learned.
+    let search = Search::open(&full, &Device::flex()).unwrap();
     let (state, _) = search.latest_state().unwrap();
     let moved = |bn: &burn::nn::BatchNorm| {
         bn.gamma
@@ -435,19 +424,6 @@ fn shadow_batch_norm_trains_per_branch_count_and_resumes_exactly() {
         // No path of this sub-space (3 ops) has 5 branches: that layer never trains.
         assert!(!moved(&cell.shadow[4]), "cell {c}");
     }
-    let parts = scratch("shadow-parts");
-    let mut stopped = config.clone();
-    stopped.max_steps = Some(5);
-    Search::new(stopped, &parts, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
-    resume_to_the_same_front(&parts, &full, &device);
-    assert_eq!(
-        losses(&parts),
-        losses(&full),
-        "same training after the resume"
-    );
 }
 
 /// Raises a stop flag when a task called `label` begins and after `steps` advances of it.
@@ -488,10 +464,7 @@ fn a_stop_flag_stops_at_a_safe_point_and_the_search_resumes_exactly() {
     let device = Device::flex();
     let config = config(&data);
     let full = scratch("stop-full");
-    Search::new(config.clone(), &full, &device)
-        .unwrap()
-        .run(&mut Quiet)
-        .unwrap();
+    run_search(&config, &full, &device);
     for (name, label, steps) in [
         ("stop-train", "round 1 training", 3),
         ("stop-eval", "round 2 evaluation", 0),
