@@ -438,7 +438,8 @@ impl Experiment {
             write_json_atomic(&path, &chosen)?;
             chosen
         };
-        drop(state);
+        // Member 0 of the scoring below is this search: its supernet is loaded once.
+        let mut opened = Some((search, state, progress));
 
         // Every supernet of the ensemble scores every candidate: member 0 is `run`, the
         // others the same search with the following training seeds.
@@ -453,8 +454,14 @@ impl Experiment {
         let mut outside_final_subspace = 0;
         let mut held_out_images = 0;
         for (k, (member_run, _)) in members.iter().enumerate() {
-            let search = Search::open(member_run, &self.device)?;
-            let (mut state, progress) = search.latest_state()?;
+            let (search, mut state, progress) = match opened.take() {
+                Some(member_0) => member_0,
+                None => {
+                    let search = Search::open(member_run, &self.device)?;
+                    let (state, progress) = search.latest_state()?;
+                    (search, state, progress)
+                }
+            };
             let round = progress.rounds_done.max(1) - 1;
             let subspace = progress.evolution.subspace();
             outside_final_subspace = outside_final_subspace.max(
