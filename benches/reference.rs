@@ -133,6 +133,7 @@ fn main() {
         extra_drift: 0.0,
         latency_table: None,
         latency_rules: Default::default(),
+        relative: false,
     };
 
     let mut supernet = Some(Supernet::new(&space, &device, 0).expect("supernet"));

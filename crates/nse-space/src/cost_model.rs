@@ -232,6 +232,25 @@ impl CostTable {
         Self::new(space, &CountCost(CostMetric::Macs)).expect("MAC counts are always defined")
     }
 
+    /// The cost range of `space`'s architectures with at most `branches` ops per cell:
+    /// `(cheapest, dearest)`, fixed part included. The cheapest takes each non-residual cell's
+    /// cheapest op and skips residual cells; the dearest takes each cell's `branches` most
+    /// expensive ops of the whole pool. It depends on the space and the costs only (not on a
+    /// sub-space or a seed), so a target given as a fraction of it
+    /// (`resource.relative` in the search config) means the same on every machine's table.
+    pub fn range(&self, space: &SearchSpace, branches: usize) -> (f64, f64) {
+        let (mut cheapest, mut dearest) = (self.fixed, self.fixed);
+        for (cell, row) in space.cells().iter().zip(&self.ops) {
+            let mut row = row.clone();
+            row.sort_by(|a, b| b.total_cmp(a));
+            if !cell.is_residual() {
+                cheapest += row.last().copied().unwrap_or(0.0);
+            }
+            dearest += row.iter().take(branches).sum::<f64>();
+        }
+        (cheapest, dearest)
+    }
+
     /// Cost of running `ops` in `cell`.
     pub fn set_cost(&self, cell: usize, ops: &[usize]) -> f64 {
         ops.iter().map(|&i| self.ops[cell][i]).sum()
@@ -245,5 +264,61 @@ impl CostTable {
                 .enumerate()
                 .map(|(c, ops)| self.set_cost(c, ops))
                 .sum::<f64>()
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use crate::SpaceSpec;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn the_range_holds_every_architecture_and_its_ends_are_architectures() {
+        let space = SpaceSpec::preset("fashion-mnist-mb27")
+            .unwrap()
+            .check()
+            .unwrap();
+        let costs = CostTable::macs(&space);
+        let k = 3;
+        let (cheapest, dearest) = costs.range(&space, k);
+        assert!(cheapest < dearest);
+        // The ends, built independently: the cheapest op of each non-residual cell (residual
+        // cells empty); the k dearest ops of every cell.
+        let by_cost = |cell: usize| {
+            let mut ops: Vec<usize> = (0..space.pool().len()).collect();
+            ops.sort_by(|&a, &b| costs.ops[cell][b].total_cmp(&costs.ops[cell][a]));
+            ops
+        };
+        let sparse: Vec<Vec<usize>> = (0..space.num_cells())
+            .map(|c| match space.cells()[c].is_residual() {
+                true => vec![],
+                false => vec![*by_cost(c).last().unwrap()],
+            })
+            .collect();
+        let dense: Vec<Vec<usize>> = (0..space.num_cells())
+            .map(|c| by_cost(c)[..k].to_vec())
+            .collect();
+        assert!((costs.architecture_cost(&sparse) - cheapest).abs() < 1e-9);
+        assert!((costs.architecture_cost(&dense) - dearest).abs() < 1e-9);
+        // Random architectures of at most k ops per cell lie inside.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..500 {
+            let cells: Vec<Vec<usize>> = (0..space.num_cells())
+                .map(|c| {
+                    let low = usize::from(!space.cells()[c].is_residual());
+                    let n = rng.random_range(low..=k);
+                    let mut ops: Vec<usize> = (0..space.pool().len()).collect();
+                    for i in 0..n {
+                        let j = rng.random_range(i..ops.len());
+                        ops.swap(i, j);
+                    }
+                    ops.truncate(n);
+                    ops
+                })
+                .collect();
+            let cost = costs.architecture_cost(&cells);
+            assert!(cheapest - 1e-9 <= cost && cost <= dearest + 1e-9, "{cost}");
+        }
     }
 }

@@ -156,6 +156,10 @@ pub struct LatencyCheck {
     pub macs: u64,
     /// Layers summed for the prediction.
     pub layers: usize,
+    /// Millions of values the convs among them write for one image
+    /// ([`LayerKey::output_elements`](nse_ops::latency::LayerKey::output_elements)).
+    #[serde(default)]
+    pub conv_output_millions: f64,
     /// The table's sum, ms.
     pub predicted: f64,
     /// The whole network's forward pass, timed as the layers were, ms.
@@ -171,10 +175,15 @@ pub struct LatencyValidation {
     pub mape: f64,
     /// Mean of measured / predicted.
     pub mean_ratio: f64,
-    /// A per-layer overhead fitted by least squares (`measured ≈ predicted + overhead ×
-    /// layers`), ms: what running the layers as one network adds per layer (batch norm,
-    /// activations, the layout between kernels, dispatch).
+    /// The per-layer part of the overhead fitted by non-negative least squares
+    /// (`measured ≈ predicted + overhead_per_layer × layers + overhead_per_output_million ×
+    /// conv_output_millions`), ms: what running the layers as one network adds per layer
+    /// (dispatch, the layout between kernels).
     pub overhead_per_layer: f64,
+    /// The part per million values the convs write for one image, ms: the batch norm and
+    /// activation passes over each conv's output, which the table does not time.
+    #[serde(default)]
+    pub overhead_per_output_million: f64,
     /// Spearman ρ after adding the fitted overhead.
     pub corrected_spearman_rho: f64,
     /// Mean absolute percentage error after adding it.
@@ -192,12 +201,14 @@ impl LatencyValidation {
     pub fn summary(&self) -> String {
         format!(
             "{} architectures: Spearman rho {:.3}, mean abs. error {:.1} % (measured / predicted \
-             {:.2}); with {:.4} ms per layer added: rho {:.3}, error {:.1} %",
+             {:.2}); with {:.4} ms per layer and {:.4} ms per million conv outputs added: \
+             rho {:.3}, error {:.1} %",
             self.architectures.len(),
             self.spearman_rho,
             100.0 * self.mape,
             self.mean_ratio,
             self.overhead_per_layer,
+            self.overhead_per_output_million,
             self.corrected_spearman_rho,
             100.0 * self.corrected_mape
         )
@@ -211,6 +222,33 @@ fn mape(predicted: &[f64], measured: &[f64]) -> f64 {
         .map(|(p, m)| ((p - m) / m).abs())
         .sum::<f64>()
         / measured.len() as f64
+}
+
+/// The non-negative `[a, b]` that minimise `Σ (y − a·x − b·z)²`: the joint solution when
+/// both are non-negative, otherwise the better of the one-term fits (each clamped at 0).
+pub fn non_negative_least_squares(x: &[f64], z: &[f64], y: &[f64]) -> [f64; 2] {
+    let dot = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(a, b)| a * b).sum::<f64>();
+    let (xx, zz, xz, xy, zy) = (dot(x, x), dot(z, z), dot(x, z), dot(x, y), dot(z, y));
+    let sse = |a: f64, b: f64| {
+        (0..y.len())
+            .map(|i| (y[i] - a * x[i] - b * z[i]).powi(2))
+            .sum::<f64>()
+    };
+    let det = xx * zz - xz * xz;
+    if det > 1e-12 * xx * zz {
+        let a = (xy * zz - zy * xz) / det;
+        let b = (zy * xx - xy * xz) / det;
+        if a >= 0.0 && b >= 0.0 {
+            return [a, b];
+        }
+    }
+    let only_x = [if xx > 0.0 { (xy / xx).max(0.0) } else { 0.0 }, 0.0];
+    let only_z = [0.0, if zz > 0.0 { (zy / zz).max(0.0) } else { 0.0 }];
+    if sse(only_x[0], only_x[1]) <= sse(only_z[0], only_z[1]) {
+        only_x
+    } else {
+        only_z
+    }
 }
 
 /// What [`validate_table`] times.
@@ -265,10 +303,16 @@ pub fn validate_table(
             1,
             &format!("{predicted:.3} predicted, {measured:.3} ms measured"),
         );
+        let conv_output_millions = layers
+            .iter()
+            .filter(|k| k.kind == nse_ops::latency::LayerKind::Conv)
+            .map(|k| k.output_elements() as f64 * 1e-6)
+            .sum();
         checks.push(LatencyCheck {
             architecture: arch.to_string(),
             macs: space.architecture_cost(&arch)?.total.macs,
             layers: layers.len(),
+            conv_output_millions,
             predicted,
             measured,
         });
@@ -277,20 +321,15 @@ pub fn validate_table(
     let predicted: Vec<f64> = checks.iter().map(|c| c.predicted).collect();
     let measured: Vec<f64> = checks.iter().map(|c| c.measured).collect();
     let counts: Vec<f64> = checks.iter().map(|c| c.layers as f64).collect();
-    let overhead = counts
+    let outputs: Vec<f64> = checks.iter().map(|c| c.conv_output_millions).collect();
+    let gap: Vec<f64> = measured
         .iter()
-        .zip(predicted.iter().zip(&measured))
-        .map(|(n, (p, m))| n * (m - p))
-        .sum::<f64>()
-        / counts
-            .iter()
-            .map(|n| n * n)
-            .sum::<f64>()
-            .max(f64::MIN_POSITIVE);
-    let corrected: Vec<f64> = predicted
-        .iter()
-        .zip(&counts)
-        .map(|(p, n)| p + overhead * n)
+        .zip(&predicted)
+        .map(|(m, p)| m - p)
+        .collect();
+    let [per_layer, per_output] = non_negative_least_squares(&counts, &outputs, &gap);
+    let corrected: Vec<f64> = (0..checks.len())
+        .map(|i| predicted[i] + per_layer * counts[i] + per_output * outputs[i])
         .collect();
     use crate::experiment::stats::spearman_rho;
     Ok(LatencyValidation {
@@ -302,11 +341,35 @@ pub fn validate_table(
             .map(|(m, p)| m / p)
             .sum::<f64>()
             / measured.len().max(1) as f64,
-        overhead_per_layer: overhead,
+        overhead_per_layer: per_layer,
+        overhead_per_output_million: per_output,
         corrected_spearman_rho: spearman_rho(&corrected, &measured),
         corrected_mape: mape(&corrected, &measured),
         measured_on: table.measured_on.clone(),
         rules: *rules,
         architectures: checks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::non_negative_least_squares;
+
+    #[test]
+    fn the_overhead_fit_recovers_its_terms_and_never_goes_negative() {
+        let x = [10.0, 20.0, 15.0, 30.0];
+        let z = [1.0, 0.5, 3.0, 2.0];
+        let y: Vec<f64> = (0..4).map(|i| 0.3 * x[i] + 2.0 * z[i]).collect();
+        let [a, b] = non_negative_least_squares(&x, &z, &y);
+        assert!((a - 0.3).abs() < 1e-9 && (b - 2.0).abs() < 1e-9, "{a} {b}");
+        // y falls with z: the joint fit's b would be negative; b is 0 and a the one-term fit.
+        let y: Vec<f64> = (0..4).map(|i| 0.3 * x[i] - 2.0 * z[i]).collect();
+        let [a, b] = non_negative_least_squares(&x, &z, &y);
+        let xy: f64 = (0..4).map(|i| x[i] * y[i]).sum();
+        let xx: f64 = x.iter().map(|v| v * v).sum();
+        assert_eq!(b, 0.0);
+        assert!((a - xy / xx).abs() < 1e-12, "{a}");
+        // Nothing to explain: both 0.
+        assert_eq!(non_negative_least_squares(&x, &z, &[-1.0; 4]), [0.0, 0.0]);
+    }
 }

@@ -94,17 +94,49 @@ fn validation_compares_the_table_with_whole_networks() {
         assert_eq!(c.predicted, table.sum(&layers).unwrap());
         assert!(c.measured.is_finite() && c.measured > 0.0);
     }
-    // The fitted overhead is the least-squares one: the residuals are orthogonal to the
-    // layer counts.
-    let residual: f64 = report
-        .architectures
-        .iter()
-        .map(|c| {
-            let n = c.layers as f64;
-            n * (c.measured - c.predicted - report.overhead_per_layer * n)
-        })
-        .sum();
-    assert!(residual.abs() < 1e-6, "{residual}");
+    // Every check counts the conv outputs of its layers.
+    for c in &report.architectures {
+        let arch: nse_space::Architecture = c.architecture.parse().unwrap();
+        let layers = space.architecture_latency_layers(&rules, &arch).unwrap();
+        let convs = layers
+            .iter()
+            .filter(|k| k.kind == nse_ops::latency::LayerKind::Conv);
+        let millions: f64 = convs.map(|k| k.output_elements() as f64 * 1e-6).sum();
+        assert!((c.conv_output_millions - millions).abs() < 1e-12);
+        assert!(c.conv_output_millions > 0.0);
+    }
+    // The fitted overhead is non-negative, and no other non-negative pair fits better.
+    let (a, b) = (
+        report.overhead_per_layer,
+        report.overhead_per_output_million,
+    );
+    assert!(a >= 0.0 && b >= 0.0, "{a} {b}");
+    let sse = |a: f64, b: f64| -> f64 {
+        let residual = |c: &nse_train::latency::LatencyCheck| {
+            c.measured - c.predicted - a * c.layers as f64 - b * c.conv_output_millions
+        };
+        report
+            .architectures
+            .iter()
+            .map(|c| residual(c).powi(2))
+            .sum()
+    };
+    let best = sse(a, b);
+    for (da, db) in [
+        (1e-3, 0.0),
+        (-1e-3, 0.0),
+        (0.0, 1e-2),
+        (0.0, -1e-2),
+        (1e-3, -1e-2),
+    ] {
+        let (a2, b2) = (a + da, b + db);
+        if a2 >= 0.0 && b2 >= 0.0 {
+            assert!(
+                sse(a2, b2) >= best - 1e-12,
+                "({a2}, {b2}) fits better than ({a}, {b})"
+            );
+        }
+    }
     assert!((-1.0..=1.0).contains(&report.spearman_rho));
     // The same draw for the same seed.
     let again = validate_table(&space, &table, &rules, &device, &settings, &mut Quiet).unwrap();

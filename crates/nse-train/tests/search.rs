@@ -127,7 +127,20 @@ fn an_infeasible_window_fails_before_training() {
 fn every_preset_passes_the_window_check_before_training() {
     for name in SearchConfig::PRESETS {
         let mut config = SearchConfig::preset(name).unwrap();
-        if config.resource.latency_table.is_some() {
+        if config.resource.relative {
+            // A table of this machine, timed quickly: the relative window fits any table.
+            let dir = scratch("preset-latency-table");
+            let space = config.space.check().unwrap();
+            let settings = nse_ops::latency::MeasureSettings {
+                batch: 1,
+                warmup: 0,
+                repeats: 1,
+            };
+            let path = dir.join("table.json");
+            nse_train::latency::build_table(&space, &Device::flex(), &settings, &path, &mut Quiet)
+                .unwrap();
+            config.resource.latency_table = Some(path);
+        } else if config.resource.latency_table.is_some() {
             config.resource.latency_table = Some(
                 std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                     .join("../../../shared/data/reference-lut/reference_lut.csv"),
@@ -136,12 +149,34 @@ fn every_preset_passes_the_window_check_before_training() {
         let f = check_window(&config).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(f.found >= config.evaluation.n, "{name}: {f:?}");
         assert!(f.found_extra >= config.evaluation.n_extra, "{name}: {f:?}");
+        let space = config.space.check().unwrap();
+        let costs = nse_train::search::cost_table(&config, &space).unwrap();
+        config.resource = config.resource.resolve(&space, &costs).unwrap();
         let r = &config.resource;
         assert!(
             f.cheapest < r.target + r.drift && f.dearest > r.target - r.drift,
             "{name}: {f:?}"
         );
     }
+    // The README's relative latency window for the cifar10 preset, on a table of this
+    // machine.
+    let mut cifar = SearchConfig::preset("cifar10").unwrap();
+    let dir = scratch("cifar10-latency-table");
+    let path = dir.join("table.json");
+    let fast = nse_ops::latency::MeasureSettings {
+        batch: 1,
+        warmup: 0,
+        repeats: 1,
+    };
+    let space = cifar.space.check().unwrap();
+    nse_train::latency::build_table(&space, &Device::flex(), &fast, &path, &mut Quiet).unwrap();
+    cifar.resource.metric = nse_space::CostKind::Latency;
+    cifar.resource.latency_table = Some(path);
+    cifar.resource.relative = true;
+    (cifar.resource.target, cifar.resource.drift) = (0.1, 0.03);
+    cifar.resource.extra_drift = 0.02;
+    let f = check_window(&cifar).unwrap();
+    assert!(f.found >= cifar.evaluation.n, "{f:?}");
     // A window beyond the most expensive architecture still fails, naming the range.
     let mut config = SearchConfig::preset("cifar10").unwrap();
     config.resource.target = 1e6;

@@ -1,7 +1,7 @@
 //! The `nse experiment` command's answers to bad input: clear errors and a non-zero exit,
 //! before any training. (`.ci/run` runs a shortened experiment end to end.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nse::train::search::SearchConfig;
@@ -261,6 +261,67 @@ fn search_under_latency_from_the_command_line() {
 }
 
 #[test]
+fn the_demo_latency_preset_builds_its_table_and_resolves_its_window() {
+    let dir = scratch("demo-latency");
+    let table = dir.join("tables/demo.json");
+    let out = dir.join("run");
+    let run = |out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_nse"))
+            .args([
+                "search",
+                "--preset",
+                "demo-latency",
+                "--quiet",
+                "--max-steps",
+                "1",
+            ])
+            .arg("--set")
+            .arg(format!(
+                "resource.latency_table={}",
+                serde_json::json!(table)
+            ))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let result = run(&out);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains("does not exist; timing"), "{stdout}");
+    assert!(stdout.contains("stopped after 1 steps"), "{stdout}");
+    // The table covers the space; the saved config is in ms, resolved from the fractions.
+    let read = nse::ops::latency::LatencyTable::read(&table).unwrap();
+    let preset = SearchConfig::preset("demo-latency").unwrap();
+    let space = preset.space.check().unwrap();
+    for key in nse::space::latency_layers(&space).unwrap() {
+        assert!(read.entries.contains_key(&key), "{key}");
+    }
+    let mut config = preset.clone();
+    config.resource.latency_table = Some(table.clone());
+    let costs = nse::train::search::cost_table(&config, &space).unwrap();
+    let expected = config.resource.resolve(&space, &costs).unwrap();
+    let saved: SearchConfig =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert!(!saved.resource.relative);
+    assert_eq!(saved.resource, expected);
+    assert_ne!(saved.resource.target, preset.resource.target);
+    // A second search reuses the table: nothing is timed again.
+    let before = std::fs::read(&table).unwrap();
+    let result = run(&dir.join("again"));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success() && !stdout.contains("timing"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read(&table).unwrap(), before);
+}
+
+#[test]
 fn latency_build_times_every_layer_of_a_space() {
     let dir = scratch("latency-build");
     std::fs::create_dir_all(&dir).unwrap();
@@ -319,6 +380,7 @@ fn latency_validate_fits_the_overhead_into_the_table() {
     assert_eq!(fitted.architectures.len(), 3);
     let read = nse::ops::latency::LatencyTable::read(&table).unwrap();
     assert_eq!(read.layer_overhead, fitted.overhead_per_layer);
+    assert_eq!(read.output_overhead, fitted.overhead_per_output_million);
     // The CSV of the reference is not rewritten.
     let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/reference-lut/reference_lut.csv");

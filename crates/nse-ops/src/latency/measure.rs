@@ -40,10 +40,7 @@ impl Default for MeasureSettings {
 }
 
 fn pair(e: Extent) -> [usize; 2] {
-    match e {
-        Extent::Square(n) => [n, n],
-        Extent::Pair(h, w) => [h, w],
-    }
+    e.sides()
 }
 
 /// The median forward time of the layer `key` on `device` with `settings`, in milliseconds.

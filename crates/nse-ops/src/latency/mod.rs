@@ -80,6 +80,16 @@ pub enum Extent {
     Pair(usize, usize),
 }
 
+impl Extent {
+    /// `[height, width]`.
+    pub fn sides(self) -> [usize; 2] {
+        match self {
+            Extent::Square(n) => [n, n],
+            Extent::Pair(h, w) => [h, w],
+        }
+    }
+}
+
 impl fmt::Display for Extent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -186,6 +196,27 @@ impl LayerKey {
             ..Self::add(1, 0)
         }
         .with_channels(inputs, outputs)
+    }
+
+    /// Values the layer writes for one image: `cout × Ho × Wo` for a conv (the map that
+    /// batch norm and the activation then pass over in a network), `cin × H × W` for an add,
+    /// `cout` for pooling and linear layers.
+    pub fn output_elements(&self) -> usize {
+        let [h, w] = self.hw.sides();
+        match self.kind {
+            LayerKind::Conv => {
+                let [kh, kw] = self.kernel.sides();
+                let [sh, sw] = self.stride.sides();
+                let [ph, pw] = self.padding.sides();
+                let d = self.dilation.max(1);
+                let side = |n: usize, k: usize, s: usize, p: usize| {
+                    (n + 2 * p).saturating_sub(d * k.saturating_sub(1) + 1) / s.max(1) + 1
+                };
+                self.cout * side(h, kh, sh, ph) * side(w, kw, sw, pw)
+            }
+            LayerKind::Add => self.cin * h * w,
+            LayerKind::AvgPool | LayerKind::Linear => self.cout,
+        }
     }
 
     fn with_channels(mut self, cin: usize, cout: usize) -> Self {
@@ -349,6 +380,12 @@ pub struct LatencyTable {
     /// between kernels), fitted by `nse latency validate --fit` (default 0).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub layer_overhead: f64,
+    /// Added to every conv's time per million values it writes for one image
+    /// ([`LayerKey::output_elements`]), ms: the batch norm and activation that follow a conv
+    /// in a network pass over its output and are not in the table. Fitted by
+    /// `nse latency validate --fit` (default 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub output_overhead: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -364,6 +401,7 @@ impl LatencyTable {
             measured_on: None,
             entries: BTreeMap::new(),
             layer_overhead: 0.0,
+            output_overhead: 0.0,
         }
     }
 
@@ -451,9 +489,19 @@ impl LatencyTable {
     }
 
     /// The time `key` counts for in a network: its entry plus the
-    /// [`layer_overhead`](Self::layer_overhead).
+    /// [`layer_overhead`](Self::layer_overhead) and, for a conv, the
+    /// [`output_overhead`](Self::output_overhead) of its output.
     pub fn time(&self, key: &LayerKey) -> Result<f64> {
-        Ok(self.get(key)? + self.layer_overhead)
+        Ok(self.get(key)? + self.overhead(key))
+    }
+
+    /// What [`time`](Self::time) adds to `key`'s entry.
+    pub fn overhead(&self, key: &LayerKey) -> f64 {
+        let output = match key.kind {
+            LayerKind::Conv => self.output_overhead * key.output_elements() as f64 * 1e-6,
+            _ => 0.0,
+        };
+        self.layer_overhead + output
     }
 
     /// The sum of the [`time`](Self::time)s of `layers`.
@@ -470,6 +518,37 @@ impl LatencyTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_elements_follow_the_conv_arithmetic() {
+        // 1x1 at 8x8: 12 x 8 x 8.
+        assert_eq!(
+            LayerKey::conv(8, 4, 12, 1, 1, 0, 1, 1).output_elements(),
+            768
+        );
+        // 5x5 stride 2 padding 2 on 15: (15 + 4 - 5) / 2 + 1 = 8.
+        assert_eq!(
+            LayerKey::conv(15, 6, 6, 5, 2, 2, 1, 6).output_elements(),
+            6 * 64
+        );
+        // Dilation 2, 3x3, padding 2 keeps 16x16.
+        assert_eq!(
+            LayerKey::conv(16, 8, 8, 3, 1, 2, 2, 8).output_elements(),
+            8 * 256
+        );
+        // Rec's kx1 conv keyed by (H, Ho): input 28 high and 14 wide, stride 2 down the height.
+        let column = LayerKey {
+            hw: Extent::Pair(28, 14),
+            kernel: Extent::Pair(5, 1),
+            stride: Extent::Pair(2, 1),
+            padding: Extent::Pair(2, 0),
+            ..LayerKey::conv(28, 32, 32, 5, 2, 2, 1, 1)
+        };
+        assert_eq!(column.output_elements(), 32 * 14 * 14);
+        assert_eq!(LayerKey::add(7, 256).output_elements(), 256 * 49);
+        assert_eq!(LayerKey::global_avg_pool(7, 256).output_elements(), 256);
+        assert_eq!(LayerKey::linear(256, 10).output_elements(), 10);
+    }
 
     #[test]
     fn keys_print_and_parse_in_the_reference_form() {
@@ -559,6 +638,20 @@ mod tests {
         let keys = [LayerKey::add(7, 256), LayerKey::add(7, 256)];
         assert_eq!(with_overhead.sum(&keys).unwrap(), 2.0 * 0.136 + 1.0);
         assert_eq!(with_overhead.get(&keys[0]).unwrap(), 0.136);
+        // The output overhead counts per million values a conv writes, for convs only.
+        let mut per_output = table.clone();
+        per_output.output_overhead = 2.0;
+        assert_eq!(per_output.sum(&keys).unwrap(), 2.0 * 0.136);
+        // A dilated 3x3 depthwise conv at stride 2 on 28x28: 14x14x96 values.
+        let conv = LayerKey::conv(28, 96, 96, 3, 2, 2, 2, 96);
+        per_output.entries.insert(conv, 0.25);
+        let expected = 0.25 + 2.0 * (96.0 * 14.0 * 14.0) * 1e-6;
+        assert!((per_output.time(&conv).unwrap() - expected).abs() < 1e-12);
+        let json = serde_json::to_string(&per_output).unwrap();
+        assert_eq!(
+            serde_json::from_str::<LatencyTable>(&json).unwrap(),
+            per_output
+        );
         // JSON round trip of our own form.
         let json = serde_json::to_string(&table).unwrap();
         assert_eq!(serde_json::from_str::<LatencyTable>(&json).unwrap(), table);

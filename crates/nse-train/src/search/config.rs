@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use nse_space::{Architecture, CostKind, CostModel, LatencyRules, ResourceWindow, SpaceSpec};
+use nse_space::{
+    Architecture, CostKind, CostModel, CostTable, LatencyRules, ResourceWindow, SearchSpace,
+    SpaceSpec,
+};
 
 use crate::optim::SgdSettings;
 use crate::search::error::{Result, SearchError};
@@ -121,9 +124,50 @@ pub struct ResourceConfig {
     /// How a network's latency is summed from the table (default: the reference's rules).
     #[serde(default)]
     pub latency_rules: LatencyRules,
+    /// **\[ours\]** `target`, `drift` and `extra_drift` are fractions of the space's cost
+    /// range under the metric ([`CostTable::range`](nse_space::CostTable::range) with K ops
+    /// per cell: 0 the cheapest architecture, 1 the dearest) and `a` is per that range
+    /// (the penalty is `a · (|cost − target| / range)^b`), so one setting fits every
+    /// machine's latency table. [`Search::new`](crate::search::Search::new) turns them into
+    /// the metric's unit once, before training ([`ResourceConfig::resolve`]), and writes
+    /// the resolved values to `config.json`. Default false.
+    #[serde(default)]
+    pub relative: bool,
 }
 
 impl ResourceConfig {
+    /// The same setting in the metric's unit: unchanged when not
+    /// [`relative`](Self::relative); otherwise, with `(low, high)` the space's cost range
+    /// under `costs` ([`CostTable::range`](nse_space::CostTable::range), K ops per cell, or
+    /// `max_branches` when fewer), `target = low + target · (high − low)`, the drifts times
+    /// `high − low` and `a / (high − low)^b`.
+    pub fn resolve(&self, space: &SearchSpace, costs: &CostTable) -> Result<ResourceConfig> {
+        if !self.relative {
+            return Ok(self.clone());
+        }
+        let spec = space.spec();
+        let branches = spec
+            .max_branches
+            .map_or(spec.subspace_size, |m| m.min(spec.subspace_size));
+        let (low, high) = costs.range(space, branches);
+        let range = high - low;
+        if !(range.is_finite() && range > 0.0) {
+            return Err(SearchError::Config(format!(
+                "`resource.relative`: the space's {} range is {low} to {high} {}, too narrow \
+                 to place a target in",
+                costs.name, costs.unit
+            )));
+        }
+        Ok(ResourceConfig {
+            target: low + self.target * range,
+            drift: self.drift * range,
+            extra_drift: self.extra_drift * range,
+            a: self.a / range.powf(self.b),
+            relative: false,
+            ..self.clone()
+        })
+    }
+
     /// The sampling window, in the metric's unit.
     pub fn window(&self) -> ResourceWindow {
         ResourceWindow::new(self.target, self.drift, self.extra_drift)
@@ -248,14 +292,33 @@ fn default_log_every() -> usize {
     20
 }
 
+/// The `demo-latency` window and penalty as fractions of the space's cost range: the demo's
+/// MAC setting (4 ± 1.5 MMACs, extra band 1, `a` 0.05) on the MAC range of
+/// `fashion-mnist-mb27` with K = 5 (0.194 to 52.47 MMACs), a test checks that they agree.
+/// The target lies near the cheap end of the range, whose top runs every cell's K most
+/// expensive ops.
+const DEMO_LATENCY_TARGET: f64 = 0.0728;
+const DEMO_LATENCY_DRIFT: f64 = 0.02869;
+const DEMO_LATENCY_EXTRA: f64 = 0.01913;
+const DEMO_LATENCY_A: f64 = 136.6;
+
 impl SearchConfig {
     /// Names accepted by [`SearchConfig::preset`].
-    pub const PRESETS: [&'static str; 4] =
-        ["demo", "cifar10", "imagenet-mb27", "imagenet-mb19-gpu"];
+    pub const PRESETS: [&'static str; 5] = [
+        "demo",
+        "demo-latency",
+        "cifar10",
+        "imagenet-mb27",
+        "imagenet-mb19-gpu",
+    ];
 
     /// A preset:
     /// - `demo`: the in-repo Fashion-MNIST subset on `fashion-mnist-mb27`, two short rounds —
     ///   a complete search in a few minutes on a 2-core CPU;
+    /// - `demo-latency`: the demo under latency measured on your own machine — a JSON table at
+    ///   `latency/fashion-mnist-mb27.json` (the `nse search` command builds it there when it
+    ///   is missing) and a [`relative`](ResourceConfig::relative) target, so the same preset
+    ///   fits every machine's table;
     /// - `cifar10`: `cifar10-mb27` on the CIFAR-10 image-folder tree (`data/cifar10` by
     ///   default; point `data.source` at your copy), scaled down for one machine;
     /// - `imagenet-mb27`: the reference hyper-parameters (batch 1024, 100 epochs per round,
@@ -304,6 +367,7 @@ impl SearchConfig {
                 extra_drift: 15.0,
                 latency_table: None,
                 latency_rules: LatencyRules::default(),
+                relative: false,
             },
             evaluation: EvaluationConfig {
                 n: 2000,
@@ -330,6 +394,7 @@ impl SearchConfig {
                     extra_drift: 3.3,
                     latency_table: Some(PathBuf::from("data/reference-lut/reference_lut.csv")),
                     latency_rules: LatencyRules::default(),
+                    relative: false,
                 },
                 ..reference
             },
@@ -363,6 +428,7 @@ impl SearchConfig {
                     extra_drift: 1.0,
                     latency_table: None,
                     latency_rules: LatencyRules::default(),
+                    relative: false,
                 },
                 evaluation: EvaluationConfig {
                     n: 12,
@@ -376,6 +442,22 @@ impl SearchConfig {
                 log_every: 10,
                 ..reference
             },
+            "demo-latency" => {
+                let demo = Self::preset("demo")?;
+                SearchConfig {
+                    resource: ResourceConfig {
+                        metric: CostKind::Latency,
+                        target: DEMO_LATENCY_TARGET,
+                        drift: DEMO_LATENCY_DRIFT,
+                        extra_drift: DEMO_LATENCY_EXTRA,
+                        a: DEMO_LATENCY_A,
+                        latency_table: Some(PathBuf::from("latency/fashion-mnist-mb27.json")),
+                        relative: true,
+                        ..demo.resource
+                    },
+                    ..demo
+                }
+            }
             "cifar10" => SearchConfig {
                 space: SpaceSpec::preset("cifar10-mb27")?,
                 data: DataConfig {
@@ -407,6 +489,7 @@ impl SearchConfig {
                     extra_drift: 2.0,
                     latency_table: None,
                     latency_rules: LatencyRules::default(),
+                    relative: false,
                 },
                 evaluation: EvaluationConfig {
                     n: 100,
@@ -487,6 +570,24 @@ impl SearchConfig {
                 return fail(field, format!("must be positive and finite, got {v}"));
             }
         }
+        if self.resource.relative {
+            let fractions = [
+                ("resource.target", self.resource.target),
+                ("resource.drift", self.resource.drift),
+                ("resource.extra_drift", self.resource.extra_drift),
+            ];
+            for (field, v) in fractions {
+                if v > 1.0 {
+                    return fail(
+                        field,
+                        format!(
+                            "is a fraction of the space's cost range with `resource.relative`: \
+                             at most 1, got {v}"
+                        ),
+                    );
+                }
+            }
+        }
         let non_negative = [
             ("lr.warmup_from", self.lr.warmup_from),
             ("lr.warmup_epochs", self.lr.warmup_epochs),
@@ -512,5 +613,55 @@ impl SearchConfig {
         }
         self.resource.window().check()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `demo-latency` fractions are the demo's MAC window on the MAC range: resolved
+    /// under MACs they give the demo's own setting back.
+    #[test]
+    fn a_relative_setting_resolves_into_the_metric_unit() {
+        let demo = SearchConfig::preset("demo").unwrap();
+        let mut relative = SearchConfig::preset("demo-latency").unwrap();
+        assert!(relative.resource.relative);
+        relative.check().unwrap();
+        relative.resource.metric = CostKind::Macs;
+        let space = relative.space.check().unwrap();
+        let costs = CostTable::macs(&space);
+        let resolved = relative.resource.resolve(&space, &costs).unwrap();
+        assert!(!resolved.relative);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-3 * b.abs();
+        let r = &demo.resource;
+        assert!(close(resolved.target, r.target), "{}", resolved.target);
+        assert!(close(resolved.drift, r.drift), "{}", resolved.drift);
+        assert!(close(resolved.extra_drift, r.extra_drift));
+        assert!(close(resolved.a, r.a), "{}", resolved.a);
+        // The arithmetic: target 0.5 is the middle of the range, the penalty per range.
+        let (low, high) = costs.range(&space, space.spec().subspace_size);
+        let half = ResourceConfig {
+            target: 0.5,
+            drift: 0.25,
+            a: 1.0,
+            ..relative.resource.clone()
+        };
+        let resolved = half.resolve(&space, &costs).unwrap();
+        assert!(close(resolved.target, (low + high) / 2.0));
+        assert!(close(resolved.drift, (high - low) / 4.0));
+        assert!(close(resolved.a, 1.0 / (high - low).powf(half.b)));
+        // An absolute setting is left alone.
+        assert_eq!(
+            demo.resource.resolve(&space, &costs).unwrap(),
+            demo.resource
+        );
+        // Fractions above 1 are refused with the field's name.
+        relative.resource.drift = 1.5;
+        let err = relative.check().unwrap_err().to_string();
+        assert!(
+            err.contains("resource.drift") && err.contains("fraction"),
+            "{err}"
+        );
     }
 }

@@ -84,8 +84,9 @@ fn json_error(path: &Path, e: impl ToString) -> SearchError {
 
 impl Search {
     /// Prepares a fresh search in `run_dir` (created; it must not hold a checkpoint): checks
-    /// the config, opens the data, checks that the resource window can be met, and writes the
-    /// resolved `config.json`. Training runs on `device` with autodiff.
+    /// the config, opens the data, turns a [`relative`](super::ResourceConfig::relative)
+    /// resource setting into the metric's unit, checks that the resource window can be met,
+    /// and writes the resolved `config.json`. Training runs on `device` with autodiff.
     pub fn new(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
         config.check()?;
         if checkpoint::find(run_dir).is_some() {
@@ -95,7 +96,11 @@ impl Search {
             )));
         }
         std::fs::create_dir_all(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
-        let search = Self::prepare(config, run_dir, device)?;
+        let mut search = Self::prepare(config, run_dir, device)?;
+        search.config.resource = search
+            .config
+            .resource
+            .resolve(&search.space, &search.costs)?;
         search.check_window()?;
         write_json_atomic(&run_dir.join("config.json"), &search.config)?;
         Ok(search)
@@ -844,7 +849,8 @@ impl Search {
                         "cost": archs[i].cost, "macs": archs[i].macs, "params": archs[i].params,
                         "accuracy": accuracy, "elapsed_s": self.started.elapsed().as_secs_f64() }),
             )?;
-            reporter.advance(1, &format!("{accuracy:.1}% at {:.3} M", archs[i].cost));
+            let (cost, unit) = (archs[i].cost, &self.costs.unit);
+            reporter.advance(1, &format!("{accuracy:.1}% at {cost:.3} {unit}"));
             progress.phase = Phase::Evaluate {
                 archs: archs.clone(),
             };
@@ -1013,11 +1019,16 @@ pub fn window_sampler(config: &SearchConfig) -> WindowSampler {
 /// first round's sub-space ([`WindowSampler::check_feasible`]): the window must overlap the
 /// costs the sub-space can reach, and sampling over a sweep of branch probabilities must find
 /// `evaluation.n` distinct architectures in it (and `n_extra` in the extra band). Needs no
-/// data; [`Search::new`] calls it. Fails with [`SearchError::Infeasible`], saying what the
-/// space reaches.
+/// data; [`Search::new`] calls it. A [`relative`](super::ResourceConfig::relative) setting
+/// is resolved first. Fails with [`SearchError::Infeasible`], saying what the space reaches.
 pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
     let space = config.space.check()?;
     let costs = cost_table(config, &space)?;
+    let resolved = SearchConfig {
+        resource: config.resource.resolve(&space, &costs)?,
+        ..config.clone()
+    };
+    let config = &resolved;
     let evolution = EvolutionState::from_seed(&space, derive_seed(config.seed, STREAM_EVOLUTION));
     let mut rng = derive_rng(&[config.seed, STREAM_WINDOW, u64::MAX]);
     window_sampler(config)

@@ -229,6 +229,7 @@ mod tests {
             extra_drift: 0.5,
             latency_table: None,
             latency_rules: LatencyRules::default(),
+            relative: false,
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let after = indicator_step(

@@ -98,6 +98,7 @@ pub fn config(data: &Path) -> SearchConfig {
             extra_drift: 0.2,
             latency_table: None,
             latency_rules: Default::default(),
+            relative: false,
         },
         evaluation: EvaluationConfig {
             n: 4,

@@ -348,6 +348,41 @@ fn reporter(quiet: bool) -> Box<dyn Reporter> {
     }
 }
 
+/// A latency search whose JSON table does not exist yet gets one: every layer of its space
+/// timed on `device` with `nse latency build`'s defaults (batch 1), written where the config
+/// names it and reused from then on. The reference's CSV is never built.
+fn build_missing_latency_table(
+    config: &SearchConfig,
+    device: &burn::tensor::Device,
+    quiet: bool,
+) -> Result<(), String> {
+    let r = &config.resource;
+    let Some(path) = r.latency_table.as_ref() else {
+        return Ok(());
+    };
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if r.metric != nse::space::CostKind::Latency || path.exists() || is_csv {
+        return Ok(());
+    }
+    let space = config.space.check().map_err(|e| e.to_string())?;
+    let settings = nse::ops::latency::MeasureSettings::default();
+    println!(
+        "latency: {} does not exist; timing the space's layers on {device:?} (batch {}) into \
+         it. `nse latency build` builds one with other settings.",
+        path.display(),
+        settings.batch
+    );
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let mut reporter = reporter(quiet);
+    nse::train::latency::build_table(&space, device, &settings, path, reporter.as_mut())
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 fn search(args: SearchArgs) -> Result<(), String> {
     let stop = stop_on_signals();
     let device = device::from_name(&args.common.device)?;
@@ -370,6 +405,7 @@ fn search(args: SearchArgs) -> Result<(), String> {
         if args.max_steps.is_some() {
             config.max_steps = args.max_steps;
         }
+        build_missing_latency_table(&config, &device, args.common.quiet)?;
         Search::new(config, &args.out, &device).map_err(|e| e.to_string())?
     };
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
@@ -822,12 +858,14 @@ fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
     if args.fit {
         let mut table = table;
         table.layer_overhead += report.overhead_per_layer;
+        table.output_overhead += report.overhead_per_output_million;
         nse::train::search::report::write_json_atomic(&args.table, &table)
             .map_err(|e| e.to_string())?;
         println!(
-            "{}: layer overhead now {:.4} ms",
+            "{}: overhead now {:.4} ms per layer and {:.4} ms per million conv outputs",
             args.table.display(),
-            table.layer_overhead
+            table.layer_overhead,
+            table.output_overhead
         );
     }
     Ok(())
