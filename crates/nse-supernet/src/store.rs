@@ -24,9 +24,9 @@
 
 use std::path::Path;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::{BurnToPyTorchAdapter, ModuleStore, SafetensorsStore};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use nse_space::{Architecture, SearchSpace};
 
 use crate::child::ChildNetwork;
@@ -59,14 +59,56 @@ pub fn save_module<M: Module + Clone>(module: &M, path: &Path) -> Result<()> {
     .map_err(|e| store_error("save", path, e))
 }
 
-/// Loads burnpack weights from `path` into `module` (same architecture).
+/// Loads burnpack weights from `path` into `module` (same architecture). A file whose
+/// values include NaN or infinities is refused as damaged ([`non_finite_values`]): no
+/// training writes them into a checkpoint it continues from.
 pub fn load_module<M: Module>(module: M, path: &Path) -> Result<M> {
     if !path.exists() {
         return Err(store_error("load", path, "no such file"));
     }
-    module
+    let module = module
         .try_load_file(path)
-        .map_err(|e| store_error("load", path, e))
+        .map_err(|e| store_error("load", path, e))?;
+    if let Some((count, name)) = non_finite_values(&module) {
+        return Err(store_error(
+            "load",
+            path,
+            format!(
+                "{count} non-finite values (NaN or infinite), first in `{name}`: the file is damaged"
+            ),
+        ));
+    }
+    Ok(module)
+}
+
+/// The number of NaN or infinite values among `module`'s float parameters and buffers (batch
+/// norm statistics), with the path of the first tensor that holds one; `None` when every
+/// value is finite.
+pub fn non_finite_values<M: Module>(module: &M) -> Option<(u64, String)> {
+    #[derive(Default)]
+    struct Finite {
+        path: Vec<String>,
+        count: u64,
+        first: Option<String>,
+    }
+    impl ModuleVisitor for Finite {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let bad: i64 = param.val().is_finite().bool_not().int().sum().into_scalar();
+            if bad > 0 {
+                self.count += bad as u64;
+                self.first.get_or_insert_with(|| self.path.join("."));
+            }
+        }
+    }
+    let mut finite = Finite::default();
+    module.visit(&mut finite);
+    finite.first.map(|first| (finite.count, first))
 }
 
 impl SupernetState {

@@ -106,3 +106,30 @@ fn child_round_trip_and_safetensors_names() {
     assert_eq!(shape("tail.classifier.weight"), [4, 16]);
     assert_eq!(shape("tail.conv.weight"), [16, 16, 1, 1]);
 }
+
+#[test]
+fn a_file_with_non_finite_values_is_refused_as_damaged() {
+    let device = Device::flex();
+    let space = tiny_space();
+    let mut alpha = vec![vec![0.5, -1.0, 2.0, 0.25]; 3];
+    let state = |alpha: &[Vec<f32>]| SupernetState {
+        supernet: Supernet::new(&space, &device, 3).unwrap(),
+        indicators: Indicators::from_values(alpha, &device),
+    };
+    assert_eq!(nse_supernet::store::non_finite_values(&state(&alpha)), None);
+    alpha[1][2] = f32::NAN;
+    alpha[2][0] = f32::INFINITY;
+    let damaged = state(&alpha);
+    let (count, first) = nse_supernet::store::non_finite_values(&damaged).unwrap();
+    assert_eq!(count, 2);
+    assert!(first.contains("indicators"), "{first}");
+    let path = scratch("nan.bpk");
+    damaged.save(&path).unwrap();
+    let err = SupernetState::load(&space, &device, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("2 non-finite values") && err.contains("damaged"),
+        "{err}"
+    );
+}

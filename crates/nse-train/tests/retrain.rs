@@ -335,8 +335,9 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
     assert_eq!(metrics(&resumed), metrics(&whole));
     assert!(
         !dir.path().join("checkpoint/epoch-0001").exists()
-            && dir.path().join("checkpoint/epoch-0003").exists(),
-        "only the latest checkpoint is kept"
+            && dir.path().join("checkpoint/epoch-0002/COMPLETE").exists()
+            && dir.path().join("checkpoint/epoch-0003/COMPLETE").exists(),
+        "the latest checkpoint and its fallback are kept"
     );
     // The same final weights, bit for bit.
     let weights = safetensors(&dir.path().join(SAFETENSORS_FILE));
@@ -490,4 +491,84 @@ fn mismatched_data_is_reported() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("`batch_size` = 1000"), "{err}");
+}
+
+/// Collects the lines a run reports.
+#[derive(Default)]
+struct Lines(Vec<String>);
+
+impl nse_train::progress::Reporter for Lines {
+    fn begin(&mut self, _: &str, _: u64) {}
+    fn advance(&mut self, _: u64, _: &str) {}
+    fn finish(&mut self) {}
+    fn line(&mut self, line: &str) {
+        self.0.push(line.to_string());
+    }
+}
+
+/// Flips one bit in each of four bytes every 4 KiB of `path`.
+fn flip_bits(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    for block in (0..bytes.len()).step_by(4096) {
+        for i in block..(block + 4).min(bytes.len()) {
+            bytes[i] ^= 0x10;
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A damaged newest checkpoint is named, set aside, and the run resumes from the one before
+/// it to the uninterrupted run's weights; with every checkpoint damaged it stops clearly.
+#[test]
+fn a_damaged_checkpoint_falls_back_to_the_previous_epoch() {
+    let config = tiny_config();
+    let whole_dir = TempDir::new("damage-whole");
+    run(&config, whole_dir.path(), &RetrainOptions::default()).unwrap();
+    let stop = RetrainOptions {
+        stop_after_epoch: Some(2),
+        ..RetrainOptions::default()
+    };
+    let dir = TempDir::new("damage");
+    run(&config, dir.path(), &stop).unwrap();
+    flip_bits(&dir.path().join("checkpoint/epoch-0002/model.bpk"));
+    let mut lines = Lines::default();
+    let resumed = retrain(
+        &tiny_network(),
+        data(),
+        &config,
+        &Device::flex(),
+        dir.path(),
+        &RetrainOptions::default(),
+        &mut lines,
+    )
+    .unwrap();
+    let report = lines.0.join("\n");
+    assert!(
+        report.contains("model.bpk: checksum") && report.contains("falling back"),
+        "{report}"
+    );
+    assert_eq!(resumed.resumed_at, vec![1]);
+    assert!(dir.path().join("checkpoint/.epoch-0002.damaged").is_dir());
+    assert!(
+        safetensors(&dir.path().join(SAFETENSORS_FILE))
+            == safetensors(&whole_dir.path().join(SAFETENSORS_FILE))
+    );
+
+    // Every checkpoint damaged: an error naming them, no training.
+    let both = TempDir::new("damage-both");
+    run(&config, both.path(), &stop).unwrap();
+    for epoch in ["epoch-0001", "epoch-0002"] {
+        flip_bits(
+            &both
+                .path()
+                .join("checkpoint")
+                .join(epoch)
+                .join("state.json"),
+        );
+    }
+    let err = run(&config, both.path(), &RetrainOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no intact checkpoint"), "{err}");
+    assert_eq!(err.matches("state.json: checksum").count(), 2, "{err}");
 }

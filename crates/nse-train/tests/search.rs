@@ -534,3 +534,118 @@ fn a_stop_flag_stops_at_a_safe_point_and_the_search_resumes_exactly() {
         resume_to_the_same_front(&dir, &full, &device);
     }
 }
+
+/// Collects the lines a run reports.
+#[derive(Default)]
+struct Lines(Vec<String>);
+
+impl nse_train::progress::Reporter for Lines {
+    fn begin(&mut self, _: &str, _: u64) {}
+    fn advance(&mut self, _: u64, _: &str) {}
+    fn finish(&mut self) {}
+    fn line(&mut self, line: &str) {
+        self.0.push(line.to_string());
+    }
+}
+
+/// Flips one bit in each of four bytes every 4 KiB of `path` (the damage).
+fn flip_bits(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    for block in (0..bytes.len()).step_by(4096) {
+        for i in block..(block + 4).min(bytes.len()) {
+            bytes[i] ^= 0x10;
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A damaged newest checkpoint — flipped bits in the weights, or weights that checksum but
+/// hold NaN — is reported by name and the search resumes from the one before it, to the
+/// uninterrupted front; with every checkpoint damaged the search stops with a clear error.
+#[test]
+fn a_damaged_checkpoint_is_named_and_the_previous_one_resumes() {
+    use nse_train::search::checkpoint::{candidates, checkpoint_dir};
+    let data = scratch("data-damage");
+    write_dataset(&data);
+    let device = Device::flex();
+    let config = config(&data);
+    let full = scratch("damage-full");
+    run_search(&config, &full, &device);
+    // Two checkpoints mid-round 1 (after steps 5 and 9), then the newest is damaged.
+    let interrupted = |name: &str| {
+        let dir = scratch(name);
+        let mut stopped = config.clone();
+        stopped.max_steps = Some(5);
+        run_search(&stopped, &dir, &device);
+        Search::resume(&dir, &device, Some(4))
+            .unwrap()
+            .run(&mut Quiet)
+            .unwrap();
+        assert_eq!(candidates(&dir).len(), 2, "the previous checkpoint is kept");
+        dir
+    };
+    let resume_reporting = |dir: &std::path::Path| -> Vec<String> {
+        let mut lines = Lines::default();
+        let outcome = Search::resume(dir, &device, None)
+            .unwrap()
+            .run(&mut lines)
+            .unwrap();
+        assert!(outcome.finished);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("front.json")).unwrap(),
+            std::fs::read_to_string(full.join("front.json")).unwrap(),
+        );
+        lines.0
+    };
+
+    let flipped = interrupted("damage-bits");
+    flip_bits(&checkpoint_dir(&flipped).join("supernet.bpk"));
+    let lines = resume_reporting(&flipped);
+    let report = lines.join("\n");
+    assert!(
+        report.contains("is damaged (supernet.bpk: checksum") && report.contains("falling back"),
+        "{report}"
+    );
+    let log = std::fs::read_to_string(flipped.join("log.jsonl")).unwrap();
+    assert!(log.contains("\"damaged_checkpoint\""));
+    // The damaged folder was set aside, out of the rotation; the run's checkpoints are whole.
+    assert!(flipped.join("checkpoint.damaged/supernet.bpk").is_file());
+    for dir in candidates(&flipped) {
+        nse_train::search::checkpoint::verify(&dir).unwrap();
+    }
+
+    // Weights that match their checksum but hold NaN: refused when loaded.
+    let nan = interrupted("damage-nan");
+    let newest = checkpoint_dir(&nan);
+    let search = Search::open(&nan, &device).unwrap();
+    let path = newest.join("supernet.bpk");
+    let mut state =
+        nse_supernet::SupernetState::load(search.space(), &device.clone().autodiff(), &path)
+            .unwrap();
+    let mut alphas = state.indicators.values();
+    alphas[0][0] = f32::NAN;
+    state.indicators = nse_supernet::Indicators::from_values(&alphas, &device.clone().autodiff());
+    state.save(&path).unwrap();
+    nse_supernet::durable::seal(&newest, "COMPLETE").unwrap();
+    let report = resume_reporting(&nan).join("\n");
+    assert!(
+        report.contains("non-finite") && report.contains("falling back"),
+        "{report}"
+    );
+
+    // Both damaged: a clear error naming both, nothing trained.
+    let both = interrupted("damage-both");
+    for dir in candidates(&both) {
+        flip_bits(&dir.join("supernet.bpk"));
+    }
+    let err = Search::resume(&both, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no intact checkpoint"), "{err}");
+    assert!(
+        err.contains("checkpoint.old") && err.matches("checksum").count() == 2,
+        "{err}"
+    );
+}

@@ -2,10 +2,13 @@
 //!
 //! `<out>/checkpoint/epoch-NNNN/` holds `model.bpk` (weights, batch-norm statistics and
 //! parameter ids), `optimizer.bpk` (momentum buffers, keyed by parameter id), `ema.bpk` (the
-//! averaged weights, when EMA is on) and `state.json` (the report so far, which fixes the
-//! epoch counter, and the EMA update count). A checkpoint is written into a temporary
-//! sibling folder and renamed into place, so a folder named `epoch-NNNN` is always
-//! complete; older checkpoints are removed afterwards.
+//! averaged weights, when EMA is on), `state.json` (the report so far, which fixes the
+//! epoch counter, and the EMA update count) and `COMPLETE`, the seal that lists every other
+//! file's size and CRC-32 ([`nse_supernet::durable::seal`]). A checkpoint is written into a
+//! temporary sibling folder, sealed and renamed into place, so a folder named `epoch-NNNN`
+//! is always complete; the two newest are kept. Resuming verifies the newest against its
+//! seal and loads it (weights with NaN or infinities are refused); a damaged one is set
+//! aside as `.epoch-NNNN.damaged` and the one before it is used.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +26,10 @@ const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const EMA: &str = "ema.bpk";
 const STATE: &str = "state.json";
+const COMPLETE: &str = "COMPLETE";
 const PREFIX: &str = "epoch-";
+/// Checkpoints kept: the newest and its fallback.
+const KEEP: usize = 2;
 
 /// The JSON part of a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +46,8 @@ pub(crate) struct Checkpoint {
     pub model: ChildNetwork,
     pub optimizer: ModuleOptimizer,
     pub ema: Option<Ema<ChildNetwork>>,
+    /// Newer checkpoints found damaged and set aside: where they are now, and why.
+    pub damaged: Vec<(PathBuf, String)>,
 }
 
 /// The checkpoint folder of an output folder.
@@ -107,8 +115,9 @@ pub(crate) fn save(
         ema.module().save(&tmp.join(EMA))?;
     }
     write_json(state, &tmp.join(STATE))?;
-    // Every file on disk before the folder takes its final name.
-    nse_supernet::durable::sync_tree(&tmp).map_err(|e| RetrainError::io("cannot sync", &tmp, e))?;
+    // Every file on disk, and listed with its checksum, before the folder takes its name.
+    nse_supernet::durable::seal(&tmp, COMPLETE)
+        .map_err(|e| RetrainError::io("cannot seal", &tmp, e))?;
     let dest = root.join(&name);
     if dest.exists() {
         std::fs::remove_dir_all(&dest).map_err(|e| RetrainError::io("cannot remove", &dest, e))?;
@@ -116,7 +125,13 @@ pub(crate) fn save(
     std::fs::rename(&tmp, &dest).map_err(|e| RetrainError::io("cannot rename into", &dest, e))?;
     nse_supernet::durable::sync_dir(&root)
         .map_err(|e| RetrainError::io("cannot sync", &root, e))?;
-    // Older checkpoints and leftovers of interrupted saves.
+    // Checkpoints older than the fallback, and leftovers of interrupted saves.
+    let kept: Vec<usize> = complete_checkpoints(&root)?
+        .iter()
+        .rev()
+        .take(KEEP)
+        .map(|(e, _)| *e)
+        .collect();
     let entries =
         std::fs::read_dir(&root).map_err(|e| RetrainError::io("cannot list", &root, e))?;
     for entry in entries.flatten() {
@@ -124,8 +139,8 @@ pub(crate) fn save(
         let Some(n) = file_name.to_str() else {
             continue;
         };
-        let stale =
-            epoch_of(n).is_some_and(|e| e != epoch) || (n.starts_with('.') && n.contains(".tmp-"));
+        let stale = epoch_of(n).is_some_and(|e| !kept.contains(&e) && e != epoch)
+            || (n.starts_with('.') && n.contains(".tmp-"));
         if stale {
             let path = entry.path();
             std::fs::remove_dir_all(&path)
@@ -135,8 +150,10 @@ pub(crate) fn save(
     Ok(dest)
 }
 
-/// Loads the latest complete checkpoint under `out_dir`, if any: the model on
-/// `train_device` (autodiff), the EMA on `eval_device`.
+/// Loads the newest intact checkpoint under `out_dir`, if any: the model on `train_device`
+/// (autodiff), the EMA on `eval_device`, the optimizer state into a clone of `optimizer`. A
+/// newer checkpoint that fails its seal or does not load is set aside and listed in
+/// [`Checkpoint::damaged`]; when every checkpoint is damaged the error names them all.
 pub(crate) fn load_latest(
     out_dir: &Path,
     space: &SearchSpace,
@@ -145,9 +162,67 @@ pub(crate) fn load_latest(
     eval_device: &Device,
     optimizer: ModuleOptimizer,
 ) -> Result<Option<Checkpoint>> {
-    let Some((epoch, dir)) = complete_checkpoints(&checkpoint_root(out_dir))?.pop() else {
+    let root = checkpoint_root(out_dir);
+    let mut damaged = Vec::new();
+    for (epoch, dir) in complete_checkpoints(&root)?.into_iter().rev() {
+        let loaded = load_one(
+            epoch,
+            &dir,
+            space,
+            arch,
+            train_device,
+            eval_device,
+            optimizer.clone(),
+        );
+        match loaded {
+            Ok(mut checkpoint) => {
+                checkpoint.damaged = damaged;
+                return Ok(Some(checkpoint));
+            }
+            Err(e) => {
+                let name = dir.file_name().unwrap_or_default().to_string_lossy();
+                let aside = root.join(format!(".{name}.damaged"));
+                if aside.exists() {
+                    std::fs::remove_dir_all(&aside)
+                        .map_err(|e| RetrainError::io("cannot remove", &aside, e))?;
+                }
+                std::fs::rename(&dir, &aside)
+                    .map_err(|e| RetrainError::io("cannot rename into", &aside, e))?;
+                damaged.push((aside, e.to_string()));
+            }
+        }
+    }
+    if damaged.is_empty() {
         return Ok(None);
-    };
+    }
+    let list: Vec<String> = damaged
+        .iter()
+        .map(|(dir, why)| format!("`{}`: {why}", dir.display()))
+        .collect();
+    Err(RetrainError::checkpoint(
+        &root,
+        format!(
+            "no intact checkpoint is left to resume from ({}); retrain without resuming",
+            list.join("; ")
+        ),
+    ))
+}
+
+fn load_one(
+    epoch: usize,
+    dir: &Path,
+    space: &SearchSpace,
+    arch: &Architecture,
+    train_device: &Device,
+    eval_device: &Device,
+    optimizer: ModuleOptimizer,
+) -> Result<Checkpoint> {
+    // Folders written before checkpoints were sealed have no marker: complete by their
+    // atomic rename, unchecked.
+    if dir.join(COMPLETE).exists() {
+        nse_supernet::durable::verify(dir, COMPLETE)
+            .map_err(|why| RetrainError::checkpoint(dir, why))?;
+    }
     let state_path = dir.join(STATE);
     let text = std::fs::read_to_string(&state_path)
         .map_err(|e| RetrainError::io("cannot read", &state_path, e))?;
@@ -158,7 +233,7 @@ pub(crate) fn load_latest(
         })?;
     if state.report.epochs.len() != epoch {
         return Err(RetrainError::checkpoint(
-            &dir,
+            dir,
             format!(
                 "holds {} epochs, its name says {epoch}",
                 state.report.epochs.len()
@@ -177,17 +252,18 @@ pub(crate) fn load_latest(
         (None, None) => None,
         _ => {
             return Err(RetrainError::checkpoint(
-                &dir,
+                dir,
                 "EMA settings and EMA state disagree",
             ));
         }
     };
-    Ok(Some(Checkpoint {
+    Ok(Checkpoint {
         state,
         model,
         optimizer,
         ema,
-    }))
+        damaged: Vec::new(),
+    })
 }
 
 #[cfg(test)]

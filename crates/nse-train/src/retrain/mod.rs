@@ -316,6 +316,13 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
                 ),
             ));
         }
+        for (aside, why) in &ckpt.damaged {
+            reporter.line(&format!(
+                "a newer checkpoint is damaged ({why}); falling back to the one before it (the \
+                 damaged one is now `{}`)",
+                aside.display()
+            ));
+        }
         let done = ckpt.state.report.epochs.len();
         report.epochs = ckpt.state.report.epochs;
         report.resumed_at = ckpt.state.report.resumed_at;

@@ -85,9 +85,10 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// Writes a checkpoint: `write_files` fills a fresh folder, then the folder replaces the
-/// previous checkpoint by renames (the previous one survives as `checkpoint.old` until the
-/// new one is in place, and [`find`] falls back to it).
+/// Writes a checkpoint: `write_files` fills a fresh folder, which is sealed (its `COMPLETE`
+/// marker lists every file's size and CRC-32, [`nse_supernet::durable::seal`]) and then
+/// replaces the previous checkpoint by renames. The previous one stays as `checkpoint.old`,
+/// the fallback [`inspect`] offers when the newest is found damaged.
 pub fn write(
     run_dir: &Path,
     progress: &SearchProgress,
@@ -105,29 +106,86 @@ pub fn write(
     std::fs::write(new.join(STATE_FILE), json).map_err(|e| SearchError::io(&new, e))?;
     // The files reach the disk before the marker that declares them whole, and the folder
     // before it takes the checkpoint's name.
-    nse_supernet::durable::sync_tree(&new).map_err(|e| SearchError::io(&new, e))?;
-    nse_supernet::durable::write_bytes(&new.join(COMPLETE_MARKER), b"")
-        .map_err(|e| SearchError::io(&new, e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
-    }
+    nse_supernet::durable::seal(&new, COMPLETE_MARKER).map_err(|e| SearchError::io(&new, e))?;
     if dir.exists() {
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
+        }
         std::fs::rename(&dir, &old).map_err(|e| SearchError::io(&dir, e))?;
     }
     std::fs::rename(&new, &dir).map_err(|e| SearchError::io(&new, e))?;
     nse_supernet::durable::sync_dir(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
-    }
     Ok(())
 }
 
-/// The latest complete checkpoint folder of `run_dir`, if any.
-pub fn find(run_dir: &Path) -> Option<PathBuf> {
+/// The checkpoint folders of `run_dir` that claim to be complete (a `COMPLETE` marker and a
+/// `state.json`), newest first: `checkpoint`, then `checkpoint.old`.
+pub fn candidates(run_dir: &Path) -> Vec<PathBuf> {
     let dir = checkpoint_dir(run_dir);
     [dir.clone(), sibling(&dir, ".old")]
         .into_iter()
-        .find(|d| d.join(COMPLETE_MARKER).is_file() && d.join(STATE_FILE).is_file())
+        .filter(|d| d.join(COMPLETE_MARKER).is_file() && d.join(STATE_FILE).is_file())
+        .collect()
+}
+
+/// Checks a checkpoint folder's files against its marker's sizes and checksums, and that
+/// its progress reads. The error says what is damaged, naming the file.
+pub fn verify(dir: &Path) -> std::result::Result<SearchProgress, String> {
+    nse_supernet::durable::verify(dir, COMPLETE_MARKER)?;
+    read_progress(dir).map_err(|e| e.to_string())
+}
+
+/// The newest intact checkpoint of `run_dir` with its progress, and every newer one found
+/// damaged, with what is wrong with it.
+pub struct Inspection {
+    /// The newest checkpoint that passed [`verify`].
+    pub intact: Option<(PathBuf, SearchProgress)>,
+    /// Newer checkpoints that did not, and why.
+    pub damaged: Vec<(PathBuf, String)>,
+}
+
+/// Verifies the [`candidates`] of `run_dir` newest first, stopping at the first intact one.
+pub fn inspect(run_dir: &Path) -> Inspection {
+    let mut damaged = Vec::new();
+    for dir in candidates(run_dir) {
+        match verify(&dir) {
+            Ok(progress) => {
+                return Inspection {
+                    intact: Some((dir, progress)),
+                    damaged,
+                };
+            }
+            Err(why) => damaged.push((dir, why)),
+        }
+    }
+    Inspection {
+        intact: None,
+        damaged,
+    }
+}
+
+/// Renames a damaged checkpoint folder to `<name>.damaged` (replacing an earlier one), out of
+/// the way of [`candidates`] and of the next [`write`]'s rotation, and returns the new path.
+pub fn set_aside(dir: &Path) -> Result<PathBuf> {
+    let aside = sibling(dir, ".damaged");
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside).map_err(|e| SearchError::io(&aside, e))?;
+    }
+    std::fs::rename(dir, &aside).map_err(|e| SearchError::io(dir, e))?;
+    Ok(aside)
+}
+
+/// The newest intact checkpoint folder of `run_dir`, if any ([`inspect`]).
+pub fn find(run_dir: &Path) -> Option<PathBuf> {
+    inspect(run_dir).intact.map(|(dir, _)| dir)
+}
+
+/// Replaces the progress of the checkpoint folder `dir` (evaluation results as they come; the
+/// weights are unchanged) and its entry in the folder's seal.
+pub fn update_progress(dir: &Path, progress: &SearchProgress) -> Result<()> {
+    crate::search::report::write_json_atomic(&dir.join(STATE_FILE), progress)?;
+    nse_supernet::durable::reseal_file(dir, COMPLETE_MARKER, STATE_FILE)
+        .map_err(|e| SearchError::io(dir, e))
 }
 
 /// Reads the progress of checkpoint folder `dir`.

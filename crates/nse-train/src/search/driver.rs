@@ -75,6 +75,9 @@ pub struct Search {
 
 type TrainLoader = Loader<SharedDataset, Pipeline>;
 
+/// A round's models: the supernet state and the weight and indicator optimizers.
+type Models = (SupernetState, ModuleOptimizer, ModuleOptimizer);
+
 fn json_error(path: &Path, e: impl ToString) -> SearchError {
     SearchError::Json {
         path: path.display().to_string(),
@@ -89,7 +92,7 @@ impl Search {
     /// and writes the resolved `config.json`. Training runs on `device` with autodiff.
     pub fn new(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
         config.check()?;
-        if checkpoint::find(run_dir).is_some() {
+        if !checkpoint::candidates(run_dir).is_empty() {
             return Err(SearchError::Config(format!(
                 "`{}` already holds a search checkpoint: resume it or choose another output folder",
                 run_dir.display()
@@ -115,7 +118,7 @@ impl Search {
             serde_json::from_str(&text).map_err(|e| json_error(&path, e))?;
         config.max_steps = max_steps;
         config.check()?;
-        if checkpoint::find(run_dir).is_none() && run_dir.join("front.json").exists() {
+        if checkpoint::candidates(run_dir).is_empty() && run_dir.join("front.json").exists() {
             return Err(SearchError::Config(format!(
                 "`{}` holds a finished search",
                 run_dir.display()
@@ -279,10 +282,23 @@ impl Search {
     /// the step budget runs out; writes checkpoints, the log, plots and `front.json`.
     pub fn run(&mut self, reporter: &mut dyn Reporter) -> Result<SearchOutcome> {
         let seed = self.config.seed;
-        let (mut progress, resumed) = match checkpoint::find(&self.run_dir) {
-            Some(dir) => {
-                let progress = checkpoint::read_progress(&dir)?;
-                progress.evolution.check_space(&self.space)?;
+        let training_seed = self.config.training_seed();
+        let (opened, damaged) = self.open_checkpoint(training_seed)?;
+        for (dir, why) in &damaged {
+            // Moved aside (kept for inspection), so that the next checkpoint does not rotate
+            // it into the fallback's place.
+            let aside = checkpoint::set_aside(dir)?;
+            reporter.line(&format!(
+                "checkpoint `{}` is damaged ({why}); falling back to the one before it (the \
+                 damaged one is now `{}`)",
+                dir.display(),
+                aside.display()
+            ));
+        }
+        let mut preloaded = None;
+        let (mut progress, resumed) = match opened {
+            Some((dir, progress, models)) => {
+                preloaded = models;
                 (progress, Some(dir))
             }
             None => (
@@ -317,6 +333,12 @@ impl Search {
                 }),
             )?;
         } else {
+            for (dir, why) in &damaged {
+                log.event(
+                    "damaged_checkpoint",
+                    json!({ "checkpoint": dir, "why": why }),
+                )?;
+            }
             log.event(
                 "resume",
                 json!({ "round": progress.rounds_done + 1, "total_steps": progress.total_steps }),
@@ -336,7 +358,6 @@ impl Search {
         } else {
             Pipeline::new()
         };
-        let training_seed = self.config.training_seed();
         let train_loader = self.loader(
             &self.data.train,
             true,
@@ -359,16 +380,15 @@ impl Search {
         }
         let mut budget = self.config.max_steps;
 
-        let mut first_iteration = true;
         while progress.rounds_done < rounds {
             let round = progress.rounds_done;
             let init_seed = derive_seed(training_seed, STREAM_INIT ^ ((round as u64) << 16));
-            let round_start = matches!(progress.phase, Phase::Train { step: 0, .. });
-            let (mut state, mut weight_optim, mut alpha_optim) = match &resumed {
-                Some(dir) if first_iteration && !round_start => self.load_models(dir, init_seed)?,
-                _ => self.fresh_models(init_seed)?,
+            // The checkpoint's models continue the first round resumed (unless it had not
+            // started training); every later round starts afresh.
+            let (mut state, mut weight_optim, mut alpha_optim) = match preloaded.take() {
+                Some(models) => models,
+                None => self.fresh_models(init_seed)?,
             };
-            first_iteration = false;
             if let Phase::Train {
                 step: 0, position, ..
             } = progress.phase
@@ -459,10 +479,7 @@ impl Search {
         self.config.max_rounds.map_or(all, |m| m.min(all))
     }
 
-    fn fresh_models(
-        &self,
-        init_seed: u64,
-    ) -> Result<(SupernetState, ModuleOptimizer, ModuleOptimizer)> {
+    fn fresh_models(&self, init_seed: u64) -> Result<Models> {
         let options = SupernetOptions {
             shadow_batch_norm: self.config.shadow_batch_norm,
         };
@@ -477,11 +494,63 @@ impl Search {
         ))
     }
 
-    fn load_models(
+    /// The newest checkpoint of the run that is whole — its files match their checksums,
+    /// its progress reads and fits the space, and its weights and indicators load with
+    /// finite values — with its progress and, unless its round has not started training,
+    /// its models; and every newer checkpoint found damaged, with why. `Ok((None, []))`
+    /// for a run without checkpoints; an error when every checkpoint is damaged.
+    #[allow(clippy::type_complexity)]
+    fn open_checkpoint(
         &self,
-        dir: &Path,
-        init_seed: u64,
-    ) -> Result<(SupernetState, ModuleOptimizer, ModuleOptimizer)> {
+        training_seed: u64,
+    ) -> Result<(
+        Option<(PathBuf, SearchProgress, Option<Models>)>,
+        Vec<(PathBuf, String)>,
+    )> {
+        let mut damaged = Vec::new();
+        for dir in checkpoint::candidates(&self.run_dir) {
+            let opened = checkpoint::verify(&dir).and_then(|progress| {
+                progress
+                    .evolution
+                    .check_space(&self.space)
+                    .map_err(|e| e.to_string())?;
+                let round = progress.rounds_done as u64;
+                let init_seed = derive_seed(training_seed, STREAM_INIT ^ (round << 16));
+                let round_start = matches!(progress.phase, Phase::Train { step: 0, .. });
+                let models = match round_start {
+                    true => None,
+                    false => Some(
+                        self.load_models(&dir, init_seed)
+                            .map_err(|e| e.to_string())?,
+                    ),
+                };
+                Ok((progress, models))
+            });
+            match opened {
+                Ok((progress, models)) => return Ok((Some((dir, progress, models)), damaged)),
+                Err(why) => damaged.push((dir, why)),
+            }
+        }
+        if damaged.is_empty() {
+            return Ok((None, damaged));
+        }
+        let list: Vec<String> = damaged
+            .iter()
+            .map(|(dir, why)| format!("`{}`: {why}", dir.display()))
+            .collect();
+        Err(SearchError::Checkpoint {
+            path: checkpoint::checkpoint_dir(&self.run_dir)
+                .display()
+                .to_string(),
+            message: format!(
+                "no intact checkpoint is left to resume from ({}); start the search again in \
+                 another folder",
+                list.join("; ")
+            ),
+        })
+    }
+
+    fn load_models(&self, dir: &Path, init_seed: u64) -> Result<Models> {
         let (fresh, weight, alpha) = self.fresh_models(init_seed)?;
         let state = load_module(fresh, &dir.join("supernet.bpk"))?;
         let load = |optim: ModuleOptimizer, name: &str| -> Result<ModuleOptimizer> {
@@ -858,7 +927,7 @@ impl Search {
             let dir = checkpoint::checkpoint_dir(&self.run_dir);
             let mut snapshot = progress.clone();
             snapshot.log_len = log.len();
-            write_json_atomic(&dir.join("state.json"), &snapshot)?;
+            checkpoint::update_progress(&dir, &snapshot)?;
         }
         reporter.finish();
         progress.phase = Phase::Evaluate { archs };
