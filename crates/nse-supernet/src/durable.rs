@@ -61,11 +61,32 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Durable writes left before injected failures start ([`inject_write_failures`]).
+static WRITES_BEFORE_FAILURE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// A failure-testing hook: after the next `after` writes through this module, every write
+/// fails with an I/O error (`injected write failure`), as on a full disk; `None` ends it.
+/// Process-wide, so a test that uses it runs in a test binary of its own.
+pub fn inject_write_failures(after: Option<u64>) {
+    WRITES_BEFORE_FAILURE.store(after.unwrap_or(u64::MAX), Ordering::SeqCst);
+}
+
+fn injected_failure() -> io::Result<()> {
+    let left = WRITES_BEFORE_FAILURE.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+        (n != u64::MAX && n > 0).then(|| n - 1)
+    });
+    match left {
+        Ok(_) | Err(u64::MAX) => Ok(()),
+        Err(_) => Err(io::Error::other("injected write failure")),
+    }
+}
+
 /// Writes `path` durably and atomically: `write` fills a temporary sibling (given its
 /// path; it may write it any way, e.g. through a library's `save_file`), which is then
 /// synced, renamed over `path`, and the folder synced. On error the temporary file is
 /// removed and `path` is untouched.
 pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> io::Result<()>) -> io::Result<()> {
+    injected_failure()?;
     let tmp = temporary_sibling(path);
     let result = write(&tmp)
         .and_then(|()| File::open(&tmp)?.sync_all())

@@ -649,3 +649,40 @@ fn a_damaged_checkpoint_is_named_and_the_previous_one_resumes() {
         "{err}"
     );
 }
+
+/// A diverging run (a learning rate raised to 1e9 in a run's saved config) stops at the
+/// first non-finite loss with an error naming the step and the last good checkpoint, which
+/// stays intact; nothing is written after it.
+#[test]
+fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
+    let data = scratch("data-diverge");
+    write_dataset(&data);
+    let device = Device::flex();
+    let dir = scratch("diverge");
+    let mut first = config(&data);
+    first.max_steps = Some(3);
+    run_search(&first, &dir, &device);
+    let good = nse_train::search::checkpoint::find(&dir).unwrap();
+    let before = std::fs::read(good.join("supernet.bpk")).unwrap();
+    let path = dir.join("config.json");
+    let mut saved: SearchConfig =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    saved.lr.base = 1e9;
+    std::fs::write(&path, serde_json::to_string(&saved).unwrap()).unwrap();
+    let err = Search::resume(&dir, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap_err();
+    let SearchError::Diverged { round, step, .. } = &err else {
+        panic!("expected a divergence, got {err}");
+    };
+    assert_eq!(*round, 1);
+    assert!(*step > 3, "the first three steps were good: {err}");
+    let text = err.to_string();
+    assert!(text.contains("is NaN") || text.contains("is inf"), "{text}");
+    assert!(text.contains(&format!("`{}`", good.display())), "{text}");
+    // The last good checkpoint is untouched and whole.
+    nse_train::search::checkpoint::verify(&good).unwrap();
+    assert_eq!(std::fs::read(good.join("supernet.bpk")).unwrap(), before);
+    assert!(!dir.join("front.json").exists());
+}

@@ -682,6 +682,9 @@ impl Search {
                     batch.images,
                     batch.labels,
                 )?;
+                if !stats.loss.is_finite() {
+                    return Err(self.diverged(round, step, format!("the loss is {}", stats.loss)));
+                }
                 state.supernet = supernet;
                 loss_sum += stats.loss as f64 * stats.images as f64;
                 correct += stats.correct;
@@ -709,6 +712,10 @@ impl Search {
                 }
                 // Dropping.
                 let alphas = state.indicators.values();
+                if let Some((cell, op)) = non_finite(&alphas) {
+                    let what = format!("indicator α[{cell}][{op}] is {}", alphas[cell][op]);
+                    return Err(self.diverged(round, step, what));
+                }
                 let dropped = progress.evolution.drop_below(&alphas, threshold)?;
                 if dropped.iter().any(|d| !d.is_empty()) {
                     log.event(
@@ -837,6 +844,21 @@ impl Search {
             &mut rng,
         )?;
         Ok(())
+    }
+
+    /// The error of a run that diverged at `step` (0-based) of round `round` (0-based),
+    /// naming the last good checkpoint.
+    fn diverged(&self, round: usize, step: u64, what: String) -> SearchError {
+        let last_good = match checkpoint::find(&self.run_dir) {
+            Some(dir) => format!("the last good checkpoint is `{}`", dir.display()),
+            None => "the run had written no checkpoint yet".into(),
+        };
+        SearchError::Diverged {
+            round: round + 1,
+            step: step + 1,
+            what,
+            last_good,
+        }
     }
 
     fn sample_for_evaluation(
@@ -1117,6 +1139,14 @@ pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
                 r.extra_drift,
             ))
         })
+}
+
+/// The first `(cell, op)` whose indicator is NaN or infinite.
+fn non_finite(alphas: &[Vec<f32>]) -> Option<(usize, usize)> {
+    alphas
+        .iter()
+        .enumerate()
+        .find_map(|(cell, row)| row.iter().position(|a| !a.is_finite()).map(|op| (cell, op)))
 }
 
 /// The indicator-step paths of the supernet from the sampler's output.

@@ -47,6 +47,23 @@ pub enum SearchError {
     /// The resource window cannot be met by the space.
     #[error("infeasible resource window: {0}")]
     Infeasible(String),
+    /// Training diverged: a non-finite loss or indicator. Nothing is saved after it, so the
+    /// run's checkpoint is the last good state.
+    #[error(
+        "training diverged in round {round} at weight step {step}: {what}. Nothing was saved \
+         after it; {last_good}. The run is deterministic, so resuming repeats the divergence: \
+         start again with a lower `lr.base` or `indicator.lr`"
+    )]
+    Diverged {
+        /// Round (1-based).
+        round: usize,
+        /// Weight step within the round (1-based).
+        step: u64,
+        /// What was not finite, with its value.
+        what: String,
+        /// Where the last good checkpoint is, in words.
+        last_good: String,
+    },
 }
 
 impl SearchError {
