@@ -572,3 +572,25 @@ fn a_damaged_checkpoint_falls_back_to_the_previous_epoch() {
     assert!(err.contains("no intact checkpoint"), "{err}");
     assert_eq!(err.matches("state.json: checksum").count(), 2, "{err}");
 }
+
+/// A learning rate far too high makes the loss non-finite: the run stops at that batch with
+/// an error that names it and says that no checkpoint holds the diverged weights.
+#[test]
+fn a_diverging_retraining_stops_with_the_step() {
+    let config = RetrainConfig {
+        lr: 1e12,
+        ..tiny_config()
+    };
+    let dir = TempDir::new("diverge");
+    let err = run(&config, dir.path(), &RetrainOptions::default()).unwrap_err();
+    let RetrainError::Diverged {
+        epoch, last_good, ..
+    } = &err
+    else {
+        panic!("expected a divergence, got {err}");
+    };
+    assert_eq!(*epoch, 1, "{err}");
+    assert!(last_good.contains("no checkpoint"), "{err}");
+    assert!(!dir.path().join(MODEL_FILE).exists());
+    assert!(err.to_string().contains("lower the learning rate"), "{err}");
+}

@@ -76,6 +76,13 @@ fn complete_checkpoints(root: &Path) -> Result<Vec<(usize, PathBuf)>> {
     Ok(found)
 }
 
+/// The newest checkpoint folder under `out_dir` (not verified), if any.
+pub(crate) fn latest_dir(out_dir: &Path) -> Result<Option<PathBuf>> {
+    Ok(complete_checkpoints(&checkpoint_root(out_dir))?
+        .pop()
+        .map(|(_, dir)| dir))
+}
+
 fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(value).map_err(|source| RetrainError::Json {
         path: path.to_path_buf(),

@@ -9,7 +9,7 @@ use super::error::{Result, RetrainError};
 use crate::optim::{SgdSettings, sgd};
 use crate::schedule::CosineWarmup;
 
-/// How a found architecture is retrained from scratch (nse-method.md §8): Nesterov SGD
+/// How a found architecture is retrained from scratch (docs/method.md §8): Nesterov SGD
 /// without weight decay on batch-norm parameters and biases ([`crate::optim::sgd`]), a
 /// linear warm-up then cosine learning-rate schedule stepped every batch, label smoothing and
 /// an optional exponential moving average of the weights.

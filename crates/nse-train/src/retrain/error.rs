@@ -33,7 +33,8 @@ pub enum RetrainError {
     Mismatch(String),
     /// The training loss became NaN or infinite.
     #[error(
-        "training diverged: loss {loss} at epoch {epoch}, batch {batch} (lr {lr}); lower the learning rate"
+        "training diverged: loss {loss} at epoch {epoch}, batch {batch} (lr {lr}); nothing was \
+         saved after it, {last_good}; lower the learning rate"
     )]
     Diverged {
         /// Epoch, from 1.
@@ -44,6 +45,8 @@ pub enum RetrainError {
         lr: f64,
         /// The loss.
         loss: f64,
+        /// Where the last good checkpoint is, in words.
+        last_good: String,
     },
     /// A raised stop flag ([`RetrainOptions::stop`](crate::retrain::RetrainOptions::stop))
     /// stopped the run.

@@ -1,4 +1,4 @@
-//! Retraining a found architecture from scratch as a standalone network (nse-method.md §7
+//! Retraining a found architecture from scratch as a standalone network (docs/method.md §7
 //! last line, §8 "retraining recipe"), and evaluating it.
 //!
 //! [`retrain`] builds the [`ChildNetwork`] of a [`NetworkSpec`] with fresh weights seeded by
@@ -369,6 +369,10 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
                     batch: b,
                     lr,
                     loss: loss_value,
+                    last_good: match checkpoint::latest_dir(out_dir)? {
+                        Some(dir) => format!("the last good checkpoint is `{}`", dir.display()),
+                        None => "no checkpoint had been written yet".into(),
+                    },
                 });
             }
             correct += top_k_correct(logits.inner(), batch.labels.inner(), 1);
