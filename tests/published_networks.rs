@@ -16,7 +16,7 @@ fn published_networks_cost_and_build() {
         assert_eq!(learnable_params(&net), cost.total.params, "{name}");
         let cells: u64 = cost.cells.iter().map(|c| c.macs).sum();
         assert_eq!(cost.total.macs, cost.stem.macs + cells + cost.tail.macs);
-        // Pinned results of the cost model (nse-method.md §5 convention), see the README.
+        // Pinned results of the cost model (docs/method.md §5 convention), see the README.
         let (mmacs, params) = match name {
             "nsenet27" => (326.3, 4_570_464),
             "nsenet" => (331.0, 4_564_000),

@@ -1,6 +1,6 @@
 //! The cost model: multiply-accumulates, parameters and output size of an op in place.
 //!
-//! Convention (nse-method.md §5, the paper's "FLOPs"): a conv costs
+//! Convention (docs/method.md §5, the paper's "FLOPs"): a conv costs
 //! `out_h * out_w * out_c * (in_c / groups) * kh * kw` MACs, a linear layer `in * out`,
 //! global pooling its output size; batch norm, activations, biases and the SE scaling cost
 //! nothing. Parameters are every learnable scalar: conv weights, conv biases (SE only), and
@@ -233,7 +233,7 @@ impl OpSpec {
         Ok(())
     }
 
-    /// MACs, parameters and output size of this op at `geometry` (nse-method.md §2, §5).
+    /// MACs, parameters and output size of this op at `geometry` (docs/method.md §2, §5).
     pub fn cost(&self, geometry: &OpGeometry) -> Result<OpCost> {
         self.check_geometry(geometry)?;
         let OpGeometry {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{OpsError, Result};
 use crate::spec::{Groups, OpSpec};
 
-/// Names of the reference pools of nse-method.md §4.
+/// Names of the reference pools of docs/method.md §4.
 pub const REFERENCE_POOLS: [&str; 3] = ["mb19", "mb27", "mb72"];
 
 /// An ordered, duplicate-free list of candidate ops. The index of an op is its encoding in

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ParseErrorKind, ParseOpError, SpecError};
 
-/// The four op families of NSE (nse-method.md §2).
+/// The four op families of NSE (docs/method.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpFamily {
@@ -284,7 +284,7 @@ impl OpSpec {
 
     /// Padding of a spatial conv of this op along an axis with the kernel: `d (k − 1) / 2`,
     /// which keeps `out = ceil(in / stride)`. For `k = 3` it is the `(k + 2(d − 1)) / 2` of
-    /// nse-method.md §2; for larger dilated kernels that formula would shrink the map.
+    /// docs/method.md §2; for larger dilated kernels that formula would shrink the map.
     pub fn padding(&self) -> usize {
         self.dilation * (self.kernel - 1) / 2
     }

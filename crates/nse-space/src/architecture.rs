@@ -1,5 +1,5 @@
 //! Architectures: per cell a set of pool indices (multi-branch), their validation against a
-//! space, their cost, and the standalone child description (nse-method.md §1, §3, §5).
+//! space, their cost, and the standalone child description (docs/method.md §1, §3, §5).
 
 use std::fmt;
 use std::str::FromStr;

@@ -55,7 +55,7 @@ pub trait CostModel: fmt::Debug + Send + Sync {
     fn fixed_cost(&self, space: &SearchSpace) -> Result<f64>;
 }
 
-/// MACs or parameters, in millions (the cost model of nse-method.md §5).
+/// MACs or parameters, in millions (the cost model of docs/method.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CountCost(pub CostMetric);
 

@@ -1,6 +1,6 @@
 //! The evolving search space of NSE: per-cell sub-spaces, pending pools, the kept set of the
 //! previous Pareto front, dropping by importance indicator, and evolution between rounds
-//! (nse-method.md §1, §6 "Dropping", §7 "Evolve").
+//! (docs/method.md §1, §6 "Dropping", §7 "Evolve").
 //!
 //! # Lifecycle
 //!
@@ -130,7 +130,7 @@ impl EvolutionState {
         self.round
     }
 
-    /// Total rounds, `(pool − 1) / (K − 1)` (nse-method.md §7).
+    /// Total rounds, `(pool − 1) / (K − 1)` (docs/method.md §7).
     pub fn num_rounds(&self) -> usize {
         self.num_rounds
     }
@@ -198,7 +198,7 @@ impl EvolutionState {
         Ok(())
     }
 
-    /// Removes from every cell's sub-space the ops with `α < threshold` (nse-method.md §6),
+    /// Removes from every cell's sub-space the ops with `α < threshold` (docs/method.md §6),
     /// except:
     /// 1. ops of the previous Pareto front (the kept set) are never dropped;
     /// 2. a non-residual cell with exactly two ops is never cut;
@@ -242,7 +242,7 @@ impl EvolutionState {
         Ok(dropped_all)
     }
 
-    /// Ends the current round with its Pareto `front` (nse-method.md §7.4–5): the front
+    /// Ends the current round with its Pareto `front` (docs/method.md §7.4–5): the front
     /// becomes the previous front, its union of ops per cell the kept set; every other op of
     /// the sub-space is retired; the new sub-space is the kept set plus ops popped from the
     /// pending pool until it holds K (fewer once the pending pool runs out). The round counter

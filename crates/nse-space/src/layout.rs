@@ -1,5 +1,5 @@
 //! Layout plans: the sequence of normal, reduction and expansion cells of a network, and the
-//! stage widths (nse-method.md §3).
+//! stage widths (docs/method.md §3).
 
 use std::fmt;
 

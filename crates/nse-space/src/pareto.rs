@@ -1,5 +1,5 @@
 //! The Pareto front of a round's evaluated architectures over (cost ↓, accuracy ↑), with the
-//! extra-band exclusion of nse-method.md §7.4.
+//! extra-band exclusion of docs/method.md §7.4.
 //!
 //! # Rules
 //!

@@ -1,4 +1,4 @@
-//! The architectures published with NSE (nse-method.md §5), for reproduction checks.
+//! The architectures published with NSE (docs/method.md §5), for reproduction checks.
 
 use nse_ops::PoolSpec;
 
@@ -13,7 +13,7 @@ pub const PUBLISHED: [&str; 3] = ["nsenet27", "nsenet", "nsenet-gpu"];
 /// A published NSE network as a child network (224x224 input, 1000 classes):
 /// `nsenet27` (NSENet-27, mb27), `nsenet` (NSENet, mb72), `nsenet-gpu` (NSENet-GPU, mb19).
 pub fn published(name: &str) -> Result<NetworkSpec> {
-    // The cell lists stay one network per block, as in nse-method.md §5.
+    // The cell lists stay one network per block, as in docs/method.md §5.
     #[rustfmt::skip]
     let (pool, plan, depths, channels, scale, cells): (_, _, &[usize], &[usize], _, &[&[usize]]) =
         match name {

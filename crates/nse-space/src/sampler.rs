@@ -1,4 +1,4 @@
-//! Samplers over a [`SubSpace`] (nse-method.md §6, §7), all driven by a random generator the
+//! Samplers over a [`SubSpace`] (docs/method.md §6, §7), all driven by a random generator the
 //! caller passes in, so that identical seeds give identical sequences:
 //!
 //! - [`SubSpace::sample_uniform`]: the weight step's multi-branch sampler, each sub-space op
@@ -53,7 +53,7 @@ pub const PROBABILITY_OFFSET: f64 = 0.0005;
 pub const ENUMERATE_MAX_OPS: usize = 10;
 
 /// The branch probability of an op with importance indicator `alpha`:
-/// `sigmoid(α) · 0.999 + 0.0005` (nse-method.md §6), computed in `f64`.
+/// `sigmoid(α) · 0.999 + 0.0005` (docs/method.md §6), computed in `f64`.
 ///
 /// ```
 /// assert_eq!(nse_space::branch_probability(0.0), 0.5);
@@ -177,7 +177,7 @@ fn mask_to_ops(ops: &[usize], on: &[bool]) -> Vec<usize> {
         .collect()
 }
 
-/// The two branch sets of one cell for the indicator step (nse-method.md §6).
+/// The two branch sets of one cell for the indicator step (docs/method.md §6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellPaths {
     /// The selected set `s` (sorted pool indices): the forward value of the cell is `y_s`.
@@ -254,7 +254,7 @@ impl SubSpace {
         Architecture::from_sorted(cells)
     }
 
-    /// The weight step's sampler (nse-method.md §6): in every cell each sub-space op is on
+    /// The weight step's sampler (docs/method.md §6): in every cell each sub-space op is on
     /// with probability 0.5, independently; a non-residual cell is conditioned on getting at
     /// least one op (the distribution of resampling it while empty). Cells are drawn in
     /// order, ops in ascending index order.
@@ -292,7 +292,7 @@ impl SubSpace {
         Ok(joint(&self.probs(cell, alphas), |j| set.contains(&ops[j])))
     }
 
-    /// The indicator step's two paths (nse-method.md §6). Per cell:
+    /// The indicator step's two paths (docs/method.md §6). Per cell:
     /// - `selected` is a draw `s` from the cell's distribution `D` (module docs:
     ///   non-residual cells conditioned on non-empty);
     /// - `other` is a draw `u` from `D` conditioned on `u ≠ s`, i.e. the first of further
@@ -385,7 +385,7 @@ impl SubSpace {
     }
 }
 
-/// A resource window (nse-method.md §7.1), in the unit of the [`CostTable`] it is used with
+/// A resource window (docs/method.md §7.1), in the unit of the [`CostTable`] it is used with
 /// (MMACs, M params, ms): the window is the open interval `(target − drift, target + drift)`,
 /// the extra band the half-open `(target − drift − extra_drift, target − drift]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -480,7 +480,7 @@ pub struct WindowBatch {
     pub attempts: usize,
 }
 
-/// Draws the evaluation batch of a round (nse-method.md §7.1): architectures from the
+/// Draws the evaluation batch of a round (docs/method.md §7.1): architectures from the
 /// learned Bernoulli distribution ([`SubSpace::sample_bernoulli`]) until `n` distinct ones lie
 /// in the window and `n_extra` distinct ones in the extra band, giving up after
 /// `max_attempts` draws with [`SpaceError::WindowInfeasible`] (found counts and the cost range
@@ -666,7 +666,7 @@ impl WindowSampler {
         Ok((cheapest, dearest))
     }
 
-    /// Judges before any training whether the window can be filled from `subspace` (nse-method.md
+    /// Judges before any training whether the window can be filled from `subspace` (docs/method.md
     /// §7.1; the reference samples its window only after the indicators have learned to meet
     /// the target, so the uniform distribution of the first round is the wrong test):
     ///

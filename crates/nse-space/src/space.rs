@@ -371,7 +371,7 @@ impl SearchSpace {
     pub fn subspace_size(&self) -> usize {
         self.spec.subspace_size
     }
-    /// Number of evolution rounds: `(pool − 1) / (K − 1)` (nse-method.md §7).
+    /// Number of evolution rounds: `(pool − 1) / (K − 1)` (docs/method.md §7).
     pub fn num_rounds(&self) -> usize {
         (self.pool.len() - 1) / (self.spec.subspace_size - 1)
     }

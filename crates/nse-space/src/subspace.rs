@@ -1,5 +1,5 @@
 //! The sub-space: per cell, the pool ops that may be sampled in the current round
-//! (nse-method.md §1, §6).
+//! (docs/method.md §1, §6).
 
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +129,7 @@ impl SubSpace {
     }
 
     /// Whether `cell` has a single possible branch set: an empty sub-space, or a single op in
-    /// a non-residual cell. Samplers return that set for both paths (nse-method.md §6).
+    /// a non-residual cell. Samplers return that set for both paths (docs/method.md §6).
     pub fn is_deterministic(&self, cell: usize) -> bool {
         let n = self.cells[cell].len();
         n == 0 || (n == 1 && !self.residual[cell])

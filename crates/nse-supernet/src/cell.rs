@@ -1,4 +1,4 @@
-//! The cell semantics shared by the supernet and child networks (nse-method.md §3).
+//! The cell semantics shared by the supernet and child networks (docs/method.md §3).
 
 use burn::tensor::Tensor;
 use nse_ops::CandidateOp;

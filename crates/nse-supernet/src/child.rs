@@ -1,4 +1,4 @@
-//! Standalone (child) networks: only the chosen ops, empty cells removed (nse-method.md §3, §5).
+//! Standalone (child) networks: only the chosen ops, empty cells removed (docs/method.md §3, §5).
 
 use burn::module::{Module, RunningState};
 use burn::tensor::{Device, Tensor};

@@ -1,5 +1,5 @@
 //! Importance indicators α, branch probabilities, the two-path weights of the indicator step
-//! and the differentiable expected cost (nse-method.md §6).
+//! and the differentiable expected cost (docs/method.md §6).
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;

@@ -1,4 +1,4 @@
-//! Batch-norm recalibration of one architecture (nse-method.md §7.2, **\[ours\]**: the
+//! Batch-norm recalibration of one architecture (docs/method.md §7.2, **\[ours\]**: the
 //! statistics are reset and replaced by their exact average over the batches).
 
 use burn::module::{Module, RunningState};

@@ -1,4 +1,4 @@
-//! The stem and the tail shared by the supernet and child networks (nse-method.md §3).
+//! The stem and the tail shared by the supernet and child networks (docs/method.md §3).
 
 use burn::config::Config;
 use burn::module::Initializer;

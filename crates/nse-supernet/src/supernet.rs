@@ -1,4 +1,4 @@
-//! The weight-sharing multi-branch supernet (nse-method.md §3, §6).
+//! The weight-sharing multi-branch supernet (docs/method.md §3, §6).
 
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig};
@@ -43,7 +43,7 @@ pub fn component_rng(seed: u64, component: Component) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(splitmix64(seed ^ splitmix64(tag)))
 }
 
-/// Options of a [`Supernet`] beyond the method (nse-method.md §3 is the default).
+/// Options of a [`Supernet`] beyond the method (docs/method.md §3 is the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SupernetOptions {
     /// **\[ours\]** MixPath's shadow batch norm: every cell normalises the mean of its `m`
@@ -139,7 +139,7 @@ impl Supernet {
     /// bit-reproducible for a `seed`: each op draws from its own stream
     /// ([`component_rng`]`(seed, cell, op)`), so the weights of an op do not depend on the
     /// pool around it. Calling it again with a new seed is the re-initialisation of a new
-    /// round (nse-method.md §7.6).
+    /// round (docs/method.md §7.6).
     pub fn new(space: &SearchSpace, device: &Device, seed: u64) -> Result<Self> {
         Self::with_options(space, device, seed, SupernetOptions::default())
     }
@@ -261,7 +261,7 @@ impl Supernet {
         Ok(self.tail.forward(y))
     }
 
-    /// Indicator-step forward with the two-path estimator (nse-method.md §6): each stochastic
+    /// Indicator-step forward with the two-path estimator (docs/method.md §6): each stochastic
     /// cell outputs `y_s · (q_s + 1 − sg(q_s)) + sg(y_u) · (q_u − sg(q_u))`, where `y_u` is
     /// computed on a detached input and detached, so the forward value equals that of the
     /// selected architecture while α receives gradient through both `q`s. Also returns the

@@ -1,5 +1,5 @@
 //! Convolution (no bias) followed by batch norm and an optional activation: the unit every
-//! candidate op is made of (nse-method.md §2).
+//! candidate op is made of (docs/method.md §2).
 
 use burn::config::Config;
 use burn::module::{Initializer, Module};

@@ -1,4 +1,4 @@
-//! Squeeze-and-excitation with reduction 4 (nse-method.md §2).
+//! Squeeze-and-excitation with reduction 4 (docs/method.md §2).
 
 use burn::config::Config;
 use burn::module::{Initializer, Module};

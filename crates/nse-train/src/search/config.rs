@@ -1,5 +1,5 @@
 //! The search configuration: every hyper-parameter of an NSE search as serde data, with the
-//! reference values of nse-method.md §6–§7 as documented defaults.
+//! reference values of docs/method.md §6–§7 as documented defaults.
 
 use std::path::PathBuf;
 

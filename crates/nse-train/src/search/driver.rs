@@ -1,4 +1,4 @@
-//! The multi-round NSE search (nse-method.md §6–§7): supernet training with weight and
+//! The multi-round NSE search (docs/method.md §6–§7): supernet training with weight and
 //! indicator steps and dropping, end-of-round evaluation, Pareto front, evolution.
 
 use std::path::{Path, PathBuf};
@@ -1038,7 +1038,7 @@ impl Search {
 }
 
 /// Scores architectures with the weights they inherit from a supernet, as the end-of-round
-/// evaluation does (nse-method.md §7.2): BN recalibration on fixed training batches, then
+/// evaluation does (docs/method.md §7.2): BN recalibration on fixed training batches, then
 /// top-1 in percent on fixed held-out batches in eval mode. Made by [`Search::scorer`].
 pub struct Scorer {
     recalibration: Vec<HostBatch>,

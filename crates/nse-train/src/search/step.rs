@@ -1,4 +1,4 @@
-//! The two training steps of a search round (nse-method.md §6), as free functions so that the
+//! The two training steps of a search round (docs/method.md §6), as free functions so that the
 //! search driver and the benchmarks run exactly the same code.
 
 use burn::module::{Module, ModuleVisitor, Param};
