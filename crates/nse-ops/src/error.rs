@@ -87,6 +87,9 @@ pub struct ParseOpError {
 /// Errors of the `nse-ops` crate.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OpsError {
+    /// `NSE_CPU_KERNELS` (or a kernel mode given as text) is not `off`, `dense` or `all`.
+    #[error("unknown CPU kernel mode `{0}` (NSE_CPU_KERNELS): expected off, dense or all")]
+    KernelMode(String),
     /// An operation's text form could not be parsed.
     #[error(transparent)]
     Parse(#[from] ParseOpError),

@@ -309,3 +309,37 @@ fn convolve_computes_what_the_module_computes() {
         );
     }
 }
+
+/// The kernels are written for `f32`: tensors of another dtype go through Burn's own ops on
+/// the CPU too, and give Burn's result in that dtype.
+#[test]
+fn other_dtypes_fall_back_to_burn() {
+    use burn::tensor::DType;
+    let device = Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(values(2 * 4 * 6 * 6, &mut rng), [2, 4, 6, 6]),
+        &device,
+    )
+    .cast(DType::F64);
+    let dense = Tensor::<4>::from_data(
+        TensorData::new(values(3 * 4 * 9, &mut rng), [3, 4, 3, 3]),
+        &device,
+    )
+    .cast(DType::F64);
+    let depth = Tensor::<4>::from_data(
+        TensorData::new(values(4 * 9, &mut rng), [4, 1, 3, 3]),
+        &device,
+    )
+    .cast(DType::F64);
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let ours = conv2d(x.clone(), dense.clone(), options.clone());
+    let burn = burn::tensor::module::conv2d(x.clone(), dense, None, options);
+    assert_eq!(ours.dtype(), DType::F64);
+    assert_eq!(ours.into_data(), burn.into_data());
+    let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 4);
+    let ours = depthwise_conv2d(x.clone(), depth.clone(), options.clone());
+    let burn = burn::tensor::module::conv2d(x, depth, None, options);
+    assert_eq!(ours.dtype(), DType::F64);
+    assert_eq!(ours.into_data(), burn.into_data());
+}

@@ -5,8 +5,10 @@
 //!
 //! - [`ops`] (`nse-ops`): candidate operations, reference pools and their cost model;
 //! - [`space`] (`nse-space`): search spaces as data, architectures, published networks;
-//! - [`supernet`] (`nse-supernet`): standalone child networks (and, to come, the supernet);
-//! - [`train`] (`nse-train`): data, training and the search driver.
+//! - [`supernet`] (`nse-supernet`): the weight-sharing supernet, importance indicators, BN
+//!   recalibration, standalone child networks, and durable checkpoint files;
+//! - [`train`] (`nse-train`): data, the search driver, retraining, latency tables,
+//!   experiments and reports.
 //!
 //! The backend is chosen at run time by the [`Device`](burn::tensor::Device): the pure-Rust
 //! CPU backend (`Device::flex()`) is always available; the `wgpu` and `cuda` features add

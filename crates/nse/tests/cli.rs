@@ -454,3 +454,19 @@ fn ctrl_c_stops_a_search_with_a_checkpoint_that_resumes() {
     assert!(ok, "{err}");
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn an_unknown_cpu_kernel_mode_is_an_error() {
+    let run = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_nse"))
+            .args(["stats", "nsenet27"])
+            .env("NSE_CPU_KERNELS", value)
+            .output()
+            .unwrap()
+    };
+    let bad = run("of");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success(), "{stderr}");
+    assert!(stderr.contains("unknown CPU kernel mode `of`"), "{stderr}");
+    assert!(run("off").status.success());
+}

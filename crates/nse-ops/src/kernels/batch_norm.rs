@@ -20,11 +20,11 @@ use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use crate::kernels::geometry::{PlaneOrder, Planes, f32s, from_planes, min_chunks, to_flex};
-use crate::kernels::is_cpu;
+use crate::kernels::kernels_apply;
 
 /// Train-mode batch norm (statistics of the batch itself) with its backward pass.
 #[backend_extension(Flex, Autodiff)]
-pub trait BatchNormBackend: Backend {
+pub(crate) trait BatchNormBackend: Backend {
     /// `(y, mean, variance)`: `y = (x − mean) / sqrt(variance + ε) · γ + β`, with the mean and
     /// the biased variance of each channel over the batch and the spatial positions. `x` is
     /// `[batch, channels, ...]`, `gamma`, `beta` and the statistics are `[channels]`.
@@ -349,7 +349,7 @@ pub fn batch_norm_train<const D: usize>(
     beta: Tensor<1>,
     epsilon: f64,
 ) -> BatchNormTrainOutput<D> {
-    if is_cpu(&x.device()) {
+    if kernels_apply(&x) && kernels_apply(&gamma) {
         let (output, mean, variance) =
             <burn::backend::Dispatch as BatchNormBackend>::fused_batch_norm_train(
                 x.into_dispatch(),

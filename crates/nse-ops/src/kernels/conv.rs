@@ -20,11 +20,11 @@ use crate::kernels::geometry::{
     Geometry, PlaneOrder, Planes, Tap, contiguous, copy_strided, f32s, from_planes, min_chunks,
     output_size, scatter_axpy_strided, to_flex,
 };
-use crate::kernels::{gemm, is_cpu};
+use crate::kernels::{gemm, kernels_apply};
 
 /// Dense convolution (`groups = 1`, no bias) with its two gradients.
 #[backend_extension(Flex, Autodiff)]
-pub trait DenseConvBackend: Backend {
+pub(crate) trait DenseConvBackend: Backend {
     /// `y = conv2d(x, weight)`; `weight` is `[cout, cin, kh, kw]`.
     fn dense_conv2d(
         x: FloatTensor<Self>,
@@ -402,7 +402,7 @@ impl<B: Backend + DenseConvBackend, C: CheckpointStrategy> DenseConvBackend for 
 /// this is the batched-GEMM kernel of this module; on other devices Burn's `conv2d`.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
     debug_assert_eq!(options.groups, 1);
-    if is_cpu(&x.device()) {
+    if kernels_apply(&x) && kernels_apply(&weight) {
         Tensor::from_dispatch(<burn::backend::Dispatch as DenseConvBackend>::dense_conv2d(
             x.into_dispatch(),
             weight.into_dispatch(),

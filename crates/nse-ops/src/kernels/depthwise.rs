@@ -22,11 +22,11 @@ use crate::kernels::geometry::{
     Geometry, PlaneOrder, PlaneView, Planes, contiguous, dot_strided, f32s, from_planes,
     gather_axpy_strided, min_chunks, output_size, scatter_axpy_strided, to_flex, transpose,
 };
-use crate::kernels::is_cpu;
+use crate::kernels::kernels_apply;
 
 /// Depthwise convolution (`groups == in == out channels`, no bias) with its two gradients.
 #[backend_extension(Flex, Autodiff)]
-pub trait DepthwiseConvBackend: Backend {
+pub(crate) trait DepthwiseConvBackend: Backend {
     /// `y = conv2d(x, weight)` with `groups = channels`; `weight` is `[c, 1, kh, kw]`.
     fn depthwise_conv2d(
         x: FloatTensor<Self>,
@@ -417,7 +417,7 @@ impl<B: Backend + DepthwiseConvBackend, C: CheckpointStrategy> DepthwiseConvBack
 /// Burn's `conv2d` with `groups = c`.
 pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
     debug_assert_eq!(options.groups, x.dims()[1]);
-    if is_cpu(&x.device()) {
+    if kernels_apply(&x) && kernels_apply(&weight) {
         Tensor::from_dispatch(
             <burn::backend::Dispatch as DepthwiseConvBackend>::depthwise_conv2d(
                 x.into_dispatch(),

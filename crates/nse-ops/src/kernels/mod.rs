@@ -21,9 +21,9 @@ pub mod depthwise;
 mod gemm;
 mod geometry;
 
-pub use batch_norm::{BatchNormBackend, BatchNormTrainOutput, batch_norm_train};
-pub use conv::{DenseConvBackend, conv2d};
-pub use depthwise::{DepthwiseConvBackend, depthwise_conv2d};
+pub use batch_norm::{BatchNormTrainOutput, batch_norm_train};
+pub use conv::conv2d;
+pub use depthwise::depthwise_conv2d;
 
 use burn::backend::DispatchDevice;
 use burn::backend::ops::ConvOptions;
@@ -37,6 +37,12 @@ pub fn is_cpu(device: &burn::tensor::Device) -> bool {
         device.as_dispatch().clone().inner(),
         DispatchDevice::Flex(_)
     )
+}
+
+/// Whether the kernels of this module compute on tensors like `x`: on the CPU and in `f32`,
+/// the only dtype they are written for. Other dtypes run through Burn's own ops.
+pub(crate) fn kernels_apply<const D: usize>(x: &Tensor<D>) -> bool {
+    is_cpu(&x.device()) && x.dtype() == burn::tensor::DType::F32
 }
 
 /// Applies the element-wise (broadcasting) `f` to `[batch, channels, h, w]` inputs so that the
@@ -88,11 +94,11 @@ pub fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// Which of these kernels the ops use on the CPU, from the environment variable
-/// `NSE_CPU_KERNELS` (read once): unset or `all` (every kernel), `dense` (the dense convolution
-/// and batch-norm kernels; depthwise convolutions through Burn), `off` (Burn's ops only). The
-/// switch exists for measurements (`docs/performance.md`) and for ruling the kernels out when
-/// a result looks wrong.
+/// Which of these kernels the ops use on the CPU: set from code with [`set_mode`], else from
+/// the environment variable `NSE_CPU_KERNELS` (read once): unset or `all` (every kernel),
+/// `dense` (the dense convolution and batch-norm kernels; depthwise convolutions through
+/// Burn), `off` (Burn's ops only). The switch exists for measurements
+/// (`docs/performance.md`) and for ruling the kernels out when a result looks wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelMode {
     /// Burn's own convolutions and batch norm.
@@ -103,12 +109,77 @@ pub enum KernelMode {
     All,
 }
 
-/// The [`KernelMode`] of this process.
+impl std::str::FromStr for KernelMode {
+    type Err = crate::OpsError;
+    /// `off`, `dense` or `all`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(KernelMode::Off),
+            "dense" => Ok(KernelMode::Dense),
+            "all" => Ok(KernelMode::All),
+            other => Err(crate::OpsError::KernelMode(other.to_string())),
+        }
+    }
+}
+
+impl KernelMode {
+    /// The mode `NSE_CPU_KERNELS` asks for: `None` when it is unset, an error naming the
+    /// value when it is not `off`, `dense` or `all`. The `nse` binary refuses such a value
+    /// at start; library code that wants the same calls this once.
+    pub fn from_env() -> Result<Option<Self>, crate::OpsError> {
+        match std::env::var("NSE_CPU_KERNELS") {
+            Ok(value) => value.parse().map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// [`set_mode`]'s choice: 0 none, else 1 + the mode's index.
+static CHOSEN: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Chooses the [`KernelMode`] of this process from code, over `NSE_CPU_KERNELS`. Ops built
+/// before the call keep no state of it: every convolution asks [`mode`] when it runs.
+pub fn set_mode(mode: KernelMode) {
+    let code = match mode {
+        KernelMode::Off => 1,
+        KernelMode::Dense => 2,
+        KernelMode::All => 3,
+    };
+    CHOSEN.store(code, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The [`KernelMode`] of this process: [`set_mode`]'s, else `NSE_CPU_KERNELS`'s, else
+/// `all`. An unknown value of the variable counts as `all` here ([`KernelMode::from_env`]
+/// reports it).
 pub fn mode() -> KernelMode {
+    match CHOSEN.load(std::sync::atomic::Ordering::SeqCst) {
+        1 => return KernelMode::Off,
+        2 => return KernelMode::Dense,
+        3 => return KernelMode::All,
+        _ => {}
+    }
     static MODE: std::sync::OnceLock<KernelMode> = std::sync::OnceLock::new();
-    *MODE.get_or_init(|| match std::env::var("NSE_CPU_KERNELS").as_deref() {
-        Ok("off") => KernelMode::Off,
-        Ok("dense") => KernelMode::Dense,
-        _ => KernelMode::All,
+    *MODE.get_or_init(|| {
+        KernelMode::from_env()
+            .ok()
+            .flatten()
+            .unwrap_or(KernelMode::All)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_modes_parse_and_unknown_ones_are_errors() {
+        assert_eq!("off".parse::<KernelMode>(), Ok(KernelMode::Off));
+        assert_eq!("dense".parse::<KernelMode>(), Ok(KernelMode::Dense));
+        assert_eq!("all".parse::<KernelMode>(), Ok(KernelMode::All));
+        let err = "of".parse::<KernelMode>().unwrap_err().to_string();
+        assert!(
+            err.contains("`of`") && err.contains("off, dense or all"),
+            "{err}"
+        );
+    }
 }

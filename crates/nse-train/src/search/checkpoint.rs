@@ -165,7 +165,7 @@ pub fn inspect(run_dir: &Path) -> Inspection {
 }
 
 /// Renames a damaged checkpoint folder to `<name>.damaged` (replacing an earlier one), out of
-/// the way of [`candidates`] and of the next [`write`]'s rotation, and returns the new path.
+/// the way of [`candidates`] and of the next [`write()`]'s rotation, and returns the new path.
 pub fn set_aside(dir: &Path) -> Result<PathBuf> {
     let aside = sibling(dir, ".damaged");
     if aside.exists() {

@@ -951,6 +951,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    if let Err(e) = nse::ops::kernels::KernelMode::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Search(args) => search(args),
         Command::Retrain(args) => retrain_command(args),
