@@ -63,6 +63,30 @@ pub struct DataConfig {
     /// Loader worker threads (0: on the training thread; default: one per core).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// How images are normalised (default `auto`).
+    #[serde(default)]
+    pub normalize: NormalizeChoice,
+}
+
+/// How a search or retraining normalises its images, per channel.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizeChoice {
+    /// The published statistics of a dataset the source names (Fashion-MNIST for the demo
+    /// and `mnist` with `fashion`, CIFAR-10 for `cifar10_binary`); computed from the
+    /// training split for every other source (image folders, archives, MNIST digits).
+    /// Never guessed from a path.
+    #[default]
+    Auto,
+    /// Computed from the training split (every image decoded once).
+    Computed,
+    /// Given: per-channel `mean` and `std` in `[0, 1]` units.
+    Given {
+        /// Means.
+        mean: Vec<f32>,
+        /// Standard deviations.
+        std: Vec<f32>,
+    },
 }
 
 fn default_holdout() -> f64 {
@@ -338,6 +362,7 @@ impl SearchConfig {
                 holdout_fraction: 0.04,
                 augment: true,
                 workers: None,
+                normalize: NormalizeChoice::Auto,
             },
             seed: 2021,
             training_seed: None,
@@ -406,6 +431,7 @@ impl SearchConfig {
                     holdout_fraction: 0.2,
                     augment: false,
                     workers: None,
+                    normalize: NormalizeChoice::Auto,
                 },
                 batch_size: 64,
                 epochs_per_round: 2,
@@ -467,6 +493,7 @@ impl SearchConfig {
                     holdout_fraction: 0.1,
                     augment: true,
                     workers: None,
+                    normalize: NormalizeChoice::Auto,
                 },
                 batch_size: 128,
                 epochs_per_round: 10,

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use crate::data::demo::load_fashion_mnist_demo;
 use crate::data::{
-    Dataset, ImageFolder, ImageFolderOptions, MnistVariant, Normalize, Split,
+    Dataset, ImageFolder, ImageFolderOptions, MnistVariant, Normalize, Split, channel_stats,
     extract_tar_gz_cached, holdout_split, load_cifar10, load_mnist,
 };
-use crate::search::config::{DataConfig, DataSource};
+use crate::search::config::{DataConfig, DataSource, NormalizeChoice};
 use crate::search::error::{Result, SearchError};
 
 /// A shared dataset of any kind.
@@ -85,35 +85,63 @@ fn tree(root: &std::path::Path, channels: usize) -> Result<(SharedDataset, Optio
     Ok((image_folder(&train_dir, channels)?, test))
 }
 
-/// Normalisation for a source: the dataset's published statistics where known (Fashion-MNIST,
-/// CIFAR-10), ImageNet's otherwise.
-pub fn normalization(source: &DataSource, channels: usize) -> Normalize {
-    match (source, channels) {
-        (_, 1) => Normalize::fashion_mnist(),
-        (DataSource::Cifar10Binary { .. } | DataSource::Archive { .. }, _) => Normalize::cifar10(),
-        (DataSource::ImageFolder { root }, _) if root.to_string_lossy().contains("cifar") => {
-            Normalize::cifar10()
-        }
-        _ => Normalize::imagenet(),
+/// The normalisation `choice` gives for `source` with `channels`-channel images, computing
+/// statistics from `train` (its every image, once) where the choice or an unknown dataset
+/// asks for it ([`NormalizeChoice`]).
+pub fn normalization(
+    source: &DataSource,
+    choice: &NormalizeChoice,
+    channels: usize,
+    train: &dyn Dataset,
+) -> Result<Normalize> {
+    let computed = || -> Result<Normalize> {
+        let stats = channel_stats(train, 0)?;
+        // A channel without variation (a constant image set) keeps its values: std 1.
+        let std = stats
+            .std
+            .iter()
+            .map(|&s| if s > 0.0 { s as f32 } else { 1.0 })
+            .collect();
+        let mean = stats.mean.iter().map(|&m| m as f32).collect();
+        Ok(Normalize::new(mean, std)?)
+    };
+    let normalize = match choice {
+        NormalizeChoice::Given { mean, std } => Normalize::new(mean.clone(), std.clone())?,
+        NormalizeChoice::Computed => computed()?,
+        NormalizeChoice::Auto => match (source, channels) {
+            (DataSource::FashionMnistDemo | DataSource::Mnist { fashion: true, .. }, 1) => {
+                Normalize::fashion_mnist()
+            }
+            (DataSource::Cifar10Binary { .. }, 3) => Normalize::cifar10(),
+            _ => computed()?,
+        },
+    };
+    if normalize.mean.len() != channels {
+        return Err(SearchError::Config(format!(
+            "`data.normalize` has {} channels, the images {channels}",
+            normalize.mean.len()
+        )));
     }
+    Ok(normalize)
 }
 
 /// Opens the data of a search: the training split is cut into train and held-out parts by
 /// `seed` (class-stratified, stable across runs).
 pub fn open(config: &DataConfig, channels: usize, seed: u64) -> Result<RunData> {
     let (full, test) = open_splits(&config.source, channels)?;
+    let normalize = normalization(&config.source, &config.normalize, channels, &*full)?;
     let split = holdout_split(&*full, config.holdout_fraction, seed)?;
     let (train, held_out) = split.into_subsets(Arc::new(full))?;
     Ok(RunData {
         train: Arc::new(train),
         held_out: Arc::new(held_out),
         test,
-        normalize: normalization(&config.source, channels),
+        normalize,
     })
 }
 
 /// The retraining data of `source` for networks of `space`: its train and test splits, the
-/// source's [`normalization`] and, for 32×32 three-channel inputs, the CIFAR augmentation
+/// source's [`normalization`] (`auto`) and, for 32×32 three-channel inputs, the CIFAR augmentation
 /// ([`Pipeline::cifar_train`](crate::data::Pipeline::cifar_train)). Fails when the source has
 /// no test split.
 pub fn retrain_data(
@@ -128,10 +156,56 @@ pub fn retrain_data(
             "the dataset has no test split to evaluate retrained networks on".into(),
         )
     })?;
-    let mut data = crate::retrain::RetrainData::new(train, test)
-        .with_normalize(normalization(source, channels));
+    let normalize = normalization(source, &NormalizeChoice::Auto, channels, &*train)?;
+    let mut data = crate::retrain::RetrainData::new(train, test).with_normalize(normalize);
     if channels == 3 && spec.input_size == 32 {
         data = data.with_train_transform(crate::data::Pipeline::cifar_train());
     }
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::InMemoryDataset;
+
+    /// Two 2x2 RGB images with known per-channel statistics.
+    fn images() -> InMemoryDataset {
+        let pixels = [[0u8, 51, 255], [255, 51, 255]]
+            .iter()
+            .flat_map(|px| std::iter::repeat_n(*px, 4).flatten())
+            .collect();
+        InMemoryDataset::new(2, 2, 3, pixels, vec![0, 1], vec!["a".into(), "b".into()]).unwrap()
+    }
+
+    #[test]
+    fn normalisation_is_published_computed_or_given_never_guessed_from_a_path() {
+        let data = images();
+        // An image folder under a path that says "cifar" is still measured, not guessed.
+        let folder = DataSource::ImageFolder {
+            root: "/data/cifar10-copy".into(),
+        };
+        let auto = normalization(&folder, &NormalizeChoice::Auto, 3, &data).unwrap();
+        assert_eq!(auto.mean, vec![0.5, 0.2, 1.0]);
+        // Channel 0 is 0 or 1 (std 0.5); channels 1 and 2 are constant: std 1 keeps them.
+        assert_eq!(auto.std, vec![0.5, 1.0, 1.0]);
+        let computed = normalization(&folder, &NormalizeChoice::Computed, 3, &data).unwrap();
+        assert_eq!(computed, auto);
+        // Known datasets keep their published statistics.
+        let binary = DataSource::Cifar10Binary { dir: "/x".into() };
+        let published = normalization(&binary, &NormalizeChoice::Auto, 3, &data).unwrap();
+        assert_eq!(published, Normalize::cifar10());
+        // Given values are used as they are, and must have one entry per channel.
+        let given = NormalizeChoice::Given {
+            mean: vec![0.1, 0.2, 0.3],
+            std: vec![0.4, 0.5, 0.6],
+        };
+        let n = normalization(&folder, &given, 3, &data).unwrap();
+        assert_eq!((n.mean, n.std), (vec![0.1, 0.2, 0.3], vec![0.4, 0.5, 0.6]));
+        let err = normalization(&folder, &given, 1, &data).unwrap_err();
+        assert!(
+            err.to_string().contains("3 channels, the images 1"),
+            "{err}"
+        );
+    }
 }

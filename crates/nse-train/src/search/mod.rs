@@ -15,8 +15,8 @@ pub mod report;
 pub mod step;
 
 pub use config::{
-    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
-    SearchConfig, UnsampledOps,
+    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, NormalizeChoice,
+    ResourceConfig, SearchConfig, UnsampledOps,
 };
 pub use driver::{Score, Scorer, Search, SearchOutcome, check_window, cost_table, window_sampler};
 pub use error::{Result, SearchError};

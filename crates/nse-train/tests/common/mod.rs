@@ -69,6 +69,7 @@ pub fn config(data: &Path) -> SearchConfig {
             holdout_fraction: 0.2,
             augment: false,
             workers: Some(1),
+            normalize: Default::default(),
         },
         seed: 7,
         training_seed: None,

@@ -31,7 +31,7 @@ use nse::train::retrain::{
     EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainOptions, evaluate, retrain,
 };
 use nse::train::search::data::{normalization, open_splits, retrain_data};
-use nse::train::search::{DataSource, FrontFile, Search, SearchConfig};
+use nse::train::search::{DataSource, FrontFile, NormalizeChoice, Search, SearchConfig};
 
 /// Neural Search-space Evolution (NSE, ICCV 2021) on Burn.
 #[derive(Parser)]
@@ -717,10 +717,19 @@ fn eval_command(args: EvalArgs) -> Result<(), String> {
             .unwrap_or(DataSource::FashionMnistDemo),
     };
     let channels = space.spec().input_channels;
-    let (_, test) = open_splits(&source, channels).map_err(|e| e.to_string())?;
+    let (train, test) = open_splits(&source, channels).map_err(|e| e.to_string())?;
     let test = test.ok_or("the dataset has no test split")?;
-    let settings =
-        EvalSettings::new(args.batch_size).with_normalize(normalization(&source, channels));
+    // The normalisation the network was retrained with (its report), else the source's.
+    let recorded = std::fs::read_to_string(args.model.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| serde_json::from_value(v["normalize"].clone()).ok());
+    let normalize = match recorded {
+        Some(normalize) if args.data.data.is_none() => normalize,
+        _ => normalization(&source, &NormalizeChoice::Auto, channels, &*train)
+            .map_err(|e| e.to_string())?,
+    };
+    let settings = EvalSettings::new(args.batch_size).with_normalize(normalize);
     let mut reporter = reporter(args.common.quiet);
     let report =
         evaluate(&model, test, &settings, &device, reporter.as_mut()).map_err(|e| e.to_string())?;
