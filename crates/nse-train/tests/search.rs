@@ -686,3 +686,57 @@ fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
     assert_eq!(std::fs::read(good.join("supernet.bpk")).unwrap(), before);
     assert!(!dir.join("front.json").exists());
 }
+
+/// Observers see every event as it happens; the log holds exactly the logged ones, and reads
+/// back into the same typed events.
+#[test]
+fn observers_see_the_events_the_log_holds_and_every_step() {
+    use nse_train::search::events::{SearchEvent, read_log};
+    use std::sync::{Arc, Mutex};
+    let data = scratch("data-events");
+    write_dataset(&data);
+    let device = Device::flex();
+    let config = config(&data);
+    let dir = scratch("events");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut search = Search::new(config.clone(), &dir, &device).unwrap();
+    let sink = seen.clone();
+    search.observe(move |e| sink.lock().unwrap().push(e.clone()));
+    let outcome = search.run(&mut Quiet).unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let logged: Vec<SearchEvent> = seen.iter().filter(|e| e.is_logged()).cloned().collect();
+    assert_eq!(read_log(&dir.join("log.jsonl")).unwrap(), logged);
+    // Every weight step, in order, and an indicator step every `every` steps.
+    let steps: Vec<(usize, u64)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            SearchEvent::WeightStep { round, step, .. } => Some((*round, *step)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps.len() as u64, outcome.total_steps);
+    let per_round = steps.iter().filter(|(r, _)| *r == 1).count() as u64;
+    assert!(
+        steps
+            .iter()
+            .filter(|(r, _)| *r == 1)
+            .map(|(_, s)| *s)
+            .eq(1..=per_round)
+    );
+    let indicator_steps = seen
+        .iter()
+        .filter(|e| matches!(e, SearchEvent::IndicatorStep { .. }))
+        .count() as u64;
+    let every = config.indicator.every as u64;
+    assert_eq!(indicator_steps, outcome.total_steps / every);
+    // The run begins with `start` and `round_start`, ends with `finish` holding the front.
+    assert!(matches!(logged[0], SearchEvent::Start { .. }));
+    assert!(matches!(
+        logged[1],
+        SearchEvent::RoundStart { round: 1, .. }
+    ));
+    let SearchEvent::Finish { front, .. } = logged.last().unwrap() else {
+        panic!("the log ends with {:?}", logged.last());
+    };
+    assert_eq!(front, &outcome.front);
+}

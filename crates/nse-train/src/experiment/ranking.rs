@@ -299,37 +299,41 @@ pub struct RankingComparison {
 /// their scores averaged) against `truth` (the probed architectures' retrained accuracies,
 /// in the probe's order).
 fn probe_points(paths: &[PathBuf], truth: &[f64]) -> Result<Vec<ProbePoint>> {
-    #[derive(Deserialize)]
+    use crate::search::events::{SearchEvent, read_log};
+    /// One probe of the log.
     struct ProbeEvent {
-        event: String,
-        #[serde(default)]
         round: usize,
-        #[serde(default)]
         epoch: usize,
-        #[serde(default)]
         step: u64,
-        #[serde(default)]
         accuracies: Vec<f64>,
     }
     let mut runs = Vec::with_capacity(paths.len());
     for path in paths {
-        let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::file(path, e))?;
         let mut events = Vec::new();
-        for line in text.lines() {
-            let e: ProbeEvent =
-                serde_json::from_str(line).map_err(|e| ExperimentError::file(path, e))?;
-            if e.event != "probe" {
+        for event in read_log(path)? {
+            let SearchEvent::Probe {
+                round,
+                epoch,
+                step,
+                accuracies,
+            } = event
+            else {
                 continue;
-            }
-            if e.accuracies.len() != truth.len() {
+            };
+            if accuracies.len() != truth.len() {
                 return Err(ExperimentError::Config(format!(
                     "`{}`: a probe scored {} architectures, the ranking has {}",
                     path.display(),
-                    e.accuracies.len(),
+                    accuracies.len(),
                     truth.len()
                 )));
             }
-            events.push(e);
+            events.push(ProbeEvent {
+                round,
+                epoch,
+                step,
+                accuracies,
+            });
         }
         runs.push(events);
     }

@@ -9,7 +9,6 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use nse_space::{
     Architecture, Candidate, CostKind, CostTable, EvolutionState, Origin, SearchSpace, SubSpace,
@@ -31,7 +30,8 @@ use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
 use crate::search::config::{SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open};
 use crate::search::error::{Result, SearchError};
-use crate::search::log::RunLog;
+use crate::search::events::SearchEvent;
+use crate::search::log::{Observers, RunLog};
 use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
 use crate::search::step::{indicator_step, weight_step_coasting};
 
@@ -71,6 +71,7 @@ pub struct Search {
     costs: CostTable,
     started: std::time::Instant,
     stop: StopFlag,
+    observers: Observers,
 }
 
 type TrainLoader = Loader<SharedDataset, Pipeline>;
@@ -151,6 +152,7 @@ impl Search {
             costs,
             started: std::time::Instant::now(),
             stop: StopFlag::new(),
+            observers: Observers::default(),
         })
     }
 
@@ -159,6 +161,15 @@ impl Search {
     /// [`Search::resume`] continues exactly.
     pub fn stop_when(&mut self, flag: StopFlag) {
         self.stop = flag;
+    }
+
+    /// Calls `observer` with every event of the search from now on, as it happens: what
+    /// `log.jsonl` records ([`SearchEvent`]), and every weight and indicator step. An
+    /// observer runs on the training thread: keep it short.
+    pub fn observe(&mut self, observer: impl FnMut(&SearchEvent) + Send + 'static) {
+        if let Ok(mut observers) = self.observers.lock() {
+            observers.push(Box::new(observer));
+        }
     }
 
     /// The checked search space.
@@ -320,29 +331,30 @@ impl Search {
                 None,
             ),
         };
-        let mut log = RunLog::open(&self.run_dir.join("log.jsonl"), progress.log_len)?;
+        let mut log = RunLog::open(&self.run_dir.join("log.jsonl"), progress.log_len)?
+            .with_observers(self.observers.clone());
         let rounds = self.total_rounds(&progress.evolution);
         if resumed.is_none() {
-            log.event(
-                "start",
-                json!({
-                    "space": self.config.space, "pool": self.space.pool().name(),
-                    "cells": self.space.num_cells(), "rounds": rounds,
-                    "train_images": self.data.train.len(), "held_out_images": self.data.held_out.len(),
-                    "fixed_cost": self.costs.fixed,
-                }),
-            )?;
+            log.write(&SearchEvent::Start {
+                space: self.config.space.clone(),
+                pool: self.space.pool().name().to_string(),
+                cells: self.space.num_cells(),
+                rounds,
+                train_images: self.data.train.len(),
+                held_out_images: self.data.held_out.len(),
+                fixed_cost: self.costs.fixed,
+            })?;
         } else {
             for (dir, why) in &damaged {
-                log.event(
-                    "damaged_checkpoint",
-                    json!({ "checkpoint": dir, "why": why }),
-                )?;
+                log.write(&SearchEvent::DamagedCheckpoint {
+                    checkpoint: dir.clone(),
+                    why: why.clone(),
+                })?;
             }
-            log.event(
-                "resume",
-                json!({ "round": progress.rounds_done + 1, "total_steps": progress.total_steps }),
-            )?;
+            log.write(&SearchEvent::Resume {
+                round: progress.rounds_done + 1,
+                total_steps: progress.total_steps,
+            })?;
             reporter.line(&format!(
                 "resuming round {}/{} from {}",
                 progress.rounds_done + 1,
@@ -394,11 +406,11 @@ impl Search {
             } = progress.phase
                 && position.batch == 0
             {
-                log.event(
-                    "round_start",
-                    json!({ "round": round + 1, "subspace": progress.evolution.subspace().cells(),
-                            "pending": progress.evolution.pending().iter().map(Vec::len).collect::<Vec<_>>() }),
-                )?;
+                log.write(&SearchEvent::RoundStart {
+                    round: round + 1,
+                    subspace: progress.evolution.subspace().cells().to_vec(),
+                    pending: progress.evolution.pending().iter().map(Vec::len).collect(),
+                })?;
                 reporter.line(&format!(
                     "round {}/{}: sub-space of {} ops per cell",
                     round + 1,
@@ -453,7 +465,11 @@ impl Search {
             front: front.clone(),
         }
         .write(&front_path)?;
-        log.event("finish", json!({ "rounds": progress.rounds_done, "total_steps": progress.total_steps, "front": front }))?;
+        log.write(&SearchEvent::Finish {
+            rounds: progress.rounds_done,
+            total_steps: progress.total_steps,
+            front: front.clone(),
+        })?;
         progress.log_len = log.len();
         Ok(self.outcome(&progress, true, Some(front_path)))
     }
@@ -689,6 +705,12 @@ impl Search {
                 loss_sum += stats.loss as f64 * stats.images as f64;
                 correct += stats.correct;
                 seen += stats.images;
+                log.write(&SearchEvent::WeightStep {
+                    round: round + 1,
+                    step: step + 1,
+                    loss: f64::from(stats.loss),
+                    lr: lr_now,
+                })?;
 
                 // Indicator step every `every` iterations, on a held-out batch.
                 if (step + 1) % self.config.indicator.every as u64 == 0 {
@@ -712,16 +734,24 @@ impl Search {
                 }
                 // Dropping.
                 let alphas = state.indicators.values();
+                if (step + 1) % self.config.indicator.every as u64 == 0 {
+                    log.write(&SearchEvent::IndicatorStep {
+                        round: round + 1,
+                        step: step + 1,
+                        alphas: alphas.clone(),
+                    })?;
+                }
                 if let Some((cell, op)) = non_finite(&alphas) {
                     let what = format!("indicator α[{cell}][{op}] is {}", alphas[cell][op]);
                     return Err(self.diverged(round, step, what));
                 }
                 let dropped = progress.evolution.drop_below(&alphas, threshold)?;
                 if dropped.iter().any(|d| !d.is_empty()) {
-                    log.event(
-                        "dropped",
-                        json!({ "round": round + 1, "step": step, "ops": dropped }),
-                    )?;
+                    log.write(&SearchEvent::Dropped {
+                        round: round + 1,
+                        step,
+                        ops: dropped,
+                    })?;
                 }
                 step += 1;
                 progress.total_steps += 1;
@@ -734,12 +764,15 @@ impl Search {
                         loss_sum / seen.max(1) as f64,
                         100.0 * correct as f64 / seen.max(1) as f64,
                     );
-                    log.event(
-                        "train",
-                        json!({ "round": round + 1, "epoch": batch_position.epoch - first_epoch, "step": step,
-                                "loss": l, "accuracy": a, "lr": lr_now,
-                                "elapsed_s": self.started.elapsed().as_secs_f64() }),
-                    )?;
+                    log.write(&SearchEvent::Train {
+                        round: round + 1,
+                        epoch: batch_position.epoch - first_epoch,
+                        step,
+                        loss: l,
+                        accuracy: a,
+                        lr: lr_now,
+                        elapsed_s: self.started.elapsed().as_secs_f64(),
+                    })?;
                     message = format!("loss {l:.3} acc {a:.1}% lr {lr_now:.4}");
                     (loss_sum, correct, seen) = (0.0, 0, 0);
                 }
@@ -760,17 +793,19 @@ impl Search {
             if !self.config.evaluation.probe.is_empty() {
                 // Before the checkpoint, so that a resume after it never repeats the probe.
                 let accuracies = self.probe(round, &mut state.supernet)?;
-                log.event(
-                    "probe",
-                    json!({ "round": round + 1, "epoch": position.epoch - first_epoch, "step": step,
-                            "accuracies": accuracies }),
-                )?;
+                log.write(&SearchEvent::Probe {
+                    round: round + 1,
+                    epoch: position.epoch - first_epoch,
+                    step,
+                    accuracies,
+                })?;
             }
-            log.event(
-                "epoch_end",
-                json!({ "round": round + 1, "epoch": position.epoch - first_epoch, "step": step,
-                        "alphas": state.indicators.values() }),
-            )?;
+            log.write(&SearchEvent::EpochEnd {
+                round: round + 1,
+                epoch: position.epoch - first_epoch,
+                step,
+                alphas: state.indicators.values(),
+            })?;
             self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
         }
         reporter.finish();
@@ -934,12 +969,16 @@ impl Search {
             let arch = archs[i].architecture.clone();
             let accuracy = scorer.score(&mut state.supernet, &arch)?;
             archs[i].accuracy = Some(accuracy);
-            log.event(
-                "evaluated",
-                json!({ "round": round + 1, "architecture": arch, "origin": archs[i].origin,
-                        "cost": archs[i].cost, "macs": archs[i].macs, "params": archs[i].params,
-                        "accuracy": accuracy, "elapsed_s": self.started.elapsed().as_secs_f64() }),
-            )?;
+            log.write(&SearchEvent::Evaluated {
+                round: round + 1,
+                architecture: arch.clone(),
+                origin: archs[i].origin,
+                cost: archs[i].cost,
+                macs: archs[i].macs,
+                params: archs[i].params,
+                accuracy,
+                elapsed_s: self.started.elapsed().as_secs_f64(),
+            })?;
             let (cost, unit) = (archs[i].cost, &self.costs.unit);
             reporter.advance(1, &format!("{accuracy:.1}% at {cost:.3} {unit}"));
             progress.phase = Phase::Evaluate {
@@ -1020,11 +1059,12 @@ impl Search {
         } else {
             progress.evolution.evolve(&front_archs)?
         };
-        log.event(
-            "round_end",
-            json!({ "round": round + 1, "front": front, "introduced": introduced,
-                    "kept": progress.evolution.kept() }),
-        )?;
+        log.write(&SearchEvent::RoundEnd {
+            round: round + 1,
+            front: front.clone(),
+            introduced: introduced.clone(),
+            kept: progress.evolution.kept().to_vec(),
+        })?;
         let best = front.iter().map(|f| f.accuracy).fold(0.0, f64::max);
         reporter.line(&format!(
             "round {}: {} evaluated, front of {} (best {best:.1}%), plot {}",

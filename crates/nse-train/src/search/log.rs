@@ -1,19 +1,27 @@
-//! The JSON-lines run log: one JSON object per line, flushed as written, truncated back to
-//! the checkpoint's length on resume so that no event is logged twice.
+//! The JSON-lines run log: one [`SearchEvent`] per line, flushed as written, truncated back
+//! to the checkpoint's length on resume so that no event is logged twice. Every event also
+//! goes to the search's observers ([`Search::observe`](crate::search::Search::observe)).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 
 use crate::search::error::{Result, SearchError};
+use crate::search::events::SearchEvent;
+
+/// A function that receives every event of a search as it happens.
+pub type Observer = Box<dyn FnMut(&SearchEvent) + Send>;
+
+/// The observers of a search, shared with its log.
+pub type Observers = Arc<Mutex<Vec<Observer>>>;
 
 /// An append-only JSON-lines log.
 pub struct RunLog {
     path: PathBuf,
     file: File,
     len: u64,
+    observers: Observers,
 }
 
 impl RunLog {
@@ -30,6 +38,7 @@ impl RunLog {
             path: path.to_path_buf(),
             file,
             len,
+            observers: Observers::default(),
         };
         log.file = OpenOptions::new()
             .append(true)
@@ -49,13 +58,27 @@ impl RunLog {
         self.len == 0
     }
 
-    /// Appends `{"event": event, ...fields}`.
-    pub fn event(&mut self, event: &str, fields: Value) -> Result<()> {
-        let mut object = json!({ "event": event });
-        if let (Some(target), Value::Object(source)) = (object.as_object_mut(), fields) {
-            target.extend(source);
+    /// Passes every event to `observers` from now on.
+    pub fn with_observers(mut self, observers: Observers) -> Self {
+        self.observers = observers;
+        self
+    }
+
+    /// Hands `event` to the observers and, when it [is logged](SearchEvent::is_logged),
+    /// appends it as one line.
+    pub fn write(&mut self, event: &SearchEvent) -> Result<()> {
+        if let Ok(mut observers) = self.observers.lock() {
+            for observe in observers.iter_mut() {
+                observe(event);
+            }
         }
-        let mut line = serde_json::to_string(&object).expect("JSON values serialise");
+        if !event.is_logged() {
+            return Ok(());
+        }
+        let mut line = serde_json::to_string(event).map_err(|e| SearchError::Json {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())

@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod driver;
 pub mod error;
+pub mod events;
 pub mod log;
 pub mod report;
 pub mod step;

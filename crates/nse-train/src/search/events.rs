@@ -1,0 +1,207 @@
+//! What a search reports as it runs, as typed events: the lines of `log.jsonl` (one
+//! [`SearchEvent`] per line, tagged by `"event"`), and what observers registered with
+//! [`Search::observe`](crate::search::Search::observe) receive, step by step.
+//!
+//! Reading a run's log with the library's own types:
+//!
+//! ```no_run
+//! use nse_train::search::events::{SearchEvent, read_log};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! for event in read_log("runs/demo/log.jsonl".as_ref())? {
+//!     if let SearchEvent::RoundEnd { round, front, .. } = event {
+//!         println!("round {round}: front of {}", front.len());
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use nse_space::{Architecture, Origin, SpaceSpec};
+
+use crate::search::error::{Result, SearchError};
+use crate::search::report::FrontEntry;
+
+/// One event of a search. Rounds are numbered from 1; `step` counts the weight steps of the
+/// round (1 after the first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SearchEvent {
+    /// A fresh search starts.
+    Start {
+        /// The space searched.
+        space: SpaceSpec,
+        /// The candidate pool's name.
+        pool: String,
+        /// Cells of the space.
+        cells: usize,
+        /// Rounds the search will run.
+        rounds: usize,
+        /// Images of the training part.
+        train_images: usize,
+        /// Images of the held-out part.
+        held_out_images: usize,
+        /// What every architecture costs (stem and tail), in the metric's unit.
+        fixed_cost: f64,
+    },
+    /// A checkpoint was found damaged and set aside; the one before it resumes.
+    DamagedCheckpoint {
+        /// The checkpoint folder (its name before it was set aside).
+        checkpoint: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A search continues from a checkpoint.
+    Resume {
+        /// The round it continues.
+        round: usize,
+        /// Weight steps done over the whole run.
+        total_steps: u64,
+    },
+    /// A round starts training.
+    RoundStart {
+        /// The round.
+        round: usize,
+        /// The sub-space: the ops of each cell searched this round.
+        subspace: Vec<Vec<usize>>,
+        /// Ops left in each cell's pending pool.
+        pending: Vec<usize>,
+    },
+    /// A weight step was taken (delivered to observers only, not written to the log, which
+    /// gets a [`Train`](Self::Train) summary every `log_every` steps).
+    WeightStep {
+        /// The round.
+        round: usize,
+        /// The step.
+        step: u64,
+        /// The batch's cross-entropy.
+        loss: f64,
+        /// The learning rate of the step.
+        lr: f64,
+    },
+    /// An indicator step was taken (observers only).
+    IndicatorStep {
+        /// The round.
+        round: usize,
+        /// The weight step it followed.
+        step: u64,
+        /// The indicators after it, `[cell][op]`.
+        alphas: Vec<Vec<f32>>,
+    },
+    /// Ops fell below the drop threshold and left the sub-space.
+    Dropped {
+        /// The round.
+        round: usize,
+        /// The step (0-based, as logged).
+        step: u64,
+        /// The ops dropped from each cell.
+        ops: Vec<Vec<usize>>,
+    },
+    /// Training summary of the last `log_every` steps.
+    Train {
+        /// The round.
+        round: usize,
+        /// Epoch within the round (0-based).
+        epoch: usize,
+        /// The step.
+        step: u64,
+        /// Mean training loss over the steps summarised.
+        loss: f64,
+        /// Training top-1 (%) over them.
+        accuracy: f64,
+        /// Learning rate of the last of them.
+        lr: f64,
+        /// Seconds since the run (or resume) started.
+        elapsed_s: f64,
+    },
+    /// The probe architectures were scored (`evaluation.probe`).
+    Probe {
+        /// The round.
+        round: usize,
+        /// Epoch within the round after which they were scored.
+        epoch: usize,
+        /// The step.
+        step: u64,
+        /// Held-out top-1 (%) of each probe architecture.
+        accuracies: Vec<f64>,
+    },
+    /// An epoch of supernet training ended (a checkpoint follows).
+    EpochEnd {
+        /// The round.
+        round: usize,
+        /// Epoch within the round.
+        epoch: usize,
+        /// The step.
+        step: u64,
+        /// The indicators, `[cell][op]`.
+        alphas: Vec<Vec<f32>>,
+    },
+    /// An architecture was scored at the end of a round.
+    Evaluated {
+        /// The round.
+        round: usize,
+        /// The architecture.
+        architecture: Architecture,
+        /// Where it came from (window, extra band, previous front).
+        origin: Origin,
+        /// Its cost in the metric's unit.
+        cost: f64,
+        /// MACs.
+        macs: u64,
+        /// Parameters.
+        params: u64,
+        /// Held-out top-1 (%) with inherited weights after BN recalibration.
+        accuracy: f64,
+        /// Seconds since the run (or resume) started.
+        elapsed_s: f64,
+    },
+    /// A round ended: its front, and the sub-space's evolution.
+    RoundEnd {
+        /// The round.
+        round: usize,
+        /// The round's Pareto front.
+        front: Vec<FrontEntry>,
+        /// Ops introduced into each cell for the next round (empty after the last).
+        introduced: Vec<Vec<usize>>,
+        /// The kept sets: the front's ops per cell.
+        kept: Vec<Vec<usize>>,
+    },
+    /// The search finished.
+    Finish {
+        /// Rounds run.
+        rounds: usize,
+        /// Weight steps over the whole run.
+        total_steps: u64,
+        /// The final front.
+        front: Vec<FrontEntry>,
+    },
+}
+
+impl SearchEvent {
+    /// Whether the event is written to `log.jsonl` (every one but the per-step events).
+    pub fn is_logged(&self) -> bool {
+        !matches!(
+            self,
+            SearchEvent::WeightStep { .. } | SearchEvent::IndicatorStep { .. }
+        )
+    }
+}
+
+/// Reads a run's `log.jsonl` into events; an error names the line that does not read.
+pub fn read_log(path: &Path) -> Result<Vec<SearchEvent>> {
+    let text = std::fs::read_to_string(path).map_err(|e| SearchError::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| SearchError::Json {
+                path: format!("{} line {}", path.display(), i + 1),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
