@@ -740,3 +740,123 @@ fn observers_see_the_events_the_log_holds_and_every_step() {
     };
     assert_eq!(front, &outcome.front);
 }
+
+/// A custom evaluator replaces BN recalibration + held-out top-1: it is called once per
+/// evaluated architecture, its scores are what the log and the front report, and the front
+/// follows them (scoring cheaper architectures higher leaves the cheapest alone on it).
+#[test]
+fn a_custom_evaluator_scores_the_candidates() {
+    use nse_train::search::events::{SearchEvent, read_log};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let data = scratch("data-evaluator");
+    write_dataset(&data);
+    let device = Device::flex();
+    let config = config(&data);
+    let dir = scratch("evaluator");
+    let mut search = Search::new(config, &dir, &device).unwrap();
+    let space = search.space().clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    search.evaluate_with(
+        move |_round: usize,
+              _supernet: &mut nse_supernet::Supernet,
+              arch: &nse_space::Architecture,
+              _scorer: &nse_train::search::Scorer| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let macs = space.architecture_cost(arch)?.total.macs;
+            Ok(-(macs as f64) / 1e6)
+        },
+    );
+    let outcome = search.run(&mut Quiet).unwrap();
+    let events = read_log(&dir.join("log.jsonl")).unwrap();
+    let scores: Vec<(f64, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            SearchEvent::Evaluated { accuracy, macs, .. } => Some((*accuracy, *macs)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(scores.len(), calls.load(Ordering::SeqCst));
+    assert!(!scores.is_empty());
+    for (score, macs) in &scores {
+        assert_eq!(*score, -(*macs as f64) / 1e6);
+    }
+    assert_eq!(outcome.front.len(), 1, "{:?}", outcome.front);
+    let cheapest = outcome.front[0].macs;
+    assert!(cheapest <= scores.iter().map(|s| s.1).min().unwrap());
+}
+
+/// A search on datasets given from code: recorded as `custom`, refused by a plain resume
+/// with a clear message, and resumed with the same datasets to the uninterrupted front.
+#[test]
+fn a_search_runs_and_resumes_on_datasets_given_from_code() {
+    use nse_train::data::{MnistVariant, Split, load_mnist};
+    use nse_train::search::DataSource;
+    use nse_train::search::data::SharedDataset;
+    use std::sync::Arc;
+    let data = scratch("data-custom");
+    write_dataset(&data);
+    let load = |split| -> SharedDataset {
+        Arc::new(load_mnist(&data, split, MnistVariant::Fashion).unwrap())
+    };
+    let device = Device::flex();
+    let config = config(&data);
+    let full = scratch("custom-full");
+    Search::with_datasets(
+        config.clone(),
+        "my data",
+        load(Split::Train),
+        Some(load(Split::Test)),
+        &full,
+        &device,
+    )
+    .unwrap()
+    .run(&mut Quiet)
+    .unwrap();
+    let saved: SearchConfig =
+        serde_json::from_str(&std::fs::read_to_string(full.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        saved.data.source,
+        DataSource::Custom {
+            name: "my data".into()
+        }
+    );
+
+    let parts = scratch("custom-parts");
+    let mut stopped = config.clone();
+    stopped.max_steps = Some(9);
+    let train = load(Split::Train);
+    Search::with_datasets(stopped, "my data", train.clone(), None, &parts, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    let err = Search::resume(&parts, &device, None).err().unwrap();
+    assert!(err.to_string().contains("resume_with_datasets"), "{err}");
+    let outcome = Search::resume_with_datasets(&parts, train, None, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert!(outcome.finished);
+    assert_eq!(
+        std::fs::read_to_string(parts.join("front.json")).unwrap(),
+        std::fs::read_to_string(full.join("front.json")).unwrap()
+    );
+    // Images of the wrong channel count are refused before anything runs.
+    let mut rgb = config.clone();
+    rgb.space.input_channels = 3;
+    let err = Search::with_datasets(
+        rgb,
+        "x",
+        load(Split::Train),
+        None,
+        &scratch("custom-rgb"),
+        &device,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("1 channels, the space expects 3"),
+        "{err}"
+    );
+}

@@ -46,6 +46,12 @@ pub enum DataSource {
         /// Folder to extract into (reused when already extracted).
         cache: PathBuf,
     },
+    /// Datasets given from code ([`Search::with_datasets`](crate::search::Search::with_datasets));
+    /// the name is only recorded.
+    Custom {
+        /// What the caller called them.
+        name: String,
+    },
 }
 
 /// Data settings of a search.

@@ -65,6 +65,12 @@ pub fn open_splits(
             let root = extract_tar_gz_cached(path, cache)?;
             tree(&root, channels)?
         }
+        DataSource::Custom { name } => {
+            return Err(SearchError::Config(format!(
+                "the data `{name}` was given from code: continue the run with \
+                 `Search::resume_with_datasets`"
+            )));
+        }
     })
 }
 
@@ -129,6 +135,27 @@ pub fn normalization(
 /// `seed` (class-stratified, stable across runs).
 pub fn open(config: &DataConfig, channels: usize, seed: u64) -> Result<RunData> {
     let (full, test) = open_splits(&config.source, channels)?;
+    split(config, full, test, channels, seed)
+}
+
+/// The data of a search from a training set `full` and a test set: `full` is cut into
+/// train and held-out parts by `seed` (class-stratified), and normalised as
+/// `config.normalize` says.
+pub fn split(
+    config: &DataConfig,
+    full: SharedDataset,
+    test: Option<SharedDataset>,
+    channels: usize,
+    seed: u64,
+) -> Result<RunData> {
+    if let Some(sample) = (!full.is_empty()).then(|| full.get(0)).transpose()? {
+        let found = sample.image.channels();
+        if found != channels {
+            return Err(SearchError::Config(format!(
+                "the training images have {found} channels, the space expects {channels}"
+            )));
+        }
+    }
     let normalize = normalization(&config.source, &config.normalize, channels, &*full)?;
     let split = holdout_split(&*full, config.holdout_fraction, seed)?;
     let (train, held_out) = split.into_subsets(Arc::new(full))?;

@@ -28,7 +28,7 @@ use crate::progress::Reporter;
 use crate::schedule::CosineWarmup;
 use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
 use crate::search::config::{SearchConfig, UnsampledOps};
-use crate::search::data::{RunData, SharedDataset, open};
+use crate::search::data::{RunData, SharedDataset, open, split};
 use crate::search::error::{Result, SearchError};
 use crate::search::events::SearchEvent;
 use crate::search::log::{Observers, RunLog};
@@ -72,9 +72,49 @@ pub struct Search {
     started: std::time::Instant,
     stop: StopFlag,
     observers: Observers,
+    evaluator: std::sync::Mutex<Option<Box<dyn Evaluator>>>,
+}
+
+/// How the end of a round scores a candidate architecture: a number where higher is
+/// better, which the Pareto front weighs against cost and `front.json` and the log report
+/// as `accuracy`. The default is the method's (docs/method.md §7.2): BN recalibration, then
+/// held-out top-1 with the inherited weights ([`Scorer`]). Research code supplies its own
+/// (a zero-cost proxy, a predictor, a blend with the default) through
+/// [`Search::evaluate_with`]; any `FnMut(round, &mut Supernet, &Architecture, &Scorer) ->
+/// Result<f64>` closure is one.
+pub trait Evaluator: Send {
+    /// The score of `architecture` in round `round` (0-based), with the weights it inherits
+    /// from `supernet` (whose batch-norm statistics it may change, as recalibration does).
+    /// `scorer` is the round's default, for evaluators that build on it. Scores must be
+    /// finite; a search resumes exactly only if the evaluator is deterministic.
+    fn evaluate(
+        &mut self,
+        round: usize,
+        supernet: &mut Supernet,
+        architecture: &Architecture,
+        scorer: &Scorer,
+    ) -> Result<f64>;
+}
+
+impl<F> Evaluator for F
+where
+    F: FnMut(usize, &mut Supernet, &Architecture, &Scorer) -> Result<f64> + Send,
+{
+    fn evaluate(
+        &mut self,
+        round: usize,
+        supernet: &mut Supernet,
+        architecture: &Architecture,
+        scorer: &Scorer,
+    ) -> Result<f64> {
+        self(round, supernet, architecture, scorer)
+    }
 }
 
 type TrainLoader = Loader<SharedDataset, Pipeline>;
+
+/// Datasets given from code: the training set and the test set, if any.
+type Given = (SharedDataset, Option<SharedDataset>);
 
 /// A round's models: the supernet state and the weight and indicator optimizers.
 type Models = (SupernetState, ModuleOptimizer, ModuleOptimizer);
@@ -92,6 +132,47 @@ impl Search {
     /// resource setting into the metric's unit, checks that the resource window can be met,
     /// and writes the resolved `config.json`. Training runs on `device` with autodiff.
     pub fn new(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+        Self::create(config, run_dir, device, None)
+    }
+
+    /// [`new`](Self::new) on datasets given from code instead of `config.data.source`: any
+    /// [`Dataset`](crate::data::Dataset) (`train` is split into training and held-out parts
+    /// by `data.holdout_fraction`; `test`, if any, is kept for retraining). The run records
+    /// `data.source` as [`DataSource::Custom`](super::DataSource::Custom) named `name`, and
+    /// [`resume_with_datasets`](Self::resume_with_datasets) continues it with the same
+    /// datasets. `data.normalize = auto` measures them.
+    pub fn with_datasets(
+        mut config: SearchConfig,
+        name: &str,
+        train: SharedDataset,
+        test: Option<SharedDataset>,
+        run_dir: &Path,
+        device: &Device,
+    ) -> Result<Self> {
+        config.data.source = super::DataSource::Custom {
+            name: name.to_string(),
+        };
+        Self::create(config, run_dir, device, Some((train, test)))
+    }
+
+    /// [`resume`](Self::resume) of a search started with
+    /// [`with_datasets`](Self::with_datasets), given the same datasets again.
+    pub fn resume_with_datasets(
+        run_dir: &Path,
+        train: SharedDataset,
+        test: Option<SharedDataset>,
+        device: &Device,
+        max_steps: Option<u64>,
+    ) -> Result<Self> {
+        Self::reopen(run_dir, device, max_steps, Some((train, test)))
+    }
+
+    fn create(
+        config: SearchConfig,
+        run_dir: &Path,
+        device: &Device,
+        given: Option<Given>,
+    ) -> Result<Self> {
         config.check()?;
         if !checkpoint::candidates(run_dir).is_empty() {
             return Err(SearchError::Config(format!(
@@ -100,7 +181,7 @@ impl Search {
             )));
         }
         std::fs::create_dir_all(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
-        let mut search = Self::prepare(config, run_dir, device)?;
+        let mut search = Self::prepare(config, run_dir, device, given)?;
         search.config.resource = search
             .config
             .resource
@@ -113,6 +194,15 @@ impl Search {
     /// Reopens the search in `run_dir` from its `config.json` to continue from the latest
     /// checkpoint. `max_steps` replaces the saved step budget.
     pub fn resume(run_dir: &Path, device: &Device, max_steps: Option<u64>) -> Result<Self> {
+        Self::reopen(run_dir, device, max_steps, None)
+    }
+
+    fn reopen(
+        run_dir: &Path,
+        device: &Device,
+        max_steps: Option<u64>,
+        given: Option<Given>,
+    ) -> Result<Self> {
         let path = run_dir.join("config.json");
         let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
         let mut config: SearchConfig =
@@ -125,10 +215,15 @@ impl Search {
                 run_dir.display()
             )));
         }
-        Self::prepare(config, run_dir, device)
+        Self::prepare(config, run_dir, device, given)
     }
 
-    fn prepare(config: SearchConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+    fn prepare(
+        config: SearchConfig,
+        run_dir: &Path,
+        device: &Device,
+        given: Option<Given>,
+    ) -> Result<Self> {
         let space = config.space.check()?;
         for (i, arch) in config.evaluation.probe.iter().enumerate() {
             space.check_architecture(arch).map_err(|e| {
@@ -137,11 +232,12 @@ impl Search {
                 ))
             })?;
         }
-        let data = open(
-            &config.data,
-            space.spec().input_channels,
-            derive_seed(config.seed, STREAM_DATA),
-        )?;
+        let channels = space.spec().input_channels;
+        let seed = derive_seed(config.seed, STREAM_DATA);
+        let data = match given {
+            Some((train, test)) => split(&config.data, train, test, channels, seed)?,
+            None => open(&config.data, channels, seed)?,
+        };
         let costs = cost_table(&config, &space)?;
         Ok(Search {
             config,
@@ -153,6 +249,7 @@ impl Search {
             started: std::time::Instant::now(),
             stop: StopFlag::new(),
             observers: Observers::default(),
+            evaluator: std::sync::Mutex::new(None),
         })
     }
 
@@ -169,6 +266,15 @@ impl Search {
     pub fn observe(&mut self, observer: impl FnMut(&SearchEvent) + Send + 'static) {
         if let Ok(mut observers) = self.observers.lock() {
             observers.push(Box::new(observer));
+        }
+    }
+
+    /// Scores the end-of-round candidates with `evaluator` instead of the method's BN
+    /// recalibration and held-out top-1 ([`Evaluator`]). Set it again after
+    /// [`resume`](Self::resume): it is code, not part of the saved configuration.
+    pub fn evaluate_with(&mut self, evaluator: impl Evaluator + 'static) {
+        if let Ok(mut slot) = self.evaluator.lock() {
+            *slot = Some(Box::new(evaluator));
         }
     }
 
@@ -252,7 +358,7 @@ impl Search {
         let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
         let config: SearchConfig = serde_json::from_str(&text).map_err(|e| json_error(&path, e))?;
         config.check()?;
-        Self::prepare(config, run_dir, device)
+        Self::prepare(config, run_dir, device, None)
     }
 
     /// Fails before any training when the window cannot be met ([`check_window`]).
@@ -967,7 +1073,19 @@ impl Search {
                 return Ok(true);
             }
             let arch = archs[i].architecture.clone();
-            let accuracy = scorer.score(&mut state.supernet, &arch)?;
+            let accuracy = match self.evaluator.lock() {
+                Ok(mut custom) if custom.is_some() => {
+                    let evaluator = custom.as_mut().expect("checked");
+                    let score = evaluator.evaluate(round, &mut state.supernet, &arch, &scorer)?;
+                    if !score.is_finite() {
+                        return Err(SearchError::Config(format!(
+                            "the evaluator scored `{arch}` {score}: scores must be finite"
+                        )));
+                    }
+                    score
+                }
+                _ => scorer.score(&mut state.supernet, &arch)?,
+            };
             archs[i].accuracy = Some(accuracy);
             log.write(&SearchEvent::Evaluated {
                 round: round + 1,

@@ -19,7 +19,9 @@ pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, NormalizeChoice,
     ResourceConfig, SearchConfig, UnsampledOps,
 };
-pub use driver::{Score, Scorer, Search, SearchOutcome, check_window, cost_table, window_sampler};
+pub use driver::{
+    Evaluator, Score, Scorer, Search, SearchOutcome, check_window, cost_table, window_sampler,
+};
 pub use error::{Result, SearchError};
 pub use report::{FrontEntry, FrontFile};
 pub use step::{WeightStepStats, indicator_step, weight_step, weight_step_coasting};
