@@ -20,8 +20,13 @@ pub enum SpaceError {
         reason: String,
     },
     /// An unknown preset name.
-    #[error("unknown search-space preset `{0}` (known: {known})", known = crate::space::PRESETS.join(", "))]
-    UnknownPreset(String),
+    #[error("unknown search-space preset `{name}` (known: {})", known.join(", "))]
+    UnknownPreset {
+        /// The name asked for.
+        name: String,
+        /// The presets there are.
+        known: &'static [&'static str],
+    },
     /// An architecture has the wrong number of cells.
     #[error("architecture has {got} cells but the space has {expected}")]
     WrongCellCount {

@@ -167,7 +167,12 @@ impl SpaceSpec {
                     10,
                 )
             },
-            other => return Err(SpaceError::UnknownPreset(other.to_string())),
+            other => {
+                return Err(SpaceError::UnknownPreset {
+                    name: other.to_string(),
+                    known: &PRESETS,
+                });
+            }
         })
     }
 
@@ -628,7 +633,7 @@ mod tests {
         assert!(serde_json::from_str::<SpaceSpec>(r#"{"pool":"mb27","layout":"NRE","depths":[1,1,1,1,1,1],"channels":[8,8,8,8,8,8,8],"input_size":32,"num_classes":10}"#).is_err());
         assert!(matches!(
             SpaceSpec::preset("imagenet-mb99"),
-            Err(SpaceError::UnknownPreset(_))
+            Err(SpaceError::UnknownPreset { .. })
         ));
     }
 

@@ -542,3 +542,30 @@ fn shadow_batch_norm_normalises_by_branch_count() {
     let err = ChildNetwork::inherit(&net, &space, &Architecture::new(arch).unwrap()).unwrap_err();
     assert!(err.to_string().contains("shadow batch norms"), "{err}");
 }
+
+/// The supernet's paths carry the sampler's two sets, the cell's sub-space beside them, and
+/// no unselected set where the sampler found the cell deterministic.
+#[test]
+fn sampled_paths_become_the_supernets_paths() {
+    use rand::SeedableRng;
+    let space = tiny_space();
+    // Cell 0 (normal, 8→8: residual) three ops; cell 1 (reduction) a single op:
+    // deterministic; cell 2 (residual) empty: deterministic.
+    let subspace = nse_space::SubSpace::new(&space, vec![vec![0, 1, 3], vec![2], vec![]]).unwrap();
+    let alphas = vec![vec![0.3f32, -0.2, 0.0, 0.5, 0.0]; 3];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let pair = subspace.sample_two_paths(&alphas, &mut rng).unwrap();
+    let paths = CellPaths::from_sampled(&subspace, &pair.cells);
+    assert_eq!(paths.len(), 3);
+    for (c, (path, sampled)) in paths.iter().zip(&pair.cells).enumerate() {
+        assert_eq!(path.subspace, subspace.ops(c));
+        assert_eq!(path.selected, sampled.selected);
+        match sampled.deterministic {
+            true => assert_eq!(path.unselected, None, "cell {c}"),
+            false => assert_eq!(path.unselected.as_ref(), Some(&sampled.other), "cell {c}"),
+        }
+    }
+    assert!(paths[0].unselected.is_some());
+    assert_eq!(paths[1].unselected, None);
+    assert_eq!(paths[2].unselected, None);
+}

@@ -16,7 +16,7 @@ use nse_space::{
 };
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::store::{load_module, save_module};
-use nse_supernet::{CellPaths, Indicators, Supernet, SupernetOptions, SupernetState};
+use nse_supernet::{Indicators, Supernet, SupernetOptions, SupernetState};
 
 use crate::data::rng::derive_rng;
 use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
@@ -1305,19 +1305,6 @@ fn non_finite(alphas: &[Vec<f32>]) -> Option<(usize, usize)> {
         .iter()
         .enumerate()
         .find_map(|(cell, row)| row.iter().position(|a| !a.is_finite()).map(|op| (cell, op)))
-}
-
-/// The indicator-step paths of the supernet from the sampler's output.
-pub fn indicator_paths(subspace: &SubSpace, cells: &[nse_space::CellPaths]) -> Vec<CellPaths> {
-    cells
-        .iter()
-        .enumerate()
-        .map(|(c, p)| CellPaths {
-            subspace: subspace.ops(c).to_vec(),
-            selected: p.selected.clone(),
-            unselected: (!p.deterministic).then(|| p.other.clone()),
-        })
-        .collect()
 }
 
 /// A seed for `stream` of a run with `seed`.

@@ -12,7 +12,6 @@ use nse_supernet::{CostTable, Indicators, Supernet, resource_penalty};
 
 use crate::metrics::top_k_correct;
 use crate::search::config::ResourceConfig;
-use crate::search::driver::indicator_paths;
 use crate::search::error::Result;
 
 /// What one weight step measured on its batch.
@@ -140,7 +139,7 @@ pub fn indicator_step<R: Rng + ?Sized>(
 ) -> Result<Indicators> {
     let alphas = indicators.values();
     let pair = subspace.sample_two_paths(&alphas, rng)?;
-    let paths = indicator_paths(subspace, &pair.cells);
+    let paths = nse_supernet::CellPaths::from_sampled(subspace, &pair.cells);
     // Only the indicators are updated: untracked weights spare the backward pass their
     // gradients (it still flows through the activations to every cell's indicators). Lazy
     // parameters are initialised first, or `no_grad` on the clone would reach the original's
