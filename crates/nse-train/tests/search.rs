@@ -860,3 +860,107 @@ fn a_search_runs_and_resumes_on_datasets_given_from_code() {
         "{err}"
     );
 }
+
+/// A search paused between phases continues to the uninterrupted front; at the pause before
+/// an evaluation, research code sees the candidates and adds its own, which are scored.
+#[test]
+fn a_search_pauses_between_phases_and_takes_candidates() {
+    use nse_train::search::Pause;
+    use nse_train::search::events::{SearchEvent, read_log};
+    let data = scratch("data-pause");
+    write_dataset(&data);
+    let device = Device::flex();
+    let config = config(&data);
+    let full = scratch("pause-full");
+    run_search(&config, &full, &device);
+
+    let dir = scratch("pause");
+    let mut search = Search::new(config.clone(), &dir, &device).unwrap();
+    search.pause_at(&[Pause::BeforeEvaluation, Pause::AfterRound]);
+    let mut stops = Vec::new();
+    let outcome = loop {
+        let outcome = search.run(&mut Quiet).unwrap();
+        match outcome.paused {
+            Some(pause) => {
+                if pause == Pause::BeforeEvaluation {
+                    let candidates = search.candidates().unwrap();
+                    assert!(!candidates.is_empty());
+                    assert!(candidates.iter().all(|c| c.accuracy.is_none()));
+                }
+                stops.push((pause, outcome.rounds_done));
+            }
+            None => break outcome,
+        }
+    };
+    assert!(outcome.finished);
+    assert_eq!(
+        stops,
+        [
+            (Pause::BeforeEvaluation, 0),
+            (Pause::AfterRound, 1),
+            (Pause::BeforeEvaluation, 1)
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("front.json")).unwrap(),
+        std::fs::read_to_string(full.join("front.json")).unwrap()
+    );
+    // Candidates of your own: from the round's sub-space, scored with the others.
+    let own = scratch("pause-own");
+    let mut search = Search::new(config.clone(), &own, &device).unwrap();
+    search.pause_at(&[Pause::BeforeEvaluation]);
+    assert!(search.add_candidates(&[]).is_err(), "not paused yet");
+    let outcome = search.run(&mut Quiet).unwrap();
+    assert_eq!(outcome.paused, Some(Pause::BeforeEvaluation));
+    let subspace = nse_train::search::checkpoint::read_progress(
+        &nse_train::search::checkpoint::find(&own).unwrap(),
+    )
+    .unwrap()
+    .evolution
+    .subspace()
+    .clone();
+    let cells: Vec<Vec<usize>> = (0..subspace.num_cells())
+        .map(|c| match subspace.is_residual(c) {
+            true => vec![],
+            false => vec![subspace.ops(c)[0]],
+        })
+        .collect();
+    let mine = nse_space::Architecture::new(cells.clone()).unwrap();
+    let before = search.candidates().unwrap().len();
+    let already = search
+        .candidates()
+        .unwrap()
+        .iter()
+        .any(|c| c.architecture == mine);
+    assert_eq!(
+        search.add_candidates(&[mine.clone()]).unwrap(),
+        usize::from(!already)
+    );
+    assert_eq!(
+        search.add_candidates(&[mine.clone()]).unwrap(),
+        0,
+        "no duplicates"
+    );
+    assert_eq!(
+        search.candidates().unwrap().len(),
+        before + usize::from(!already)
+    );
+    // An op outside the sub-space is refused, naming it.
+    let outside = (0..5).find(|op| !subspace.ops(0).contains(op)).unwrap();
+    let mut bad = cells.clone();
+    bad[0] = vec![outside];
+    let err = search
+        .add_candidates(&[nse_space::Architecture::new(bad).unwrap()])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not in the round's sub-space"),
+        "{err}"
+    );
+    search.pause_at(&[]);
+    search.run(&mut Quiet).unwrap();
+    let scored = read_log(&own.join("log.jsonl"))
+        .unwrap()
+        .into_iter()
+        .any(|e| matches!(e, SearchEvent::Evaluated { round: 1, architecture, .. } if architecture == mine));
+    assert!(scored, "the added candidate was scored in round 1");
+}

@@ -59,6 +59,23 @@ pub struct SearchOutcome {
     pub front: Vec<FrontEntry>,
     /// Where `front.json` was written (when finished).
     pub front_path: Option<PathBuf>,
+    /// The pause it stopped at ([`Search::pause_at`]), with a checkpoint; `run` again to go
+    /// on.
+    pub paused: Option<Pause>,
+}
+
+/// A point between the phases of a round where [`Search::run`] can pause, with a checkpoint,
+/// for research code to look and intervene before it is run again ([`Search::pause_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pause {
+    /// A round's supernet is trained and its candidates sampled, none scored yet:
+    /// [`Search::candidates`] lists them, [`Search::add_candidates`] adds architectures of
+    /// your own.
+    BeforeEvaluation,
+    /// A round ended: its front is built and the sub-space evolved; the next round has not
+    /// started ([`SearchOutcome::front`] holds the round's front).
+    AfterRound,
 }
 
 /// An NSE search bound to a run directory.
@@ -73,6 +90,7 @@ pub struct Search {
     stop: StopFlag,
     observers: Observers,
     evaluator: std::sync::Mutex<Option<Box<dyn Evaluator>>>,
+    pauses: Vec<Pause>,
 }
 
 /// How the end of a round scores a candidate architecture: a number where higher is
@@ -250,6 +268,7 @@ impl Search {
             stop: StopFlag::new(),
             observers: Observers::default(),
             evaluator: std::sync::Mutex::new(None),
+            pauses: Vec::new(),
         })
     }
 
@@ -275,6 +294,84 @@ impl Search {
     pub fn evaluate_with(&mut self, evaluator: impl Evaluator + 'static) {
         if let Ok(mut slot) = self.evaluator.lock() {
             *slot = Some(Box::new(evaluator));
+        }
+    }
+
+    /// Makes [`run`](Self::run) pause at every one of `pauses` (none by default): it writes a
+    /// checkpoint there and returns with [`SearchOutcome::paused`]; `run` again continues
+    /// from it, exactly as after an interruption.
+    pub fn pause_at(&mut self, pauses: &[Pause]) {
+        self.pauses = pauses.to_vec();
+    }
+
+    /// The candidates of the round paused at [`Pause::BeforeEvaluation`] (or interrupted in
+    /// its evaluation), scored or not; an error when the latest checkpoint is not in an
+    /// evaluation.
+    pub fn candidates(&self) -> Result<Vec<Evaluated>> {
+        match self.evaluation_checkpoint()?.1.phase {
+            Phase::Evaluate { archs } => Ok(archs),
+            Phase::Train { .. } => unreachable!("checked by evaluation_checkpoint"),
+        }
+    }
+
+    /// Adds `architectures` to the candidates of the round paused at
+    /// [`Pause::BeforeEvaluation`]: they are scored with the others and take part in the
+    /// front. Each must fit the space and use only ops of the round's sub-space (the front
+    /// evolves the sub-space from its ops); one already among the candidates is skipped.
+    /// Returns how many were added.
+    pub fn add_candidates(&mut self, architectures: &[Architecture]) -> Result<usize> {
+        let (dir, mut progress) = self.evaluation_checkpoint()?;
+        let Phase::Evaluate { archs } = &mut progress.phase else {
+            unreachable!("checked by evaluation_checkpoint");
+        };
+        let subspace = progress.evolution.subspace();
+        let mut added = 0;
+        for (a, arch) in architectures.iter().enumerate() {
+            self.space.check_architecture(arch).map_err(|e| {
+                SearchError::Config(format!(
+                    "candidate {a} (`{arch}`) does not fit the space: {e}"
+                ))
+            })?;
+            for (cell, ops) in arch.cells().iter().enumerate() {
+                if let Some(op) = ops.iter().find(|&&op| !subspace.contains(cell, op)) {
+                    return Err(SearchError::Config(format!(
+                        "candidate {a} (`{arch}`): op {op} of cell {cell} is not in the round's \
+                         sub-space {:?}",
+                        subspace.ops(cell)
+                    )));
+                }
+            }
+            if archs.iter().any(|e| &e.architecture == arch) {
+                continue;
+            }
+            let count = self.space.architecture_cost(arch)?;
+            archs.push(Evaluated {
+                architecture: arch.clone(),
+                origin: Origin::Window,
+                cost: self.costs.architecture_cost(arch.cells()),
+                macs: count.total.macs,
+                params: count.total.params,
+                accuracy: None,
+            });
+            added += 1;
+        }
+        checkpoint::update_progress(&dir, &progress)?;
+        Ok(added)
+    }
+
+    /// The latest checkpoint and its progress, which must be in a round's evaluation.
+    fn evaluation_checkpoint(&self) -> Result<(PathBuf, SearchProgress)> {
+        let not_paused = |why: &str| SearchError::Checkpoint {
+            path: checkpoint::checkpoint_dir(&self.run_dir)
+                .display()
+                .to_string(),
+            message: format!("{why}: pause the search at `Pause::BeforeEvaluation` first"),
+        };
+        let dir = checkpoint::find(&self.run_dir).ok_or_else(|| not_paused("no checkpoint"))?;
+        let progress = checkpoint::read_progress(&dir)?;
+        match progress.phase {
+            Phase::Evaluate { .. } => Ok((dir, progress)),
+            Phase::Train { .. } => Err(not_paused("the search is not in an evaluation")),
         }
     }
 
@@ -542,6 +639,9 @@ impl Search {
                 let archs = self.sample_for_evaluation(&progress, &state)?;
                 progress.phase = Phase::Evaluate { archs };
                 self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
+                if self.pauses.contains(&Pause::BeforeEvaluation) {
+                    return Ok(self.paused(&progress, Pause::BeforeEvaluation));
+                }
             }
             if self.evaluate_round(&mut progress, &mut state, &mut log, reporter)? {
                 return Ok(self.outcome(&progress, false, None));
@@ -559,6 +659,9 @@ impl Search {
                 indicator_steps: 0,
             };
             self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
+            if progress.rounds_done < rounds && self.pauses.contains(&Pause::AfterRound) {
+                return Ok(self.paused(&progress, Pause::AfterRound));
+            }
         }
 
         let front = progress.fronts.last().cloned().unwrap_or_default();
@@ -593,6 +696,14 @@ impl Search {
             total_steps: progress.total_steps,
             front: progress.fronts.last().cloned().unwrap_or_default(),
             front_path,
+            paused: None,
+        }
+    }
+
+    fn paused(&self, progress: &SearchProgress, pause: Pause) -> SearchOutcome {
+        SearchOutcome {
+            paused: Some(pause),
+            ..self.outcome(progress, false, None)
         }
     }
 

@@ -20,7 +20,8 @@ pub use config::{
     ResourceConfig, SearchConfig, UnsampledOps,
 };
 pub use driver::{
-    Evaluator, Score, Scorer, Search, SearchOutcome, check_window, cost_table, window_sampler,
+    Evaluator, Pause, Score, Scorer, Search, SearchOutcome, check_window, cost_table,
+    window_sampler,
 };
 pub use error::{Result, SearchError};
 pub use report::{FrontEntry, FrontFile};
