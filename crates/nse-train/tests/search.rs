@@ -933,11 +933,11 @@ fn a_search_pauses_between_phases_and_takes_candidates() {
         .iter()
         .any(|c| c.architecture == mine);
     assert_eq!(
-        search.add_candidates(&[mine.clone()]).unwrap(),
+        search.add_candidates(std::slice::from_ref(&mine)).unwrap(),
         usize::from(!already)
     );
     assert_eq!(
-        search.add_candidates(&[mine.clone()]).unwrap(),
+        search.add_candidates(std::slice::from_ref(&mine)).unwrap(),
         0,
         "no duplicates"
     );
