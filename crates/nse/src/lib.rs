@@ -14,6 +14,37 @@
 //! CPU backend (`Device::flex()`) is always available; the `wgpu` and `cuda` features add
 //! `Device::wgpu(..)` and `Device::cuda(..)`. The same code runs on each.
 //!
+//! A search driven from code: observed as it runs, paused before each round's evaluation to
+//! add a candidate of your own, and scored by your own evaluator (`examples/` has complete
+//! programs):
+//!
+//! ```no_run
+//! use nse::burn::tensor::Device;
+//! use nse::train::progress::Quiet;
+//! use nse::train::search::events::SearchEvent;
+//! use nse::train::search::{Pause, Search, SearchConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut search = Search::new(SearchConfig::preset("demo")?, "runs/x".as_ref(), &Device::flex())?;
+//! search.observe(|event| {
+//!     if let SearchEvent::RoundEnd { round, front, .. } = event {
+//!         println!("round {round}: front of {}", front.len());
+//!     }
+//! });
+//! // The default score, held-out top-1 after BN recalibration, minus a small size penalty.
+//! search.evaluate_with(|_round, supernet: &mut nse::supernet::Supernet, arch: &nse::space::Architecture, scorer: &nse::train::search::Scorer| {
+//!     let branches: usize = arch.cells().iter().map(Vec::len).sum();
+//!     Ok(scorer.score(supernet, arch)? - 0.1 * branches as f64)
+//! });
+//! search.pause_at(&[Pause::BeforeEvaluation]);
+//! while search.run(&mut Quiet)?.paused.is_some() {
+//!     let first = search.candidates()?[0].architecture.clone();
+//!     search.add_candidates(&[first])?; // already there: skipped
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ```
 //! use nse::space::published;
 //! let net = published("nsenet27").unwrap();
