@@ -318,7 +318,8 @@ impl Search {
     /// [`Pause::BeforeEvaluation`]: they are scored with the others and take part in the
     /// front. Each must fit the space and use only ops of the round's sub-space (the front
     /// evolves the sub-space from its ops); one already among the candidates is skipped.
-    /// Returns how many were added.
+    /// They count as window candidates ([`Origin::Window`]) whatever their cost: the window
+    /// bounds only what the sampler draws. Returns how many were added.
     pub fn add_candidates(&mut self, architectures: &[Architecture]) -> Result<usize> {
         let (dir, mut progress) = self.evaluation_checkpoint()?;
         let Phase::Evaluate { archs } = &mut progress.phase else {
