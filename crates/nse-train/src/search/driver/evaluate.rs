@@ -1,0 +1,322 @@
+//! The end of a round (docs/method.md §7.1–7.2): the candidates sampled in the resource
+//! window, how they are scored ([`Evaluator`], by default the [`Scorer`]: BN recalibration,
+//! then held-out top-1), and the candidates research code adds at a pause.
+
+use super::*;
+
+/// How the end of a round scores a candidate architecture: a number where higher is
+/// better, which the Pareto front weighs against cost and `front.json` and the log report
+/// as `accuracy`. The default is the method's (docs/method.md §7.2): BN recalibration, then
+/// held-out top-1 with the inherited weights ([`Scorer`]). Research code supplies its own
+/// (a zero-cost proxy, a predictor, a blend with the default) through
+/// [`Search::evaluate_with`]; any `FnMut(round, &mut Supernet, &Architecture, &Scorer) ->
+/// Result<f64>` closure is one.
+pub trait Evaluator: Send {
+    /// The score of `architecture` in round `round` (0-based), with the weights it inherits
+    /// from `supernet` (whose batch-norm statistics it may change, as recalibration does).
+    /// `scorer` is the round's default, for evaluators that build on it. Scores must be
+    /// finite; a search resumes exactly only if the evaluator is deterministic.
+    fn evaluate(
+        &mut self,
+        round: usize,
+        supernet: &mut Supernet,
+        architecture: &Architecture,
+        scorer: &Scorer,
+    ) -> Result<f64>;
+}
+
+impl<F> Evaluator for F
+where
+    F: FnMut(usize, &mut Supernet, &Architecture, &Scorer) -> Result<f64> + Send,
+{
+    fn evaluate(
+        &mut self,
+        round: usize,
+        supernet: &mut Supernet,
+        architecture: &Architecture,
+        scorer: &Scorer,
+    ) -> Result<f64> {
+        self(round, supernet, architecture, scorer)
+    }
+}
+
+impl Search {
+    /// The candidates of the round paused at [`Pause::BeforeEvaluation`] (or interrupted in
+    /// its evaluation), scored or not; an error when the latest checkpoint is not in an
+    /// evaluation.
+    pub fn candidates(&self) -> Result<Vec<Evaluated>> {
+        match self.evaluation_checkpoint()?.1.phase {
+            Phase::Evaluate { archs } => Ok(archs),
+            Phase::Train { .. } => unreachable!("checked by evaluation_checkpoint"),
+        }
+    }
+
+    /// Adds `architectures` to the candidates of the round paused at
+    /// [`Pause::BeforeEvaluation`]: they are scored with the others and take part in the
+    /// front. Each must fit the space and use only ops of the round's sub-space (the front
+    /// evolves the sub-space from its ops); one already among the candidates is skipped.
+    /// They count as window candidates ([`Origin::Window`]) whatever their cost: the window
+    /// bounds only what the sampler draws. Returns how many were added.
+    pub fn add_candidates(&mut self, architectures: &[Architecture]) -> Result<usize> {
+        let (dir, mut progress) = self.evaluation_checkpoint()?;
+        let Phase::Evaluate { archs } = &mut progress.phase else {
+            unreachable!("checked by evaluation_checkpoint");
+        };
+        let subspace = progress.evolution.subspace();
+        let mut added = 0;
+        for (a, arch) in architectures.iter().enumerate() {
+            self.space.check_architecture(arch).map_err(|e| {
+                SearchError::Config(format!(
+                    "candidate {a} (`{arch}`) does not fit the space: {e}"
+                ))
+            })?;
+            for (cell, ops) in arch.cells().iter().enumerate() {
+                if let Some(op) = ops.iter().find(|&&op| !subspace.contains(cell, op)) {
+                    return Err(SearchError::Config(format!(
+                        "candidate {a} (`{arch}`): op {op} of cell {cell} is not in the round's \
+                         sub-space {:?}",
+                        subspace.ops(cell)
+                    )));
+                }
+            }
+            if archs.iter().any(|e| &e.architecture == arch) {
+                continue;
+            }
+            let count = self.space.architecture_cost(arch)?;
+            archs.push(Evaluated {
+                architecture: arch.clone(),
+                origin: Origin::Window,
+                cost: self.costs.architecture_cost(arch.cells()),
+                macs: count.total.macs,
+                params: count.total.params,
+                accuracy: None,
+            });
+            added += 1;
+        }
+        checkpoint::update_progress(&dir, &progress)?;
+        Ok(added)
+    }
+
+    /// The latest checkpoint and its progress, which must be in a round's evaluation.
+    pub(super) fn evaluation_checkpoint(&self) -> Result<(PathBuf, SearchProgress)> {
+        let not_paused = |why: &str| SearchError::Checkpoint {
+            path: checkpoint::checkpoint_dir(&self.run_dir)
+                .display()
+                .to_string(),
+            message: format!("{why}: pause the search at `Pause::BeforeEvaluation` first"),
+        };
+        let dir = checkpoint::find(&self.run_dir).ok_or_else(|| not_paused("no checkpoint"))?;
+        let progress = checkpoint::read_progress(&dir)?;
+        match progress.phase {
+            Phase::Evaluate { .. } => Ok((dir, progress)),
+            Phase::Train { .. } => Err(not_paused("the search is not in an evaluation")),
+        }
+    }
+
+    /// The [`Scorer`] of round `round` (0-based): the same recalibration and held-out
+    /// batches as that round's end-of-round evaluation, so a rescored architecture gets the
+    /// accuracy the search gave it (on the same device and weights).
+    pub fn scorer(&self, round: usize) -> Result<Scorer> {
+        let e = &self.config.evaluation;
+        // Fixed batches for every architecture: recalibration from the training split (no
+        // augmentation), scoring on the held-out split.
+        let recal_loader = self.loader(
+            &self.data.train,
+            true,
+            Pipeline::new(),
+            derive_seed(self.config.seed, 3),
+        )?;
+        let score_loader = self.loader(&self.data.held_out, false, Pipeline::new(), 0)?;
+        let recalibration = (0..e.recalibration_batches.min(recal_loader.num_batches()))
+            .map(|b| {
+                recal_loader.host_batch(Position {
+                    epoch: round,
+                    batch: b,
+                })
+            })
+            .collect::<crate::data::Result<_>>()?;
+        let score_batches = e.eval_batches.map_or(score_loader.num_batches(), |n| {
+            n.min(score_loader.num_batches())
+        });
+        let score = (0..score_batches)
+            .map(|b| score_loader.host_batch(Position { epoch: 0, batch: b }))
+            .collect::<crate::data::Result<_>>()?;
+        Ok(Scorer {
+            recalibration,
+            score,
+            device: self.device.clone(),
+        })
+    }
+
+    pub(super) fn sample_for_evaluation(
+        &self,
+        progress: &SearchProgress,
+        state: &SupernetState,
+    ) -> Result<Vec<Evaluated>> {
+        let round = progress.rounds_done;
+        let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, round as u64]);
+        let alphas = state.indicators.values();
+        let batch = self.window_sampler().sample(
+            &self.space,
+            &self.costs,
+            progress.evolution.subspace(),
+            &alphas,
+            &mut rng,
+        )?;
+        let mut archs = Vec::new();
+        let mut push = |architecture: Architecture, origin: Origin| -> Result<()> {
+            let cost = self.space.architecture_cost(&architecture)?.total;
+            archs.push(Evaluated {
+                origin,
+                cost: self.costs.architecture_cost(architecture.cells()),
+                architecture,
+                macs: cost.macs,
+                params: cost.params,
+                accuracy: None,
+            });
+            Ok(())
+        };
+        for a in batch.window {
+            push(a.architecture, Origin::Window)?;
+        }
+        for a in batch.extra {
+            push(a.architecture, Origin::Extra)?;
+        }
+        for a in progress.evolution.previous_front() {
+            push(a.clone(), Origin::PreviousFront)?;
+        }
+        Ok(archs)
+    }
+
+    /// Scores the round's architectures; `true` when a raised [`StopFlag`] stopped it (every
+    /// score so far is in the checkpoint).
+    pub(super) fn evaluate_round(
+        &self,
+        progress: &mut SearchProgress,
+        state: &mut SupernetState,
+        log: &mut RunLog,
+        reporter: &mut dyn Reporter,
+    ) -> Result<bool> {
+        let round = progress.rounds_done;
+        let Phase::Evaluate { archs } = &progress.phase else {
+            unreachable!("evaluate_round is called in the evaluation phase");
+        };
+        let mut archs = archs.clone();
+        let scorer = self.scorer(round)?;
+        let done = archs.iter().filter(|a| a.accuracy.is_some()).count() as u64;
+        reporter.begin(
+            &format!("round {} evaluation", round + 1),
+            archs.len() as u64,
+        );
+        reporter.advance(done, "");
+        for i in 0..archs.len() {
+            if archs[i].accuracy.is_some() {
+                continue;
+            }
+            if self.stop.is_raised() {
+                reporter.finish();
+                reporter.line("stopped as asked during the evaluation: resume to continue");
+                return Ok(true);
+            }
+            let arch = archs[i].architecture.clone();
+            let accuracy = match self.evaluator.lock() {
+                Ok(mut custom) if custom.is_some() => {
+                    let evaluator = custom.as_mut().expect("checked");
+                    let score = evaluator.evaluate(round, &mut state.supernet, &arch, &scorer)?;
+                    if !score.is_finite() {
+                        return Err(SearchError::Config(format!(
+                            "the evaluator scored `{arch}` {score}: scores must be finite"
+                        )));
+                    }
+                    score
+                }
+                _ => scorer.score(&mut state.supernet, &arch)?,
+            };
+            archs[i].accuracy = Some(accuracy);
+            log.write(&SearchEvent::Evaluated {
+                round: round + 1,
+                architecture: arch.clone(),
+                origin: archs[i].origin,
+                cost: archs[i].cost,
+                macs: archs[i].macs,
+                params: archs[i].params,
+                accuracy,
+                elapsed_s: self.started.elapsed().as_secs_f64(),
+            })?;
+            let (cost, unit) = (archs[i].cost, &self.costs.unit);
+            reporter.advance(1, &format!("{accuracy:.1}% at {cost:.3} {unit}"));
+            progress.phase = Phase::Evaluate {
+                archs: archs.clone(),
+            };
+            // Evaluation results are checkpointed as they come (the weights are unchanged).
+            let dir = checkpoint::checkpoint_dir(&self.run_dir);
+            let mut snapshot = progress.clone();
+            snapshot.log_len = log.len();
+            checkpoint::update_progress(&dir, &snapshot)?;
+        }
+        reporter.finish();
+        progress.phase = Phase::Evaluate { archs };
+        Ok(false)
+    }
+}
+
+/// Scores architectures with the weights they inherit from a supernet, as the end-of-round
+/// evaluation does (docs/method.md §7.2): BN recalibration on fixed training batches, then
+/// top-1 in percent on fixed held-out batches in eval mode. Made by [`Search::scorer`].
+pub struct Scorer {
+    recalibration: Vec<HostBatch>,
+    score: Vec<HostBatch>,
+    device: Device,
+}
+
+impl Scorer {
+    /// Recalibrates the batch norms that `arch` uses in `supernet` and returns its held-out
+    /// top-1 in percent. Only those BN statistics change.
+    pub fn score(&self, supernet: &mut Supernet, arch: &Architecture) -> Result<f64> {
+        Ok(self.score_detailed(supernet, arch)?.top1)
+    }
+
+    /// [`score`](Self::score), with the held-out cross-entropy beside the top-1 (from the
+    /// same forward passes).
+    pub fn score_detailed(&self, supernet: &mut Supernet, arch: &Architecture) -> Result<Score> {
+        let batches = self
+            .recalibration
+            .iter()
+            .map(|b| b.clone().into_batch(&self.device).images);
+        recalibrate(supernet, arch.cells(), batches)?;
+        let eval = supernet.valid();
+        let plain = self.device.clone().without_autodiff();
+        let (mut correct, mut total, mut loss_sum) = (0usize, 0usize, 0.0f64);
+        for b in &self.score {
+            let b = b.clone().into_batch(&plain);
+            let logits = eval.forward(b.images, arch.cells())?;
+            let [n, classes] = logits.dims();
+            let loss = cross_entropy_with_logits(
+                logits.clone(),
+                b.labels.clone().one_hot(classes).float(),
+            );
+            loss_sum += f64::from(loss.into_scalar::<f32>()) * n as f64;
+            total += n;
+            correct += top_k_correct(logits, b.labels, 1);
+        }
+        let images = total.max(1) as f64;
+        Ok(Score {
+            top1: 100.0 * correct as f64 / images,
+            loss: loss_sum / images,
+        })
+    }
+
+    /// Held-out images each architecture is scored on.
+    pub fn images(&self) -> usize {
+        self.score.iter().map(|b| b.labels.len()).sum()
+    }
+}
+
+/// What [`Scorer::score_detailed`] measured on the held-out batches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Top-1 accuracy, percent.
+    pub top1: f64,
+    /// Mean cross-entropy per image.
+    pub loss: f64,
+}

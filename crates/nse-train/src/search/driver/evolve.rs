@@ -1,0 +1,87 @@
+//! The end of a round, after scoring (docs/method.md §7.4–7.6): the Pareto front, its plot,
+//! and the evolution of the sub-space.
+
+use super::*;
+
+impl Search {
+    pub(super) fn finish_round(
+        &self,
+        progress: &mut SearchProgress,
+        log: &mut RunLog,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Vec<FrontEntry>> {
+        let round = progress.rounds_done;
+        let Phase::Evaluate { archs } = &progress.phase else {
+            unreachable!("finish_round follows the evaluation");
+        };
+        let candidates: Vec<Candidate> = archs
+            .iter()
+            .map(|a| {
+                Candidate::new(
+                    a.architecture.clone(),
+                    a.cost,
+                    a.accuracy.unwrap_or(0.0),
+                    a.origin,
+                )
+            })
+            .collect();
+        let indices = pareto_front(&candidates)?;
+        let front: Vec<FrontEntry> = indices
+            .iter()
+            .map(|&i| {
+                let a = &archs[i];
+                FrontEntry {
+                    architecture: a.architecture.clone(),
+                    text: a.architecture.to_string(),
+                    ops: a.architecture.describe(&self.space),
+                    macs: a.macs,
+                    params: a.params,
+                    latency: (self.config.resource.metric == CostKind::Latency).then_some(a.cost),
+                    accuracy: a.accuracy.unwrap_or(0.0),
+                }
+            })
+            .collect();
+        let points: Vec<PlotPoint> = archs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| PlotPoint {
+                cost: a.cost,
+                accuracy: a.accuracy.unwrap_or(0.0),
+                on_front: indices.contains(&i),
+                extra: a.origin == Origin::Extra,
+            })
+            .collect();
+        let plot = self.run_dir.join(format!("pareto_round{}.png", round + 1));
+        let unit = self.costs.unit.clone();
+        if let Err(e) = plot_pareto(
+            &points,
+            &format!("round {} - held-out top-1 vs cost", round + 1),
+            &unit,
+            &plot,
+        ) {
+            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+        }
+        let front_archs: Vec<Architecture> = front.iter().map(|f| f.architecture.clone()).collect();
+        let is_last = round + 1 >= self.total_rounds(&progress.evolution);
+        let introduced = if is_last {
+            Vec::new()
+        } else {
+            progress.evolution.evolve(&front_archs)?
+        };
+        log.write(&SearchEvent::RoundEnd {
+            round: round + 1,
+            front: front.clone(),
+            introduced: introduced.clone(),
+            kept: progress.evolution.kept().to_vec(),
+        })?;
+        let best = front.iter().map(|f| f.accuracy).fold(0.0, f64::max);
+        reporter.line(&format!(
+            "round {}: {} evaluated, front of {} (best {best:.1}%), plot {}",
+            round + 1,
+            archs.len(),
+            front.len(),
+            plot.display()
+        ));
+        Ok(front)
+    }
+}

@@ -1,0 +1,312 @@
+//! One round of supernet training (docs/method.md §6): weight steps on uniformly sampled
+//! paths, indicator steps every `indicator.every` steps, dropping, probes and checkpoints.
+
+use super::*;
+
+impl Search {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn train_round(
+        &self,
+        progress: &mut SearchProgress,
+        state: &mut SupernetState,
+        weight_optim: &mut ModuleOptimizer,
+        alpha_optim: &mut ModuleOptimizer,
+        train_loader: &TrainLoader,
+        held_loader: &TrainLoader,
+        log: &mut RunLog,
+        reporter: &mut dyn Reporter,
+        budget: &mut Option<u64>,
+    ) -> Result<bool> {
+        let round = progress.rounds_done;
+        let epochs = self.config.epochs_per_round;
+        let per_epoch = self
+            .config
+            .epoch_batches
+            .map_or(train_loader.num_batches(), |n| {
+                n.min(train_loader.num_batches())
+            });
+        let total = (epochs * per_epoch) as u64;
+        let lr = &self.config.lr;
+        let schedule = CosineWarmup {
+            base: lr.base,
+            warmup_from: lr.warmup_from,
+            min: lr.min,
+            warmup_steps: (lr.warmup_epochs * per_epoch as f64).round() as usize,
+            total_steps: total as usize,
+        };
+        let first_epoch = round * epochs;
+        let Phase::Train {
+            mut position,
+            mut step,
+            mut indicator_steps,
+        } = progress.phase.clone()
+        else {
+            unreachable!("train_round is called in the train phase");
+        };
+        let held_batches = held_loader.num_batches();
+        let threshold = self.config.indicator.drop_threshold;
+        reporter.begin(&format!("round {} training", round + 1), total);
+        reporter.advance(step, "");
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut message = String::new();
+        while position.epoch < first_epoch + epochs {
+            let epoch = train_loader.epoch_from(position)?;
+            for batch in epoch {
+                if let Ok(b) = &batch
+                    && b.position.batch >= per_epoch
+                {
+                    break;
+                }
+                let interrupted = self.stop.is_raised();
+                if interrupted || budget.is_some_and(|b| b == 0) {
+                    progress.phase = Phase::Train {
+                        position,
+                        step,
+                        indicator_steps,
+                    };
+                    self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+                    reporter.finish();
+                    let why = if interrupted {
+                        "stopped as asked"
+                    } else {
+                        "step budget reached"
+                    };
+                    reporter.line(&format!(
+                        "{why} after {} steps: checkpoint written, resume to continue",
+                        progress.total_steps
+                    ));
+                    return Ok(true);
+                }
+                let batch = batch?;
+                let batch_position = batch.position;
+                let subspace = progress.evolution.subspace().clone();
+                // Weight step: uniform multi-branch sampling over the sub-space.
+                let mut rng = derive_rng(&[
+                    self.config.training_seed(),
+                    STREAM_WEIGHT_STEP,
+                    round as u64,
+                    step,
+                ]);
+                let arch = subspace.sample_uniform(&mut rng);
+                let lr_now = schedule.lr(step as usize);
+                let coast = self.coasting_ops(&subspace, arch.cells(), step);
+                let (supernet, stats) = weight_step_coasting(
+                    state.supernet.clone(),
+                    weight_optim,
+                    lr_now,
+                    arch.cells(),
+                    &coast,
+                    batch.images,
+                    batch.labels,
+                )?;
+                if !stats.loss.is_finite() {
+                    return Err(self.diverged(round, step, format!("the loss is {}", stats.loss)));
+                }
+                state.supernet = supernet;
+                loss_sum += stats.loss as f64 * stats.images as f64;
+                correct += stats.correct;
+                seen += stats.images;
+                log.write(&SearchEvent::WeightStep {
+                    round: round + 1,
+                    step: step + 1,
+                    loss: f64::from(stats.loss),
+                    lr: lr_now,
+                })?;
+
+                // Indicator step every `every` iterations, on a held-out batch.
+                if (step + 1) % self.config.indicator.every as u64 == 0 {
+                    let k = indicator_steps as usize;
+                    let held = held_loader
+                        .host_batch(Position {
+                            epoch: k / held_batches,
+                            batch: k % held_batches,
+                        })?
+                        .into_batch(&self.device);
+                    self.indicator_step(
+                        round,
+                        indicator_steps,
+                        &subspace,
+                        state,
+                        alpha_optim,
+                        held.images,
+                        held.labels,
+                    )?;
+                    indicator_steps += 1;
+                }
+                // Dropping.
+                let alphas = state.indicators.values();
+                if (step + 1) % self.config.indicator.every as u64 == 0 {
+                    log.write(&SearchEvent::IndicatorStep {
+                        round: round + 1,
+                        step: step + 1,
+                        alphas: alphas.clone(),
+                    })?;
+                }
+                if let Some((cell, op)) = non_finite(&alphas) {
+                    let what = format!("indicator α[{cell}][{op}] is {}", alphas[cell][op]);
+                    return Err(self.diverged(round, step, what));
+                }
+                let dropped = progress.evolution.drop_below(&alphas, threshold)?;
+                if dropped.iter().any(|d| !d.is_empty()) {
+                    log.write(&SearchEvent::Dropped {
+                        round: round + 1,
+                        step,
+                        ops: dropped,
+                    })?;
+                }
+                step += 1;
+                progress.total_steps += 1;
+                position = train_loader.next_position(batch_position);
+                if let Some(b) = budget.as_mut() {
+                    *b -= 1;
+                }
+                if step % self.config.log_every as u64 == 0 || step == total {
+                    let (l, a) = (
+                        loss_sum / seen.max(1) as f64,
+                        100.0 * correct as f64 / seen.max(1) as f64,
+                    );
+                    log.write(&SearchEvent::Train {
+                        round: round + 1,
+                        epoch: batch_position.epoch - first_epoch,
+                        step,
+                        loss: l,
+                        accuracy: a,
+                        lr: lr_now,
+                        elapsed_s: self.started.elapsed().as_secs_f64(),
+                    })?;
+                    message = format!("loss {l:.3} acc {a:.1}% lr {lr_now:.4}");
+                    (loss_sum, correct, seen) = (0.0, 0, 0);
+                }
+                reporter.advance(1, &message);
+            }
+            // End of epoch: checkpoint.
+            if position.batch != 0 {
+                position = Position {
+                    epoch: position.epoch + 1,
+                    batch: 0,
+                };
+            }
+            progress.phase = Phase::Train {
+                position,
+                step,
+                indicator_steps,
+            };
+            if !self.config.evaluation.probe.is_empty() {
+                // Before the checkpoint, so that a resume after it never repeats the probe.
+                let accuracies = self.probe(round, &mut state.supernet)?;
+                log.write(&SearchEvent::Probe {
+                    round: round + 1,
+                    epoch: position.epoch - first_epoch,
+                    step,
+                    accuracies,
+                })?;
+            }
+            log.write(&SearchEvent::EpochEnd {
+                round: round + 1,
+                epoch: position.epoch - first_epoch,
+                step,
+                alphas: state.indicators.values(),
+            })?;
+            self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+        }
+        reporter.finish();
+        Ok(false)
+    }
+
+    /// Scores every architecture of `evaluation.probe` with the round's [`Scorer`]. Only the
+    /// BN statistics change, which the next train-mode steps do not read and every
+    /// evaluation re-estimates, so training and the front stay what they are without it.
+    pub(super) fn probe(&self, round: usize, supernet: &mut Supernet) -> Result<Vec<f64>> {
+        let scorer = self.scorer(round)?;
+        self.config
+            .evaluation
+            .probe
+            .iter()
+            .map(|arch| scorer.score(supernet, arch))
+            .collect()
+    }
+
+    /// The sub-space ops off `path` that the weight step `step` of a round steps with zero
+    /// gradients: none when unsampled ops are frozen; with [`UnsampledOps::Momentum`] from the
+    /// round's second step on, every sub-space op off the path. (The reference coasts only ops
+    /// that have had a gradient in the round; taking them all keeps resume exact without a
+    /// record of what was sampled, and differs only for an op not sampled in the first
+    /// steps, with probability 2^-steps, by a weight decay of `lr · weight_decay`.)
+    pub(super) fn coasting_ops(
+        &self,
+        subspace: &SubSpace,
+        path: &[Vec<usize>],
+        step: u64,
+    ) -> Vec<Vec<usize>> {
+        let coast = self.config.unsampled_ops == UnsampledOps::Momentum && step > 0;
+        path.iter()
+            .enumerate()
+            .map(|(cell, on)| {
+                if !coast {
+                    return Vec::new();
+                }
+                subspace
+                    .ops(cell)
+                    .iter()
+                    .copied()
+                    .filter(|op| !on.contains(op))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn indicator_step(
+        &self,
+        round: usize,
+        index: u64,
+        subspace: &SubSpace,
+        state: &mut SupernetState,
+        alpha_optim: &mut ModuleOptimizer,
+        images: Tensor<4>,
+        labels: Tensor<1, Int>,
+    ) -> Result<()> {
+        let mut rng = derive_rng(&[
+            self.config.training_seed(),
+            STREAM_INDICATOR_STEP,
+            round as u64,
+            index,
+        ]);
+        state.indicators = indicator_step(
+            &state.supernet,
+            state.indicators.clone(),
+            alpha_optim,
+            self.config.indicator.lr,
+            subspace,
+            &self.costs,
+            &self.config.resource,
+            images,
+            labels,
+            &mut rng,
+        )?;
+        Ok(())
+    }
+
+    /// The error of a run that diverged at `step` (0-based) of round `round` (0-based),
+    /// naming the last good checkpoint.
+    pub(super) fn diverged(&self, round: usize, step: u64, what: String) -> SearchError {
+        let last_good = match checkpoint::find(&self.run_dir) {
+            Some(dir) => format!("the last good checkpoint is `{}`", dir.display()),
+            None => "the run had written no checkpoint yet".into(),
+        };
+        SearchError::Diverged {
+            round: round + 1,
+            step: step + 1,
+            what,
+            last_good,
+        }
+    }
+}
+
+/// The first `(cell, op)` whose indicator is NaN or infinite.
+fn non_finite(alphas: &[Vec<f32>]) -> Option<(usize, usize)> {
+    alphas
+        .iter()
+        .enumerate()
+        .find_map(|(cell, row)| row.iter().position(|a| !a.is_finite()).map(|op| (cell, op)))
+}
