@@ -27,6 +27,7 @@ pub mod recalibration;
 pub mod stem_tail;
 pub mod store;
 pub mod supernet;
+pub mod training;
 
 pub use child::{ChildCell, ChildNetwork};
 pub use error::{Result, SupernetError};

@@ -293,7 +293,7 @@ impl Supernet {
             }
             // The other path carries no gradient. (Running it on `cell.clone().no_grad()` would
             // spare autodiff its graph, but `no_grad` on a clone also flips the original's
-            // still-lazy parameters, see `nse_train::search::step`.)
+            // still-lazy parameters, see `crate::training::indicator_step`.)
             let y_u = cell.forward(y.clone().detach(), &unselected[c]).detach();
             let y_s = cell.forward(y, &selected[c]);
             let q_s = weights

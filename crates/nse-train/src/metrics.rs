@@ -1,24 +1,11 @@
 //! Classification metrics.
 
-use burn::tensor::{Int, Tensor};
-
-/// Number of rows of `logits` (`[batch, classes]`) whose label is among the `k` highest
-/// logits.
-pub fn top_k_correct(logits: Tensor<2>, labels: Tensor<1, Int>, k: usize) -> usize {
-    let [batch, classes] = logits.dims();
-    let k = k.min(classes);
-    let top = logits.argsort_descending(1).narrow(1, 0, k);
-    let hits = top
-        .equal(labels.reshape([batch, 1]).expand([batch, k]))
-        .int()
-        .sum();
-    hits.into_scalar::<i64>() as usize
-}
+pub use nse_supernet::training::top_k_correct;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, TensorData};
+    use burn::tensor::{Device, Int, Tensor, TensorData};
 
     #[test]
     fn top_k_counts_hits() {

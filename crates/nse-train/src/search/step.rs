@@ -1,129 +1,22 @@
-//! The two training steps of a search round (docs/method.md §6), as free functions so that the
-//! search driver and the benchmarks run exactly the same code.
+//! The two training steps of a search round (docs/method.md §6). They live in
+//! [`nse_supernet::training`], beside the supernet and indicators; this module re-exports
+//! them and takes the indicator step's penalty from the search's [`ResourceConfig`].
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::loss::cross_entropy_with_logits;
-use burn::tensor::{Gradients, Int, Tensor};
+use burn::optim::ModuleOptimizer;
+use burn::tensor::{Int, Tensor};
 use rand::Rng;
 
 use nse_space::SubSpace;
-use nse_supernet::{CostTable, Indicators, Supernet, resource_penalty};
+use nse_supernet::training::ResourcePenalty;
+use nse_supernet::{CostTable, Indicators, Supernet};
 
-use crate::metrics::top_k_correct;
+pub use nse_supernet::training::{WeightStepStats, weight_step, weight_step_coasting};
+
 use crate::search::config::ResourceConfig;
 use crate::search::error::Result;
 
-/// What one weight step measured on its batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WeightStepStats {
-    /// Mean cross-entropy over the batch.
-    pub loss: f32,
-    /// Top-1 correct predictions.
-    pub correct: usize,
-    /// Images in the batch.
-    pub images: usize,
-}
-
-/// One weight step: forward of the multi-branch architecture `arch` (op sets per cell),
-/// cross-entropy, backward, and an optimizer step on the supernet weights at rate `lr`.
-/// Ops off the path are left alone ([`UnsampledOps::Frozen`](crate::search::UnsampledOps)).
-pub fn weight_step(
-    supernet: Supernet,
-    optim: &mut ModuleOptimizer,
-    lr: f64,
-    arch: &[Vec<usize>],
-    images: Tensor<4>,
-    labels: Tensor<1, Int>,
-) -> Result<(Supernet, WeightStepStats)> {
-    let none = vec![Vec::new(); arch.len()];
-    weight_step_coasting(supernet, optim, lr, arch, &none, images, labels)
-}
-
-/// [`weight_step`], and besides an optimizer step with zero gradients on the ops `coast`
-/// (per cell; ops off the path): their momentum and weight decay keep acting, as in the
-/// reference, where PyTorch 1.5's `zero_grad()` leaves every parameter that once had a
-/// gradient with a zero one ([`UnsampledOps::Momentum`](crate::search::UnsampledOps)).
-#[allow(clippy::too_many_arguments)]
-pub fn weight_step_coasting(
-    supernet: Supernet,
-    optim: &mut ModuleOptimizer,
-    lr: f64,
-    arch: &[Vec<usize>],
-    coast: &[Vec<usize>],
-    images: Tensor<4>,
-    labels: Tensor<1, Int>,
-) -> Result<(Supernet, WeightStepStats)> {
-    let logits = supernet.forward(images, arch)?;
-    let [n, classes] = logits.dims();
-    let loss = cross_entropy_with_logits(logits.clone(), labels.clone().one_hot(classes).float());
-    let mut grads = loss.backward();
-    let mut supernet = step_path(supernet, optim, lr, arch, &mut grads);
-    for (cell, ops) in supernet.cells.iter_mut().zip(coast) {
-        for &op in ops {
-            let module = cell.ops[op].clone();
-            let mut zeros = ZeroGrads(GradientsParams::new());
-            module.visit(&mut zeros);
-            cell.ops[op] = optim.step(lr, module, zeros.0);
-        }
-    }
-    let stats = WeightStepStats {
-        loss: loss.into_scalar::<f32>(),
-        correct: top_k_correct(logits.detach(), labels, 1),
-        images: n,
-    };
-    Ok((supernet, stats))
-}
-
-/// Registers a zero gradient for every trainable float parameter it visits.
-struct ZeroGrads(GradientsParams);
-
-impl ModuleVisitor for ZeroGrads {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if param.is_require_grad() {
-            self.0.register(param.id, param.val().inner().zeros_like());
-        }
-    }
-}
-
-/// The optimizer step on the modules of `arch`'s path: stem, the sampled ops (and their
-/// cells' shadow batch norms, if any), tail. Only they have gradients, and stepping them one by one spares the optimizer a walk over every
-/// parameter of every pool op (thousands of parameters with `mb72`), which Burn's optimizer
-/// makes, with a lookup and a parameter rebuild each, on the whole module it is given. The
-/// result is that of stepping the whole supernet (test below); the optimizer's state is keyed
-/// by parameter, whatever module it was reached through.
-fn step_path(
-    supernet: Supernet,
-    optim: &mut ModuleOptimizer,
-    lr: f64,
-    arch: &[Vec<usize>],
-    grads: &mut Gradients,
-) -> Supernet {
-    fn step<M: Module>(optim: &mut ModuleOptimizer, lr: f64, grads: &mut Gradients, m: M) -> M {
-        let params = GradientsParams::from_module(grads, &m);
-        optim.step(lr, m, params)
-    }
-    let Supernet {
-        stem,
-        mut cells,
-        tail,
-    } = supernet;
-    let stem = step(optim, lr, grads, stem);
-    for (cell, set) in cells.iter_mut().zip(arch) {
-        for &op in set {
-            cell.ops[op] = step(optim, lr, grads, cell.ops[op].clone());
-        }
-        if let Some(bn) = cell.shadow_for_mut(set) {
-            *bn = step(optim, lr, grads, bn.clone());
-        }
-    }
-    let tail = step(optim, lr, grads, tail);
-    Supernet { stem, cells, tail }
-}
-
-/// One indicator step: two paths sampled from the indicators over `subspace` (§5), the
-/// indicator forward, cross-entropy plus the resource penalty, backward, and an optimizer
-/// step on the indicators only. The supernet weights are not updated.
+/// One indicator step ([`nse_supernet::training::indicator_step`]) with the resource
+/// penalty of `resource` (its `target`, `a` and `b`, in the cost table's unit).
 #[allow(clippy::too_many_arguments)]
 pub fn indicator_step<R: Rng + ?Sized>(
     supernet: &Supernet,
@@ -137,27 +30,22 @@ pub fn indicator_step<R: Rng + ?Sized>(
     labels: Tensor<1, Int>,
     rng: &mut R,
 ) -> Result<Indicators> {
-    let alphas = indicators.values();
-    let pair = subspace.sample_two_paths(&alphas, rng)?;
-    let paths = nse_supernet::CellPaths::from_sampled(subspace, &pair.cells);
-    // Only the indicators are updated: untracked weights spare the backward pass their
-    // gradients (it still flows through the activations to every cell's indicators). Lazy
-    // parameters are initialised first, or `no_grad` on the clone would reach the original's
-    // (see `nse_ops::modules::materialize`).
-    nse_ops::modules::materialize(supernet);
-    let frozen = supernet.clone().no_grad();
-    let out = frozen.forward_indicator(images, &paths, &indicators, costs)?;
-    let classes = out.logits.dims()[1];
-    let loss = cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
-        + resource_penalty(out.expected_cost, resource.target, resource.a, resource.b);
-    let mut grads = loss.backward();
-    let alpha_grads = GradientsParams::from_module(&mut grads, &indicators);
-    Ok(optim.step(lr, indicators, alpha_grads))
+    let penalty = ResourcePenalty {
+        target: resource.target,
+        a: resource.a,
+        b: resource.b,
+    };
+    Ok(nse_supernet::training::indicator_step(
+        supernet, indicators, optim, lr, subspace, costs, &penalty, images, labels, rng,
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::optim::GradientsParams;
+    use burn::tensor::loss::cross_entropy_with_logits;
     use burn::tensor::{Device, TensorData};
     use nse_space::{CostKind, LatencyRules};
     use nse_space::{SearchSpace, SpaceSpec};
