@@ -1,11 +1,12 @@
 //! # nse-train
 //!
-//! Everything that turns the NSE search space and supernet into results: datasets and the
-//! data loader, supernet training rounds, architecture evaluation, the multi-round
-//! Neural Search-space Evolution driver, retraining of found architectures, checkpoints,
-//! JSON-lines logs and reports.
+//! Everything that turns the NSE search space and supernet into results: supernet training
+//! rounds, architecture evaluation, the multi-round Neural Search-space Evolution driver,
+//! retraining of found architectures, checkpoints, JSON-lines logs and reports. The data
+//! (datasets, splits, augmentation, the loader) is the `nse-data` crate, re-exported as
+//! [`data`].
 
-pub mod data;
+pub use nse_data as data;
 pub mod ema;
 pub mod experiment;
 pub mod interrupt;

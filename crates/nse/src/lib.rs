@@ -7,8 +7,9 @@
 //! - [`space`] (`nse-space`): search spaces as data, architectures, published networks;
 //! - [`supernet`] (`nse-supernet`): the weight-sharing supernet, importance indicators, BN
 //!   recalibration, standalone child networks, and durable checkpoint files;
-//! - [`train`] (`nse-train`): data, the search driver, retraining, latency tables,
-//!   experiments and reports.
+//! - [`data`] (`nse-data`): datasets, held-out splits, augmentation and the batch loader;
+//! - [`train`] (`nse-train`): the search driver, retraining, latency tables, experiments and
+//!   reports.
 //!
 //! The backend is chosen at run time by the [`Device`](burn::tensor::Device): the pure-Rust
 //! CPU backend (`Device::flex()`) is always available; the `wgpu` and `cuda` features add
@@ -57,6 +58,7 @@ pub mod device;
 pub mod network;
 
 pub use burn;
+pub use nse_data as data;
 pub use nse_ops as ops;
 pub use nse_space as space;
 pub use nse_supernet as supernet;

@@ -1,18 +1,18 @@
 //! Builds the offline demo dataset `data/fashion-mnist-demo/` from full Fashion-MNIST.
 //!
 //! ```text
-//! cargo run --release -p nse-train --example make_fashion_mnist_demo -- \
+//! cargo run --release -p nse-data --example make_fashion_mnist_demo -- \
 //!     --src /usr/share/datasets/fashion-mnist --out data/fashion-mnist-demo
 //! ```
 //!
 //! Options: `--train-per-class N` (default 600), `--test-per-class N` (default 100),
-//! `--seed S` (default 2021). The selection is [`nse_train::data::demo::make_fashion_mnist_demo`]:
+//! `--seed S` (default 2021). The selection is [`nse_data::demo::make_fashion_mnist_demo`]:
 //! class-balanced, seeded, deterministic, original order kept.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nse_train::data::demo::{
+use nse_data::demo::{
     DEMO_SEED, DEMO_TEST_PER_CLASS, DEMO_TRAIN_PER_CLASS, make_fashion_mnist_demo,
 };
 

@@ -587,9 +587,9 @@ impl<D: Dataset + 'static, T: Transform + 'static> Drop for HostEpoch<D, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::memory::InMemoryDataset;
-    use crate::data::sample::{Image, Sample};
-    use crate::data::transform::{Pipeline, RandomHorizontalFlip};
+    use crate::memory::InMemoryDataset;
+    use crate::sample::{Image, Sample};
+    use crate::transform::{Pipeline, RandomHorizontalFlip};
     use rand_chacha::rand_core::RngCore;
 
     /// `n` 2x1 RGB images; image i has pixels (i, i, i) and (i + 1, 0, 255) (mod 256), label

@@ -3,7 +3,7 @@
 //! Run from the workspace root:
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/var/tmp/nse-target cargo bench -p nse-train --bench loader
+//! CARGO_TARGET_DIR=/var/tmp/nse-target cargo bench -p nse-data --bench loader
 //! ```
 //!
 //! Reads `../shared/data/cifar10/cifar10_jpg_q75.tar.gz` (relative to the workspace root;
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use nse_train::data::{
+use nse_data::{
     Dataset, ImageFolder, ImageFolderOptions, Loader, LoaderConfig, Normalize, Pipeline, Position,
     extract_tar_gz_cached,
 };

@@ -190,7 +190,7 @@ impl<D: Dataset> Dataset for Subset<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::memory::InMemoryDataset;
+    use crate::memory::InMemoryDataset;
 
     /// `n` 1x1 images with pixel value = index % 256 and labels cycling over `classes`.
     fn toy(n: usize, classes: usize) -> InMemoryDataset {

@@ -312,7 +312,7 @@ impl Dataset for ImageFolder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::test_util::TempDir;
+    use crate::test_util::TempDir;
 
     /// Writes a `w x h` RGB PNG whose pixel (x, y) is (x, y, value).
     fn write_png(path: &Path, w: u32, h: u32, value: u8) {

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use nse_train::data::demo::{
+use nse_data::demo::{
     DEMO_TEST_PER_CLASS, DEMO_TRAIN_PER_CLASS, fashion_mnist_demo_dir, load_fashion_mnist_demo,
 };
-use nse_train::data::{
+use nse_data::{
     Dataset, FASHION_MNIST_CLASSES, Loader, LoaderConfig, Normalize, Pipeline, Split,
     channel_stats, holdout_split,
 };

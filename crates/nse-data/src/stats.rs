@@ -114,7 +114,7 @@ pub fn channel_stats<D: Dataset + ?Sized>(dataset: &D, threads: usize) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::memory::InMemoryDataset;
+    use crate::memory::InMemoryDataset;
 
     #[test]
     fn exact_mean_and_std() {

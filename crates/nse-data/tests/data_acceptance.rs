@@ -4,7 +4,7 @@
 //! `.ci/run` runs it with
 //!
 //! ```text
-//! cargo test -p nse-train --test data_acceptance -- --ignored
+//! cargo test -p nse-data --test data_acceptance -- --ignored
 //! ```
 //!
 //! The CIFAR-10 archive is extracted once to `/var/tmp/nse-data/cifar10` (override the
@@ -14,11 +14,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use nse_train::data::demo::{
+use nse_data::demo::{
     DEMO_SEED, DEMO_TEST_PER_CLASS, DEMO_TRAIN_PER_CLASS, fashion_mnist_demo_dir,
     make_fashion_mnist_demo,
 };
-use nse_train::data::{
+use nse_data::{
     CIFAR10_CLASSES, Dataset, ImageFolder, ImageFolderOptions, Loader, LoaderConfig, MnistVariant,
     Normalize, Pipeline, Split, channel_stats, extract_tar_gz_cached, holdout_split, load_mnist,
     read_class_index_json, read_idx_images, read_idx_labels, write_class_index_json,

@@ -144,7 +144,7 @@ pub fn extract_tar_gz_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::test_util::TempDir;
+    use crate::test_util::TempDir;
 
     fn make_archive(path: &Path, files: &[(&str, &[u8])]) {
         let gz =

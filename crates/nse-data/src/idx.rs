@@ -353,8 +353,8 @@ pub fn load_mnist(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::dataset::Dataset;
-    use crate::data::test_util::TempDir;
+    use crate::dataset::Dataset;
+    use crate::test_util::TempDir;
 
     fn images() -> IdxImages {
         IdxImages {

@@ -116,8 +116,8 @@ pub fn make_fashion_mnist_demo(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::idx::read_idx_images;
-    use crate::data::test_util::TempDir;
+    use crate::idx::read_idx_images;
+    use crate::test_util::TempDir;
 
     /// A fake full dataset: 40 train / 20 test 2x2 images, pixel = index, label = index % 10.
     fn write_fake_full(dir: &Path) {

@@ -20,12 +20,12 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use burn::tensor::Device;
-//! use nse_train::data::{
+//! use nse_data::{
 //!     Dataset, Loader, LoaderConfig, MnistVariant, Normalize, Pipeline, Position, Split,
 //!     holdout_split, load_mnist,
 //! };
 //!
-//! # fn main() -> nse_train::data::Result<()> {
+//! # fn main() -> nse_data::Result<()> {
 //! let train = Arc::new(load_mnist("data/fashion-mnist-demo", Split::Train, MnistVariant::Fashion)?);
 //! let (train, held_out) = holdout_split(&*train, 0.1, 2021)?.into_subsets(Arc::clone(&train))?;
 //! let config = LoaderConfig::new(128).with_seed(2021).with_normalize(Normalize::fashion_mnist());

@@ -141,8 +141,8 @@ pub fn load_cifar10_files(files: &[PathBuf], class_names: Vec<String>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::dataset::Dataset;
-    use crate::data::test_util::TempDir;
+    use crate::dataset::Dataset;
+    use crate::test_util::TempDir;
 
     /// A record with `label` whose R plane is `r`, G plane `g` and B plane `b` except pixel 0,
     /// which is (1, 2, 3).

@@ -591,7 +591,7 @@ impl PixelConverter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::rng::derive_rng;
+    use crate::rng::derive_rng;
 
     /// A `w × h` image whose pixel (x, y) channel k is `10 * y + x + 100 * k` (mod 256).
     fn ramp(w: usize, h: usize, c: usize) -> Image {

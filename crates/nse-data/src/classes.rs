@@ -80,7 +80,7 @@ pub fn read_class_index_json(path: impl AsRef<Path>) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::test_util::TempDir;
+    use crate::test_util::TempDir;
 
     #[test]
     fn round_trip_and_content() {
