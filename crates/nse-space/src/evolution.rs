@@ -242,6 +242,66 @@ impl EvolutionState {
         Ok(dropped_all)
     }
 
+    /// **\[ours\]** Replaces the sub-space of the round about to start with `cells` (research
+    /// code intervening between rounds). Per cell the new set must hold the kept set (the
+    /// previous front is evaluated again), at most K ops, at least one op in a non-residual
+    /// cell, and no retired op. Ops it takes from the pending pool leave it; ops it leaves
+    /// out go back to the front of the pending pool (in their index order), to be introduced
+    /// again first. Returns the new sub-space; on error nothing changes.
+    pub fn replace_subspace(&mut self, cells: Vec<Vec<usize>>) -> Result<&SubSpace> {
+        let fail = |reason: String| SpaceError::InvalidState {
+            what: "new sub-space",
+            reason,
+        };
+        let n = self.subspace.num_cells();
+        if cells.len() != n {
+            return Err(SpaceError::WrongCellCount {
+                expected: n,
+                got: cells.len(),
+            });
+        }
+        let mut next = self.clone();
+        for (cell, mut ops) in cells.into_iter().enumerate() {
+            ops.sort_unstable();
+            ops.dedup();
+            if ops.len() > self.subspace_size {
+                return Err(fail(format!(
+                    "cell {cell}: {} ops exceed K = {}",
+                    ops.len(),
+                    self.subspace_size
+                )));
+            }
+            if ops.is_empty() && !self.subspace.residual[cell] {
+                return Err(fail(format!("cell {cell} is not residual and needs an op")));
+            }
+            if let Some(op) = ops.iter().find(|op| self.retired[cell].contains(op)) {
+                return Err(fail(format!("cell {cell}: op {op} was retired")));
+            }
+            if let Some(op) = self.kept[cell].iter().find(|op| !ops.contains(op)) {
+                return Err(fail(format!(
+                    "cell {cell}: op {op} belongs to the previous front and must stay"
+                )));
+            }
+            if let Some(&op) = ops.iter().find(|&&op| op >= self.subspace.pool_size) {
+                return Err(fail(format!("cell {cell}: op {op} is not in the pool")));
+            }
+            let left: Vec<usize> = self.subspace.cells[cell]
+                .iter()
+                .copied()
+                .filter(|op| !ops.contains(op))
+                .collect();
+            let pending = &mut next.pending[cell];
+            pending.retain(|op| !ops.contains(op));
+            for (k, op) in left.into_iter().enumerate() {
+                pending.insert(k, op);
+            }
+            next.subspace.cells[cell] = ops;
+        }
+        next.validate()?;
+        *self = next;
+        Ok(&self.subspace)
+    }
+
     /// Ends the current round with its Pareto `front` (docs/method.md §7.4–5): the front
     /// becomes the previous front, its union of ops per cell the kept set; every other op of
     /// the sub-space is retired; the new sub-space is the kept set plus ops popped from the
@@ -849,5 +909,44 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_replaced_subspace_keeps_every_op_accounted_for() {
+        let space = space("cifar10-mb27");
+        let mut state = EvolutionState::from_seed(&space, 5);
+        let before = state.clone();
+        let n = state.subspace().num_cells();
+        // Cell 0: swap its first sub-space op for the first pending op.
+        let mut cells = state.subspace().cells().to_vec();
+        let out = cells[0][0];
+        let incoming = state.pending()[0][0];
+        cells[0][0] = incoming;
+        state.replace_subspace(cells.clone()).unwrap();
+        let mut want = cells[0].clone();
+        want.sort_unstable();
+        assert_eq!(state.subspace().ops(0), want.as_slice());
+        assert_eq!(
+            state.pending()[0][0],
+            out,
+            "the op left out comes back first"
+        );
+        assert!(!state.pending()[0].contains(&incoming));
+        for cell in 1..n {
+            assert_eq!(state.subspace().ops(cell), before.subspace().ops(cell));
+            assert_eq!(state.pending()[cell], before.pending()[cell]);
+        }
+        // Refused, and nothing changes: too many ops, a retired op.
+        let snapshot = state.clone();
+        let mut too_many = cells.clone();
+        too_many[0] = (0..state.subspace_size() + 1).collect();
+        assert!(state.replace_subspace(too_many).is_err());
+        assert_eq!(state, snapshot);
+        state.retired[1].push(state.pending[1].remove(0));
+        let retired = *state.retired[1].last().unwrap();
+        let mut with_retired = state.subspace().cells().to_vec();
+        with_retired[1][0] = retired;
+        let err = state.replace_subspace(with_retired).unwrap_err();
+        assert!(err.to_string().contains("was retired"), "{err}");
     }
 }

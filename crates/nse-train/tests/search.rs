@@ -964,3 +964,54 @@ fn a_search_pauses_between_phases_and_takes_candidates() {
         .any(|e| matches!(e, SearchEvent::Evaluated { round: 1, architecture, .. } if architecture == mine));
     assert!(scored, "the added candidate was scored in round 1");
 }
+
+/// Between two rounds research code may change the next round's sub-space; the round then
+/// trains on it. Outside that pause the call is refused.
+#[test]
+fn the_next_rounds_subspace_can_be_changed_between_rounds() {
+    use nse_train::search::Pause;
+    use nse_train::search::checkpoint::{find, read_progress};
+    use nse_train::search::events::{SearchEvent, read_log};
+    let data = scratch("data-set-subspace");
+    write_dataset(&data);
+    let device = Device::flex();
+    let dir = scratch("set-subspace");
+    let mut search = Search::new(config(&data), &dir, &device).unwrap();
+    assert!(
+        search.set_subspace(vec![]).is_err(),
+        "nothing to change yet"
+    );
+    search.pause_at(&[Pause::AfterRound]);
+    let outcome = search.run(&mut Quiet).unwrap();
+    assert_eq!(outcome.paused, Some(Pause::AfterRound));
+    let evolution = read_progress(&find(&dir).unwrap()).unwrap().evolution;
+    let mut cells = evolution.subspace().cells().to_vec();
+    // Cell 2 (non-residual) takes its first pending op in place of a non-front op, if any.
+    let kept = &evolution.kept()[2];
+    if let (Some(&incoming), Some(slot)) = (
+        evolution.pending()[2].first(),
+        cells[2].iter().position(|op| !kept.contains(op)),
+    ) {
+        cells[2][slot] = incoming;
+    }
+    assert_ne!(cells, evolution.subspace().cells(), "the test changes the sub-space");
+    let set = search.set_subspace(cells.clone()).unwrap();
+    for (cell, ops) in cells.iter().enumerate() {
+        let mut ops = ops.clone();
+        ops.sort_unstable();
+        assert_eq!(set[cell], ops, "cell {cell}");
+    }
+    search.pause_at(&[]);
+    search.run(&mut Quiet).unwrap();
+    let round_two = read_log(&dir.join("log.jsonl"))
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e {
+            SearchEvent::RoundStart {
+                round: 2, subspace, ..
+            } => Some(subspace),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(round_two, set);
+}

@@ -82,7 +82,8 @@ pub enum Pause {
     /// your own.
     BeforeEvaluation,
     /// A round ended: its front is built and the sub-space evolved; the next round has not
-    /// started ([`SearchOutcome::front`] holds the round's front).
+    /// started ([`SearchOutcome::front`] holds the round's front, and
+    /// [`Search::set_subspace`] changes the next round's sub-space).
     AfterRound,
 }
 
