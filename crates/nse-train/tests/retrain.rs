@@ -1,6 +1,9 @@
 //! End-to-end retraining on a tiny synthetic task: learning, output files, exact resume,
 //! checkpoint compatibility, label smoothing and the weight-decay exclusion.
 
+mod common;
+use common::{Lines, flip_bits};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -491,30 +494,6 @@ fn mismatched_data_is_reported() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("`batch_size` = 1000"), "{err}");
-}
-
-/// Collects the lines a run reports.
-#[derive(Default)]
-struct Lines(Vec<String>);
-
-impl nse_train::progress::Reporter for Lines {
-    fn begin(&mut self, _: &str, _: u64) {}
-    fn advance(&mut self, _: u64, _: &str) {}
-    fn finish(&mut self) {}
-    fn line(&mut self, line: &str) {
-        self.0.push(line.to_string());
-    }
-}
-
-/// Flips one bit in each of four bytes every 4 KiB of `path`.
-fn flip_bits(path: &Path) {
-    let mut bytes = std::fs::read(path).unwrap();
-    for block in (0..bytes.len()).step_by(4096) {
-        for i in block..(block + 4).min(bytes.len()) {
-            bytes[i] ^= 0x10;
-        }
-    }
-    std::fs::write(path, bytes).unwrap();
 }
 
 /// A damaged newest checkpoint is named, set aside, and the run resumes from the one before

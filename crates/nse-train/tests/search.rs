@@ -7,7 +7,7 @@ use nse_train::progress::Quiet;
 use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledOps, check_window};
 
 mod common;
-use common::{config, scratch, write_dataset};
+use common::{Lines, config, flip_bits, scratch, write_dataset};
 
 /// Resumes the interrupted search in `parts` to its end and checks that it ends with the
 /// front of the uninterrupted search in `full`.
@@ -33,6 +33,14 @@ fn train_losses(dir: &std::path::Path) -> Vec<f64> {
         .filter(|v| v["event"] == "train")
         .map(|v| v["loss"].as_f64().unwrap())
         .collect()
+}
+
+/// The tiny search of `common::config` on its synthetic data, written to a scratch folder
+/// `data_dir`, and the CPU device.
+fn tiny_search(data_dir: &str) -> (SearchConfig, Device) {
+    let data = scratch(data_dir);
+    write_dataset(&data);
+    (config(&data), Device::flex())
 }
 
 /// Runs a fresh search of `config` in `dir` to its end.
@@ -306,10 +314,7 @@ fn a_training_seed_replicates_supernet_training_on_the_same_subspace() {
 
 #[test]
 fn a_probe_scores_after_every_epoch_and_changes_no_front() {
-    let data = scratch("data-probe");
-    write_dataset(&data);
-    let device = Device::flex();
-    let config = config(&data);
+    let (config, device) = tiny_search("data-probe");
     let plain = scratch("probe-off");
     run_search(&config, &plain, &device);
     let front = FrontFile::read(&plain.join("front.json")).unwrap();
@@ -494,10 +499,7 @@ impl nse_train::progress::Reporter for StopAt {
 /// architecture, with a checkpoint, and the resumed search ends with the uninterrupted front.
 #[test]
 fn a_stop_flag_stops_at_a_safe_point_and_the_search_resumes_exactly() {
-    let data = scratch("data-stop");
-    write_dataset(&data);
-    let device = Device::flex();
-    let config = config(&data);
+    let (config, device) = tiny_search("data-stop");
     let full = scratch("stop-full");
     run_search(&config, &full, &device);
     for (name, label, steps) in [
@@ -535,40 +537,13 @@ fn a_stop_flag_stops_at_a_safe_point_and_the_search_resumes_exactly() {
     }
 }
 
-/// Collects the lines a run reports.
-#[derive(Default)]
-struct Lines(Vec<String>);
-
-impl nse_train::progress::Reporter for Lines {
-    fn begin(&mut self, _: &str, _: u64) {}
-    fn advance(&mut self, _: u64, _: &str) {}
-    fn finish(&mut self) {}
-    fn line(&mut self, line: &str) {
-        self.0.push(line.to_string());
-    }
-}
-
-/// Flips one bit in each of four bytes every 4 KiB of `path` (the damage).
-fn flip_bits(path: &std::path::Path) {
-    let mut bytes = std::fs::read(path).unwrap();
-    for block in (0..bytes.len()).step_by(4096) {
-        for i in block..(block + 4).min(bytes.len()) {
-            bytes[i] ^= 0x10;
-        }
-    }
-    std::fs::write(path, bytes).unwrap();
-}
-
 /// A damaged newest checkpoint — flipped bits in the weights, or weights that checksum but
 /// hold NaN — is reported by name and the search resumes from the one before it, to the
 /// uninterrupted front; with every checkpoint damaged the search stops with a clear error.
 #[test]
 fn a_damaged_checkpoint_is_named_and_the_previous_one_resumes() {
     use nse_train::search::checkpoint::{candidates, checkpoint_dir};
-    let data = scratch("data-damage");
-    write_dataset(&data);
-    let device = Device::flex();
-    let config = config(&data);
+    let (config, device) = tiny_search("data-damage");
     let full = scratch("damage-full");
     run_search(&config, &full, &device);
     // Two checkpoints mid-round 1 (after steps 5 and 9), then the newest is damaged.
@@ -693,10 +668,7 @@ fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
 fn observers_see_the_events_the_log_holds_and_every_step() {
     use nse_train::search::events::{SearchEvent, read_log};
     use std::sync::{Arc, Mutex};
-    let data = scratch("data-events");
-    write_dataset(&data);
-    let device = Device::flex();
-    let config = config(&data);
+    let (config, device) = tiny_search("data-events");
     let dir = scratch("events");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut search = Search::new(config.clone(), &dir, &device).unwrap();
@@ -749,10 +721,7 @@ fn a_custom_evaluator_scores_the_candidates() {
     use nse_train::search::events::{SearchEvent, read_log};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let data = scratch("data-evaluator");
-    write_dataset(&data);
-    let device = Device::flex();
-    let config = config(&data);
+    let (config, device) = tiny_search("data-evaluator");
     let dir = scratch("evaluator");
     let mut search = Search::new(config, &dir, &device).unwrap();
     let space = search.space().clone();
@@ -867,10 +836,7 @@ fn a_search_runs_and_resumes_on_datasets_given_from_code() {
 fn a_search_pauses_between_phases_and_takes_candidates() {
     use nse_train::search::Pause;
     use nse_train::search::events::{SearchEvent, read_log};
-    let data = scratch("data-pause");
-    write_dataset(&data);
-    let device = Device::flex();
-    let config = config(&data);
+    let (config, device) = tiny_search("data-pause");
     let full = scratch("pause-full");
     run_search(&config, &full, &device);
 
@@ -994,7 +960,11 @@ fn the_next_rounds_subspace_can_be_changed_between_rounds() {
     ) {
         cells[2][slot] = incoming;
     }
-    assert_ne!(cells, evolution.subspace().cells(), "the test changes the sub-space");
+    assert_ne!(
+        cells,
+        evolution.subspace().cells(),
+        "the test changes the sub-space"
+    );
     let set = search.set_subspace(cells.clone()).unwrap();
     for (cell, ops) in cells.iter().enumerate() {
         let mut ops = ops.clone();
