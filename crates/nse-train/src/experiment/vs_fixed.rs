@@ -155,10 +155,10 @@ fn best_entries(front: &FrontFile, n: usize) -> Vec<usize> {
 
 /// Weight steps of a finished search, from its latest checkpoint.
 fn total_steps(run: &std::path::Path) -> Result<u64> {
-    let dir = checkpoint::find(run).ok_or_else(|| {
+    let (_, progress) = checkpoint::inspect(run).intact.ok_or_else(|| {
         ExperimentError::Config(format!("`{}` holds no search checkpoint", run.display()))
     })?;
-    Ok(checkpoint::read_progress(&dir)?.total_steps)
+    Ok(progress.total_steps)
 }
 
 impl Experiment {

@@ -45,9 +45,9 @@ impl Search {
     /// its evaluation), scored or not; an error when the latest checkpoint is not in an
     /// evaluation.
     pub fn candidates(&self) -> Result<Vec<Evaluated>> {
-        match self.evaluation_checkpoint()?.1.phase {
+        match self.paused_checkpoint(Pause::BeforeEvaluation)?.1.phase {
             Phase::Evaluate { archs } => Ok(archs),
-            Phase::Train { .. } => unreachable!("checked by evaluation_checkpoint"),
+            Phase::Train { .. } => unreachable!("checked by paused_checkpoint"),
         }
     }
 
@@ -58,9 +58,9 @@ impl Search {
     /// They count as window candidates ([`Origin::Window`]) whatever their cost: the window
     /// bounds only what the sampler draws. Returns how many were added.
     pub fn add_candidates(&mut self, architectures: &[Architecture]) -> Result<usize> {
-        let (dir, mut progress) = self.evaluation_checkpoint()?;
+        let (dir, mut progress) = self.paused_checkpoint(Pause::BeforeEvaluation)?;
         let Phase::Evaluate { archs } = &mut progress.phase else {
-            unreachable!("checked by evaluation_checkpoint");
+            unreachable!("checked by paused_checkpoint");
         };
         let subspace = progress.evolution.subspace();
         let mut added = 0;
@@ -95,22 +95,6 @@ impl Search {
         }
         checkpoint::update_progress(&dir, &progress)?;
         Ok(added)
-    }
-
-    /// The latest checkpoint and its progress, which must be in a round's evaluation.
-    pub(super) fn evaluation_checkpoint(&self) -> Result<(PathBuf, SearchProgress)> {
-        let not_paused = |why: &str| SearchError::Checkpoint {
-            path: checkpoint::checkpoint_dir(&self.run_dir)
-                .display()
-                .to_string(),
-            message: format!("{why}: pause the search at `Pause::BeforeEvaluation` first"),
-        };
-        let dir = checkpoint::find(&self.run_dir).ok_or_else(|| not_paused("no checkpoint"))?;
-        let progress = checkpoint::read_progress(&dir)?;
-        match progress.phase {
-            Phase::Evaluate { .. } => Ok((dir, progress)),
-            Phase::Train { .. } => Err(not_paused("the search is not in an evaluation")),
-        }
     }
 
     /// The [`Scorer`] of round `round` (0-based): the same recalibration and held-out
@@ -219,9 +203,9 @@ impl Search {
                 return Ok(true);
             }
             let arch = archs[i].architecture.clone();
-            let accuracy = match self.evaluator.lock() {
-                Ok(mut custom) if custom.is_some() => {
-                    let evaluator = custom.as_mut().expect("checked");
+            let mut custom = self.evaluator.lock().unwrap_or_else(|e| e.into_inner());
+            let accuracy = match custom.as_mut() {
+                Some(evaluator) => {
                     let score = evaluator.evaluate(round, &mut state.supernet, &arch, &scorer)?;
                     if !score.is_finite() {
                         return Err(SearchError::Config(format!(
@@ -230,8 +214,9 @@ impl Search {
                     }
                     score
                 }
-                _ => scorer.score(&mut state.supernet, &arch)?,
+                None => scorer.score(&mut state.supernet, &arch)?,
             };
+            drop(custom);
             archs[i].accuracy = Some(accuracy);
             log.write(&SearchEvent::Evaluated {
                 round: round + 1,

@@ -10,21 +10,7 @@ impl Search {
     /// pool leave it, ops left out go back to its front). Returns the new sub-space's cells;
     /// an error when the search is not paused at a round's start.
     pub fn set_subspace(&mut self, cells: Vec<Vec<usize>>) -> Result<Vec<Vec<usize>>> {
-        let not_paused = |why: &str| SearchError::Checkpoint {
-            path: checkpoint::checkpoint_dir(&self.run_dir)
-                .display()
-                .to_string(),
-            message: format!("{why}: pause the search at `Pause::AfterRound` first"),
-        };
-        let dir = checkpoint::find(&self.run_dir).ok_or_else(|| not_paused("no checkpoint"))?;
-        let mut progress = checkpoint::read_progress(&dir)?;
-        let at_round_start = matches!(
-            progress.phase,
-            Phase::Train { step: 0, position, .. } if position.batch == 0
-        );
-        if !at_round_start || progress.rounds_done == 0 {
-            return Err(not_paused("the search is not between two rounds"));
-        }
+        let (dir, mut progress) = self.paused_checkpoint(Pause::AfterRound)?;
         let cells = progress.evolution.replace_subspace(cells)?.cells().to_vec();
         checkpoint::update_progress(&dir, &progress)?;
         Ok(cells)

@@ -298,18 +298,49 @@ impl Search {
         &self.data
     }
 
+    /// The latest checkpoint and its progress, which must be where `pause` stops: in a
+    /// round's evaluation ([`Pause::BeforeEvaluation`]) or at the start of a round after the
+    /// first ([`Pause::AfterRound`]).
+    fn paused_checkpoint(&self, pause: Pause) -> Result<(PathBuf, SearchProgress)> {
+        let not_paused = |why: &str| SearchError::Checkpoint {
+            path: checkpoint::checkpoint_dir(&self.run_dir)
+                .display()
+                .to_string(),
+            message: format!("{why}: pause the search at `Pause::{pause:?}` first"),
+        };
+        let (dir, progress) = checkpoint::inspect(&self.run_dir)
+            .intact
+            .ok_or_else(|| not_paused("no checkpoint"))?;
+        let there = match (pause, &progress.phase) {
+            (Pause::BeforeEvaluation, Phase::Evaluate { .. }) => true,
+            (Pause::AfterRound, Phase::Train { step, position, .. }) => {
+                *step == 0 && position.batch == 0 && progress.rounds_done > 0
+            }
+            _ => false,
+        };
+        match (there, pause) {
+            (true, _) => Ok((dir, progress)),
+            (false, Pause::BeforeEvaluation) => {
+                Err(not_paused("the search is not in an evaluation"))
+            }
+            (false, Pause::AfterRound) => Err(not_paused("the search is not between two rounds")),
+        }
+    }
+
     /// The model and progress of the latest checkpoint of the run directory: after a finished
     /// search, the last round's trained supernet and learned indicators, its final sub-space
     /// (`progress.evolution.subspace()`) and fronts. For analysis with inherited weights
     /// ([`Scorer`]); training does not continue from it.
     pub fn latest_state(&self) -> Result<(SupernetState, SearchProgress)> {
-        let dir = checkpoint::find(&self.run_dir).ok_or_else(|| SearchError::Checkpoint {
-            path: checkpoint::checkpoint_dir(&self.run_dir)
-                .display()
-                .to_string(),
-            message: "the run directory holds no checkpoint".into(),
-        })?;
-        let progress = checkpoint::read_progress(&dir)?;
+        let (dir, progress) =
+            checkpoint::inspect(&self.run_dir)
+                .intact
+                .ok_or_else(|| SearchError::Checkpoint {
+                    path: checkpoint::checkpoint_dir(&self.run_dir)
+                        .display()
+                        .to_string(),
+                    message: "the run directory holds no checkpoint".into(),
+                })?;
         progress.evolution.check_space(&self.space)?;
         let (state, _, _) = self.load_models(&dir, derive_seed(self.config.seed, STREAM_INIT))?;
         Ok((state, progress))
