@@ -116,6 +116,19 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
+/// Moves the folder `from` to `to`, replacing a folder already there (removed first), and
+/// syncs `to`'s parent so that the move survives a power loss: how a checkpoint is put in
+/// place, rotated to its fallback name, or set aside when damaged.
+pub fn move_dir(from: &Path, to: &Path) -> io::Result<()> {
+    // Nothing to move is an error before anything is removed.
+    std::fs::metadata(from)?;
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::rename(from, to)?;
+    sync_dir(to.parent().unwrap_or(Path::new(".")))
+}
+
 /// Syncs every file directly inside `dir`, then `dir` itself: call before renaming a folder
 /// of files into place (a checkpoint built beside its final name).
 pub fn sync_tree(dir: &Path) -> io::Result<()> {
@@ -274,6 +287,20 @@ mod tests {
             assert!(is_temporary(&t.file_name().unwrap().to_string_lossy()));
         }
         assert!(!is_temporary("a.json"));
+        // A folder moved over another replaces it whole.
+        let (a, b) = (dir.join("a-dir"), dir.join("b-dir"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("new"), b"1").unwrap();
+        std::fs::write(b.join("old"), b"0").unwrap();
+        move_dir(&a, &b).unwrap();
+        assert!(!a.exists() && b.join("new").is_file() && !b.join("old").exists());
+        assert!(move_dir(&a, &b).is_err(), "nothing to move");
+        assert!(
+            b.join("new").is_file(),
+            "a failed move leaves the target alone"
+        );
+        std::fs::remove_dir_all(&b).unwrap();
         // A folder that does not exist is an error, not a panic.
         assert!(write_bytes(&dir.join("missing/b.json"), b"x").is_err());
         sync_tree(&dir).unwrap();

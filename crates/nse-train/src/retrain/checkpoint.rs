@@ -126,12 +126,8 @@ pub(crate) fn save(
     nse_supernet::durable::seal(&tmp, COMPLETE)
         .map_err(|e| RetrainError::io("cannot seal", &tmp, e))?;
     let dest = root.join(&name);
-    if dest.exists() {
-        std::fs::remove_dir_all(&dest).map_err(|e| RetrainError::io("cannot remove", &dest, e))?;
-    }
-    std::fs::rename(&tmp, &dest).map_err(|e| RetrainError::io("cannot rename into", &dest, e))?;
-    nse_supernet::durable::sync_dir(&root)
-        .map_err(|e| RetrainError::io("cannot sync", &root, e))?;
+    nse_supernet::durable::move_dir(&tmp, &dest)
+        .map_err(|e| RetrainError::io("cannot move into", &dest, e))?;
     // Checkpoints older than the fallback, and leftovers of interrupted saves.
     let kept: Vec<usize> = complete_checkpoints(&root)?
         .iter()
@@ -189,12 +185,8 @@ pub(crate) fn load_latest(
             Err(e) => {
                 let name = dir.file_name().unwrap_or_default().to_string_lossy();
                 let aside = root.join(format!(".{name}.damaged"));
-                if aside.exists() {
-                    std::fs::remove_dir_all(&aside)
-                        .map_err(|e| RetrainError::io("cannot remove", &aside, e))?;
-                }
-                std::fs::rename(&dir, &aside)
-                    .map_err(|e| RetrainError::io("cannot rename into", &aside, e))?;
+                nse_supernet::durable::move_dir(&dir, &aside)
+                    .map_err(|e| RetrainError::io("cannot move into", &aside, e))?;
                 damaged.push((aside, e.to_string()));
             }
         }

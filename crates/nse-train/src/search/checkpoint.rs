@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use nse_space::{Architecture, EvolutionState, Origin};
+use nse_supernet::durable::move_dir;
 
 use crate::data::Position;
 use crate::search::error::{Result, SearchError};
@@ -108,14 +109,9 @@ pub fn write(
     // before it takes the checkpoint's name.
     nse_supernet::durable::seal(&new, COMPLETE_MARKER).map_err(|e| SearchError::io(&new, e))?;
     if dir.exists() {
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(|e| SearchError::io(&old, e))?;
-        }
-        std::fs::rename(&dir, &old).map_err(|e| SearchError::io(&dir, e))?;
+        move_dir(&dir, &old).map_err(|e| SearchError::io(&old, e))?;
     }
-    std::fs::rename(&new, &dir).map_err(|e| SearchError::io(&new, e))?;
-    nse_supernet::durable::sync_dir(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
-    Ok(())
+    move_dir(&new, &dir).map_err(|e| SearchError::io(&dir, e))
 }
 
 /// The checkpoint folders of `run_dir` that claim to be complete (a `COMPLETE` marker and a
@@ -168,10 +164,7 @@ pub fn inspect(run_dir: &Path) -> Inspection {
 /// the way of [`candidates`] and of the next [`write()`]'s rotation, and returns the new path.
 pub fn set_aside(dir: &Path) -> Result<PathBuf> {
     let aside = sibling(dir, ".damaged");
-    if aside.exists() {
-        std::fs::remove_dir_all(&aside).map_err(|e| SearchError::io(&aside, e))?;
-    }
-    std::fs::rename(dir, &aside).map_err(|e| SearchError::io(dir, e))?;
+    move_dir(dir, &aside).map_err(|e| SearchError::io(&aside, e))?;
     Ok(aside)
 }
 
