@@ -28,10 +28,10 @@
 //! // Weight step: a random multi-branch architecture of the sub-space.
 //! let arch = state.subspace().sample_uniform(&mut rng);
 //! space.check_architecture(&arch).unwrap();
-//! // Indicator step: two distinct paths per cell with their probabilities.
+//! // Indicator step: two distinct paths per cell (one path in a deterministic cell).
 //! let alphas = vec![vec![0.0f32; space.pool().len()]; space.num_cells()];
 //! let paths = state.subspace().sample_two_paths(&alphas, &mut rng).unwrap();
-//! assert!(paths.cells.iter().all(|c| c.deterministic || c.selected != c.other));
+//! assert!(paths.cells.iter().all(|c| c.is_deterministic() || c.selected != c.other()));
 //! // End of round: the front's ops are kept, new ones come from the pending pool.
 //! state.evolve(&[paths.selected()]).unwrap();
 //! assert_eq!(state.round(), 2);

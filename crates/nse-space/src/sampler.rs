@@ -177,38 +177,53 @@ fn mask_to_ops(ops: &[usize], on: &[bool]) -> Vec<usize> {
         .collect()
 }
 
-/// The two branch sets of one cell for the indicator step (docs/method.md §6).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The two branch sets of one cell for the indicator step (docs/method.md §6), as the
+/// sampler draws them and the supernet's indicator forward takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellPaths {
+    /// The cell's sub-space (sorted pool indices): the ops whose Bernoulli factors enter the
+    /// joint probabilities `P(s)`, `P(u)`.
+    pub subspace: Vec<usize>,
     /// The selected set `s` (sorted pool indices): the forward value of the cell is `y_s`.
     pub selected: Vec<usize>,
-    /// The other set `u ≠ s` (equal to `selected` in a deterministic cell).
-    pub other: Vec<usize>,
-    /// `P(s) = Π p_i^on (1 − p_i)^off` over the cell's sub-space ops — the *unconditioned*
-    /// joint probability, also in non-residual cells (the conditioning constant cancels in
-    /// `q_s = P_s / (P_s + P_u)`).
-    pub prob_selected: f64,
-    /// `P(u)`, likewise.
-    pub prob_other: f64,
-    /// The cell has a single possible branch set (empty sub-space, or one op in a non-residual
-    /// cell): `selected == other`, and the cell should be run plainly, without the
-    /// two-path estimator.
-    pub deterministic: bool,
+    /// The other set `u ≠ s`, or `None` for a deterministic cell (empty sub-space, or one op
+    /// in a non-residual cell): it has a single possible branch set, runs `selected` plainly,
+    /// without the two-path estimator, and its indicators get no gradient.
+    pub unselected: Option<Vec<usize>>,
 }
 
 impl CellPaths {
-    /// `q_s = P_s / (P_s + P_u)`; 1 in a deterministic cell.
-    pub fn q_selected(&self) -> f64 {
-        if self.deterministic {
-            1.0
-        } else {
-            self.prob_selected / (self.prob_selected + self.prob_other)
-        }
+    /// Whether the cell has a single possible branch set (no `unselected`).
+    pub fn is_deterministic(&self) -> bool {
+        self.unselected.is_none()
     }
 
-    /// `q_u = P_u / (P_s + P_u)`; 0 in a deterministic cell.
-    pub fn q_other(&self) -> f64 {
-        1.0 - self.q_selected()
+    /// The other set, or the selected one in a deterministic cell.
+    pub fn other(&self) -> &[usize] {
+        self.unselected.as_deref().unwrap_or(&self.selected)
+    }
+
+    /// `(P(s), P(u))` with `P(A) = Π p_i^on (1 − p_i)^off` over the cell's sub-space ops, for
+    /// the cell's indicator row `alpha` (one value per pool op) — the *unconditioned* joint
+    /// probabilities, also in non-residual cells (the conditioning constant cancels in
+    /// `q_s = P_s / (P_s + P_u)`). Both are `P(s)` in a deterministic cell.
+    pub fn probabilities(&self, alpha: &[f32]) -> (f64, f64) {
+        let probs: Vec<f64> = self
+            .subspace
+            .iter()
+            .map(|&i| branch_probability(alpha[i]))
+            .collect();
+        let of = |set: &[usize]| joint(&probs, |j| set.contains(&self.subspace[j]));
+        (of(&self.selected), of(self.other()))
+    }
+
+    /// `q_s = P_s / (P_s + P_u)`; 1 in a deterministic cell.
+    pub fn q_selected(&self, alpha: &[f32]) -> f64 {
+        if self.is_deterministic() {
+            return 1.0;
+        }
+        let (ps, pu) = self.probabilities(alpha);
+        ps / (ps + pu)
     }
 }
 
@@ -228,7 +243,7 @@ impl PathPair {
 
     /// The other sets as an architecture.
     pub fn other(&self) -> Architecture {
-        Architecture::from_sorted(self.cells.iter().map(|c| c.other.clone()).collect())
+        Architecture::from_sorted(self.cells.iter().map(|c| c.other().to_vec()).collect())
     }
 }
 
@@ -301,12 +316,11 @@ impl SubSpace {
     /// So `Pr(selected = a) = D(a)` exactly. With at most [`ENUMERATE_MAX_OPS`] sub-space ops
     /// the sets are enumerated and both draws are exact inversions; above, `s` is drawn
     /// directly and `u` by rejection (each try differs from `s` with probability at least
-    /// `1 − 0.9995^11 ≈ 0.5%`). The returned probabilities are the unconditioned
-    /// `P_s`, `P_u` (see [`CellPaths`]); `q_s = P_s / (P_s + P_u)` is
-    /// [`CellPaths::q_selected`].
+    /// `1 − 0.9995^11 ≈ 0.5%`). [`CellPaths::probabilities`] gives the unconditioned
+    /// `P_s`, `P_u`; `q_s = P_s / (P_s + P_u)` is [`CellPaths::q_selected`].
     ///
     /// A deterministic cell ([`SubSpace::is_deterministic`]) draws nothing and reports its one
-    /// set as both paths with `deterministic: true`. Every other cell has at least two
+    /// set as `selected`, with no `unselected`. Every other cell has at least two
     /// possible sets and always gets two different ones.
     pub fn sample_two_paths<R: Rng + ?Sized>(
         &self,
@@ -320,14 +334,10 @@ impl SubSpace {
                 let probs = self.probs(cell, alphas);
                 let nonempty = !self.residual[cell];
                 if self.is_deterministic(cell) {
-                    let set = ops.clone();
-                    let p = joint(&probs, |_| true);
                     return CellPaths {
-                        selected: set.clone(),
-                        other: set,
-                        prob_selected: p,
-                        prob_other: p,
-                        deterministic: true,
+                        subspace: ops.clone(),
+                        selected: ops.clone(),
+                        unselected: None,
                     };
                 }
                 let limit = self.max_branches.unwrap_or(ops.len());
@@ -373,11 +383,9 @@ impl SubSpace {
                     (s, u)
                 };
                 CellPaths {
-                    prob_selected: joint(&probs, |j| s[j]),
-                    prob_other: joint(&probs, |j| u[j]),
+                    subspace: ops.clone(),
                     selected: mask_to_ops(ops, &s),
-                    other: mask_to_ops(ops, &u),
-                    deterministic: false,
+                    unselected: Some(mask_to_ops(ops, &u)),
                 }
             })
             .collect();
@@ -953,15 +961,15 @@ mod tests {
             let pair = sub.sample_two_paths(&alphas, &mut r).unwrap();
             for (c, paths) in pair.cells.iter().enumerate() {
                 assert!(
-                    paths.selected.len() <= 1 && paths.other.len() <= 1,
+                    paths.selected.len() <= 1 && paths.other().len() <= 1,
                     "cell {c}"
                 );
-                if !paths.deterministic {
-                    assert_ne!(paths.selected, paths.other, "cell {c}");
+                if !paths.is_deterministic() {
+                    assert_ne!(paths.selected, paths.other(), "cell {c}");
                 }
             }
             // The rejection path (12 ops) too.
-            assert!(pair.cells[7].selected.len() == 1 && pair.cells[7].other.len() == 1);
+            assert!(pair.cells[7].selected.len() == 1 && pair.cells[7].other().len() == 1);
             *selected
                 .entry(pair.cells[1].selected.clone())
                 .or_insert(0usize) += 1;
@@ -1145,27 +1153,29 @@ mod tests {
                     && sub.contains_architecture(&pair.other())
             );
             for (c, cell) in pair.cells.iter().enumerate() {
-                assert_eq!(cell.deterministic, sub.is_deterministic(c), "cell {c}");
-                if cell.deterministic {
-                    assert_eq!(cell.selected, cell.other);
+                assert_eq!(cell.is_deterministic(), sub.is_deterministic(c), "cell {c}");
+                assert_eq!(cell.subspace, sub.ops(c));
+                let (prob_selected, prob_other) = cell.probabilities(&alphas[c]);
+                if cell.is_deterministic() {
                     assert_eq!(cell.selected, sub.ops(c));
-                    assert_eq!((cell.q_selected(), cell.q_other()), (1.0, 0.0));
+                    assert_eq!(cell.q_selected(&alphas[c]), 1.0);
+                    assert_eq!(prob_selected, prob_other);
                 } else {
-                    assert_ne!(cell.selected, cell.other, "cell {c}: equal paths");
-                    let q = cell.prob_selected / (cell.prob_selected + cell.prob_other);
-                    assert!((cell.q_selected() - q).abs() < 1e-15);
+                    assert_ne!(cell.selected, cell.other(), "cell {c}: equal paths");
+                    let q = prob_selected / (prob_selected + prob_other);
+                    assert!((cell.q_selected(&alphas[c]) - q).abs() < 1e-15);
                 }
-                // The reported probabilities are the unconditioned joint products.
+                // The probabilities are the unconditioned joint products.
                 let ps = raw_product(sub.ops(c), &alphas[c], &cell.selected);
-                let pu = raw_product(sub.ops(c), &alphas[c], &cell.other);
+                let pu = raw_product(sub.ops(c), &alphas[c], cell.other());
                 assert_eq!(
                     sub.set_probability(&alphas, c, &cell.selected).unwrap(),
-                    cell.prob_selected
+                    prob_selected
                 );
-                assert!((cell.prob_selected - ps).abs() <= 1e-12 * ps, "cell {c}");
-                assert!((cell.prob_other - pu).abs() <= 1e-12 * pu, "cell {c}");
+                assert!((prob_selected - ps).abs() <= 1e-12 * ps, "cell {c}");
+                assert!((prob_other - pu).abs() <= 1e-12 * pu, "cell {c}");
                 *selected[c].entry(cell.selected.clone()).or_insert(0) += 1;
-                *other[c].entry(cell.other.clone()).or_insert(0) += 1;
+                *other[c].entry(cell.other().to_vec()).or_insert(0) += 1;
             }
             pair.cells[6]
                 .selected
@@ -1224,10 +1234,13 @@ mod tests {
             let pair = sub.sample_two_paths(&alphas, &mut r).unwrap();
             let cell = &pair.cells[3];
             assert!(
-                !cell.selected.is_empty() && !cell.other.is_empty() && cell.selected != cell.other
+                !cell.selected.is_empty()
+                    && !cell.other().is_empty()
+                    && cell.selected != cell.other()
             );
-            assert!(cell.prob_selected > 0.0 && cell.prob_other > 0.0);
-            assert_ne!(pair.cells[7].selected, pair.cells[7].other);
+            let (ps, pu) = cell.probabilities(&alphas[3]);
+            assert!(ps > 0.0 && pu > 0.0);
+            assert_ne!(pair.cells[7].selected, pair.cells[7].other());
         }
     }
 

@@ -68,43 +68,7 @@ impl Indicators {
     }
 }
 
-/// The two branch sets of one cell in an indicator step, as the supernet's forward takes
-/// them: the sampler's [`nse_space::CellPaths`] with the cell's sub-space beside them (the
-/// ops whose factors enter the differentiable joint probabilities), built by
-/// [`CellPaths::from_sampled`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellPaths {
-    /// The cell's current sub-space: the ops whose Bernoulli factors enter the joint
-    /// probabilities.
-    pub subspace: Vec<usize>,
-    /// The selected set `S` (its output is the cell's forward value).
-    pub selected: Vec<usize>,
-    /// The unselected set `U`, or `None` for a deterministic cell (empty sub-space, or a single
-    /// op in a non-residual cell), which then just runs `selected` and gets no gradient.
-    pub unselected: Option<Vec<usize>>,
-}
-
-impl CellPaths {
-    /// The supernet's form of the sampler's two paths
-    /// ([`SubSpace::sample_two_paths`](nse_space::SubSpace::sample_two_paths)): each cell's
-    /// sub-space ops beside its two sets, and no unselected set where the sampler found the
-    /// cell deterministic.
-    pub fn from_sampled(
-        subspace: &nse_space::SubSpace,
-        cells: &[nse_space::CellPaths],
-    ) -> Vec<Self> {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(c, p)| CellPaths {
-                subspace: subspace.ops(c).to_vec(),
-                selected: p.selected.clone(),
-                unselected: (!p.deterministic).then(|| p.other.clone()),
-            })
-            .collect()
-    }
-}
-
+pub use nse_space::CellPaths;
 pub use nse_space::CostTable;
 
 /// The renormalised joint probabilities of the two paths of every cell, differentiable in α.

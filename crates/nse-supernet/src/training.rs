@@ -12,7 +12,7 @@ use rand::Rng;
 use nse_space::SubSpace;
 
 use crate::error::Result;
-use crate::indicators::{CellPaths, CostTable, Indicators, resource_penalty};
+use crate::indicators::{CostTable, Indicators, resource_penalty};
 use crate::supernet::Supernet;
 
 /// Number of rows of `logits` (`[batch, classes]`) whose label is among the `k` highest
@@ -165,7 +165,7 @@ pub fn indicator_step<R: Rng + ?Sized>(
 ) -> Result<Indicators> {
     let alphas = indicators.values();
     let pair = subspace.sample_two_paths(&alphas, rng)?;
-    let paths = CellPaths::from_sampled(subspace, &pair.cells);
+    let paths = pair.cells;
     // Only the indicators are updated: untracked weights spare the backward pass their
     // gradients (it still flows through the activations to every cell's indicators). Lazy
     // parameters are initialised first, or `no_grad` on the clone would reach the original's

@@ -543,29 +543,36 @@ fn shadow_batch_norm_normalises_by_branch_count() {
     assert!(err.to_string().contains("shadow batch norms"), "{err}");
 }
 
-/// The supernet's paths carry the sampler's two sets, the cell's sub-space beside them, and
-/// no unselected set where the sampler found the cell deterministic.
+/// The sampler's paths go into the supernet as they are: each cell's sub-space beside its two
+/// sets, no unselected set where the cell is deterministic, and the differentiable `q_s` of
+/// [`PathWeights`] equal to the sampler's f64 `q_s`.
 #[test]
-fn sampled_paths_become_the_supernets_paths() {
+fn sampled_paths_are_the_supernets_paths() {
     use rand::SeedableRng;
+    let device = Device::flex();
     let space = tiny_space();
     // Cell 0 (normal, 8→8: residual) three ops; cell 1 (reduction) a single op:
     // deterministic; cell 2 (residual) empty: deterministic.
     let subspace = nse_space::SubSpace::new(&space, vec![vec![0, 1, 3], vec![2], vec![]]).unwrap();
     let alphas = vec![vec![0.3f32, -0.2, 0.0, 0.5, 0.0]; 3];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    let pair = subspace.sample_two_paths(&alphas, &mut rng).unwrap();
-    let paths = CellPaths::from_sampled(&subspace, &pair.cells);
+    let paths = subspace.sample_two_paths(&alphas, &mut rng).unwrap().cells;
     assert_eq!(paths.len(), 3);
-    for (c, (path, sampled)) in paths.iter().zip(&pair.cells).enumerate() {
+    for (c, path) in paths.iter().enumerate() {
         assert_eq!(path.subspace, subspace.ops(c));
-        assert_eq!(path.selected, sampled.selected);
-        match sampled.deterministic {
-            true => assert_eq!(path.unselected, None, "cell {c}"),
-            false => assert_eq!(path.unselected.as_ref(), Some(&sampled.other), "cell {c}"),
-        }
     }
     assert!(paths[0].unselected.is_some());
     assert_eq!(paths[1].unselected, None);
     assert_eq!(paths[2].unselected, None);
+    let weights = PathWeights::new(&Indicators::from_values(&alphas, &device), &paths).unwrap();
+    let q: Vec<f32> = weights.selected.into_data().try_to_vec().unwrap();
+    for (c, path) in paths.iter().enumerate() {
+        let want = path.q_selected(&alphas[c]);
+        assert!(
+            (f64::from(q[c]) - want).abs() < 1e-6,
+            "cell {c}: {} vs {want}",
+            q[c]
+        );
+    }
+    assert!(q[0] > 0.0 && q[0] < 1.0, "cell 0 is stochastic: {}", q[0]);
 }
