@@ -666,6 +666,8 @@ fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
 /// back into the same typed events.
 #[test]
 fn observers_see_the_events_the_log_holds_and_every_step() {
+    use nse_train::progress::{Collect, Event as ProgressEvent};
+    use nse_train::search::ProgressReporter;
     use nse_train::search::events::{SearchEvent, read_log};
     use std::sync::{Arc, Mutex};
     let (config, device) = tiny_search("data-events");
@@ -674,8 +676,47 @@ fn observers_see_the_events_the_log_holds_and_every_step() {
     let mut search = Search::new(config.clone(), &dir, &device).unwrap();
     let sink = seen.clone();
     search.observe(move |e| sink.lock().unwrap().push(e.clone()));
-    let outcome = search.run(&mut Quiet).unwrap();
+    let mut shown = Collect::default();
+    let outcome = search.run(&mut shown).unwrap();
     let seen = seen.lock().unwrap().clone();
+    // The progress shown is made from the events alone: replaying them through a
+    // `ProgressReporter` gives the same bars and lines.
+    let mut replay = ProgressReporter::new(Collect::default());
+    seen.iter().for_each(|e| replay.on_event(e));
+    assert_eq!(replay.into_inner(), shown);
+    assert_eq!(
+        shown.labels(),
+        [
+            "round 1 training",
+            "round 1 evaluation",
+            "round 2 training",
+            "round 2 evaluation"
+        ]
+    );
+    let advanced: u64 = shown
+        .events
+        .iter()
+        .map(|e| match e {
+            ProgressEvent::Advance { n, .. } => *n,
+            _ => 0,
+        })
+        .sum();
+    let evaluated = seen
+        .iter()
+        .filter(|e| matches!(e, SearchEvent::Evaluated { .. }))
+        .count() as u64;
+    assert_eq!(advanced, outcome.total_steps + evaluated);
+    let lines = shown.lines();
+    assert!(
+        lines[0].starts_with("round 1/2: sub-space of up to "),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("round 2: ") && l.contains(" evaluated, front of ")),
+        "{lines:?}"
+    );
     let logged: Vec<SearchEvent> = seen.iter().filter(|e| e.is_logged()).cloned().collect();
     assert_eq!(read_log(&dir.join("log.jsonl")).unwrap(), logged);
     // Every weight step, in order, and an indicator step every `every` steps.

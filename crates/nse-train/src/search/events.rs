@@ -47,6 +47,9 @@ pub enum SearchEvent {
         held_out_images: usize,
         /// What every architecture costs (stem and tail), in the metric's unit.
         fixed_cost: f64,
+        /// The unit of the resource metric (`MMACs`, `M params`, `ms`).
+        #[serde(default)]
+        unit: String,
     },
     /// A checkpoint was found damaged and set aside; the one before it resumes.
     DamagedCheckpoint {
@@ -54,6 +57,9 @@ pub enum SearchEvent {
         checkpoint: PathBuf,
         /// What is wrong with it.
         why: String,
+        /// Where it was moved, kept for inspection.
+        #[serde(default)]
+        set_aside: Option<PathBuf>,
     },
     /// A search continues from a checkpoint.
     Resume {
@@ -61,6 +67,15 @@ pub enum SearchEvent {
         round: usize,
         /// Weight steps done over the whole run.
         total_steps: u64,
+        /// Rounds the search will run.
+        #[serde(default)]
+        rounds: usize,
+        /// The unit of the resource metric.
+        #[serde(default)]
+        unit: String,
+        /// The checkpoint it continues from.
+        #[serde(default)]
+        checkpoint: Option<PathBuf>,
     },
     /// A round starts training.
     RoundStart {
@@ -70,6 +85,34 @@ pub enum SearchEvent {
         subspace: Vec<Vec<usize>>,
         /// Ops left in each cell's pending pool.
         pending: Vec<usize>,
+    },
+    /// A phase of a round starts or continues: training (counted in weight steps) or
+    /// evaluation (counted in architectures). Observers only.
+    PhaseStart {
+        /// The round.
+        round: usize,
+        /// Which phase.
+        phase: RoundPhase,
+        /// Steps or architectures already done (after a resume).
+        done: u64,
+        /// Steps or architectures of the whole phase.
+        total: u64,
+    },
+    /// The search stopped before its end and wrote a checkpoint to resume from. Observers
+    /// only.
+    Stopped {
+        /// Why.
+        reason: StopReason,
+        /// The phase it stopped in.
+        phase: RoundPhase,
+        /// Weight steps done over the whole run.
+        total_steps: u64,
+    },
+    /// Something went wrong that does not stop the search (a plot that could not be drawn).
+    /// Observers only.
+    Warning {
+        /// What.
+        message: String,
     },
     /// A weight step was taken (delivered to observers only, not written to the log, which
     /// gets a [`Train`](Self::Train) summary every `log_every` steps).
@@ -169,6 +212,12 @@ pub enum SearchEvent {
         introduced: Vec<Vec<usize>>,
         /// The kept sets: the front's ops per cell.
         kept: Vec<Vec<usize>>,
+        /// Architectures scored in the round.
+        #[serde(default)]
+        evaluated: usize,
+        /// The round's Pareto plot, when it could be drawn.
+        #[serde(default)]
+        plot: Option<PathBuf>,
     },
     /// The search finished.
     Finish {
@@ -181,12 +230,38 @@ pub enum SearchEvent {
     },
 }
 
+/// The two phases of a round that take time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundPhase {
+    /// Supernet training: weight and indicator steps (docs/method.md §6).
+    Training,
+    /// Scoring the round's architectures (docs/method.md §7.2).
+    Evaluation,
+}
+
+/// Why a search stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Its [`StopFlag`](crate::interrupt::StopFlag) was raised (Ctrl-C, SIGTERM, user code).
+    Asked,
+    /// `max_steps` weight steps were taken.
+    StepBudget,
+}
+
 impl SearchEvent {
-    /// Whether the event is written to `log.jsonl` (every one but the per-step events).
+    /// Whether the event is written to `log.jsonl`: every one but the per-step events and
+    /// those that describe this process rather than the search (phase starts, stops,
+    /// warnings), so that a resumed run's log reads like an uninterrupted one.
     pub fn is_logged(&self) -> bool {
         !matches!(
             self,
-            SearchEvent::WeightStep { .. } | SearchEvent::IndicatorStep { .. }
+            SearchEvent::WeightStep { .. }
+                | SearchEvent::IndicatorStep { .. }
+                | SearchEvent::PhaseStart { .. }
+                | SearchEvent::Stopped { .. }
+                | SearchEvent::Warning { .. }
         )
     }
 }

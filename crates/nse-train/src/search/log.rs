@@ -16,15 +16,16 @@ pub type Observer = Box<dyn FnMut(&SearchEvent) + Send>;
 /// The observers of a search, shared with its log.
 pub type Observers = Arc<Mutex<Vec<Observer>>>;
 
-/// An append-only JSON-lines log.
-pub struct RunLog {
+/// An append-only JSON-lines log, and the hand-over of every event to the observers.
+pub struct RunLog<'r> {
     path: PathBuf,
     file: File,
     len: u64,
     observers: Observers,
+    local: Option<&'r mut dyn FnMut(&SearchEvent)>,
 }
 
-impl RunLog {
+impl<'r> RunLog<'r> {
     /// Opens `path` for appending after truncating it to `len` bytes (0 for a fresh run).
     pub fn open(path: &Path, len: u64) -> Result<Self> {
         let file = OpenOptions::new()
@@ -39,6 +40,7 @@ impl RunLog {
             file,
             len,
             observers: Observers::default(),
+            local: None,
         };
         log.file = OpenOptions::new()
             .append(true)
@@ -64,6 +66,14 @@ impl RunLog {
         self
     }
 
+    /// Passes every event also to `observer`, which lives only as long as the log (the
+    /// progress shown for one [`Search::run`](crate::search::Search::run)), after the
+    /// registered observers.
+    pub fn with_local(mut self, observer: &'r mut dyn FnMut(&SearchEvent)) -> Self {
+        self.local = Some(observer);
+        self
+    }
+
     /// Hands `event` to the observers and, when it [is logged](SearchEvent::is_logged),
     /// appends it as one line.
     pub fn write(&mut self, event: &SearchEvent) -> Result<()> {
@@ -71,6 +81,9 @@ impl RunLog {
             for observe in observers.iter_mut() {
                 observe(event);
             }
+        }
+        if let Some(observe) = self.local.as_mut() {
+            observe(event);
         }
         if !event.is_logged() {
             return Ok(());

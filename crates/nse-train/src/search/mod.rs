@@ -12,6 +12,7 @@ pub mod driver;
 pub mod error;
 pub mod events;
 pub mod log;
+pub mod progress;
 pub mod report;
 pub mod step;
 
@@ -24,5 +25,6 @@ pub use driver::{
     window_sampler,
 };
 pub use error::{Result, SearchError};
+pub use progress::ProgressReporter;
 pub use report::{FrontEntry, FrontFile};
 pub use step::{WeightStepStats, indicator_step, weight_step, weight_step_coasting};

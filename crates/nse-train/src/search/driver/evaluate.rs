@@ -178,8 +178,7 @@ impl Search {
         &self,
         progress: &mut SearchProgress,
         state: &mut SupernetState,
-        log: &mut RunLog,
-        reporter: &mut dyn Reporter,
+        log: &mut RunLog<'_>,
     ) -> Result<bool> {
         let round = progress.rounds_done;
         let Phase::Evaluate { archs } = &progress.phase else {
@@ -188,18 +187,22 @@ impl Search {
         let mut archs = archs.clone();
         let scorer = self.scorer(round)?;
         let done = archs.iter().filter(|a| a.accuracy.is_some()).count() as u64;
-        reporter.begin(
-            &format!("round {} evaluation", round + 1),
-            archs.len() as u64,
-        );
-        reporter.advance(done, "");
+        log.write(&SearchEvent::PhaseStart {
+            round: round + 1,
+            phase: RoundPhase::Evaluation,
+            done,
+            total: archs.len() as u64,
+        })?;
         for i in 0..archs.len() {
             if archs[i].accuracy.is_some() {
                 continue;
             }
             if self.stop.is_raised() {
-                reporter.finish();
-                reporter.line("stopped as asked during the evaluation: resume to continue");
+                log.write(&SearchEvent::Stopped {
+                    reason: StopReason::Asked,
+                    phase: RoundPhase::Evaluation,
+                    total_steps: progress.total_steps,
+                })?;
                 return Ok(true);
             }
             let arch = archs[i].architecture.clone();
@@ -228,8 +231,6 @@ impl Search {
                 accuracy,
                 elapsed_s: self.started.elapsed().as_secs_f64(),
             })?;
-            let (cost, unit) = (archs[i].cost, &self.costs.unit);
-            reporter.advance(1, &format!("{accuracy:.1}% at {cost:.3} {unit}"));
             progress.phase = Phase::Evaluate {
                 archs: archs.clone(),
             };
@@ -239,7 +240,6 @@ impl Search {
             snapshot.log_len = log.len();
             checkpoint::update_progress(&dir, &snapshot)?;
         }
-        reporter.finish();
         progress.phase = Phase::Evaluate { archs };
         Ok(false)
     }

@@ -19,8 +19,7 @@ impl Search {
     pub(super) fn finish_round(
         &self,
         progress: &mut SearchProgress,
-        log: &mut RunLog,
-        reporter: &mut dyn Reporter,
+        log: &mut RunLog<'_>,
     ) -> Result<Vec<FrontEntry>> {
         let round = progress.rounds_done;
         let Phase::Evaluate { archs } = &progress.phase else {
@@ -65,13 +64,16 @@ impl Search {
             .collect();
         let plot = self.run_dir.join(format!("pareto_round{}.png", round + 1));
         let unit = self.costs.unit.clone();
-        if let Err(e) = plot_pareto(
+        let drawn = plot_pareto(
             &points,
             &format!("round {} - held-out top-1 vs cost", round + 1),
             &unit,
             &plot,
-        ) {
-            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+        );
+        if let Err(e) = &drawn {
+            log.write(&SearchEvent::Warning {
+                message: format!("could not draw {}: {e}", plot.display()),
+            })?;
         }
         let front_archs: Vec<Architecture> = front.iter().map(|f| f.architecture.clone()).collect();
         let is_last = round + 1 >= self.total_rounds(&progress.evolution);
@@ -85,15 +87,9 @@ impl Search {
             front: front.clone(),
             introduced: introduced.clone(),
             kept: progress.evolution.kept().to_vec(),
+            evaluated: archs.len(),
+            plot: drawn.is_ok().then_some(plot),
         })?;
-        let best = front.iter().map(|f| f.accuracy).fold(0.0, f64::max);
-        reporter.line(&format!(
-            "round {}: {} evaluated, front of {} (best {best:.1}%), plot {}",
-            round + 1,
-            archs.len(),
-            front.len(),
-            plot.display()
-        ));
         Ok(front)
     }
 }

@@ -38,8 +38,9 @@ use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
 use crate::search::config::{SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open, split};
 use crate::search::error::{Result, SearchError};
-use crate::search::events::SearchEvent;
+use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 use crate::search::log::{Observers, RunLog};
+use crate::search::progress::ProgressReporter;
 use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
 use crate::search::step::{indicator_step, weight_step_coasting};
 
@@ -396,16 +397,11 @@ impl Search {
         let seed = self.config.seed;
         let training_seed = self.config.training_seed();
         let (opened, damaged) = self.open_checkpoint(training_seed)?;
-        for (dir, why) in &damaged {
+        let mut set_aside = Vec::new();
+        for (dir, _) in &damaged {
             // Moved aside (kept for inspection), so that the next checkpoint does not rotate
             // it into the fallback's place.
-            let aside = checkpoint::set_aside(dir)?;
-            reporter.line(&format!(
-                "checkpoint `{}` is damaged ({why}); falling back to the one before it (the \
-                 damaged one is now `{}`)",
-                dir.display(),
-                aside.display()
-            ));
+            set_aside.push(checkpoint::set_aside(dir)?);
         }
         let mut preloaded = None;
         let (mut progress, resumed) = match opened {
@@ -432,8 +428,12 @@ impl Search {
                 None,
             ),
         };
+        // The progress shown to people is one observer among the others.
+        let mut shown = ProgressReporter::new(reporter);
+        let mut show = |event: &SearchEvent| shown.on_event(event);
         let mut log = RunLog::open(&self.run_dir.join("log.jsonl"), progress.log_len)?
-            .with_observers(self.observers.clone());
+            .with_observers(self.observers.clone())
+            .with_local(&mut show);
         let rounds = self.total_rounds(&progress.evolution);
         if resumed.is_none() {
             log.write(&SearchEvent::Start {
@@ -444,27 +444,23 @@ impl Search {
                 train_images: self.data.train.len(),
                 held_out_images: self.data.held_out.len(),
                 fixed_cost: self.costs.fixed,
+                unit: self.costs.unit.clone(),
             })?;
         } else {
-            for (dir, why) in &damaged {
+            for ((dir, why), aside) in damaged.iter().zip(set_aside) {
                 log.write(&SearchEvent::DamagedCheckpoint {
                     checkpoint: dir.clone(),
                     why: why.clone(),
+                    set_aside: Some(aside),
                 })?;
             }
             log.write(&SearchEvent::Resume {
                 round: progress.rounds_done + 1,
                 total_steps: progress.total_steps,
-            })?;
-            reporter.line(&format!(
-                "resuming round {}/{} from {}",
-                progress.rounds_done + 1,
                 rounds,
-                resumed
-                    .as_ref()
-                    .map(|d| d.display().to_string())
-                    .unwrap_or_default()
-            ));
+                unit: self.costs.unit.clone(),
+                checkpoint: resumed.clone(),
+            })?;
         }
         let train_pipeline = if self.config.data.augment {
             Pipeline::cifar_train()
@@ -512,12 +508,6 @@ impl Search {
                     subspace: progress.evolution.subspace().cells().to_vec(),
                     pending: progress.evolution.pending().iter().map(Vec::len).collect(),
                 })?;
-                reporter.line(&format!(
-                    "round {}/{}: sub-space of {} ops per cell",
-                    round + 1,
-                    rounds,
-                    progress.evolution.subspace_size()
-                ));
             }
             if let Phase::Train { .. } = progress.phase {
                 let stopped = self.train_round(
@@ -528,7 +518,6 @@ impl Search {
                     &train_loader,
                     &held_loader,
                     &mut log,
-                    reporter,
                     &mut budget,
                 )?;
                 if stopped {
@@ -541,11 +530,11 @@ impl Search {
                     return Ok(self.paused(&progress, Pause::BeforeEvaluation));
                 }
             }
-            if self.evaluate_round(&mut progress, &mut state, &mut log, reporter)? {
+            if self.evaluate_round(&mut progress, &mut state, &mut log)? {
                 return Ok(self.outcome(&progress, false, None));
             }
             // The round is evaluated: front, evolution, next round.
-            let front = self.finish_round(&mut progress, &mut log, reporter)?;
+            let front = self.finish_round(&mut progress, &mut log)?;
             progress.fronts.push(front);
             progress.rounds_done += 1;
             progress.phase = Phase::Train {
@@ -700,7 +689,7 @@ impl Search {
         state: &SupernetState,
         weight_optim: &ModuleOptimizer,
         alpha_optim: &ModuleOptimizer,
-        log: &RunLog,
+        log: &RunLog<'_>,
     ) -> Result<()> {
         let mut progress = progress.clone();
         progress.log_len = log.len();

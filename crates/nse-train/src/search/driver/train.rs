@@ -13,8 +13,7 @@ impl Search {
         alpha_optim: &mut ModuleOptimizer,
         train_loader: &TrainLoader,
         held_loader: &TrainLoader,
-        log: &mut RunLog,
-        reporter: &mut dyn Reporter,
+        log: &mut RunLog<'_>,
         budget: &mut Option<u64>,
     ) -> Result<bool> {
         let round = progress.rounds_done;
@@ -45,10 +44,13 @@ impl Search {
         };
         let held_batches = held_loader.num_batches();
         let threshold = self.config.indicator.drop_threshold;
-        reporter.begin(&format!("round {} training", round + 1), total);
-        reporter.advance(step, "");
+        log.write(&SearchEvent::PhaseStart {
+            round: round + 1,
+            phase: RoundPhase::Training,
+            done: step,
+            total,
+        })?;
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        let mut message = String::new();
         while position.epoch < first_epoch + epochs {
             let epoch = train_loader.epoch_from(position)?;
             for batch in epoch {
@@ -65,16 +67,15 @@ impl Search {
                         indicator_steps,
                     };
                     self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
-                    reporter.finish();
-                    let why = if interrupted {
-                        "stopped as asked"
-                    } else {
-                        "step budget reached"
-                    };
-                    reporter.line(&format!(
-                        "{why} after {} steps: checkpoint written, resume to continue",
-                        progress.total_steps
-                    ));
+                    log.write(&SearchEvent::Stopped {
+                        reason: if interrupted {
+                            StopReason::Asked
+                        } else {
+                            StopReason::StepBudget
+                        },
+                        phase: RoundPhase::Training,
+                        total_steps: progress.total_steps,
+                    })?;
                     return Ok(true);
                 }
                 let batch = batch?;
@@ -174,10 +175,8 @@ impl Search {
                         lr: lr_now,
                         elapsed_s: self.started.elapsed().as_secs_f64(),
                     })?;
-                    message = format!("loss {l:.3} acc {a:.1}% lr {lr_now:.4}");
                     (loss_sum, correct, seen) = (0.0, 0, 0);
                 }
-                reporter.advance(1, &message);
             }
             // End of epoch: checkpoint.
             if position.batch != 0 {
@@ -209,7 +208,6 @@ impl Search {
             })?;
             self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
         }
-        reporter.finish();
         Ok(false)
     }
 
