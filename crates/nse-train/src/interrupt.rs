@@ -35,4 +35,10 @@ impl StopFlag {
     pub fn is_raised(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
+
+    /// Whether a stop was asked for, lowering the flag: for requests answered once (end
+    /// this round's training), not for stopping a whole run.
+    pub fn take(&self) -> bool {
+        self.0.swap(false, Ordering::SeqCst)
+    }
 }

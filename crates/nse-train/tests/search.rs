@@ -1026,3 +1026,62 @@ fn the_next_rounds_subspace_can_be_changed_between_rounds() {
         .unwrap();
     assert_eq!(round_two, set);
 }
+
+/// Research code ends a round's training early (here an observer, after the third weight
+/// step of round 1): the round goes on to its evaluation, the next round trains in full,
+/// and a run also stopped there resumes to the same front.
+#[test]
+fn a_rounds_training_can_be_ended_early_and_the_search_resumes_exactly() {
+    use nse_train::interrupt::StopFlag;
+    use nse_train::search::events::{SearchEvent, read_log};
+    let (config, device) = tiny_search("data-end-early");
+    let run = |dir: &std::path::Path, also_stop: bool| {
+        let (end, stop) = (StopFlag::new(), StopFlag::new());
+        let mut search = Search::new(config.clone(), dir, &device).unwrap();
+        search.end_training_when(end.clone());
+        search.stop_when(stop.clone());
+        search.observe(move |e| {
+            if let SearchEvent::WeightStep {
+                round: 1, step: 3, ..
+            } = e
+            {
+                end.raise();
+                if also_stop {
+                    stop.raise();
+                }
+            }
+        });
+        search.run(&mut Quiet).unwrap()
+    };
+    let ended = scratch("end-early");
+    let outcome = run(&ended, false);
+    assert!(outcome.finished);
+    let log = read_log(&ended.join("log.jsonl")).unwrap();
+    let early: Vec<_> = log
+        .iter()
+        .filter_map(|e| match e {
+            SearchEvent::TrainingEndedEarly {
+                round,
+                step,
+                planned,
+            } => Some((*round, *step, *planned)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(early.len(), 1, "{early:?}");
+    let (round, step, planned) = early[0];
+    assert_eq!((round, step), (1, 3));
+    assert!(planned > 3, "the round had {planned} steps planned");
+    // Round 2 trained in full: the run took 3 + planned steps.
+    assert_eq!(outcome.total_steps, 3 + planned);
+    assert!(
+        log.iter()
+            .any(|e| matches!(e, SearchEvent::Evaluated { round: 1, .. })),
+        "round 1 was evaluated"
+    );
+
+    let stopped = scratch("end-early-stopped");
+    let outcome = run(&stopped, true);
+    assert!(outcome.interrupted && outcome.total_steps == 3);
+    resume_to_the_same_front(&stopped, &ended, &device);
+}

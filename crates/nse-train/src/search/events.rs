@@ -144,6 +144,16 @@ pub enum SearchEvent {
         /// The ops dropped from each cell.
         ops: Vec<Vec<usize>>,
     },
+    /// The round's training was ended early on request
+    /// ([`Search::end_training_when`](crate::search::Search::end_training_when)).
+    TrainingEndedEarly {
+        /// The round.
+        round: usize,
+        /// The last step taken.
+        step: u64,
+        /// The steps the round would have taken.
+        planned: u64,
+    },
     /// Training summary of the last `log_every` steps.
     Train {
         /// The round.

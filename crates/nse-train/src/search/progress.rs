@@ -178,6 +178,13 @@ impl<R: Reporter> ProgressReporter<R> {
                 ));
             }
             SearchEvent::Warning { message } => r.line(&format!("warning: {message}")),
+            SearchEvent::TrainingEndedEarly {
+                round,
+                step,
+                planned,
+            } => r.line(&format!(
+                "round {round}: training ended as asked after {step} of {planned} steps"
+            )),
             SearchEvent::IndicatorStep { .. }
             | SearchEvent::Dropped { .. }
             | SearchEvent::Probe { .. }

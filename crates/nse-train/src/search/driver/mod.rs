@@ -98,6 +98,7 @@ pub struct Search {
     costs: CostTable,
     started: std::time::Instant,
     stop: StopFlag,
+    end_training: StopFlag,
     observers: Observers,
     evaluator: std::sync::Mutex<Option<Box<dyn Evaluator>>>,
     pauses: Vec<Pause>,
@@ -240,6 +241,7 @@ impl Search {
             costs,
             started: std::time::Instant::now(),
             stop: StopFlag::new(),
+            end_training: StopFlag::new(),
             observers: Observers::default(),
             evaluator: std::sync::Mutex::new(None),
             pauses: Vec::new(),
@@ -251,6 +253,16 @@ impl Search {
     /// [`Search::resume`] continues exactly.
     pub fn stop_when(&mut self, flag: StopFlag) {
         self.stop = flag;
+    }
+
+    /// Ends the current round's supernet training early once `flag` is raised (by an
+    /// observer watching the loss, another thread, …): at the next weight step the round
+    /// closes its epoch (probe, checkpoint) and goes on to its evaluation, with a logged
+    /// [`SearchEvent::TrainingEndedEarly`]. The flag is lowered when answered, so each raise
+    /// ends one round; later rounds train in full unless it is raised again. A resumed run
+    /// continues from where the ended round's checkpoint left it.
+    pub fn end_training_when(&mut self, flag: StopFlag) {
+        self.end_training = flag;
     }
 
     /// Calls `observer` with every event of the search from now on, as it happens: what

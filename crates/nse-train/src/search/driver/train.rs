@@ -51,12 +51,22 @@ impl Search {
             total,
         })?;
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut ended_early = false;
         while position.epoch < first_epoch + epochs {
             let epoch = train_loader.epoch_from(position)?;
             for batch in epoch {
                 if let Ok(b) = &batch
                     && b.position.batch >= per_epoch
                 {
+                    break;
+                }
+                if step > 0 && self.end_training.take() {
+                    ended_early = true;
+                    log.write(&SearchEvent::TrainingEndedEarly {
+                        round: round + 1,
+                        step,
+                        planned: total,
+                    })?;
                     break;
                 }
                 let interrupted = self.stop.is_raised();
@@ -185,6 +195,12 @@ impl Search {
                     batch: 0,
                 };
             }
+            let epoch_done = position.epoch - first_epoch;
+            if ended_early {
+                // The checkpoint says the round's training is over: a resume goes on to the
+                // evaluation, as this run does.
+                position.epoch = first_epoch + epochs;
+            }
             progress.phase = Phase::Train {
                 position,
                 step,
@@ -195,18 +211,21 @@ impl Search {
                 let accuracies = self.probe(round, &mut state.supernet)?;
                 log.write(&SearchEvent::Probe {
                     round: round + 1,
-                    epoch: position.epoch - first_epoch,
+                    epoch: epoch_done,
                     step,
                     accuracies,
                 })?;
             }
             log.write(&SearchEvent::EpochEnd {
                 round: round + 1,
-                epoch: position.epoch - first_epoch,
+                epoch: epoch_done,
                 step,
                 alphas: state.indicators.values(),
             })?;
             self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+            if ended_early {
+                break;
+            }
         }
         Ok(false)
     }
