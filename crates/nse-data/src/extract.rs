@@ -39,23 +39,13 @@ fn read_marker(dir: &Path) -> Option<Marker> {
     serde_json::from_str(&text).ok()
 }
 
-/// A sibling path of `target` that no other process uses (`.<name>.<tag>-<pid>-<nanos>`).
-fn sibling(target: &Path, tag: &str) -> PathBuf {
-    let name = target
-        .file_name()
-        .map_or_else(|| "cache".into(), |n| n.to_string_lossy().into_owned());
-    let nanos = std::time::SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    target.with_file_name(format!(".{name}.{tag}-{}-{nanos}", std::process::id()))
-}
-
 /// Extracts the gzip-compressed tar `archive` into `cache_dir` once, and returns `cache_dir`.
 ///
 /// The archive is unpacked into a temporary sibling folder, a marker file recording the
-/// archive's path, size and modification time is written into it, and the folder is renamed
-/// to `cache_dir` in one step — so `cache_dir` either does not exist or holds a complete
-/// extraction, even if several processes race or one is killed midway. Later calls find the
+/// archive's path, size and modification time is written into it, everything is synced to
+/// disk, and the folder is renamed to `cache_dir` in one step (and the parent synced;
+/// [`nse_durable`]) — so `cache_dir` either does not exist or holds a complete extraction,
+/// even if several processes race, one is killed midway or the power fails. Later calls find the
 /// marker and return at once. If the archive changed (size or time differ), the old
 /// extraction is replaced; a `cache_dir` without a marker is never touched (error).
 ///
@@ -88,7 +78,7 @@ pub fn extract_tar_gz_cached(
         std::fs::create_dir_all(parent).map_err(|e| DataError::io("cannot create", parent, e))?;
     }
 
-    let tmp = sibling(cache_dir, "tmp");
+    let tmp = nse_durable::temporary_sibling(cache_dir);
     let unpacked = (|| {
         std::fs::create_dir(&tmp).map_err(|e| DataError::io("cannot create", &tmp, e))?;
         let file = File::open(archive).map_err(|e| DataError::io("cannot open", archive, e))?;
@@ -102,7 +92,9 @@ pub fn extract_tar_gz_cached(
             source: e,
         })?;
         let marker = tmp.join(EXTRACTION_MARKER);
-        std::fs::write(&marker, json).map_err(|e| DataError::io("cannot write", &marker, e))
+        nse_durable::write_bytes(&marker, json.as_bytes())
+            .map_err(|e| DataError::io("cannot write", &marker, e))?;
+        nse_durable::sync_tree(&tmp).map_err(|e| DataError::io("cannot sync", &tmp, e))
     })();
     if let Err(e) = unpacked {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -110,7 +102,7 @@ pub fn extract_tar_gz_cached(
     }
 
     // Move a stale extraction aside (renames are atomic), then put the new one in place.
-    let old = sibling(cache_dir, "old");
+    let old = nse_durable::temporary_sibling(cache_dir);
     if stale
         && std::fs::rename(cache_dir, &old).is_err()
         && read_marker(cache_dir).as_ref() == Some(&wanted)
@@ -119,7 +111,8 @@ pub fn extract_tar_gz_cached(
         let _ = std::fs::remove_dir_all(&tmp);
         return Ok(cache_dir.to_path_buf());
     }
-    let placed = std::fs::rename(&tmp, cache_dir);
+    let placed = std::fs::rename(&tmp, cache_dir)
+        .and_then(|()| nse_durable::sync_dir(cache_dir.parent().unwrap_or(Path::new("."))));
     if stale {
         let _ = std::fs::remove_dir_all(&old);
     }

@@ -20,7 +20,8 @@
 
 pub mod cell;
 pub mod child;
-pub mod durable;
+/// Durable, atomic writes (the `nse-durable` crate, shared with the data loaders).
+pub use nse_durable as durable;
 pub mod error;
 pub mod indicators;
 pub mod recalibration;

@@ -104,7 +104,7 @@ pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> io::Result<()>) -> i
 /// let dir = std::env::temp_dir().join(format!("nse-durable-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
 /// let path = dir.join("state.json");
-/// nse_supernet::durable::write_bytes(&path, b"{}").unwrap();
+/// nse_durable::write_bytes(&path, b"{}").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"{}");
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
@@ -129,13 +129,17 @@ pub fn move_dir(from: &Path, to: &Path) -> io::Result<()> {
     sync_dir(to.parent().unwrap_or(Path::new(".")))
 }
 
-/// Syncs every file directly inside `dir`, then `dir` itself: call before renaming a folder
-/// of files into place (a checkpoint built beside its final name).
+/// Syncs every file inside `dir` and its subfolders, then the folders themselves: call
+/// before renaming a folder of files into place (a checkpoint built beside its final name,
+/// an extracted archive).
 pub fn sync_tree(dir: &Path) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_type()?.is_file() {
+        let kind = entry.file_type()?;
+        if kind.is_file() {
             File::open(entry.path())?.sync_all()?;
+        } else if kind.is_dir() {
+            sync_tree(&entry.path())?;
         }
     }
     sync_dir(dir)
