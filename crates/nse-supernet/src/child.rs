@@ -161,6 +161,20 @@ impl ChildNetwork {
         }
     }
 
+    /// Drops the running-statistics update the last train-mode forward queued in every batch
+    /// norm, keeping the statistics as before it: for a batch whose loss turned out NaN
+    /// ([`nse_ops::modules::discard_batch_norm_update`]).
+    pub fn discard_statistics_update(&mut self) {
+        nse_ops::modules::discard_batch_norm_update(&mut self.stem.conv.bn);
+        for cell in &mut self.cells {
+            for op in &mut cell.ops {
+                for bn in op.batch_norms_mut() {
+                    nse_ops::modules::discard_batch_norm_update(bn);
+                }
+            }
+        }
+    }
+
     /// Forward pass, checking the input shape.
     ///
     /// # Shapes

@@ -17,7 +17,10 @@ fn reset(bn: &mut BatchNorm) {
 
 /// The batch norms an architecture uses: the stem's, then those of each chosen op and the
 /// cell's shadow batch norm for its branch count, if any.
-fn used_batch_norms<'a>(supernet: &'a mut Supernet, arch: &[Vec<usize>]) -> Vec<&'a mut BatchNorm> {
+pub(crate) fn used_batch_norms<'a>(
+    supernet: &'a mut Supernet,
+    arch: &[Vec<usize>],
+) -> Vec<&'a mut BatchNorm> {
     let mut bns = vec![&mut supernet.stem.conv.bn];
     for (cell, set) in supernet.cells.iter_mut().zip(arch) {
         let m = set.len();

@@ -31,7 +31,8 @@ pub fn top_k_correct(logits: Tensor<2>, labels: Tensor<1, Int>, k: usize) -> usi
 /// What one weight step measured on its batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WeightStepStats {
-    /// Mean cross-entropy over the batch.
+    /// Mean cross-entropy over the batch. When it is not finite the step was not taken
+    /// ([`weight_step`]).
     pub loss: f32,
     /// Top-1 correct predictions.
     pub correct: usize,
@@ -42,6 +43,10 @@ pub struct WeightStepStats {
 /// One weight step: forward of the multi-branch architecture `arch` (op sets per cell),
 /// cross-entropy, backward, and an optimizer step on the supernet weights at rate `lr`.
 /// Ops off the path are left alone (the search's `unsampled_ops = frozen`).
+///
+/// A batch whose loss is NaN or infinite takes no step: the supernet comes back as it was
+/// — weights, optimizer state, and the running batch-norm statistics the forward would
+/// have updated — and `stats.loss` says what the loss was, for the caller to stop or skip.
 pub fn weight_step(
     supernet: Supernet,
     optim: &mut ModuleOptimizer,
@@ -68,9 +73,20 @@ pub fn weight_step_coasting(
     images: Tensor<4>,
     labels: Tensor<1, Int>,
 ) -> Result<(Supernet, WeightStepStats)> {
+    let mut supernet = supernet;
     let logits = supernet.forward(images, arch)?;
     let [n, classes] = logits.dims();
     let loss = cross_entropy_with_logits(logits.clone(), labels.clone().one_hot(classes).float());
+    let loss_value = loss.clone().into_scalar::<f32>();
+    if !loss_value.is_finite() {
+        discard_statistics_update(&mut supernet, arch);
+        let stats = WeightStepStats {
+            loss: loss_value,
+            correct: 0,
+            images: n,
+        };
+        return Ok((supernet, stats));
+    }
     let mut grads = loss.backward();
     let mut supernet = step_path(supernet, optim, lr, arch, &mut grads);
     for (cell, ops) in supernet.cells.iter_mut().zip(coast) {
@@ -82,11 +98,19 @@ pub fn weight_step_coasting(
         }
     }
     let stats = WeightStepStats {
-        loss: loss.into_scalar::<f32>(),
+        loss: loss_value,
         correct: top_k_correct(logits.detach(), labels, 1),
         images: n,
     };
     Ok((supernet, stats))
+}
+
+/// Drops the running-statistics update the last train-mode forward of `arch` queued in the
+/// batch norms of its path ([`nse_ops::modules::discard_batch_norm_update`]).
+fn discard_statistics_update(supernet: &mut Supernet, arch: &[Vec<usize>]) {
+    for bn in crate::recalibration::used_batch_norms(supernet, arch) {
+        nse_ops::modules::discard_batch_norm_update(bn);
+    }
 }
 
 /// Registers a zero gradient for every trainable float parameter it visits.

@@ -576,3 +576,73 @@ fn sampled_paths_are_the_supernets_paths() {
     }
     assert!(q[0] > 0.0 && q[0] < 1.0, "cell 0 is stochastic: {}", q[0]);
 }
+
+/// Every float of a module (weights and running statistics), in visiting order.
+struct Floats(Vec<f32>);
+
+impl burn::module::ModuleVisitor for Floats {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        self.0.extend(
+            param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap(),
+        );
+    }
+}
+
+/// A batch whose loss is NaN takes no weight step: the weights, the optimizer's momentum and
+/// the running batch-norm statistics the forward touched are as if the batch never came,
+/// so a run that skips it continues exactly like one that never saw it.
+#[test]
+fn a_non_finite_loss_takes_no_step_and_keeps_the_batch_norm_statistics() {
+    use burn::optim::SgdConfig;
+    use burn::optim::momentum::MomentumConfig;
+    use burn::tensor::Int;
+    use nse_supernet::training::weight_step;
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let arch = vec![vec![1], vec![0, 3], vec![2, 4]];
+    let batch = |seed: u64| {
+        device.seed(seed);
+        (
+            Tensor::<4>::random([4, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device),
+            Tensor::<1, Int>::from_data([0, 1, 2, 3], &device),
+        )
+    };
+    let run = |poisoned: bool| -> Vec<f32> {
+        let mut net = Supernet::new(&space, &device, 51).unwrap();
+        let mut optim = SgdConfig::new()
+            .with_momentum(Some(MomentumConfig {
+                momentum: 0.9,
+                dampening: 0.0,
+                nesterov: false,
+            }))
+            .init();
+        for (i, seed) in [1u64, 2, 3].into_iter().enumerate() {
+            if poisoned && i == 1 {
+                let (x, y) = batch(9);
+                let (stepped, stats) =
+                    weight_step(net, &mut optim, 0.1, &arch, x.mul_scalar(f32::NAN), y).unwrap();
+                assert!(stats.loss.is_nan(), "{}", stats.loss);
+                net = stepped;
+            }
+            let (x, y) = batch(seed);
+            let (stepped, stats) = weight_step(net, &mut optim, 0.1, &arch, x, y).unwrap();
+            assert!(stats.loss.is_finite());
+            net = stepped;
+        }
+        let mut floats = Floats(Vec::new());
+        net.valid().visit(&mut floats);
+        floats.0
+    };
+    let clean = run(false);
+    let poisoned = run(true);
+    assert!(
+        poisoned.iter().all(|v| v.is_finite()),
+        "NaN reached the supernet"
+    );
+    assert_eq!(poisoned, clean);
+}

@@ -7,6 +7,7 @@
 //! [`data`].
 
 pub use nse_data as data;
+pub mod divergence;
 pub mod ema;
 pub mod experiment;
 pub mod interrupt;

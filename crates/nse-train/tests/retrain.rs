@@ -573,3 +573,57 @@ fn a_diverging_retraining_stops_with_the_step() {
     assert!(!dir.path().join(MODEL_FILE).exists());
     assert!(err.to_string().contains("lower the learning rate"), "{err}");
 }
+
+/// A batch whose loss is NaN (injected) stops the retraining by default, naming it and the
+/// last good checkpoint; with `non_finite_loss = skip` it is skipped and counted, the weights
+/// stay finite, and a run stopped after the skip resumes to the same final weights.
+#[test]
+fn a_non_finite_loss_stops_the_retraining_or_skips_the_batch() {
+    use nse_train::divergence::NonFiniteLoss;
+    let poisoned = |stop_after_epoch| RetrainOptions {
+        stop_after_epoch,
+        inject_non_finite_batches: vec![(2, 1)],
+        ..RetrainOptions::default()
+    };
+    let stopped = TempDir::new("nan-stop");
+    let err = run(&tiny_config(), stopped.path(), &poisoned(None)).unwrap_err();
+    let RetrainError::Diverged {
+        epoch,
+        batch,
+        loss,
+        last_good,
+        ..
+    } = &err
+    else {
+        panic!("expected a divergence, got {err}");
+    };
+    assert_eq!((*epoch, *batch), (2, 1), "{err}");
+    assert!(loss.is_nan());
+    assert!(last_good.contains("epoch-0001"), "{err}");
+
+    let config = RetrainConfig {
+        non_finite_loss: NonFiniteLoss::Skip,
+        ..tiny_config()
+    };
+    let whole = TempDir::new("nan-skip");
+    let report = run(&config, whole.path(), &poisoned(None)).unwrap();
+    assert!(report.finished);
+    let skipped: Vec<usize> = report.epochs.iter().map(|e| e.skipped_batches).collect();
+    assert_eq!(skipped, [0, 1, 0]);
+    assert!(report.epochs.iter().all(|e| e.train_loss.is_finite()));
+    let weights = safetensors(&whole.path().join(SAFETENSORS_FILE));
+    for (name, bytes) in &weights {
+        assert!(
+            bytes
+                .chunks(4)
+                .all(|b| f32::from_le_bytes(b.try_into().unwrap()).is_finite()),
+            "{name} holds NaN"
+        );
+    }
+
+    let parts = TempDir::new("nan-skip-parts");
+    run(&config, parts.path(), &poisoned(Some(2))).unwrap();
+    let resumed = run(&config, parts.path(), &poisoned(None)).unwrap();
+    assert!(resumed.finished);
+    assert_eq!(safetensors(&parts.path().join(SAFETENSORS_FILE)), weights);
+}

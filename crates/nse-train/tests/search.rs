@@ -1085,3 +1085,89 @@ fn a_rounds_training_can_be_ended_early_and_the_search_resumes_exactly() {
     assert!(outcome.interrupted && outcome.total_steps == 3);
     resume_to_the_same_front(&stopped, &ended, &device);
 }
+
+/// A weight step whose loss is NaN (injected) stops the search by default, naming the step
+/// and the last good checkpoint; with `non_finite_loss = skip` the batch is skipped and
+/// logged, the run finishes with finite weights and resumes exactly; eight NaN losses in a
+/// row stop it even then.
+#[test]
+fn a_non_finite_loss_stops_the_search_or_skips_the_batch() {
+    use nse_train::search::events::{SearchEvent, read_log};
+    use nse_train::search::{MAX_SKIPPED_IN_A_ROW, NonFiniteLoss};
+    let (config, device) = tiny_search("data-nan-loss");
+    let poisoned_run = |config: &SearchConfig, dir: &std::path::Path, at: &[(usize, u64)]| {
+        let mut search = Search::new(config.clone(), dir, &device).unwrap();
+        search.inject_non_finite_batches(at);
+        search.run(&mut Quiet)
+    };
+
+    let stopped = scratch("nan-stop");
+    let mut first = config.clone();
+    first.max_steps = Some(3);
+    run_search(&first, &stopped, &device);
+    let good = nse_train::search::checkpoint::find(&stopped).unwrap();
+    let mut search = Search::resume(&stopped, &device, None).unwrap();
+    search.inject_non_finite_batches(&[(1, 5)]);
+    let err = search.run(&mut Quiet).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            SearchError::Diverged {
+                round: 1,
+                step: 5,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(text.contains("the loss is NaN"), "{text}");
+    assert!(text.contains(&format!("`{}`", good.display())), "{text}");
+
+    let mut skip = config.clone();
+    skip.non_finite_loss = NonFiniteLoss::Skip;
+    let skipped = scratch("nan-skip");
+    let outcome = poisoned_run(&skip, &skipped, &[(1, 4), (2, 2)]).unwrap();
+    assert!(outcome.finished);
+    let log = read_log(&skipped.join("log.jsonl")).unwrap();
+    let skips: Vec<(usize, u64)> = log
+        .iter()
+        .filter_map(|e| match e {
+            SearchEvent::SkippedBatch { round, step, loss } => {
+                assert_eq!(loss, "NaN");
+                Some((*round, *step))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skips, [(1, 4), (2, 2)]);
+    // The skipped batches left no NaN behind: the final checkpoint loads (loading refuses
+    // non-finite weights and statistics) and the front is finite.
+    let search = Search::open(&skipped, &device).unwrap();
+    search.latest_state().unwrap();
+    assert!(outcome.front.iter().all(|f| f.accuracy.is_finite()));
+
+    // Interrupted after the skipped step and resumed: the same front.
+    let parts = scratch("nan-skip-parts");
+    let mut stopped_early = skip.clone();
+    stopped_early.max_steps = Some(6);
+    poisoned_run(&stopped_early, &parts, &[(1, 4)]).unwrap();
+    let mut resumed = Search::resume(&parts, &device, None).unwrap();
+    resumed.inject_non_finite_batches(&[(2, 2)]);
+    assert!(resumed.run(&mut Quiet).unwrap().finished);
+    assert_eq!(
+        std::fs::read_to_string(parts.join("front.json")).unwrap(),
+        std::fs::read_to_string(skipped.join("front.json")).unwrap()
+    );
+
+    // Too many in a row: the run has diverged.
+    let row: Vec<(usize, u64)> = (3..3 + u64::from(MAX_SKIPPED_IN_A_ROW))
+        .map(|s| (1, s))
+        .collect();
+    let err = poisoned_run(&skip, &scratch("nan-row"), &row).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("{MAX_SKIPPED_IN_A_ROW} batches in a row")),
+        "{err}"
+    );
+}

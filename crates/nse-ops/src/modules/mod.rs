@@ -33,6 +33,16 @@ pub fn sync_batch_norm(bn: &burn::nn::BatchNorm) {
     let _ = bn.running_var.value_sync();
 }
 
+/// Drops the running-statistics update that the last train-mode forward of `bn` queued,
+/// keeping the statistics as they were before it. The forward folds every earlier update in
+/// (`value_sync`) before queueing its own (`update`), so the current value is the state
+/// before it; a fresh state holding that value has nothing queued. For a batch whose loss
+/// turned out NaN.
+pub fn discard_batch_norm_update(bn: &mut burn::nn::BatchNorm) {
+    bn.running_mean = burn::module::RunningState::new(bn.running_mean.value());
+    bn.running_var = burn::module::RunningState::new(bn.running_var.value());
+}
+
 /// Checks `spec` against channels and stride (the spatial size is irrelevant to a module).
 pub(crate) fn validated(
     spec: OpSpec,

@@ -6,6 +6,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Result, RetrainError};
+use crate::divergence::NonFiniteLoss;
 use crate::optim::{SgdSettings, sgd};
 use crate::schedule::CosineWarmup;
 
@@ -56,6 +57,9 @@ pub struct RetrainConfig {
     pub seed: u64,
     /// Loader worker threads (0: one per core). Does not change results. Default 0.
     pub workers: usize,
+    /// **\[ours\]** A batch whose loss is NaN or infinite: `stop` (default) or `skip` it
+    /// ([`NonFiniteLoss`]).
+    pub non_finite_loss: NonFiniteLoss,
 }
 
 impl Default for RetrainConfig {
@@ -90,6 +94,7 @@ impl RetrainConfig {
             ema_decay: None,
             seed: 0,
             workers: 0,
+            non_finite_loss: NonFiniteLoss::Stop,
         }
     }
 

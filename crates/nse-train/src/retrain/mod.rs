@@ -73,6 +73,7 @@ pub use eval::{EvalReport, EvalSettings, evaluate, evaluate_loader};
 pub use report::{EpochRecord, RetrainReport, Weights};
 
 use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline};
+use crate::divergence::{MAX_SKIPPED_IN_A_ROW, NonFiniteLoss};
 use crate::ema::Ema;
 use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
@@ -148,6 +149,10 @@ pub struct RetrainOptions {
     /// [`RetrainError::Interrupted`], and a later call resumes from the last epoch's
     /// checkpoint (the interrupted epoch is trained again, exactly). Default: never raised.
     pub stop: StopFlag,
+    /// A failure-testing hook: the training batches `(epoch from 1, batch from 0)` listed
+    /// are multiplied by NaN before their step, so that their loss is NaN (what
+    /// [`RetrainConfig::non_finite_loss`] is about). Default: none.
+    pub inject_non_finite_batches: Vec<(usize, usize)>,
 }
 
 impl Default for RetrainOptions {
@@ -156,6 +161,7 @@ impl Default for RetrainOptions {
             resume: true,
             stop_after_epoch: None,
             stop: StopFlag::new(),
+            inject_non_finite_batches: Vec::new(),
         }
     }
 }
@@ -349,6 +355,7 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             steps as u64,
         );
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0f64);
+        let (mut skipped, mut skipped_in_a_row) = (0usize, 0u32);
         for (b, batch) in train_loader.epoch(epoch).enumerate() {
             if options.stop.is_raised() {
                 reporter.finish();
@@ -360,21 +367,44 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             let batch = batch?;
             lr = schedule.lr(epoch * steps + b);
             let n = batch.labels.dims()[0];
-            let logits = model.try_forward(batch.images)?;
+            let images = if options.inject_non_finite_batches.contains(&(epoch + 1, b)) {
+                batch.images.mul_scalar(f32::NAN)
+            } else {
+                batch.images
+            };
+            let logits = model.try_forward(images)?;
             let loss = ce.forward(logits.clone(), batch.labels.clone());
             let loss_value = f64::from(loss.clone().inner().into_scalar::<f32>());
             if !loss_value.is_finite() {
-                return Err(RetrainError::Diverged {
-                    epoch: epoch + 1,
-                    batch: b,
-                    lr,
-                    loss: loss_value,
-                    last_good: match checkpoint::latest_dir(out_dir)? {
-                        Some(dir) => format!("the last good checkpoint is `{}`", dir.display()),
-                        None => "no checkpoint had been written yet".into(),
-                    },
-                });
+                // No step: the weights, the optimizer and the statistics stay as they were.
+                model.discard_statistics_update();
+                skipped_in_a_row += 1;
+                if config.non_finite_loss == NonFiniteLoss::Stop
+                    || skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW
+                {
+                    return Err(RetrainError::Diverged {
+                        epoch: epoch + 1,
+                        batch: b,
+                        lr,
+                        loss: loss_value,
+                        last_good: match checkpoint::latest_dir(out_dir)? {
+                            Some(dir) => {
+                                format!("the last good checkpoint is `{}`", dir.display())
+                            }
+                            None => "no checkpoint had been written yet".into(),
+                        },
+                    });
+                }
+                reporter.line(&format!(
+                    "epoch {} batch {b}: the loss is {loss_value}; batch skipped \
+                     (non_finite_loss = skip)",
+                    epoch + 1
+                ));
+                skipped += 1;
+                reporter.advance(1, "");
+                continue;
             }
+            skipped_in_a_row = 0;
             correct += top_k_correct(logits.inner(), batch.labels.inner(), 1);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
@@ -402,10 +432,11 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         let record = EpochRecord {
             epoch: epoch + 1,
             lr,
-            train_loss: loss_sum / seen as f64,
-            train_top1: 100.0 * correct as f64 / seen as f64,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_top1: 100.0 * correct as f64 / seen.max(1) as f64,
             test,
             seconds: epoch_start.elapsed().as_secs_f64(),
+            skipped_batches: skipped,
         };
         reporter.line(&format!(
             "epoch {}/{}: train loss {:.4} top-1 {:.2}% | test loss {:.4} top-1 {:.2}% top-5 {:.2}% | {:.1} s",

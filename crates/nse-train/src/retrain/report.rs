@@ -32,6 +32,9 @@ pub struct EpochRecord {
     pub test: EvalReport,
     /// Wall time of the epoch (training and evaluation), in seconds.
     pub seconds: f64,
+    /// Batches skipped for a non-finite loss (`non_finite_loss = skip`).
+    #[serde(default)]
+    pub skipped_batches: usize,
 }
 
 /// The result of [`retrain`](super::retrain), written to `report.json` after every epoch.

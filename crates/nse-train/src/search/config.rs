@@ -232,6 +232,8 @@ pub enum UnsampledOps {
     Momentum,
 }
 
+pub use crate::divergence::{MAX_SKIPPED_IN_A_ROW, NonFiniteLoss};
+
 /// End-of-round evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +299,10 @@ pub struct SearchConfig {
     /// numbers of branches share no statistics or scale (default `false`, the method).
     #[serde(default)]
     pub shadow_batch_norm: bool,
+    /// **\[ours\]** A weight step whose loss is NaN or infinite: `stop` (default) or
+    /// `skip` the batch.
+    #[serde(default)]
+    pub non_finite_loss: NonFiniteLoss,
     /// The indicator step.
     pub indicator: IndicatorConfig,
     /// The resource constraint.
@@ -383,6 +389,7 @@ impl SearchConfig {
             sgd: SgdSettings::default(),
             unsampled_ops: UnsampledOps::Frozen,
             shadow_batch_norm: false,
+            non_finite_loss: NonFiniteLoss::Stop,
             indicator: IndicatorConfig {
                 lr: 0.005,
                 beta_2: 0.999,

@@ -144,6 +144,16 @@ pub enum SearchEvent {
         /// The ops dropped from each cell.
         ops: Vec<Vec<usize>>,
     },
+    /// A weight step's loss was NaN or infinite and the batch was skipped
+    /// (`non_finite_loss = skip`): the step changed nothing.
+    SkippedBatch {
+        /// The round.
+        round: usize,
+        /// The weight step it stood for.
+        step: u64,
+        /// The loss as text (`NaN`, `inf`, `-inf`: JSON has no such numbers).
+        loss: String,
+    },
     /// The round's training was ended early on request
     /// ([`Search::end_training_when`](crate::search::Search::end_training_when)).
     TrainingEndedEarly {

@@ -17,8 +17,8 @@ pub mod report;
 pub mod step;
 
 pub use config::{
-    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, NormalizeChoice,
-    ResourceConfig, SearchConfig, UnsampledOps,
+    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, MAX_SKIPPED_IN_A_ROW,
+    NonFiniteLoss, NormalizeChoice, ResourceConfig, SearchConfig, UnsampledOps,
 };
 pub use driver::{
     Evaluator, Pause, Score, Scorer, Search, SearchOutcome, check_window, cost_table,

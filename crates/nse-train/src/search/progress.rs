@@ -137,6 +137,13 @@ impl<R: Reporter> ProgressReporter<R> {
             // The bar moves after the step's summary (if any) is known: at the next step or
             // at the end of the epoch; a step's own event comes before its summary.
             SearchEvent::WeightStep { .. } => r.advance(1, &self.message),
+            SearchEvent::SkippedBatch { round, step, loss } => {
+                r.line(&format!(
+                    "round {round} step {step}: the loss is {loss}; batch skipped \
+                     (non_finite_loss = skip)"
+                ));
+                r.advance(1, &self.message);
+            }
             SearchEvent::Evaluated { accuracy, cost, .. } => {
                 r.advance(1, &format!("{accuracy:.1}% at {cost:.3} {}", self.unit));
             }

@@ -84,6 +84,7 @@ pub fn config(data: &Path) -> SearchConfig {
         sgd: Default::default(),
         unsampled_ops: Default::default(),
         shadow_batch_norm: false,
+        non_finite_loss: Default::default(),
         indicator: IndicatorConfig {
             lr: 0.05,
             beta_2: 0.999,

@@ -35,7 +35,7 @@ use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
 use crate::schedule::CosineWarmup;
 use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
-use crate::search::config::{SearchConfig, UnsampledOps};
+use crate::search::config::{MAX_SKIPPED_IN_A_ROW, NonFiniteLoss, SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open, split};
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{RoundPhase, SearchEvent, StopReason};
@@ -99,6 +99,7 @@ pub struct Search {
     started: std::time::Instant,
     stop: StopFlag,
     end_training: StopFlag,
+    poisoned: Vec<(usize, u64)>,
     observers: Observers,
     evaluator: std::sync::Mutex<Option<Box<dyn Evaluator>>>,
     pauses: Vec<Pause>,
@@ -242,6 +243,7 @@ impl Search {
             started: std::time::Instant::now(),
             stop: StopFlag::new(),
             end_training: StopFlag::new(),
+            poisoned: Vec::new(),
             observers: Observers::default(),
             evaluator: std::sync::Mutex::new(None),
             pauses: Vec::new(),
@@ -263,6 +265,13 @@ impl Search {
     /// continues from where the ended round's checkpoint left it.
     pub fn end_training_when(&mut self, flag: StopFlag) {
         self.end_training = flag;
+    }
+
+    /// A failure-testing hook: the training batches of the weight steps `at` (round and
+    /// step, both 1-based) are multiplied by NaN before the step, so that their loss is NaN
+    /// (what `non_finite_loss` is about). Not saved: set it again after a resume.
+    pub fn inject_non_finite_batches(&mut self, at: &[(usize, u64)]) {
+        self.poisoned = at.to_vec();
     }
 
     /// Calls `observer` with every event of the search from now on, as it happens: what

@@ -52,6 +52,7 @@ impl Search {
         })?;
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut ended_early = false;
+        let mut skipped_in_a_row = 0u32;
         while position.epoch < first_epoch + epochs {
             let epoch = train_loader.epoch_from(position)?;
             for batch in epoch {
@@ -101,28 +102,55 @@ impl Search {
                 let arch = subspace.sample_uniform(&mut rng);
                 let lr_now = schedule.lr(step as usize);
                 let coast = self.coasting_ops(&subspace, arch.cells(), step);
+                let images = if self.poisoned.contains(&(round + 1, step + 1)) {
+                    batch.images.mul_scalar(f32::NAN)
+                } else {
+                    batch.images
+                };
                 let (supernet, stats) = weight_step_coasting(
                     state.supernet.clone(),
                     weight_optim,
                     lr_now,
                     arch.cells(),
                     &coast,
-                    batch.images,
+                    images,
                     batch.labels,
                 )?;
-                if !stats.loss.is_finite() {
-                    return Err(self.diverged(round, step, format!("the loss is {}", stats.loss)));
-                }
+                // A non-finite loss took no step (the supernet is as it was).
                 state.supernet = supernet;
-                loss_sum += stats.loss as f64 * stats.images as f64;
-                correct += stats.correct;
-                seen += stats.images;
-                log.write(&SearchEvent::WeightStep {
-                    round: round + 1,
-                    step: step + 1,
-                    loss: f64::from(stats.loss),
-                    lr: lr_now,
-                })?;
+                if stats.loss.is_finite() {
+                    skipped_in_a_row = 0;
+                    loss_sum += stats.loss as f64 * stats.images as f64;
+                    correct += stats.correct;
+                    seen += stats.images;
+                    log.write(&SearchEvent::WeightStep {
+                        round: round + 1,
+                        step: step + 1,
+                        loss: f64::from(stats.loss),
+                        lr: lr_now,
+                    })?;
+                } else {
+                    skipped_in_a_row += 1;
+                    let what = match self.config.non_finite_loss {
+                        NonFiniteLoss::Stop => Some(format!("the loss is {}", stats.loss)),
+                        NonFiniteLoss::Skip if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW => {
+                            Some(format!(
+                                "the loss was not finite for {skipped_in_a_row} batches in a \
+                                 row (the last: {})",
+                                stats.loss
+                            ))
+                        }
+                        NonFiniteLoss::Skip => None,
+                    };
+                    if let Some(what) = what {
+                        return Err(self.diverged(round, step, what));
+                    }
+                    log.write(&SearchEvent::SkippedBatch {
+                        round: round + 1,
+                        step: step + 1,
+                        loss: stats.loss.to_string(),
+                    })?;
+                }
 
                 // Indicator step every `every` iterations, on a held-out batch.
                 if (step + 1) % self.config.indicator.every as u64 == 0 {
