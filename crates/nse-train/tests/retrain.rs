@@ -2,16 +2,15 @@
 //! checkpoint compatibility, label smoothing and the weight-decay exclusion.
 
 mod common;
-use common::{Lines, flip_bits};
+use common::{Lines, flip_bits, quadrants, safetensors, tiny_network};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use nse_space::{LayoutPlan, NetworkSpec, SpaceSpec};
+use nse_space::NetworkSpec;
 use nse_supernet::ChildNetwork;
 use nse_train::data::{InMemoryDataset, Normalize};
 use nse_train::optim::SgdSettings;
@@ -40,46 +39,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// 8×8 grayscale images of 4 classes: class k has a bright 4×4 quadrant k on a noisy dark
-/// background (deterministic pseudo-random noise).
-fn quadrants(per_class: usize, salt: u64) -> Arc<InMemoryDataset> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ salt;
-    let mut noise = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 33) as u8 % 70
-    };
-    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
-    for i in 0..4 * per_class {
-        let class = i % 4;
-        let (qx, qy) = (4 * (class % 2), 4 * (class / 2));
-        for y in 0..8 {
-            for x in 0..8 {
-                let bright = (qx..qx + 4).contains(&x) && (qy..qy + 4).contains(&y);
-                pixels.push(if bright { 150 + noise() } else { noise() });
-            }
-        }
-        labels.push(class);
-    }
-    let names = (0..4).map(|c| format!("q{c}")).collect();
-    Arc::new(InMemoryDataset::new(8, 8, 1, pixels, labels, names).unwrap())
-}
-
-/// A two-cell network for 8×8 grayscale images: `N` (4 → 4, residual) and `R` (4 → 8).
-fn tiny_network() -> NetworkSpec {
-    let mut spec = SpaceSpec::preset("fashion-mnist-mb27").unwrap();
-    spec.layout = LayoutPlan::Cells { cells: "NR".into() };
-    spec.depths = Vec::new();
-    spec.channels = vec![4, 8];
-    spec.input_size = 8;
-    spec.num_classes = 4;
-    spec.tail_channels = 16;
-    let space = spec.check().unwrap();
-    let arch = "0 | 3".parse().unwrap();
-    space.child(&arch).unwrap()
 }
 
 fn tiny_config() -> RetrainConfig {
@@ -115,27 +74,6 @@ fn run(
         options,
         &mut Quiet,
     )
-}
-
-/// The tensors of a safetensors file: name → raw bytes.
-fn safetensors(path: &Path) -> BTreeMap<String, Vec<u8>> {
-    let bytes = std::fs::read(path).unwrap();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    let data = &bytes[8 + n..];
-    header
-        .into_iter()
-        .filter(|(name, _)| name != "__metadata__")
-        .map(|(name, info)| {
-            let offsets = &info["data_offsets"];
-            let (start, end) = (
-                offsets[0].as_u64().unwrap() as usize,
-                offsets[1].as_u64().unwrap() as usize,
-            );
-            (name, data[start..end].to_vec())
-        })
-        .collect()
 }
 
 /// Epoch, lr, train loss and top-1, test top-1, top-5, loss and images.

@@ -1,12 +1,17 @@
-//! Shared fixtures of the search and experiment tests: a tiny synthetic Fashion-MNIST-format
-//! dataset and a search config over it that finishes in seconds.
+//! Shared fixtures of the search, retraining and experiment tests: a tiny synthetic
+//! Fashion-MNIST-format dataset and a search config over it that finishes in seconds; a
+//! tiny in-memory dataset and network for retraining.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use nse_space::{CostKind, SpaceSpec};
-use nse_train::data::{IdxImages, Split, mnist_file_names, write_idx_images, write_idx_labels};
+use nse_space::{CostKind, LayoutPlan, NetworkSpec, SpaceSpec};
+use nse_train::data::{
+    IdxImages, InMemoryDataset, Split, mnist_file_names, write_idx_images, write_idx_labels,
+};
 use nse_train::search::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, ResourceConfig,
     SearchConfig,
@@ -140,4 +145,65 @@ pub fn flip_bits(path: &Path) {
         }
     }
     std::fs::write(path, bytes).unwrap();
+}
+
+/// 8×8 grayscale images of 4 classes: class k has a bright 4×4 quadrant k on a noisy dark
+/// background (deterministic pseudo-random noise).
+pub fn quadrants(per_class: usize, salt: u64) -> Arc<InMemoryDataset> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ salt;
+    let mut noise = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as u8 % 70
+    };
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..4 * per_class {
+        let class = i % 4;
+        let (qx, qy) = (4 * (class % 2), 4 * (class / 2));
+        for y in 0..8 {
+            for x in 0..8 {
+                let bright = (qx..qx + 4).contains(&x) && (qy..qy + 4).contains(&y);
+                pixels.push(if bright { 150 + noise() } else { noise() });
+            }
+        }
+        labels.push(class);
+    }
+    let names = (0..4).map(|c| format!("q{c}")).collect();
+    Arc::new(InMemoryDataset::new(8, 8, 1, pixels, labels, names).unwrap())
+}
+
+/// A two-cell network for 8×8 grayscale images: `N` (4 → 4, residual) and `R` (4 → 8).
+pub fn tiny_network() -> NetworkSpec {
+    let mut spec = SpaceSpec::preset("fashion-mnist-mb27").unwrap();
+    spec.layout = LayoutPlan::Cells { cells: "NR".into() };
+    spec.depths = Vec::new();
+    spec.channels = vec![4, 8];
+    spec.input_size = 8;
+    spec.num_classes = 4;
+    spec.tail_channels = 16;
+    let space = spec.check().unwrap();
+    let arch = "0 | 3".parse().unwrap();
+    space.child(&arch).unwrap()
+}
+
+/// The tensors of a safetensors file: name → raw bytes.
+pub fn safetensors(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| {
+            let offsets = &info["data_offsets"];
+            let (start, end) = (
+                offsets[0].as_u64().unwrap() as usize,
+                offsets[1].as_u64().unwrap() as usize,
+            );
+            (name, data[start..end].to_vec())
+        })
+        .collect()
 }
