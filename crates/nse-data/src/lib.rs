@@ -81,5 +81,5 @@ pub use split::{HoldoutSplit, Subset, balanced_subset, holdout_split};
 pub use stats::{ChannelStats, channel_stats};
 pub use transform::{
     CenterCrop, ColorJitter, Normalize, Pipeline, PixelConverter, RandomCrop, RandomHorizontalFlip,
-    RandomResizedCrop, Resize, Step, Transform,
+    RandomResizedCrop, Resize, SMALL_INPUT_MAX, Step, Transform,
 };

@@ -298,13 +298,15 @@ impl Transform for CenterCrop {
     }
 }
 
-/// Random brightness, contrast and saturation changes, applied in random order; each factor
-/// is drawn uniformly from `[max(0, 1 - x), 1 + x]` (torchvision's `ColorJitter` without hue).
+/// Random brightness, contrast, saturation and hue changes, applied in random order, as
+/// torchvision's `ColorJitter`: the brightness, contrast and saturation factors are drawn
+/// uniformly from `[max(0, 1 - x), 1 + x]`, the hue shift from `[-hue, hue]` (in turns,
+/// `hue ≤ 0.5`).
 ///
 /// Brightness scales the pixels, contrast blends with the image's mean luma, saturation
-/// blends every pixel with its own luma (no effect on grayscale). Luma is
-/// `0.299 R + 0.587 G + 0.114 B`. Values are clamped to `[0, 255]` after each operation and
-/// rounded once at the end.
+/// blends every pixel with its own luma (no effect on grayscale), hue rotates every pixel's
+/// hue in HSV (no effect on grayscale). Luma is `0.299 R + 0.587 G + 0.114 B`. Values are
+/// clamped to `[0, 255]` after each operation and rounded once at the end.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ColorJitter {
     /// Brightness strength (0 = off).
@@ -313,19 +315,62 @@ pub struct ColorJitter {
     pub contrast: f64,
     /// Saturation strength (0 = off).
     pub saturation: f64,
+    /// Hue strength in turns, `[0, 0.5]` (0 = off, the default).
+    #[serde(default)]
+    pub hue: f64,
+}
+
+/// Rotates the hue of the RGB pixel `p` (values in `[0, 255]`) by `shift` turns, through HSV.
+fn rotate_hue(p: &mut [f32], shift: f32) {
+    let (r, g, b) = (p[0], p[1], p[2]);
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let chroma = max - min;
+    if chroma <= 0.0 {
+        return;
+    }
+    let h = if max == r {
+        ((g - b) / chroma).rem_euclid(6.0)
+    } else if max == g {
+        (b - r) / chroma + 2.0
+    } else {
+        (r - g) / chroma + 4.0
+    } / 6.0;
+    let h = (h + shift).rem_euclid(1.0) * 6.0;
+    let x = chroma * (1.0 - ((h % 2.0) - 1.0).abs());
+    let (r1, g1, b1) = match h as u32 {
+        0 => (chroma, x, 0.0),
+        1 => (x, chroma, 0.0),
+        2 => (0.0, chroma, x),
+        3 => (0.0, x, chroma),
+        4 => (x, 0.0, chroma),
+        _ => (chroma, 0.0, x),
+    };
+    let m = max - chroma;
+    p[0] = (r1 + m).clamp(0.0, 255.0);
+    p[1] = (g1 + m).clamp(0.0, 255.0);
+    p[2] = (b1 + m).clamp(0.0, 255.0);
 }
 
 impl Transform for ColorJitter {
     fn apply(&self, image: Image, rng: &mut dyn RngCore) -> Result<Image> {
-        let strengths = [self.brightness, self.contrast, self.saturation];
-        if strengths.iter().any(|&s| !(s >= 0.0 && s.is_finite())) {
+        let strengths = [self.brightness, self.contrast, self.saturation, self.hue];
+        if strengths.iter().any(|&s| !(s >= 0.0 && s.is_finite())) || self.hue > 0.5 {
             return Err(transform_error(
                 "ColorJitter",
-                format!("strengths must be finite and >= 0, got {strengths:?}"),
+                format!("strengths must be finite and >= 0 (hue <= 0.5), got {strengths:?}"),
             ));
         }
-        let factors = strengths.map(|s| uniform(rng, (1.0 - s).max(0.0), 1.0 + s) as f32);
-        let mut order = [0usize, 1, 2];
+        let mut factors = [self.brightness, self.contrast, self.saturation]
+            .map(|s| uniform(rng, (1.0 - s).max(0.0), 1.0 + s) as f32)
+            .to_vec();
+        let mut order = vec![0usize, 1, 2];
+        if self.hue > 0.0 {
+            // Drawn only with a hue strength, so that jitter without hue draws what it always
+            // drew.
+            factors.push(uniform(rng, -self.hue, self.hue) as f32);
+            order.push(3);
+        }
         shuffle(&mut order, rng);
 
         let (w, h, c) = (image.width(), image.height(), image.channels());
@@ -349,19 +394,24 @@ impl Transform for ColorJitter {
                     px.iter_mut()
                         .for_each(|v| *v = (f * *v + (1.0 - f) * mean).clamp(0.0, 255.0));
                 }
-                _ if c == 3 => {
+                2 if c == 3 => {
                     for p in px.chunks_exact_mut(3) {
                         let gray = luma(p);
                         p.iter_mut()
                             .for_each(|v| *v = (f * *v + (1.0 - f) * gray).clamp(0.0, 255.0));
                     }
                 }
+                3 if c == 3 => px.chunks_exact_mut(3).for_each(|p| rotate_hue(p, f)),
                 _ => {}
             }
         }
         Image::new(w, h, c, px.into_iter().map(|v| v.round() as u8).collect())
     }
 }
+
+/// The largest input side for which [`Pipeline::train_for`] and [`Pipeline::eval_for`] use
+/// the small-image (CIFAR, MNIST) recipes; larger inputs get the ImageNet ones.
+pub const SMALL_INPUT_MAX: usize = 64;
 
 /// One step of a [`Pipeline`] (the serialisable form of the transforms above).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -443,17 +493,60 @@ impl Pipeline {
             .then(RandomHorizontalFlip { p: 0.5 })
     }
 
-    /// ImageNet training augmentation: random-resized crop to `size`, horizontal flip
-    /// (p = 0.5) and colour jitter (brightness, contrast, saturation 0.4).
+    /// ImageNet training augmentation, the NSE reference's: random-resized crop to `size`
+    /// (scale 0.08–1, ratio 3/4–4/3), horizontal flip (p = 0.5) and colour jitter
+    /// (brightness, contrast and saturation 0.2, hue 0.1).
     pub fn imagenet_train(size: usize) -> Self {
         Self::new()
             .then(RandomResizedCrop::new(size))
             .then(RandomHorizontalFlip { p: 0.5 })
             .then(ColorJitter {
-                brightness: 0.4,
-                contrast: 0.4,
-                saturation: 0.4,
+                brightness: 0.2,
+                contrast: 0.2,
+                saturation: 0.2,
+                hue: 0.1,
             })
+    }
+
+    /// The default training augmentation of a network taking `size × size` inputs:
+    /// [`imagenet_train`](Self::imagenet_train) above [`SMALL_INPUT_MAX`] pixels (images of
+    /// any size); below, the CIFAR recipe scaled to the size (a random `size` crop with
+    /// `size / 8` pixels of padding, then a flip), which expects images of that size.
+    pub fn train_for(size: usize) -> Self {
+        if size > SMALL_INPUT_MAX {
+            Self::imagenet_train(size)
+        } else {
+            Self::new()
+                .then(RandomCrop {
+                    size,
+                    padding: size / 8,
+                })
+                .then(RandomHorizontalFlip { p: 0.5 })
+        }
+    }
+
+    /// The default evaluation transforms of a network taking `size × size` inputs:
+    /// [`imagenet_eval`](Self::imagenet_eval) above [`SMALL_INPUT_MAX`] pixels; below,
+    /// none (the images must have that size).
+    pub fn eval_for(size: usize) -> Self {
+        if size > SMALL_INPUT_MAX {
+            Self::imagenet_eval(size)
+        } else {
+            Self::new()
+        }
+    }
+
+    /// The side of the square images the pipeline always ends with, whatever its input:
+    /// that of its last crop (random, random-resized or centre); `None` when no crop comes
+    /// after the last resize (the output follows the input's size).
+    pub fn output_side(&self) -> Option<usize> {
+        self.steps.iter().fold(None, |side, step| match step {
+            Step::RandomCrop(t) => Some(t.size),
+            Step::RandomResizedCrop(t) => Some(t.size),
+            Step::CenterCrop(t) => Some(t.size),
+            Step::Resize(_) => None,
+            Step::HorizontalFlip(_) | Step::ColorJitter(_) => side,
+        })
     }
 
     /// ImageNet evaluation: resize the short side to `size / 0.875` (256 for 224), then
@@ -749,6 +842,7 @@ mod tests {
             brightness: 0.5,
             contrast: 0.0,
             saturation: 0.0,
+            hue: 0.0,
         };
         let out = t.apply(img.clone(), &mut derive_rng(&[4])).unwrap();
         let f = out.data()[0] as f32 / 100.0;
@@ -765,11 +859,61 @@ mod tests {
             brightness: 0.0,
             contrast: 0.9,
             saturation: 1.0,
+            hue: 0.4,
         };
         assert_eq!(t.apply(gray.clone(), &mut derive_rng(&[1])).unwrap(), gray);
         assert_eq!(
             t.apply(img.clone(), &mut derive_rng(&[2])).unwrap(),
             t.apply(img, &mut derive_rng(&[2])).unwrap()
+        );
+    }
+
+    #[test]
+    fn hue_rotates_through_hsv() {
+        let rotated = |rgb: [f32; 3], shift: f32| {
+            let mut p = rgb;
+            rotate_hue(&mut p, shift);
+            p.map(|v| v.round())
+        };
+        // A third of a turn takes the primaries to the next one.
+        assert_eq!(rotated([255.0, 0.0, 0.0], 1.0 / 3.0), [0.0, 255.0, 0.0]);
+        assert_eq!(rotated([0.0, 255.0, 0.0], 1.0 / 3.0), [0.0, 0.0, 255.0]);
+        assert_eq!(rotated([0.0, 0.0, 255.0], -1.0 / 3.0), [0.0, 255.0, 0.0]);
+        // Half a turn: the complement, same value and saturation.
+        assert_eq!(rotated([200.0, 100.0, 50.0], 0.5), [50.0, 150.0, 200.0]);
+        // Grays have no hue.
+        assert_eq!(rotated([90.0, 90.0, 90.0], 0.3), [90.0, 90.0, 90.0]);
+        // There and back.
+        let mut p = [37.0f32, 180.0, 99.0];
+        rotate_hue(&mut p, 0.137);
+        rotate_hue(&mut p, -0.137);
+        for (a, b) in p.iter().zip([37.0f32, 180.0, 99.0]) {
+            assert!((a - b).abs() < 1e-3, "{p:?}");
+        }
+        let too_strong = ColorJitter {
+            brightness: 0.0,
+            contrast: 0.0,
+            saturation: 0.0,
+            hue: 0.6,
+        };
+        let img = Image::new(1, 1, 3, vec![1, 2, 3]).unwrap();
+        assert!(too_strong.apply(img, &mut derive_rng(&[0])).is_err());
+    }
+
+    #[test]
+    fn default_pipelines_follow_the_input_size() {
+        assert_eq!(Pipeline::train_for(32), Pipeline::cifar_train());
+        assert_eq!(Pipeline::train_for(224), Pipeline::imagenet_train(224));
+        assert_eq!(Pipeline::eval_for(28), Pipeline::new());
+        assert_eq!(Pipeline::eval_for(224), Pipeline::imagenet_eval(224));
+        assert_eq!(Pipeline::train_for(28).output_side(), Some(28));
+        assert_eq!(Pipeline::imagenet_train(224).output_side(), Some(224));
+        assert_eq!(Pipeline::imagenet_eval(192).output_side(), Some(192));
+        assert_eq!(Pipeline::new().output_side(), None);
+        assert_eq!(
+            Pipeline::new().then(Resize { size: 40 }).output_side(),
+            None,
+            "a resize alone keeps the aspect ratio"
         );
     }
 
@@ -799,7 +943,9 @@ mod tests {
     }
 
     const PINNED_CIFAR: (u64, [u8; 3], [u8; 3]) = (326_834, [14, 114, 214], [0, 0, 0]);
-    const PINNED_IMAGENET: (u64, [u8; 3], [u8; 3]) = (99_487, [56, 167, 121], [120, 232, 58]);
+    // Re-pinned when the ImageNet recipe became the reference's (jitter 0.2 and hue 0.1
+    // instead of 0.4 without hue).
+    const PINNED_IMAGENET: (u64, [u8; 3], [u8; 3]) = (108_309, [55, 163, 78], [185, 229, 61]);
 
     #[test]
     fn pipeline_serde_round_trip_and_presets() {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Pipeline;
+
 use nse_space::{
     Architecture, CostKind, CostModel, CostTable, LatencyRules, ResourceWindow, SearchSpace,
     SpaceSpec,
@@ -63,16 +65,53 @@ pub struct DataConfig {
     /// Fraction of the training set held out for indicator steps and evaluation.
     #[serde(default = "default_holdout")]
     pub holdout_fraction: f64,
-    /// Random crop (padding 4) and horizontal flip for weight steps (CIFAR recipe).
+    /// Augment the weight steps' batches with the default training pipeline of the space's
+    /// input size ([`Pipeline::train_for`]: the CIFAR recipe up to 64 pixels, the reference's
+    /// ImageNet recipe above). Without it, weight steps see the evaluation pipeline.
+    /// `train_pipeline` overrides both.
     #[serde(default)]
     pub augment: bool,
+    /// The weight steps' transforms, as a list of steps (overrides `augment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_pipeline: Option<Pipeline>,
+    /// The transforms of every other batch — the indicator steps' held-out batches, batch-norm
+    /// recalibration, scoring and probes. Default [`Pipeline::eval_for`] the input size
+    /// (none up to 64 pixels; above, resize to `size / 0.875` and centre-crop `size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_pipeline: Option<Pipeline>,
     /// Loader worker threads (0: on the training thread; default: one per core).
     #[serde(default)]
     pub workers: Option<usize>,
     /// How images are normalised (default `auto`).
     #[serde(default)]
     pub normalize: NormalizeChoice,
+    /// Whether image-folder data are decoded into memory once (default `auto`).
+    #[serde(default)]
+    pub preload: Preload,
+    /// Image folders: decode every file once when the data are opened, and leave out (and
+    /// count) those that cannot be read, instead of stopping at the first with its name.
+    #[serde(default)]
+    pub skip_corrupt: bool,
 }
+
+/// Whether an image-folder dataset is decoded into memory when opened, or streamed: decoded
+/// by the loader's workers, batch by batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preload {
+    /// Preload when the decoded images (estimated from the first one) take at most
+    /// [`PRELOAD_AUTO_MAX_BYTES`] and half the memory available; stream otherwise.
+    #[default]
+    Auto,
+    /// Preload; an error, saying how much it would take, when that exceeds the memory
+    /// available.
+    Always,
+    /// Stream.
+    Never,
+}
+
+/// The most decoded bytes [`Preload::Auto`] keeps in memory: 4 GiB.
+pub const PRELOAD_AUTO_MAX_BYTES: u64 = 4 << 30;
 
 /// How a search or retraining normalises its images, per channel.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -373,8 +412,12 @@ impl SearchConfig {
                 },
                 holdout_fraction: 0.04,
                 augment: true,
+                train_pipeline: None,
+                eval_pipeline: None,
                 workers: None,
                 normalize: NormalizeChoice::Auto,
+                preload: Preload::Auto,
+                skip_corrupt: false,
             },
             seed: 2021,
             training_seed: None,
@@ -445,6 +488,10 @@ impl SearchConfig {
                     augment: false,
                     workers: None,
                     normalize: NormalizeChoice::Auto,
+                    train_pipeline: None,
+                    eval_pipeline: None,
+                    preload: Default::default(),
+                    skip_corrupt: false,
                 },
                 batch_size: 64,
                 epochs_per_round: 2,
@@ -507,6 +554,10 @@ impl SearchConfig {
                     augment: true,
                     workers: None,
                     normalize: NormalizeChoice::Auto,
+                    train_pipeline: None,
+                    eval_pipeline: None,
+                    preload: Default::default(),
+                    skip_corrupt: false,
                 },
                 batch_size: 128,
                 epochs_per_round: 10,

@@ -50,6 +50,9 @@ pub enum SearchEvent {
         /// The unit of the resource metric (`MMACs`, `M params`, `ms`).
         #[serde(default)]
         unit: String,
+        /// Image files left out as unreadable (`data.skip_corrupt`).
+        #[serde(default)]
+        skipped_files: usize,
     },
     /// A checkpoint was found damaged and set aside; the one before it resumes.
     DamagedCheckpoint {

@@ -74,8 +74,18 @@ impl<R: Reporter> ProgressReporter<R> {
         }
         let r = &mut self.reporter;
         match event {
-            SearchEvent::Start { rounds, unit, .. } => {
+            SearchEvent::Start {
+                rounds,
+                unit,
+                skipped_files,
+                ..
+            } => {
                 (self.rounds, self.unit) = (*rounds, unit.clone());
+                if *skipped_files > 0 {
+                    r.line(&format!(
+                        "{skipped_files} unreadable image files left out (data.skip_corrupt)"
+                    ));
+                }
             }
             SearchEvent::DamagedCheckpoint {
                 checkpoint,

@@ -102,15 +102,20 @@ impl Search {
     /// accuracy the search gave it (on the same device and weights).
     pub fn scorer(&self, round: usize) -> Result<Scorer> {
         let e = &self.config.evaluation;
-        // Fixed batches for every architecture: recalibration from the training split (no
-        // augmentation), scoring on the held-out split.
+        // Fixed batches for every architecture: recalibration from the training split, scoring
+        // on the held-out split, both through the evaluation pipeline (no augmentation).
         let recal_loader = self.loader(
             &self.data.train,
             true,
-            Pipeline::new(),
+            self.data.eval_pipeline.clone(),
             derive_seed(self.config.seed, 3),
         )?;
-        let score_loader = self.loader(&self.data.held_out, false, Pipeline::new(), 0)?;
+        let score_loader = self.loader(
+            &self.data.held_out,
+            false,
+            self.data.eval_pipeline.clone(),
+            0,
+        )?;
         let recalibration = (0..e.recalibration_batches.min(recal_loader.num_batches()))
             .map(|b| {
                 recal_loader.host_batch(Position {

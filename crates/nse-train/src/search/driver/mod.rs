@@ -226,11 +226,11 @@ impl Search {
                 ))
             })?;
         }
-        let channels = space.spec().input_channels;
+        let (channels, size) = (space.spec().input_channels, space.spec().input_size);
         let seed = derive_seed(config.seed, STREAM_DATA);
         let data = match given {
-            Some((train, test)) => split(&config.data, train, test, channels, seed)?,
-            None => open(&config.data, channels, seed)?,
+            Some((train, test)) => split(&config.data, train, test, channels, size, seed)?,
+            None => open(&config.data, channels, size, seed)?,
         };
         let costs = cost_table(&config, &space)?;
         Ok(Search {
@@ -466,6 +466,7 @@ impl Search {
                 held_out_images: self.data.held_out.len(),
                 fixed_cost: self.costs.fixed,
                 unit: self.costs.unit.clone(),
+                skipped_files: self.data.skipped_files,
             })?;
         } else {
             for ((dir, why), aside) in damaged.iter().zip(set_aside) {
@@ -483,21 +484,16 @@ impl Search {
                 checkpoint: resumed.clone(),
             })?;
         }
-        let train_pipeline = if self.config.data.augment {
-            Pipeline::cifar_train()
-        } else {
-            Pipeline::new()
-        };
         let train_loader = self.loader(
             &self.data.train,
             true,
-            train_pipeline,
+            self.data.train_pipeline.clone(),
             derive_seed(training_seed, 1),
         )?;
         let held_loader = self.loader(
             &self.data.held_out,
             true,
-            Pipeline::new(),
+            self.data.eval_pipeline.clone(),
             derive_seed(training_seed, 2),
         )?;
         if train_loader.num_batches() == 0 || held_loader.num_batches() == 0 {
