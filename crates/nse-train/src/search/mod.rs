@@ -18,7 +18,7 @@ pub mod step;
 
 pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, MAX_SKIPPED_IN_A_ROW,
-    NonFiniteLoss, NormalizeChoice, ResourceConfig, SearchConfig, UnsampledOps,
+    NonFiniteLoss, NormalizeChoice, Preload, ResourceConfig, SearchConfig, UnsampledOps,
 };
 pub use driver::{
     Evaluator, Pause, Score, Scorer, Search, SearchOutcome, check_window, cost_table,
