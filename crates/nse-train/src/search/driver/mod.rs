@@ -180,6 +180,10 @@ impl Search {
             .config
             .resource
             .resolve(&search.space, &search.costs)?;
+        // The pipelines as resolved for the input size: a resume uses exactly these, even
+        // if the defaults change.
+        search.config.data.train_pipeline = Some(search.data.train_pipeline.clone());
+        search.config.data.eval_pipeline = Some(search.data.eval_pipeline.clone());
         search.check_window()?;
         write_json_atomic(&run_dir.join("config.json"), &search.config)?;
         Ok(search)
