@@ -219,6 +219,77 @@ impl ImageFolder {
         Ok(folder)
     }
 
+    /// Reads the samples listed in `list`, one per line: an image path relative to `root`,
+    /// whitespace, and its class index (the NSE reference's `train_meta` and
+    /// `arch_val_meta` files: `n01440764/n01440764_10026.JPEG 0`). Blank lines and lines
+    /// starting with `#` are skipped. Classes are named by their index, and there are as
+    /// many as the largest index plus one (at least `min_classes`, so that lists of one
+    /// dataset agree). `options` apply as in [`open`](Self::open).
+    ///
+    /// Fails, naming the line, on a line without a label, a label that is not a number, or a
+    /// file that does not exist.
+    pub fn from_list(
+        root: impl AsRef<Path>,
+        list: impl AsRef<Path>,
+        min_classes: usize,
+        options: &ImageFolderOptions,
+    ) -> Result<Self> {
+        let (root, list) = (root.as_ref().to_path_buf(), list.as_ref());
+        if options.channels != 1 && options.channels != 3 {
+            return Err(DataError::param(
+                "channels",
+                options.channels,
+                "must be 1 (grayscale) or 3 (RGB)",
+            ));
+        }
+        let text =
+            std::fs::read_to_string(list).map_err(|e| DataError::io("cannot read", list, e))?;
+        let (mut files, mut labels) = (Vec::new(), Vec::new());
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |reason: String| DataError::Format {
+                path: list.to_path_buf(),
+                reason: format!("line {}: {reason}", i + 1),
+            };
+            let (path, label) = line
+                .rsplit_once(char::is_whitespace)
+                .ok_or_else(|| bad(format!("`{line}` is not `PATH LABEL`")))?;
+            let label: usize = label
+                .parse()
+                .map_err(|_| bad(format!("the label `{label}` is not a class index")))?;
+            let path = root.join(path.trim_end());
+            if !path.is_file() {
+                return Err(bad(format!("`{}` is not a file", path.display())));
+            }
+            files.push(path);
+            labels.push(label);
+        }
+        if files.is_empty() {
+            return Err(DataError::Format {
+                path: list.to_path_buf(),
+                reason: "lists no image".into(),
+            });
+        }
+        let classes = labels.iter().max().map_or(0, |m| m + 1).max(min_classes);
+        let mut folder = Self {
+            root,
+            class_names: (0..classes).map(|c| c.to_string()).collect(),
+            files,
+            labels,
+            channels: options.channels,
+            decoded: None,
+            skipped: Vec::new(),
+            ignored: Vec::new(),
+        };
+        if options.preload || options.skip_corrupt {
+            folder.decode_all(options)?;
+        }
+        Ok(folder)
+    }
+
     /// Decodes every image on `options.threads` threads, dropping (with `skip_corrupt`) or
     /// failing on the unreadable ones, and keeps the pixels if `preload`.
     fn decode_all(&mut self, options: &ImageFolderOptions) -> Result<()> {
@@ -369,6 +440,47 @@ mod tests {
             "{:?}",
             &a.image.data()[..6]
         );
+    }
+
+    #[test]
+    fn a_list_file_names_the_samples_and_their_classes() {
+        let dir = TempDir::new("image-list");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        for (name, value) in [("a/x.png", 10u8), ("a/y.png", 200), ("b.png", 90)] {
+            let img = image::GrayImage::from_pixel(3, 2, image::Luma([value]));
+            img.save(root.join(name)).unwrap();
+        }
+        let list = root.join("train_meta.txt");
+        std::fs::write(&list, "# path label\na/x.png 2\n\nb.png 0\na/y.png   2\n").unwrap();
+        let options = ImageFolderOptions {
+            channels: 1,
+            ..ImageFolderOptions::default()
+        };
+        let ds = ImageFolder::from_list(root, &list, 0, &options).unwrap();
+        assert_eq!(ds.len(), 3);
+        assert_eq!(ds.class_names(), ["0", "1", "2"]);
+        assert_eq!((ds.label(0).unwrap(), ds.label(1).unwrap()), (2, 0));
+        assert_eq!(ds.get(2).unwrap().image.data(), &[200; 6]);
+        assert_eq!(
+            ImageFolder::from_list(root, &list, 5, &options)
+                .unwrap()
+                .num_classes(),
+            5
+        );
+        for (text, says) in [
+            ("a/x.png\n", "line 1: `a/x.png` is not `PATH LABEL`"),
+            (
+                "a/x.png 1\na/x.png cat\n",
+                "line 2: the label `cat` is not a class index",
+            ),
+            ("missing.png 0\n", "missing.png` is not a file"),
+            ("# nothing\n", "lists no image"),
+        ] {
+            std::fs::write(&list, text).unwrap();
+            let err = ImageFolder::from_list(root, &list, 0, &options).unwrap_err();
+            assert!(err.to_string().contains(says), "{err}");
+        }
     }
 
     #[test]

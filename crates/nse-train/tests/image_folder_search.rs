@@ -159,3 +159,49 @@ fn a_search_on_variable_size_images_streams_or_preloads_to_the_same_front() {
         "{err}"
     );
 }
+
+/// The reference's way to name ImageNet's images: list files of `path label` lines for the
+/// training set and the held-out set, which is then taken as it is (no fraction held out).
+#[test]
+fn a_search_reads_the_references_list_files() {
+    use nse_train::search::events::{SearchEvent, read_log};
+    let root = scratch("imagenet-like-lists");
+    write_tree(&root);
+    let (mut train, mut held) = (String::new(), String::new());
+    for class in 0..3 {
+        for i in 0..10 {
+            let ext = if i % 5 == 4 { "png" } else { "jpg" };
+            let line = format!("train/class{class}/{i:02}.{ext} {class}\n");
+            if i < 7 {
+                train.push_str(&line)
+            } else {
+                held.push_str(&line)
+            }
+        }
+    }
+    std::fs::write(root.join("train_meta.txt"), train).unwrap();
+    std::fs::write(root.join("arch_val_meta.txt"), held).unwrap();
+    let mut config = config(&root, Preload::Never, 1);
+    config.data.source = DataSource::ImageList {
+        root: root.clone(),
+        train: root.join("train_meta.txt"),
+        held_out: Some(root.join("arch_val_meta.txt")),
+        test: None,
+    };
+    let dir = scratch("imagenet-like-lists-run");
+    let outcome = Search::new(config, &dir, &Device::flex())
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert!(outcome.finished);
+    let log = read_log(&dir.join("log.jsonl")).unwrap();
+    let SearchEvent::Start {
+        train_images,
+        held_out_images,
+        ..
+    } = &log[0]
+    else {
+        panic!("{:?}", log[0]);
+    };
+    assert_eq!((*train_images, *held_out_images), (21, 9));
+}

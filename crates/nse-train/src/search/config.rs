@@ -40,6 +40,21 @@ pub enum DataSource {
         /// Root with `train/` (and optionally `test/`).
         root: PathBuf,
     },
+    /// Images named by list files, as the NSE reference reads ImageNet: each line an image
+    /// path relative to `root` and a class index (`n01440764/n01440764_10026.JPEG 0`).
+    ImageList {
+        /// The folder the listed paths are relative to.
+        root: PathBuf,
+        /// The training set (the reference's `train_meta`).
+        train: PathBuf,
+        /// The held-out set for indicator steps and evaluation (the reference's
+        /// `arch_val_meta`); without it, `holdout_fraction` of `train` is held out.
+        #[serde(default)]
+        held_out: Option<PathBuf>,
+        /// The test set, for retraining.
+        #[serde(default)]
+        test: Option<PathBuf>,
+    },
     /// A `.tar.gz` of an image-folder tree with `train/` and `test/`, extracted once into
     /// `cache` (for example the CIFAR-10 JPEG archive).
     Archive {

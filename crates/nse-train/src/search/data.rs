@@ -99,12 +99,40 @@ fn image_folder(
     channels: usize,
     policy: FolderPolicy,
 ) -> Result<ImageFolder> {
+    opened(root, channels, policy, |options| {
+        ImageFolder::open(root, options)
+    })
+}
+
+/// The images `list` names under `root` ([`ImageFolder::from_list`]), with at least
+/// `min_classes` classes, preloaded or streamed as `policy` says.
+fn listed(
+    root: &std::path::Path,
+    list: &std::path::Path,
+    min_classes: usize,
+    channels: usize,
+    policy: FolderPolicy,
+) -> Result<ImageFolder> {
+    opened(list, channels, policy, |options| {
+        ImageFolder::from_list(root, list, min_classes, options)
+    })
+}
+
+/// Opens with `open` streamed, then again preloaded when `policy` says so; `what` names the
+/// data in errors.
+fn opened(
+    what: &std::path::Path,
+    channels: usize,
+    policy: FolderPolicy,
+    open: impl Fn(&ImageFolderOptions) -> crate::data::Result<ImageFolder>,
+) -> Result<ImageFolder> {
+    let root = what;
     let options = ImageFolderOptions {
         channels,
         skip_corrupt: policy.skip_corrupt,
         ..ImageFolderOptions::default()
     };
-    let streamed = ImageFolder::open(root, &options)?;
+    let streamed = open(&options)?;
     if policy.preload == Preload::Never || streamed.is_empty() {
         return Ok(streamed);
     }
@@ -130,7 +158,7 @@ fn image_folder(
         preload: true,
         ..options
     };
-    Ok(ImageFolder::open(root, &options)?)
+    Ok(open(&options)?)
 }
 
 /// Opens the train and test splits of `source` as images of `channels` channels, image
@@ -174,6 +202,22 @@ pub fn open_splits_with(
             0,
         ),
         DataSource::ImageFolder { root } => tree(root, channels, policy)?,
+        DataSource::ImageList {
+            root, train, test, ..
+        } => {
+            let train = listed(root, train, 0, channels, policy)?;
+            let classes = train.num_classes();
+            let test = test
+                .as_ref()
+                .map(|list| listed(root, list, classes, channels, policy))
+                .transpose()?;
+            let skipped = train.skipped().len() + test.as_ref().map_or(0, |t| t.skipped().len());
+            (
+                Arc::new(train),
+                test.map(|t| Arc::new(t) as SharedDataset),
+                skipped,
+            )
+        }
         DataSource::Archive { path, cache } => {
             let root = extract_tar_gz_cached(path, cache)?;
             tree(&root, channels, policy)?
@@ -284,11 +328,63 @@ pub fn normalization(
 /// the training split is cut into train and held-out parts by `seed` (class-stratified,
 /// stable across runs).
 pub fn open(config: &DataConfig, channels: usize, input_size: usize, seed: u64) -> Result<RunData> {
-    let (full, test, skipped) =
-        open_splits_with(&config.source, channels, FolderPolicy::of(config))?;
-    let mut data = split(config, full, test, channels, input_size, seed)?;
-    data.skipped_files = skipped;
+    let policy = FolderPolicy::of(config);
+    let (full, test, skipped) = open_splits_with(&config.source, channels, policy)?;
+    let mut data = match &config.source {
+        DataSource::ImageList {
+            root,
+            held_out: Some(list),
+            ..
+        } => {
+            let held_out = listed(root, list, full.num_classes(), channels, policy)?;
+            let skipped = held_out.skipped().len();
+            let mut data =
+                given_split(config, full, Arc::new(held_out), test, channels, input_size)?;
+            data.skipped_files += skipped;
+            data
+        }
+        _ => split(config, full, test, channels, input_size, seed)?,
+    };
+    data.skipped_files += skipped;
     Ok(data)
+}
+
+/// The data of a search whose held-out part is given (`held_out`), not cut from `train`.
+fn given_split(
+    config: &DataConfig,
+    train: SharedDataset,
+    held_out: SharedDataset,
+    test: Option<SharedDataset>,
+    channels: usize,
+    input_size: usize,
+) -> Result<RunData> {
+    check_channels(&*train, channels)?;
+    let (train_pipeline, eval_pipeline) = pipelines(config, input_size);
+    check_pipeline("train_pipeline", &train_pipeline, &*train, input_size)?;
+    check_pipeline("eval_pipeline", &eval_pipeline, &*held_out, input_size)?;
+    let normalize = normalization(&config.source, &config.normalize, channels, &*train)?;
+    Ok(RunData {
+        train,
+        held_out,
+        test,
+        normalize,
+        train_pipeline,
+        eval_pipeline,
+        skipped_files: 0,
+    })
+}
+
+/// Fails unless the first image of `data` has `channels` channels.
+fn check_channels(data: &dyn Dataset, channels: usize) -> Result<()> {
+    if let Some(sample) = (!data.is_empty()).then(|| data.get(0)).transpose()? {
+        let found = sample.image.channels();
+        if found != channels {
+            return Err(SearchError::Config(format!(
+                "the training images have {found} channels, the space expects {channels}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The training and evaluation pipelines of `config` for `input_size`-pixel inputs
@@ -349,14 +445,7 @@ pub fn split(
     input_size: usize,
     seed: u64,
 ) -> Result<RunData> {
-    if let Some(sample) = (!full.is_empty()).then(|| full.get(0)).transpose()? {
-        let found = sample.image.channels();
-        if found != channels {
-            return Err(SearchError::Config(format!(
-                "the training images have {found} channels, the space expects {channels}"
-            )));
-        }
-    }
+    check_channels(&*full, channels)?;
     let (train_pipeline, eval_pipeline) = pipelines(config, input_size);
     check_pipeline("train_pipeline", &train_pipeline, &*full, input_size)?;
     check_pipeline("eval_pipeline", &eval_pipeline, &*full, input_size)?;
