@@ -18,6 +18,13 @@
 //!
 //! `NSE_BENCH_EPOCHS` sets the number of timed epochs per configuration (default 2; the
 //! first of all is preceded by an untimed warm-up of 20 batches).
+//!
+//! With `NSE_IMAGENET_LIKE=DIR` (a tree made by the `make_imagenet_like` example) it times
+//! the ImageNet pipelines at 224 instead, as `scripts/loader-vs-torchvision.sh` compares
+//! with torchvision: the reference's training pipeline (RandomResizedCrop, flip,
+//! ColorJitter 0.2/0.2/0.2/0.1) and the evaluation pipeline (resize 256, centre crop 224),
+//! batch 64, every image decoded every epoch, with `NSE_BENCH_WORKERS` worker threads
+//! (default: one per core); one JSON line per pipeline.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -46,17 +53,54 @@ fn time_epochs<D: Dataset + 'static>(loader: &Loader<D, Pipeline>, epochs: usize
     images as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The ImageNet-like comparison (see the module docs).
+fn imagenet_like(root: PathBuf, epochs: usize, workers: usize) {
+    let device = Device::flex();
+    let train = std::sync::Arc::new(
+        ImageFolder::open(root.join("train"), &ImageFolderOptions::default()).expect("open tree"),
+    );
+    for (name, pipeline) in [
+        ("train", Pipeline::imagenet_train(224)),
+        ("eval", Pipeline::imagenet_eval(224)),
+    ] {
+        let config = LoaderConfig::new(64)
+            .with_seed(1)
+            .with_workers(workers)
+            .with_normalize(Normalize::imagenet());
+        let loader = Loader::new(train.clone(), pipeline, config, device.clone()).unwrap();
+        // Warm-up: page cache and allocator.
+        for batch in loader.host_epoch_from(Position::default()).unwrap().take(4) {
+            batch.unwrap();
+        }
+        let rate = time_epochs(&loader, epochs);
+        println!(
+            "{{\"impl\": \"nse\", \"pipeline\": \"{name}\", \"workers\": {workers}, \
+             \"images\": {}, \"images_per_s\": {rate:.1}}}",
+            train.len()
+        );
+    }
+}
+
 fn main() {
+    let epochs_env: Option<usize> = std::env::var("NSE_BENCH_EPOCHS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if let Some(root) = std::env::var_os("NSE_IMAGENET_LIKE") {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = std::env::var("NSE_BENCH_WORKERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cores);
+        imagenet_like(PathBuf::from(root), epochs_env.unwrap_or(1), workers);
+        return;
+    }
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let archive = env_path(
         "NSE_CIFAR10_TGZ",
         workspace.join("../shared/data/cifar10/cifar10_jpg_q75.tar.gz"),
     );
     let cache = env_path("NSE_DATA_CACHE", PathBuf::from("/var/tmp/nse-data")).join("cifar10");
-    let epochs: usize = std::env::var("NSE_BENCH_EPOCHS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+    let epochs = epochs_env.unwrap_or(2);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let t = Instant::now();
