@@ -8,12 +8,8 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use image::{DynamicImage, ImageBuffer, Luma, Rgb, Rgba};
-use nse_space::{CostKind, SpaceSpec};
 use nse_train::progress::Quiet;
-use nse_train::search::{
-    DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, NormalizeChoice, Preload,
-    ResourceConfig, Search, SearchConfig,
-};
+use nse_train::search::{DataConfig, DataSource, Preload, ResourceConfig, Search, SearchConfig};
 
 mod common;
 use common::scratch;
@@ -58,73 +54,45 @@ fn write_tree(root: &Path) {
     }
 }
 
+/// The search of `common::config` on the tree at `root`: a 72-pixel RGB space of 3
+/// classes, one round, a window over the whole cost range.
 fn config(root: &Path, preload: Preload, workers: usize) -> SearchConfig {
-    let space: SpaceSpec = serde_json::from_str(
+    let mut config = common::config(root);
+    config.space = serde_json::from_str(
         r#"{"pool": ["ir_k3_e1", "ir_k3_e3", "rec_k5_e1", "ir_k5_e1", "ir_k3_e1_d2"],
             "layout": {"cells": "NRN"}, "channels": [8, 16], "stem_stride": 2,
             "input_channels": 3, "input_size": 72, "num_classes": 3, "tail_channels": 16,
             "subspace_size": 3}"#,
     )
     .unwrap();
-    SearchConfig {
-        space,
-        data: DataConfig {
-            source: DataSource::ImageFolder {
-                root: root.to_path_buf(),
-            },
-            holdout_fraction: 0.3,
-            augment: true,
-            train_pipeline: None,
-            eval_pipeline: None,
-            workers: Some(workers),
-            normalize: NormalizeChoice::Auto,
-            preload,
-            skip_corrupt: false,
+    config.data = DataConfig {
+        source: DataSource::ImageFolder {
+            root: root.to_path_buf(),
         },
-        seed: 3,
-        training_seed: None,
-        batch_size: 6,
-        epochs_per_round: 1,
-        lr: LrConfig {
-            base: 0.05,
-            warmup_from: 0.01,
-            warmup_epochs: 0.5,
-            min: 0.0,
-        },
-        sgd: Default::default(),
-        unsampled_ops: Default::default(),
-        shadow_batch_norm: false,
-        non_finite_loss: Default::default(),
-        indicator: IndicatorConfig {
-            lr: 0.05,
-            beta_2: 0.999,
-            every: 2,
-            drop_threshold: -2.0,
-        },
-        resource: ResourceConfig {
-            metric: CostKind::Macs,
-            target: 0.5,
-            a: 0.1,
-            b: 2.0,
-            drift: 0.5,
-            extra_drift: 0.0,
-            latency_table: None,
-            latency_rules: Default::default(),
-            relative: true,
-        },
-        evaluation: EvaluationConfig {
-            n: 3,
-            n_extra: 0,
-            recalibration_batches: 1,
-            eval_batches: None,
-            attempts_per_architecture: 200,
-            probe: Vec::new(),
-        },
-        epoch_batches: None,
-        max_rounds: Some(1),
-        max_steps: None,
-        log_every: 2,
-    }
+        holdout_fraction: 0.3,
+        augment: true,
+        workers: Some(workers),
+        preload,
+        ..config.data
+    };
+    config.seed = 3;
+    config.batch_size = 6;
+    config.epochs_per_round = 1;
+    config.lr.base = 0.05;
+    config.lr.warmup_from = 0.01;
+    config.resource = ResourceConfig {
+        target: 0.5,
+        a: 0.1,
+        drift: 0.5,
+        extra_drift: 0.0,
+        relative: true,
+        ..config.resource
+    };
+    config.evaluation.n = 3;
+    config.evaluation.recalibration_batches = 1;
+    config.max_rounds = Some(1);
+    config.log_every = 2;
+    config
 }
 
 #[test]
