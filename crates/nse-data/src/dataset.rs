@@ -73,32 +73,24 @@ pub(crate) fn check_index(index: usize, len: usize) -> Result<()> {
     }
 }
 
-impl<D: Dataset + ?Sized> Dataset for Arc<D> {
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn class_names(&self) -> &[String] {
-        (**self).class_names()
-    }
-    fn label(&self, index: usize) -> Result<usize> {
-        (**self).label(index)
-    }
-    fn get(&self, index: usize) -> Result<Sample> {
-        (**self).get(index)
-    }
+/// Forwards [`Dataset`] through a pointer type to the dataset it points to.
+macro_rules! forward_dataset {
+    ($($pointer:ty),*) => {$(
+        impl<D: Dataset + ?Sized> Dataset for $pointer {
+            fn len(&self) -> usize {
+                (**self).len()
+            }
+            fn class_names(&self) -> &[String] {
+                (**self).class_names()
+            }
+            fn label(&self, index: usize) -> Result<usize> {
+                (**self).label(index)
+            }
+            fn get(&self, index: usize) -> Result<Sample> {
+                (**self).get(index)
+            }
+        }
+    )*};
 }
 
-impl<D: Dataset + ?Sized> Dataset for Box<D> {
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn class_names(&self) -> &[String] {
-        (**self).class_names()
-    }
-    fn label(&self, index: usize) -> Result<usize> {
-        (**self).label(index)
-    }
-    fn get(&self, index: usize) -> Result<Sample> {
-        (**self).get(index)
-    }
-}
+forward_dataset!(Arc<D>, Box<D>, &D);
