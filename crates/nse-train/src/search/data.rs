@@ -118,15 +118,14 @@ fn listed(
     })
 }
 
-/// Opens with `open` streamed, then again preloaded when `policy` says so; `what` names the
-/// data in errors.
+/// Opens with `open` streamed, then again preloaded when `policy` says so; `root` (the
+/// folder or the list) names the data in errors.
 fn opened(
-    what: &std::path::Path,
+    root: &std::path::Path,
     channels: usize,
     policy: FolderPolicy,
     open: impl Fn(&ImageFolderOptions) -> crate::data::Result<ImageFolder>,
 ) -> Result<ImageFolder> {
-    let root = what;
     let options = ImageFolderOptions {
         channels,
         skip_corrupt: policy.skip_corrupt,
@@ -259,24 +258,6 @@ fn tree(
 pub const STATS_MAX_IMAGES: usize = 50_000;
 const STATS_SAMPLE_SEED: u64 = 0x5747;
 
-/// A borrowed dataset, to take a [`Subset`] of.
-struct SampleOf<'a>(&'a dyn Dataset);
-
-impl Dataset for SampleOf<'_> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn class_names(&self) -> &[String] {
-        self.0.class_names()
-    }
-    fn label(&self, index: usize) -> crate::data::Result<usize> {
-        self.0.label(index)
-    }
-    fn get(&self, index: usize) -> crate::data::Result<crate::data::Sample> {
-        self.0.get(index)
-    }
-}
-
 /// The normalisation `choice` gives for `source` with `channels`-channel images, computing
 /// statistics from `train` (its every image, once) where the choice or an unknown dataset
 /// asks for it ([`NormalizeChoice`]).
@@ -291,7 +272,7 @@ pub fn normalization(
             // A seeded sample: ImageNet would otherwise be decoded in full once.
             let mut order = permutation(train.len(), &mut derive_rng(&[STATS_SAMPLE_SEED]));
             order.truncate(STATS_MAX_IMAGES);
-            channel_stats(&Subset::new(Arc::new(SampleOf(train)), order)?, 0)?
+            channel_stats(&Subset::new(Arc::new(train), order)?, 0)?
         } else {
             channel_stats(train, 0)?
         };
@@ -338,8 +319,8 @@ pub fn open(config: &DataConfig, channels: usize, input_size: usize, seed: u64) 
         } => {
             let held_out = listed(root, list, full.num_classes(), channels, policy)?;
             let skipped = held_out.skipped().len();
-            let mut data =
-                given_split(config, full, Arc::new(held_out), test, channels, input_size)?;
+            let parts = (full.clone(), Arc::new(held_out) as SharedDataset, test);
+            let mut data = assemble(config, &*full, parts, channels, input_size)?;
             data.skipped_files += skipped;
             data
         }
@@ -349,12 +330,13 @@ pub fn open(config: &DataConfig, channels: usize, input_size: usize, seed: u64) 
     Ok(data)
 }
 
-/// The data of a search whose held-out part is given (`held_out`), not cut from `train`.
-fn given_split(
+/// The data of a search from its `(train, held-out, test)` parts: checked against the
+/// space's `channels` and `input_size`, and normalised as `config.normalize` says, with
+/// statistics taken from `stats` (the whole training set).
+fn assemble(
     config: &DataConfig,
-    train: SharedDataset,
-    held_out: SharedDataset,
-    test: Option<SharedDataset>,
+    stats: &dyn Dataset,
+    (train, held_out, test): (SharedDataset, SharedDataset, Option<SharedDataset>),
     channels: usize,
     input_size: usize,
 ) -> Result<RunData> {
@@ -362,7 +344,7 @@ fn given_split(
     let (train_pipeline, eval_pipeline) = pipelines(config, input_size);
     check_pipeline("train_pipeline", &train_pipeline, &*train, input_size)?;
     check_pipeline("eval_pipeline", &eval_pipeline, &*held_out, input_size)?;
-    let normalize = normalization(&config.source, &config.normalize, channels, &*train)?;
+    let normalize = normalization(&config.source, &config.normalize, channels, stats)?;
     Ok(RunData {
         train,
         held_out,
@@ -445,22 +427,14 @@ pub fn split(
     input_size: usize,
     seed: u64,
 ) -> Result<RunData> {
-    check_channels(&*full, channels)?;
-    let (train_pipeline, eval_pipeline) = pipelines(config, input_size);
-    check_pipeline("train_pipeline", &train_pipeline, &*full, input_size)?;
-    check_pipeline("eval_pipeline", &eval_pipeline, &*full, input_size)?;
-    let normalize = normalization(&config.source, &config.normalize, channels, &*full)?;
     let split = holdout_split(&*full, config.holdout_fraction, seed)?;
-    let (train, held_out) = split.into_subsets(Arc::new(full))?;
-    Ok(RunData {
-        train: Arc::new(train),
-        held_out: Arc::new(held_out),
+    let (train, held_out) = split.into_subsets(Arc::new(full.clone()))?;
+    let parts = (
+        Arc::new(train) as SharedDataset,
+        Arc::new(held_out) as SharedDataset,
         test,
-        normalize,
-        train_pipeline,
-        eval_pipeline,
-        skipped_files: 0,
-    })
+    );
+    assemble(config, &*full, parts, channels, input_size)
 }
 
 /// The retraining data of `source` for networks of `space`: its train and test splits, the
