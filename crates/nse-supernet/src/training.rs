@@ -188,8 +188,7 @@ pub fn indicator_step<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Indicators> {
     let alphas = indicators.values();
-    let pair = subspace.sample_two_paths(&alphas, rng)?;
-    let paths = pair.cells;
+    let paths = subspace.sample_two_paths(&alphas, rng)?.cells;
     // Only the indicators are updated: untracked weights spare the backward pass their
     // gradients (it still flows through the activations to every cell's indicators). Lazy
     // parameters are initialised first, or `no_grad` on the clone would reach the original's

@@ -23,3 +23,10 @@ pub enum NonFiniteLoss {
 
 /// Batches in a row training skips under [`NonFiniteLoss::Skip`] before it stops.
 pub const MAX_SKIPPED_IN_A_ROW: u32 = 8;
+
+impl NonFiniteLoss {
+    /// Whether training stops at a non-finite loss, the `in_a_row`-th in a row (from 1).
+    pub fn stops(self, in_a_row: u32) -> bool {
+        self == NonFiniteLoss::Stop || in_a_row >= MAX_SKIPPED_IN_A_ROW
+    }
+}

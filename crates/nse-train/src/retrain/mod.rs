@@ -73,7 +73,6 @@ pub use eval::{EvalReport, EvalSettings, evaluate, evaluate_loader};
 pub use report::{EpochRecord, RetrainReport, Weights};
 
 use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline};
-use crate::divergence::{MAX_SKIPPED_IN_A_ROW, NonFiniteLoss};
 use crate::ema::Ema;
 use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
@@ -379,9 +378,7 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
                 // No step: the weights, the optimizer and the statistics stay as they were.
                 model.discard_statistics_update();
                 skipped_in_a_row += 1;
-                if config.non_finite_loss == NonFiniteLoss::Stop
-                    || skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW
-                {
+                if config.non_finite_loss.stops(skipped_in_a_row) {
                     return Err(RetrainError::Diverged {
                         epoch: epoch + 1,
                         batch: b,

@@ -35,7 +35,7 @@ use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
 use crate::schedule::CosineWarmup;
 use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
-use crate::search::config::{MAX_SKIPPED_IN_A_ROW, NonFiniteLoss, SearchConfig, UnsampledOps};
+use crate::search::config::{SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open, split};
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{RoundPhase, SearchEvent, StopReason};

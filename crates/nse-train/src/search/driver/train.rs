@@ -131,18 +131,16 @@ impl Search {
                     })?;
                 } else {
                     skipped_in_a_row += 1;
-                    let what = match self.config.non_finite_loss {
-                        NonFiniteLoss::Stop => Some(format!("the loss is {}", stats.loss)),
-                        NonFiniteLoss::Skip if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW => {
-                            Some(format!(
+                    if self.config.non_finite_loss.stops(skipped_in_a_row) {
+                        let what = if skipped_in_a_row > 1 {
+                            format!(
                                 "the loss was not finite for {skipped_in_a_row} batches in a \
                                  row (the last: {})",
                                 stats.loss
-                            ))
-                        }
-                        NonFiniteLoss::Skip => None,
-                    };
-                    if let Some(what) = what {
+                            )
+                        } else {
+                            format!("the loss is {}", stats.loss)
+                        };
                         return Err(self.diverged(round, step, what));
                     }
                     log.write(&SearchEvent::SkippedBatch {
