@@ -59,6 +59,11 @@ fn imagenet_like(root: PathBuf, epochs: usize, workers: usize) {
     let train = std::sync::Arc::new(
         ImageFolder::open(root.join("train"), &ImageFolderOptions::default()).expect("open tree"),
     );
+    let decoder = if cfg!(feature = "libjpeg-turbo") {
+        "libjpeg-turbo, DCT-scaled"
+    } else {
+        "image (zune-jpeg)"
+    };
     for (name, pipeline) in [
         ("train", Pipeline::imagenet_train(224)),
         ("eval", Pipeline::imagenet_eval(224)),
@@ -74,8 +79,8 @@ fn imagenet_like(root: PathBuf, epochs: usize, workers: usize) {
         }
         let rate = time_epochs(&loader, epochs);
         println!(
-            "{{\"impl\": \"nse\", \"pipeline\": \"{name}\", \"workers\": {workers}, \
-             \"images\": {}, \"images_per_s\": {rate:.1}}}",
+            "{{\"impl\": \"nse\", \"decoder\": \"{decoder}\", \"pipeline\": \"{name}\", \
+             \"workers\": {workers}, \"images\": {}, \"images_per_s\": {rate:.1}}}",
             train.len()
         );
     }

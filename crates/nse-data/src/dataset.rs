@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::encoded::EncodedImage;
 use super::error::{DataError, Result};
 use super::sample::Sample;
 
@@ -43,6 +44,15 @@ pub trait Dataset: Send + Sync {
     /// Sample `index`: its decoded image and its label.
     fn get(&self, index: usize) -> Result<Sample>;
 
+    /// Sample `index` still encoded, for datasets that read files: the loader then lets the
+    /// transform decode it ([`Transform::apply_encoded`](crate::transform::Transform::apply_encoded)),
+    /// at a reduced scale where that gives the same output size. `None` (the default) means
+    /// the dataset holds decoded pixels, and [`get`](Self::get) is used.
+    fn get_encoded(&self, index: usize) -> Result<Option<EncodedSample>> {
+        check_index(index, self.len())?;
+        Ok(None)
+    }
+
     /// The number of samples of each class.
     fn class_counts(&self) -> Result<Vec<usize>> {
         let mut counts = vec![0; self.num_classes()];
@@ -62,6 +72,15 @@ pub trait Dataset: Send + Sync {
         }
         Ok(counts)
     }
+}
+
+/// A sample whose image is not decoded yet ([`Dataset::get_encoded`]).
+#[derive(Clone, Debug)]
+pub struct EncodedSample {
+    /// The image file's bytes.
+    pub image: EncodedImage,
+    /// Class index.
+    pub label: usize,
 }
 
 /// Fails with [`DataError::IndexOutOfRange`] unless `index < len`.
@@ -88,6 +107,9 @@ macro_rules! forward_dataset {
             }
             fn get(&self, index: usize) -> Result<Sample> {
                 (**self).get(index)
+            }
+            fn get_encoded(&self, index: usize) -> Result<Option<EncodedSample>> {
+                (**self).get_encoded(index)
             }
         }
     )*};

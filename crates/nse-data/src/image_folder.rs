@@ -3,7 +3,8 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use super::dataset::{Dataset, check_index};
+use super::dataset::{Dataset, EncodedSample, check_index};
+use super::encoded::EncodedImage;
 use super::error::{DataError, Result};
 use super::par::parallel_map;
 use super::sample::{Image, Sample};
@@ -29,6 +30,15 @@ pub struct ImageFolderOptions {
     /// Threads used to decode while opening (with `skip_corrupt` or `preload`); 0 = one per
     /// core. Default 0.
     pub threads: usize,
+    /// Let transforms decode a streamed JPEG at a reduced DCT scale when the output needs
+    /// fewer pixels (only with the feature `libjpeg-turbo`; see [`EncodedImage`]). Pixels
+    /// then differ slightly from decoding in full, as preloading does. Default `true`.
+    #[serde(default = "scaled_decoding_default")]
+    pub scaled_decoding: bool,
+}
+
+fn scaled_decoding_default() -> bool {
+    true
 }
 
 impl Default for ImageFolderOptions {
@@ -38,6 +48,7 @@ impl Default for ImageFolderOptions {
             skip_corrupt: false,
             preload: false,
             threads: 0,
+            scaled_decoding: true,
         }
     }
 }
@@ -65,6 +76,7 @@ pub struct ImageFolder {
     files: Vec<PathBuf>,
     labels: Vec<usize>,
     channels: usize,
+    scaled_decoding: bool,
     decoded: Option<Vec<Image>>,
     skipped: Vec<SkippedImage>,
     ignored: Vec<PathBuf>,
@@ -99,6 +111,11 @@ fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>> {
 
 /// Decodes an encoded JPEG or PNG file (`bytes`, read from `path`) into `channels` (1 or 3)
 /// channels. The format is recognised from the content, falling back to the extension.
+///
+/// The `image` crate decodes (JPEG through `zune-jpeg`); with the feature `libjpeg-turbo`,
+/// libjpeg-turbo decodes JPEGs other than CMYK ones (see [`EncodedImage`]).
+///
+/// [`EncodedImage`]: crate::EncodedImage
 pub fn decode_image(path: &Path, bytes: &[u8], channels: usize) -> Result<Image> {
     let fail = |reason: String| DataError::Decode {
         path: path.to_path_buf(),
@@ -106,6 +123,10 @@ pub fn decode_image(path: &Path, bytes: &[u8], channels: usize) -> Result<Image>
     };
     if bytes.is_empty() {
         return Err(fail("empty file (0 bytes)".into()));
+    }
+    #[cfg(feature = "libjpeg-turbo")]
+    if super::libjpeg_turbo::scalable_size(bytes).is_some() {
+        return super::libjpeg_turbo::decode(path, bytes, channels, 1);
     }
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -209,6 +230,7 @@ impl ImageFolder {
             files,
             labels,
             channels: options.channels,
+            scaled_decoding: options.scaled_decoding,
             decoded: None,
             skipped: Vec::new(),
             ignored,
@@ -280,6 +302,7 @@ impl ImageFolder {
             files,
             labels,
             channels: options.channels,
+            scaled_decoding: options.scaled_decoding,
             decoded: None,
             skipped: Vec::new(),
             ignored: Vec::new(),
@@ -377,6 +400,24 @@ impl Dataset for ImageFolder {
             image,
             label: self.labels[index],
         })
+    }
+
+    fn get_encoded(&self, index: usize) -> Result<Option<EncodedSample>> {
+        check_index(index, self.len())?;
+        if self.decoded.is_some() {
+            return Ok(None);
+        }
+        let path = &self.files[index];
+        let bytes = std::fs::read(path).map_err(|e| DataError::io("cannot read", path, e))?;
+        Ok(Some(EncodedSample {
+            image: EncodedImage {
+                path: path.clone(),
+                bytes,
+                channels: self.channels,
+                scaled: self.scaled_decoding,
+            },
+            label: self.labels[index],
+        }))
     }
 }
 

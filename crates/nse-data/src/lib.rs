@@ -43,10 +43,13 @@ mod cifar;
 mod classes;
 mod dataset;
 pub mod demo;
+mod encoded;
 mod error;
 mod extract;
 mod idx;
 mod image_folder;
+#[cfg(feature = "libjpeg-turbo")]
+mod libjpeg_turbo;
 mod loader;
 mod memory;
 mod par;
@@ -63,7 +66,8 @@ pub use cifar::{
     load_cifar10_files,
 };
 pub use classes::{ClassIndex, read_class_index_json, write_class_index_json};
-pub use dataset::{Dataset, Split};
+pub use dataset::{Dataset, EncodedSample, Split};
+pub use encoded::{EncodedImage, SCALE_DENOMINATORS, scale_denominator};
 pub use error::{DataError, Result};
 pub use extract::{EXTRACTION_MARKER, extract_tar_gz_cached};
 pub use idx::{

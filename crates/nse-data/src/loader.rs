@@ -208,9 +208,17 @@ impl<D: Dataset, T: Transform> Shared<D, T> {
         let mut labels = Vec::with_capacity(samples.len());
         let mut layout: Option<([usize; 3], PixelConverter)> = None;
         for (k, &i) in samples.iter().enumerate() {
-            let sample = self.dataset.get(i)?;
             let mut rng = derive_rng(&[STREAM_AUGMENT, self.config.seed, epoch as u64, i as u64]);
-            let image = self.transform.apply(sample.image, &mut rng)?;
+            let (image, label) = match self.dataset.get_encoded(i)? {
+                Some(sample) => (
+                    self.transform.apply_encoded(sample.image, &mut rng)?,
+                    sample.label,
+                ),
+                None => {
+                    let sample = self.dataset.get(i)?;
+                    (self.transform.apply(sample.image, &mut rng)?, sample.label)
+                }
+            };
             let shape = image.shape_chw();
             let (expected, converter) = match &layout {
                 Some(l) => l,
@@ -231,7 +239,7 @@ impl<D: Dataset, T: Transform> Shared<D, T> {
             }
             let len = shape.iter().product::<usize>();
             converter.write_chw(&image, &mut images[k * len..(k + 1) * len])?;
-            labels.push(sample.label as i64);
+            labels.push(label as i64);
         }
         let [c, h, w] = layout.map_or([0; 3], |(s, _)| s);
         Ok(HostBatch {

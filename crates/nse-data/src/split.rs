@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::dataset::{Dataset, check_index};
+use super::dataset::{Dataset, EncodedSample, check_index};
 use super::error::{DataError, Result};
 use super::rng::{STREAM_SPLIT, STREAM_SUBSET, derive_rng, permutation};
 use super::sample::Sample;
@@ -184,6 +184,11 @@ impl<D: Dataset> Dataset for Subset<D> {
     fn get(&self, index: usize) -> Result<Sample> {
         check_index(index, self.len())?;
         self.dataset.get(self.indices[index])
+    }
+
+    fn get_encoded(&self, index: usize) -> Result<Option<EncodedSample>> {
+        check_index(index, self.len())?;
+        self.dataset.get_encoded(self.indices[index])
     }
 }
 

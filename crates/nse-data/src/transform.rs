@@ -15,6 +15,7 @@
 use rand_chacha::rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
+use super::encoded::EncodedImage;
 use super::error::{DataError, Result};
 use super::rng::{below, shuffle, uniform, unit_f64};
 use super::sample::Image;
@@ -27,6 +28,14 @@ use super::sample::Image;
 pub trait Transform: Send + Sync {
     /// Transforms `image`.
     fn apply(&self, image: Image, rng: &mut dyn RngCore) -> Result<Image>;
+
+    /// Decodes `source` and transforms it. The default decodes in full and calls
+    /// [`apply`](Self::apply); transforms that shrink ([`RandomResizedCrop`], [`Resize`])
+    /// ask for only the pixels they need ([`EncodedImage::decode_at_least`]), drawing the
+    /// same random numbers and giving the same output size as `apply`.
+    fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
+        self.apply(source.decode()?, rng)
+    }
 }
 
 /// The identity transform.
@@ -61,10 +70,21 @@ fn resize_window(
     out_w: usize,
     out_h: usize,
 ) -> Result<Image> {
-    use fast_image_resize as fr;
     if (w, h) == (out_w, out_h) {
         return crop(&image, x0, y0, w, h);
     }
+    resize_area(
+        image,
+        [x0 as f64, y0 as f64, w as f64, h as f64],
+        out_w,
+        out_h,
+    )
+}
+
+/// Resizes the area `[x0, y0, w, h]` (fractional pixel coordinates) of `image` to
+/// `out_w × out_h`, as [`resize_window`].
+fn resize_area(image: Image, area: [f64; 4], out_w: usize, out_h: usize) -> Result<Image> {
+    use fast_image_resize as fr;
     let c = image.channels();
     let pixel = match c {
         1 => fr::PixelType::U8,
@@ -83,7 +103,7 @@ fn resize_window(
     let mut dst = fr::images::Image::new(out_w as u32, out_h as u32, pixel);
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
-        .crop(x0 as f64, y0 as f64, w as f64, h as f64);
+        .crop(area[0], area[1], area[2], area[3]);
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| fail(e.to_string()))?;
@@ -226,8 +246,9 @@ impl RandomResizedCrop {
     }
 }
 
-impl Transform for RandomResizedCrop {
-    fn apply(&self, image: Image, rng: &mut dyn RngCore) -> Result<Image> {
+impl RandomResizedCrop {
+    /// Fails unless the parameters describe a crop.
+    fn check(&self) -> Result<()> {
         let valid = self.size > 0
             && 0.0 < self.scale[0]
             && self.scale[0] <= self.scale[1]
@@ -243,8 +264,36 @@ impl Transform for RandomResizedCrop {
                 ),
             ));
         }
+        Ok(())
+    }
+}
+
+impl Transform for RandomResizedCrop {
+    fn apply(&self, image: Image, rng: &mut dyn RngCore) -> Result<Image> {
+        self.check()?;
         let window = self.window(image.width(), image.height(), rng);
         resize_window(image, window, self.size, self.size)
+    }
+
+    /// Draws the window on the full-size image, then decodes at the smallest scale that
+    /// keeps at least `size` pixels across the window in each direction.
+    fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
+        let Some((width, height)) = source.scalable_size() else {
+            return self.apply(source.decode()?, rng);
+        };
+        self.check()?;
+        let (x0, y0, w, h) = self.window(width, height, rng);
+        let image = source.decode_at_least(
+            (width * self.size).div_ceil(w),
+            (height * self.size).div_ceil(h),
+        )?;
+        if (image.width(), image.height()) == (width, height) {
+            return resize_window(image, (x0, y0, w, h), self.size, self.size);
+        }
+        let sx = image.width() as f64 / width as f64;
+        let sy = image.height() as f64 / height as f64;
+        let area = [x0 as f64 * sx, y0 as f64 * sy, w as f64 * sx, h as f64 * sy];
+        resize_area(image, area, self.size, self.size)
     }
 }
 
@@ -256,18 +305,36 @@ pub struct Resize {
     pub size: usize,
 }
 
-impl Transform for Resize {
-    fn apply(&self, image: Image, _rng: &mut dyn RngCore) -> Result<Image> {
-        let (w, h) = (image.width(), image.height());
+impl Resize {
+    /// The output size for a `w × h` image.
+    fn output_size(&self, w: usize, h: usize) -> Result<(usize, usize)> {
         if self.size == 0 {
             return Err(transform_error("Resize", "size must be positive".into()));
         }
-        let (out_w, out_h) = if w <= h {
+        Ok(if w <= h {
             (self.size, (self.size * h / w).max(1))
         } else {
             ((self.size * w / h).max(1), self.size)
-        };
+        })
+    }
+}
+
+impl Transform for Resize {
+    fn apply(&self, image: Image, _rng: &mut dyn RngCore) -> Result<Image> {
+        let (w, h) = (image.width(), image.height());
+        let (out_w, out_h) = self.output_size(w, h)?;
         resize_window(image, (0, 0, w, h), out_w, out_h)
+    }
+
+    /// Decodes at the smallest scale that is still at least the output size.
+    fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
+        let Some((w, h)) = source.scalable_size() else {
+            return self.apply(source.decode()?, rng);
+        };
+        let (out_w, out_h) = self.output_size(w, h)?;
+        let image = source.decode_at_least(out_w, out_h)?;
+        let (iw, ih) = (image.width(), image.height());
+        resize_window(image, (0, 0, iw, ih), out_w, out_h)
     }
 }
 
@@ -435,6 +502,14 @@ impl Transform for Step {
             Self::CenterCrop(t) => t.apply(image, rng),
         }
     }
+
+    fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
+        match self {
+            Self::RandomResizedCrop(t) => t.apply_encoded(source, rng),
+            Self::Resize(t) => t.apply_encoded(source, rng),
+            _ => self.apply(source.decode()?, rng),
+        }
+    }
 }
 
 macro_rules! step_from {
@@ -557,6 +632,16 @@ impl Transform for Pipeline {
     fn apply(&self, image: Image, rng: &mut dyn RngCore) -> Result<Image> {
         self.steps
             .iter()
+            .try_fold(image, |img, step| step.apply(img, rng))
+    }
+
+    /// The first step decodes (see [`Transform::apply_encoded`]); the others follow.
+    fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
+        let Some((first, rest)) = self.steps.split_first() else {
+            return source.decode();
+        };
+        let image = first.apply_encoded(source, rng)?;
+        rest.iter()
             .try_fold(image, |img, step| step.apply(img, rng))
     }
 }

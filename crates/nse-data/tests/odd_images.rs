@@ -1,18 +1,31 @@
 //! Every pipeline gives the configured shape whatever the file: grayscale, RGBA and 16-bit
-//! PNG, grayscale JPEG, images smaller than the crop, one pixel wide or high; decoded to RGB
-//! or to one channel.
+//! PNG, grayscale and CMYK JPEG, images smaller than the crop, one pixel wide or high;
+//! decoded to RGB or to one channel, first and then transformed or by the transform
+//! ([`Transform::apply_encoded`], with libjpeg-turbo's scaled decoding when built in).
 
 use std::io::Cursor;
 use std::path::Path;
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, Rgba};
 use nse_data::rng::derive_rng;
-use nse_data::{Pipeline, Transform, decode_image};
+use nse_data::{EncodedImage, Pipeline, Transform, decode_image};
 
 fn ramp(w: u32, h: u32) -> ImageBuffer<Rgb<u8>, Vec<u8>> {
     ImageBuffer::from_fn(w, h, |x, y| {
         Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8])
     })
+}
+
+/// A CMYK JPEG (Adobe's four-component kind, which some photo tools write).
+fn cmyk_jpeg(w: u16, h: u16) -> Vec<u8> {
+    let data: Vec<u8> = (0..usize::from(w) * usize::from(h))
+        .flat_map(|i| [(i * 7) as u8, (i * 3) as u8, 40, (i % 50) as u8])
+        .collect();
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&data, w, h, jpeg_encoder::ColorType::Cmyk)
+        .unwrap();
+    out
 }
 
 fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -47,6 +60,11 @@ fn inputs() -> Vec<(String, Vec<u8>, &'static str)> {
         ] {
             out.push((format!("{kind} {w}x{h}"), encode(image, format), file));
         }
+        out.push((
+            format!("cmyk jpeg {w}x{h}"),
+            cmyk_jpeg(w as u16, h as u16),
+            "a.jpg",
+        ));
     }
     out
 }
@@ -73,6 +91,21 @@ fn every_pipeline_gives_its_shape_from_odd_inputs() {
                         [channels, *size, *size],
                         "{name}, {label}, {channels} channels"
                     );
+                    for scaled in [false, true] {
+                        let source = EncodedImage {
+                            path: file.into(),
+                            bytes: bytes.clone(),
+                            channels,
+                            scaled,
+                        };
+                        let decoding = pipeline
+                            .apply_encoded(source, &mut derive_rng(&[seed]))
+                            .unwrap_or_else(|e| panic!("{name}, {label}, encoded: {e}"));
+                        assert_eq!(decoding.shape_chw(), out.shape_chw(), "{name}, {label}");
+                        if !scaled {
+                            assert_eq!(decoding, out, "{name}, {label}: same decode, same output");
+                        }
+                    }
                 }
             }
         }
