@@ -66,6 +66,15 @@ pub enum SupernetError {
     /// BN recalibration needs train-mode batch norm, which Burn enables on autodiff devices.
     #[error("BN recalibration needs the supernet on an autodiff device (use `device.autodiff()`)")]
     NotAutodiff,
+    /// A replica of data-parallel work failed without an error of its own (its thread
+    /// panicked).
+    #[error("the replica on device {device} failed: {what}")]
+    Replica {
+        /// The device, as Burn prints it.
+        device: String,
+        /// What it was doing and what happened.
+        what: String,
+    },
     /// BN recalibration got no batch.
     #[error("BN recalibration needs at least one batch")]
     NoBatches,

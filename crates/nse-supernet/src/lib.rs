@@ -24,6 +24,7 @@ pub mod child;
 pub use nse_durable as durable;
 pub mod error;
 pub mod indicators;
+pub mod parallel;
 pub mod recalibration;
 pub mod stem_tail;
 pub mod store;

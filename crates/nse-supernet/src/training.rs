@@ -88,7 +88,23 @@ pub fn weight_step_coasting(
         return Ok((supernet, stats));
     }
     let mut grads = loss.backward();
-    let mut supernet = step_path(supernet, optim, lr, arch, &mut grads);
+    let supernet = step_path(supernet, optim, lr, arch, &mut grads);
+    let supernet = coast_ops(supernet, optim, lr, coast);
+    let stats = WeightStepStats {
+        loss: loss_value,
+        correct: top_k_correct(logits.detach(), labels, 1),
+        images: n,
+    };
+    Ok((supernet, stats))
+}
+
+/// An optimizer step with zero gradients on the ops `coast` (per cell).
+pub(crate) fn coast_ops(
+    mut supernet: Supernet,
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    coast: &[Vec<usize>],
+) -> Supernet {
     for (cell, ops) in supernet.cells.iter_mut().zip(coast) {
         for &op in ops {
             let module = cell.ops[op].clone();
@@ -97,12 +113,48 @@ pub fn weight_step_coasting(
             cell.ops[op] = optim.step(lr, module, zeros.0);
         }
     }
-    let stats = WeightStepStats {
-        loss: loss_value,
-        correct: top_k_correct(logits.detach(), labels, 1),
-        images: n,
-    };
-    Ok((supernet, stats))
+    supernet
+}
+
+/// Where [`step_path`] takes each path module's gradients from.
+pub(crate) trait GradSource {
+    /// The gradients of `module`'s parameters, the `slot`-th module of the path (in the
+    /// order of [`for_each_path_module`]).
+    fn take<M: Module>(&mut self, slot: usize, module: &M) -> GradientsParams;
+}
+
+impl GradSource for Gradients {
+    fn take<M: Module>(&mut self, _slot: usize, module: &M) -> GradientsParams {
+        GradientsParams::from_module(self, module)
+    }
+}
+
+/// Something done to each module of a path, whatever its type.
+pub(crate) trait PathModuleFn {
+    /// Called with the `slot`-th module of the path.
+    fn call<M: Module>(&mut self, slot: usize, module: &M);
+}
+
+/// Calls `f` on the modules of `arch`'s path in a fixed order: stem, then per cell the chosen
+/// ops (in the set's order) and the shadow batch norm of the set's size, if any; tail.
+pub(crate) fn for_each_path_module(
+    supernet: &Supernet,
+    arch: &[Vec<usize>],
+    f: &mut impl PathModuleFn,
+) {
+    let mut slot = 0;
+    f.call(slot, &supernet.stem);
+    for (cell, set) in supernet.cells.iter().zip(arch) {
+        for &op in set {
+            slot += 1;
+            f.call(slot, &cell.ops[op]);
+        }
+        if let Some(bn) = cell.shadow_for(set) {
+            slot += 1;
+            f.call(slot, bn);
+        }
+    }
+    f.call(slot + 1, &supernet.tail);
 }
 
 /// Drops the running-statistics update the last train-mode forward of `arch` queued in the
@@ -130,32 +182,42 @@ impl ModuleVisitor for ZeroGrads {
 /// makes, with a lookup and a parameter rebuild each, on the whole module it is given. The
 /// result is that of stepping the whole supernet (test below); the optimizer's state is keyed
 /// by parameter, whatever module it was reached through.
-fn step_path(
+/// The gradients come from `grads`, module by module in the order of
+/// [`for_each_path_module`].
+pub(crate) fn step_path(
     supernet: Supernet,
     optim: &mut ModuleOptimizer,
     lr: f64,
     arch: &[Vec<usize>],
-    grads: &mut Gradients,
+    grads: &mut impl GradSource,
 ) -> Supernet {
-    fn step<M: Module>(optim: &mut ModuleOptimizer, lr: f64, grads: &mut Gradients, m: M) -> M {
-        let params = GradientsParams::from_module(grads, &m);
+    fn step<M: Module, G: GradSource>(
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        grads: &mut G,
+        slot: &mut usize,
+        m: M,
+    ) -> M {
+        let params = grads.take(*slot, &m);
+        *slot += 1;
         optim.step(lr, m, params)
     }
+    let slot = &mut 0;
     let Supernet {
         stem,
         mut cells,
         tail,
     } = supernet;
-    let stem = step(optim, lr, grads, stem);
+    let stem = step(optim, lr, grads, slot, stem);
     for (cell, set) in cells.iter_mut().zip(arch) {
         for &op in set {
-            cell.ops[op] = step(optim, lr, grads, cell.ops[op].clone());
+            cell.ops[op] = step(optim, lr, grads, slot, cell.ops[op].clone());
         }
         if let Some(bn) = cell.shadow_for_mut(set) {
-            *bn = step(optim, lr, grads, bn.clone());
+            *bn = step(optim, lr, grads, slot, bn.clone());
         }
     }
-    let tail = step(optim, lr, grads, tail);
+    let tail = step(optim, lr, grads, slot, tail);
     Supernet { stem, cells, tail }
 }
 

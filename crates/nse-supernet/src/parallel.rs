@@ -1,0 +1,280 @@
+//! Data parallelism over several devices, through Burn's portable multi-device machinery
+//! (the path burn-train takes on backends without collectives): a replica per device made
+//! with [`Module::fork`], a shard of the batch on each, gradients brought to the main device
+//! with [`GradientsParams::to_device`] and summed with [`GradientsAccumulator`], one
+//! optimizer step on the main device's supernet. Replicas are forked again at every step, so
+//! they are identical to the main supernet whenever a step starts.
+//!
+//! Burn 0.22.1's collectives (`all_reduce`, DDP's `set_distributed`) run only on CUDA through
+//! NCCL and panic on flex and WGPU; this path runs on every backend, with the replicas in
+//! threads of one process (`docs/scaling.md`).
+//!
+//! **Batch norm.** Each replica normalises with its own shard's statistics, as PyTorch DDP
+//! does without `SyncBatchNorm`; the reference uses `SyncBatchNorm`, which needs a collective
+//! inside the forward pass that Burn does not offer on these backends. The running statistics
+//! after a step are the average of the replicas' updates (what Burn's `RunningState` does for
+//! updates from several threads), not rank 0's as DDP's buffer broadcast makes them. So a
+//! step on N shards equals N single-device forward/backward passes on the same shards with
+//! the gradients summed (weighted by shard size), not one pass on the concatenated batch;
+//! with one device it is exactly [`weight_step_coasting`](crate::training::weight_step_coasting).
+
+use burn::module::{Module, RunningState};
+use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::tensor::loss::cross_entropy_with_logits;
+use burn::tensor::{Device, Int, Tensor};
+
+use crate::error::{Result, SupernetError};
+use crate::recalibration::used_batch_norms;
+use crate::supernet::Supernet;
+use crate::training::{
+    GradSource, PathModuleFn, WeightStepStats, coast_ops, for_each_path_module, step_path,
+    top_k_correct, weight_step_coasting,
+};
+
+/// The sizes of `n` shards of a batch of `batch` images: as equal as possible, the larger
+/// ones first; fewer than `n` (one image each) when the batch is smaller than `n`.
+pub fn shard_sizes(batch: usize, n: usize) -> Vec<usize> {
+    let n = n.clamp(1, batch.max(1));
+    (0..n)
+        .map(|k| batch / n + usize::from(k < batch % n))
+        .collect()
+}
+
+/// What one replica brings back from its shard.
+struct ReplicaResult {
+    loss: f32,
+    correct: usize,
+    images: usize,
+    /// Per path module (in [`for_each_path_module`] order), on the main device; `None` when
+    /// the loss was not finite.
+    grads: Option<Vec<GradientsParams>>,
+    /// Running mean and variance of each batch norm of the path after the shard, on the main
+    /// device.
+    statistics: Vec<[Tensor<1>; 2]>,
+}
+
+/// Collects, per path module, its gradients from `grads` moved to `device`.
+struct CollectGrads<'a> {
+    grads: &'a mut burn::tensor::Gradients,
+    device: &'a Device,
+    out: Vec<GradientsParams>,
+}
+
+impl PathModuleFn for CollectGrads<'_> {
+    fn call<M: Module>(&mut self, _slot: usize, module: &M) {
+        let params = GradientsParams::from_module(self.grads, module);
+        self.out.push(params.to_device(self.device, module));
+    }
+}
+
+/// Sums the replicas' gradients of each path module with Burn's accumulator.
+struct AccumulateGrads {
+    replicas: Vec<Vec<GradientsParams>>,
+    out: Vec<GradientsParams>,
+}
+
+impl PathModuleFn for AccumulateGrads {
+    fn call<M: Module>(&mut self, slot: usize, module: &M) {
+        let mut sum = GradientsAccumulator::<M>::new();
+        for replica in &mut self.replicas {
+            sum.accumulate(module, std::mem::take(&mut replica[slot]));
+        }
+        self.out.push(sum.grads());
+    }
+}
+
+/// Summed gradients, one entry per path module.
+struct SlotGrads(Vec<GradientsParams>);
+
+impl GradSource for SlotGrads {
+    fn take<M: Module>(&mut self, slot: usize, _module: &M) -> GradientsParams {
+        std::mem::take(&mut self.0[slot])
+    }
+}
+
+/// A copy of `supernet` whose path batch norms have running states of their own (a clone
+/// shares them, and the replicas' updates must not reach the main supernet directly).
+fn replica_of(supernet: &Supernet, arch: &[Vec<usize>], device: &Device) -> Supernet {
+    let mut replica = supernet.clone();
+    for bn in used_batch_norms(&mut replica, arch) {
+        bn.running_mean = RunningState::new(bn.running_mean.value_sync());
+        bn.running_var = RunningState::new(bn.running_var.value_sync());
+    }
+    replica.fork(device)
+}
+
+/// Forward, loss (weighted by `weight`, the shard's share of the batch) and backward of one
+/// replica on its shard.
+fn run_replica(
+    mut replica: Supernet,
+    arch: &[Vec<usize>],
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    weight: f64,
+    main: &Device,
+) -> Result<ReplicaResult> {
+    let logits = replica.forward(images, arch)?;
+    let [n, classes] = logits.dims();
+    let loss = cross_entropy_with_logits(logits.clone(), labels.clone().one_hot(classes).float());
+    let loss_value = loss.clone().into_scalar::<f32>();
+    let statistics = used_batch_norms(&mut replica, arch)
+        .into_iter()
+        .map(|bn| {
+            [
+                bn.running_mean.value_sync().to_device(main),
+                bn.running_var.value_sync().to_device(main),
+            ]
+        })
+        .collect();
+    if !loss_value.is_finite() {
+        return Ok(ReplicaResult {
+            loss: loss_value,
+            correct: 0,
+            images: n,
+            grads: None,
+            statistics,
+        });
+    }
+    let mut grads = loss.mul_scalar(weight).backward();
+    let mut collect = CollectGrads {
+        grads: &mut grads,
+        device: main,
+        out: Vec::new(),
+    };
+    for_each_path_module(&replica, arch, &mut collect);
+    let grads = collect.out;
+    Ok(ReplicaResult {
+        loss: loss_value,
+        correct: top_k_correct(logits.detach(), labels, 1),
+        images: n,
+        grads: Some(grads),
+        statistics,
+    })
+}
+
+/// The message of a panic payload.
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// [`weight_step_coasting`] with the batch split over `devices` (autodiff devices; the first
+/// is the main device, where `supernet`, `images` and `labels` live and the step is taken).
+///
+/// Each device gets a shard ([`shard_sizes`]) and a replica forked from `supernet`; the
+/// replicas run in threads of their own. Each shard's loss is weighted by its share of the
+/// batch, so the summed gradients are those of the batch's mean loss, and the reported loss
+/// is that mean. If any shard's loss is not finite, no step is taken and the supernet comes
+/// back as it was (running statistics included), with that loss in the stats. With one
+/// device (or a batch of one image) this is [`weight_step_coasting`].
+#[allow(clippy::too_many_arguments)]
+pub fn weight_step_parallel(
+    supernet: Supernet,
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    arch: &[Vec<usize>],
+    coast: &[Vec<usize>],
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    devices: &[Device],
+) -> Result<(Supernet, WeightStepStats)> {
+    let batch = images.dims()[0];
+    let sizes = shard_sizes(batch, devices.len());
+    if sizes.len() <= 1 {
+        return weight_step_coasting(supernet, optim, lr, arch, coast, images, labels);
+    }
+    supernet.check_sets(arch)?;
+    nse_ops::modules::materialize(&supernet);
+    let main = &devices[0];
+    let mut start = 0;
+    let mut jobs = Vec::with_capacity(sizes.len());
+    for (device, &size) in devices.iter().zip(&sizes) {
+        let shard_images = images.clone().narrow(0, start, size).to_device(device);
+        let shard_labels = labels.clone().narrow(0, start, size).to_device(device);
+        start += size;
+        jobs.push((
+            replica_of(&supernet, arch, device),
+            shard_images,
+            shard_labels,
+            size as f64 / batch as f64,
+        ));
+    }
+    let results: Vec<Result<ReplicaResult>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .zip(devices)
+            .map(|((replica, x, y, weight), device)| {
+                let handle = scope.spawn(move || run_replica(replica, arch, x, y, weight, main));
+                (handle, device)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(handle, device)| {
+                handle.join().unwrap_or_else(|panic| {
+                    Err(SupernetError::Replica {
+                        device: format!("{device:?}"),
+                        what: format!("its weight step panicked: {}", panic_message(&panic)),
+                    })
+                })
+            })
+            .collect()
+    });
+    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+
+    let mean_loss = results
+        .iter()
+        .map(|r| f64::from(r.loss) * r.images as f64)
+        .sum::<f64>()
+        / batch as f64;
+    if let Some(bad) = results.iter().find(|r| !r.loss.is_finite()) {
+        let stats = WeightStepStats {
+            loss: bad.loss,
+            correct: 0,
+            images: batch,
+        };
+        return Ok((supernet, stats));
+    }
+    let correct = results.iter().map(|r| r.correct).sum();
+
+    // Running statistics: the average of the replicas' updates.
+    let mut supernet = supernet;
+    let n = results.len() as f64;
+    let bns = used_batch_norms(&mut supernet, arch);
+    for (j, bn) in bns.into_iter().enumerate() {
+        let mean = results
+            .iter()
+            .map(|r| r.statistics[j][0].clone())
+            .reduce(|a, b| a + b)
+            .map(|t| t.div_scalar(n));
+        let var = results
+            .iter()
+            .map(|r| r.statistics[j][1].clone())
+            .reduce(|a, b| a + b)
+            .map(|t| t.div_scalar(n));
+        if let (Some(mean), Some(var)) = (mean, var) {
+            bn.running_mean = RunningState::new(mean);
+            bn.running_var = RunningState::new(var);
+        }
+    }
+
+    let mut accumulate = AccumulateGrads {
+        replicas: results
+            .into_iter()
+            .map(|r| r.grads.expect("finite losses have gradients"))
+            .collect(),
+        out: Vec::new(),
+    };
+    for_each_path_module(&supernet, arch, &mut accumulate);
+    let supernet = step_path(supernet, optim, lr, arch, &mut SlotGrads(accumulate.out));
+    let supernet = coast_ops(supernet, optim, lr, coast);
+    let stats = WeightStepStats {
+        loss: mean_loss as f32,
+        correct,
+        images: batch,
+    };
+    Ok((supernet, stats))
+}

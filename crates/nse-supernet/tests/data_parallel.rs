@@ -1,0 +1,256 @@
+//! Data-parallel weight steps (`nse_supernet::parallel`) on forked CPU replicas in threads:
+//! the update is the one of the summed, share-weighted shard gradients on one device; the
+//! running statistics are the average of the replicas'; a non-finite shard takes no step;
+//! the result does not depend on thread timing.
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::loss::cross_entropy_with_logits;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use nse_space::{SearchSpace, SpaceSpec};
+use nse_supernet::Supernet;
+use nse_supernet::parallel::{shard_sizes, weight_step_parallel};
+
+/// Three cells (N 8→8, R 8→16, N 16→16) over a 5-op pool, 8x8 RGB input, 4 classes.
+fn tiny_space() -> SearchSpace {
+    serde_json::from_str::<SpaceSpec>(
+        r#"{"pool": ["ir_k3_e1", "ir_k5_e3", "ir_k3_e6_d2", "rec_k5_e2", "conv_k3_e1"],
+            "layout": {"cells": "NRN"}, "channels": [8, 16], "stem_stride": 1,
+            "input_size": 8, "num_classes": 4, "tail_channels": 16, "subspace_size": 3}"#,
+    )
+    .unwrap()
+    .check()
+    .unwrap()
+}
+
+fn sgd() -> ModuleOptimizer {
+    SgdConfig::new()
+        .with_momentum(Some(MomentumConfig {
+            momentum: 0.9,
+            dampening: 0.0,
+            nesterov: true,
+        }))
+        .with_weight_decay(Some(WeightDecayConfig { penalty: 4e-5 }))
+        .init()
+}
+
+fn batch(device: &Device, n: usize, seed: usize) -> (Tensor<4>, Tensor<1, Int>) {
+    let pixels: Vec<f32> = (0..n * 3 * 64)
+        .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0) - 1.0)
+        .collect();
+    let labels: Vec<i64> = (0..n).map(|i| ((i + seed) % 4) as i64).collect();
+    (
+        Tensor::from_data(TensorData::new(pixels, [n, 3, 8, 8]), device),
+        Tensor::from_data(TensorData::new(labels, [n]), device),
+    )
+}
+
+/// Every float parameter (and running statistic) in visiting order.
+fn values<M: Module>(module: &M) -> Vec<Vec<f32>> {
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0
+                .push(param.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
+/// The trainable parameters' values, in visiting order.
+fn trainable<M: Module>(module: &M) -> Vec<Vec<f32>> {
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if param.is_require_grad() {
+                self.0
+                    .push(param.val().into_data().try_to_vec::<f32>().unwrap());
+            }
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
+fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
+fn archs() -> Vec<Vec<Vec<usize>>> {
+    vec![
+        vec![vec![0, 2], vec![1], vec![3, 4]],
+        vec![vec![1, 3], vec![0, 4], vec![2]],
+        vec![vec![0, 2, 4], vec![1], vec![1, 3]],
+    ]
+}
+
+#[test]
+fn shards_are_as_equal_as_possible() {
+    assert_eq!(shard_sizes(10, 3), [4, 3, 3]);
+    assert_eq!(shard_sizes(8, 2), [4, 4]);
+    assert_eq!(shard_sizes(2, 4), [1, 1], "no empty shard");
+    assert_eq!(shard_sizes(5, 1), [5]);
+    assert_eq!(shard_sizes(0, 3), [0]);
+}
+
+/// Three steps on two replicas (shards of 4 and 3 images) against three steps on one
+/// supernet whose loss is the share-weighted sum of the shards' losses, each shard in a
+/// forward pass of its own (the batch-norm statistics are per shard on both sides).
+#[test]
+fn two_replicas_take_the_step_of_the_summed_shard_gradients() {
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let devices = [device.clone(), device.clone()];
+    let mut parallel = Supernet::new(&space, &device, 7).unwrap();
+    let mut reference = Supernet::new(&space, &device, 7).unwrap();
+    let (mut optim_p, mut optim_r) = (sgd(), sgd());
+    assert_eq!(values(&parallel), values(&reference));
+    let before = values(&parallel);
+    for (step, arch) in archs().iter().enumerate() {
+        let (images, labels) = batch(&device, 7, step);
+        let (next, stats) = weight_step_parallel(
+            parallel,
+            &mut optim_p,
+            0.05,
+            arch,
+            &[],
+            images.clone(),
+            labels.clone(),
+            &devices,
+        )
+        .unwrap();
+        parallel = next;
+        assert_eq!(stats.images, 7);
+
+        let mut loss_sum = 0.0f64;
+        let mut total: Option<Tensor<1>> = None;
+        for (start, size) in [(0, 4), (4, 3)] {
+            let logits = reference
+                .forward(images.clone().narrow(0, start, size), arch)
+                .unwrap();
+            let y = labels.clone().narrow(0, start, size).one_hot(4).float();
+            let loss = cross_entropy_with_logits(logits, y);
+            loss_sum += f64::from(loss.clone().into_scalar::<f32>()) * size as f64;
+            let weighted = loss.mul_scalar(size as f64 / 7.0);
+            total = Some(match total {
+                Some(t) => t + weighted,
+                None => weighted,
+            });
+        }
+        let mut grads = total.unwrap().backward();
+        let params = GradientsParams::from_module(&mut grads, &reference);
+        reference = optim_r.step(0.05, reference, params);
+        let mean = loss_sum / 7.0;
+        assert!(
+            (f64::from(stats.loss) - mean).abs() < 1e-5,
+            "step {step}: reported loss {} against the batch mean {mean}",
+            stats.loss
+        );
+    }
+    let moved = max_abs_diff(&values(&parallel), &before);
+    assert!(moved > 1e-3, "the steps moved the weights ({moved})");
+    // Trainable parameters only: the running statistics differ by design (averaged over the
+    // replicas against updated shard after shard).
+    let diff = max_abs_diff(&trainable(&parallel), &trainable(&reference));
+    assert!(
+        diff < 1e-5,
+        "the parallel step differs from the summed shard gradients by {diff}"
+    );
+}
+
+/// After a step, the running mean of the stem's batch norm is the average of what each
+/// shard alone would have made of it.
+#[test]
+fn running_statistics_are_the_average_of_the_replicas() {
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let arch = &archs()[0];
+    let (images, labels) = batch(&device, 6, 3);
+    let net = Supernet::new(&space, &device, 11).unwrap();
+    nse_ops::modules::materialize(&net);
+    let alone = |start: usize| {
+        let copy = Supernet::new(&space, &device, 11).unwrap();
+        copy.forward(images.clone().narrow(0, start, 3), arch)
+            .unwrap();
+        copy.stem.conv.bn.running_mean.value_sync()
+    };
+    let expected = (alone(0) + alone(3)).div_scalar(2.0);
+    let (net, _) = weight_step_parallel(
+        net,
+        &mut sgd(),
+        0.05,
+        arch,
+        &[],
+        images,
+        labels,
+        &[device.clone(), device.clone()],
+    )
+    .unwrap();
+    let got = net.stem.conv.bn.running_mean.value_sync();
+    let diff = (got - expected.clone()).abs().max().into_scalar::<f32>();
+    let size = expected.abs().max().into_scalar::<f32>();
+    assert!(size > 1e-3, "the statistics moved");
+    assert!(diff < 1e-6, "running mean differs by {diff}");
+}
+
+#[test]
+fn a_non_finite_shard_takes_no_step() {
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let arch = &archs()[1];
+    let net = Supernet::new(&space, &device, 5).unwrap();
+    nse_ops::modules::materialize(&net);
+    let before = values(&net);
+    let (images, labels) = batch(&device, 6, 1);
+    let poisoned = Tensor::cat(
+        vec![
+            images.clone().narrow(0, 0, 3),
+            images.narrow(0, 3, 3).mul_scalar(f32::NAN),
+        ],
+        0,
+    );
+    let (net, stats) = weight_step_parallel(
+        net,
+        &mut sgd(),
+        0.05,
+        arch,
+        &[],
+        poisoned,
+        labels,
+        &[device.clone(), device.clone()],
+    )
+    .unwrap();
+    assert!(stats.loss.is_nan());
+    assert_eq!(values(&net), before, "weights and statistics as they were");
+}
+
+#[test]
+fn the_result_does_not_depend_on_thread_timing() {
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let devices = [device.clone(), device.clone(), device.clone()];
+    let run = || {
+        let mut net = Supernet::new(&space, &device, 3).unwrap();
+        let mut optim = sgd();
+        for (step, arch) in archs().iter().enumerate() {
+            let (images, labels) = batch(&device, 8, step);
+            let coast = vec![vec![4], vec![], vec![]];
+            net = weight_step_parallel(
+                net, &mut optim, 0.05, arch, &coast, images, labels, &devices,
+            )
+            .unwrap()
+            .0;
+        }
+        values(&net)
+    };
+    assert_eq!(run(), run());
+}
