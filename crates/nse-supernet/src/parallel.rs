@@ -92,15 +92,53 @@ impl GradSource for SlotGrads {
     }
 }
 
-/// A copy of `supernet` whose path batch norms have running states of their own (a clone
-/// shares them, and the replicas' updates must not reach the main supernet directly).
-fn replica_of(supernet: &Supernet, arch: &[Vec<usize>], device: &Device) -> Supernet {
+/// A copy of `supernet` on `device` whose batch norms have running states of their own.
+///
+/// A clone shares them with the original (Burn's `RunningState` is shared between clones),
+/// and forking a shared state would move the original's statistics to `device` as well;
+/// the replica's updates must not reach the original either. Parameters are materialised
+/// first (a clone shares lazy initialisation too).
+pub fn replica(supernet: &Supernet, device: &Device) -> Supernet {
+    nse_ops::modules::materialize(supernet);
+    let mut replica = supernet.clone();
+    let mut bns = vec![&mut replica.stem.conv.bn];
+    for cell in &mut replica.cells {
+        for op in &mut cell.ops {
+            bns.extend(op.batch_norms_mut());
+        }
+        bns.extend(cell.shadow.iter_mut());
+    }
+    for bn in bns {
+        bn.running_mean = RunningState::new(bn.running_mean.value_sync());
+        bn.running_var = RunningState::new(bn.running_var.value_sync());
+    }
+    replica.fork(device)
+}
+
+/// [`replica`] for the modules of `arch`'s path only (stem, chosen ops, their shadow batch
+/// norms, tail): a weight step touches nothing else, and forking the whole supernet at every
+/// step would copy every op of the pool to every device.
+fn path_replica(supernet: &Supernet, arch: &[Vec<usize>], device: &Device) -> Supernet {
     let mut replica = supernet.clone();
     for bn in used_batch_norms(&mut replica, arch) {
         bn.running_mean = RunningState::new(bn.running_mean.value_sync());
         bn.running_var = RunningState::new(bn.running_var.value_sync());
     }
-    replica.fork(device)
+    fn fork<M: Module>(m: &mut M, device: &Device) {
+        nse_ops::modules::materialize(m);
+        *m = m.clone().fork(device);
+    }
+    fork(&mut replica.stem, device);
+    for (cell, set) in replica.cells.iter_mut().zip(arch) {
+        for &op in set {
+            fork(&mut cell.ops[op], device);
+        }
+        if let Some(bn) = cell.shadow_for_mut(set) {
+            fork(bn, device);
+        }
+    }
+    fork(&mut replica.tail, device);
+    replica
 }
 
 /// Forward, loss (weighted by `weight`, the shard's share of the batch) and backward of one
@@ -187,7 +225,6 @@ pub fn weight_step_parallel(
         return weight_step_coasting(supernet, optim, lr, arch, coast, images, labels);
     }
     supernet.check_sets(arch)?;
-    nse_ops::modules::materialize(&supernet);
     let main = &devices[0];
     let mut start = 0;
     let mut jobs = Vec::with_capacity(sizes.len());
@@ -196,7 +233,7 @@ pub fn weight_step_parallel(
         let shard_labels = labels.clone().narrow(0, start, size).to_device(device);
         start += size;
         jobs.push((
-            replica_of(&supernet, arch, device),
+            path_replica(&supernet, arch, device),
             shard_images,
             shard_labels,
             size as f64 / batch as f64,

@@ -198,10 +198,29 @@ impl Search {
             done,
             total: archs.len() as u64,
         })?;
-        for i in 0..archs.len() {
-            if archs[i].accuracy.is_some() {
-                continue;
-            }
+        // One candidate per device at a time: the first device scores on the supernet itself,
+        // the others on replicas of it (the default scorer only; see `Search::set_devices`).
+        let parallel = self.devices.len() > 1
+            && self
+                .evaluator
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none();
+        let (mut replicas, scorers) = if parallel {
+            let replicas: Vec<Supernet> = self.devices[1..]
+                .iter()
+                .map(|d| nse_supernet::parallel::replica(&state.supernet, d))
+                .collect();
+            let scorers: Vec<Scorer> = self.devices.iter().map(|d| scorer.on(d)).collect();
+            (replicas, scorers)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let pending: Vec<usize> = (0..archs.len())
+            .filter(|&i| archs[i].accuracy.is_none())
+            .collect();
+        let width = if parallel { self.devices.len() } else { 1 };
+        for chunk in pending.chunks(width) {
             if self.stop.is_raised() {
                 log.write(&SearchEvent::Stopped {
                     reason: StopReason::Asked,
@@ -210,44 +229,86 @@ impl Search {
                 })?;
                 return Ok(true);
             }
-            let arch = archs[i].architecture.clone();
-            let mut custom = self.evaluator.lock().unwrap_or_else(|e| e.into_inner());
-            let accuracy = match custom.as_mut() {
-                Some(evaluator) => {
-                    let score = evaluator.evaluate(round, &mut state.supernet, &arch, &scorer)?;
-                    if !score.is_finite() {
-                        return Err(SearchError::Config(format!(
-                            "the evaluator scored `{arch}` {score}: scores must be finite"
-                        )));
+            let scores = if parallel {
+                let chunk_archs: Vec<Architecture> = chunk
+                    .iter()
+                    .map(|&i| archs[i].architecture.clone())
+                    .collect();
+                score_on_devices(&chunk_archs, &mut state.supernet, &mut replicas, &scorers)?
+            } else {
+                let arch = archs[chunk[0]].architecture.clone();
+                let mut custom = self.evaluator.lock().unwrap_or_else(|e| e.into_inner());
+                vec![match custom.as_mut() {
+                    Some(evaluator) => {
+                        let score =
+                            evaluator.evaluate(round, &mut state.supernet, &arch, &scorer)?;
+                        if !score.is_finite() {
+                            return Err(SearchError::Config(format!(
+                                "the evaluator scored `{arch}` {score}: scores must be finite"
+                            )));
+                        }
+                        score
                     }
-                    score
-                }
-                None => scorer.score(&mut state.supernet, &arch)?,
+                    None => scorer.score(&mut state.supernet, &arch)?,
+                }]
             };
-            drop(custom);
-            archs[i].accuracy = Some(accuracy);
-            log.write(&SearchEvent::Evaluated {
-                round: round + 1,
-                architecture: arch.clone(),
-                origin: archs[i].origin,
-                cost: archs[i].cost,
-                macs: archs[i].macs,
-                params: archs[i].params,
-                accuracy,
-                elapsed_s: self.started.elapsed().as_secs_f64(),
-            })?;
-            progress.phase = Phase::Evaluate {
-                archs: archs.clone(),
-            };
-            // Evaluation results are checkpointed as they come (the weights are unchanged).
-            let dir = checkpoint::checkpoint_dir(&self.run_dir);
-            let mut snapshot = progress.clone();
-            snapshot.log_len = log.len();
-            checkpoint::update_progress(&dir, &snapshot)?;
+            for (&i, accuracy) in chunk.iter().zip(scores) {
+                let arch = archs[i].architecture.clone();
+                archs[i].accuracy = Some(accuracy);
+                log.write(&SearchEvent::Evaluated {
+                    round: round + 1,
+                    architecture: arch.clone(),
+                    origin: archs[i].origin,
+                    cost: archs[i].cost,
+                    macs: archs[i].macs,
+                    params: archs[i].params,
+                    accuracy,
+                    elapsed_s: self.started.elapsed().as_secs_f64(),
+                })?;
+                progress.phase = Phase::Evaluate {
+                    archs: archs.clone(),
+                };
+                // Evaluation results are checkpointed as they come (the weights are unchanged).
+                let dir = checkpoint::checkpoint_dir(&self.run_dir);
+                let mut snapshot = progress.clone();
+                snapshot.log_len = log.len();
+                checkpoint::update_progress(&dir, &snapshot)?;
+            }
         }
         progress.phase = Phase::Evaluate { archs };
         Ok(false)
     }
+}
+
+/// Scores `archs[k]` with `scorers[k]` on the supernet (k = 0) or `replicas[k - 1]`, each in
+/// a thread of its own; the scores in the order of `archs`.
+fn score_on_devices(
+    archs: &[Architecture],
+    supernet: &mut Supernet,
+    replicas: &mut [Supernet],
+    scorers: &[Scorer],
+) -> Result<Vec<f64>> {
+    let nets = std::iter::once(supernet).chain(replicas.iter_mut());
+    let results: Vec<Result<f64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = archs
+            .iter()
+            .zip(nets)
+            .zip(scorers)
+            .map(|((arch, net), scorer)| scope.spawn(move || scorer.score(net, arch)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(archs)
+            .map(|(handle, arch)| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(SearchError::Config(format!(
+                        "scoring `{arch}` on a replica panicked"
+                    )))
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect()
 }
 
 /// Scores architectures with the weights they inherit from a supernet, as the end-of-round
@@ -260,6 +321,15 @@ pub struct Scorer {
 }
 
 impl Scorer {
+    /// The same batches, fed to a supernet on `device` (a replica of the search's).
+    pub fn on(&self, device: &Device) -> Scorer {
+        Scorer {
+            recalibration: self.recalibration.clone(),
+            score: self.score.clone(),
+            device: device.clone(),
+        }
+    }
+
     /// Recalibrates the batch norms that `arch` uses in `supernet` and returns its held-out
     /// top-1 in percent. Only those BN statistics change.
     pub fn score(&self, supernet: &mut Supernet, arch: &Architecture) -> Result<f64> {

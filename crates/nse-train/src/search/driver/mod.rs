@@ -42,7 +42,8 @@ use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 use crate::search::log::{Observers, RunLog};
 use crate::search::progress::ProgressReporter;
 use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
-use crate::search::step::{indicator_step, weight_step_coasting};
+use crate::search::step::indicator_step;
+use nse_supernet::parallel::weight_step_parallel;
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -94,6 +95,7 @@ pub struct Search {
     space: SearchSpace,
     run_dir: PathBuf,
     device: Device,
+    devices: Vec<Device>,
     data: RunData,
     costs: CostTable,
     started: std::time::Instant,
@@ -242,6 +244,7 @@ impl Search {
             space,
             run_dir: run_dir.to_path_buf(),
             device: device.clone().autodiff(),
+            devices: vec![device.clone().autodiff()],
             data,
             costs,
             started: std::time::Instant::now(),
@@ -259,6 +262,42 @@ impl Search {
     /// [`Search::resume`] continues exactly.
     pub fn stop_when(&mut self, flag: StopFlag) {
         self.stop = flag;
+    }
+
+    /// Spreads the work over `devices` (data parallelism; `docs/scaling.md`). The first must
+    /// be the device the search was opened on, where the supernet, the indicators and the
+    /// optimizers live. The same device may appear several times (CPU replicas in threads).
+    ///
+    /// - A weight step splits its batch into a shard per device, with a replica of the path
+    ///   forked to each, and takes one step with the share-weighted sum of their gradients
+    ///   ([`nse_supernet::parallel::weight_step_parallel`]). Batch norm normalises per
+    ///   shard, as PyTorch DDP without `SyncBatchNorm`.
+    /// - The indicator step runs on the first device: its held-out batch is as large as a
+    ///   weight step's, and the indicators are updated where they live.
+    /// - The end-of-round evaluation scores one candidate per device at a time, each on a
+    ///   replica of the supernet; the scores and the front are those of one device (on
+    ///   devices of one kind). A custom [`Evaluator`] runs on the first device only.
+    ///
+    /// Not saved: a resumed run takes the devices it is given, and may use another number.
+    pub fn set_devices(&mut self, devices: &[Device]) -> Result<()> {
+        let devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
+        match devices.first() {
+            None => Err(SearchError::Config("`devices` lists no device".into())),
+            Some(first) if *first != self.device => Err(SearchError::Config(format!(
+                "the first of `devices` must be the search's own device {:?}, not {first:?}",
+                self.device
+            ))),
+            Some(_) => {
+                self.devices = devices;
+                Ok(())
+            }
+        }
+    }
+
+    /// The devices the work is spread over ([`set_devices`](Self::set_devices)); the first
+    /// is the search's own.
+    pub fn devices(&self) -> &[Device] {
+        &self.devices
     }
 
     /// Ends the current round's supernet training early once `flag` is raised (by an

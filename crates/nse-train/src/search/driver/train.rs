@@ -107,7 +107,7 @@ impl Search {
                 } else {
                     batch.images
                 };
-                let (supernet, stats) = weight_step_coasting(
+                let (supernet, stats) = weight_step_parallel(
                     state.supernet.clone(),
                     weight_optim,
                     lr_now,
@@ -115,6 +115,7 @@ impl Search {
                     &coast,
                     images,
                     batch.labels,
+                    &self.devices,
                 )?;
                 // A non-finite loss took no step (the supernet is as it was).
                 state.supernet = supernet;
