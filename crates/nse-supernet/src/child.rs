@@ -165,14 +165,20 @@ impl ChildNetwork {
     /// norm, keeping the statistics as before it: for a batch whose loss turned out NaN
     /// ([`nse_ops::modules::discard_batch_norm_update`]).
     pub fn discard_statistics_update(&mut self) {
-        nse_ops::modules::discard_batch_norm_update(&mut self.stem.conv.bn);
+        for bn in self.batch_norms_mut() {
+            nse_ops::modules::discard_batch_norm_update(bn);
+        }
+    }
+
+    /// Every batch norm: the stem's, then each op's, cell by cell.
+    pub fn batch_norms_mut(&mut self) -> Vec<&mut burn::nn::BatchNorm> {
+        let mut bns = vec![&mut self.stem.conv.bn];
         for cell in &mut self.cells {
             for op in &mut cell.ops {
-                for bn in op.batch_norms_mut() {
-                    nse_ops::modules::discard_batch_norm_update(bn);
-                }
+                bns.extend(op.batch_norms_mut());
             }
         }
+        bns
     }
 
     /// Forward pass, checking the input shape.

@@ -19,10 +19,12 @@
 //! with one device it is exactly [`weight_step_coasting`](crate::training::weight_step_coasting).
 
 use burn::module::{Module, RunningState};
+use burn::nn::BatchNorm;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Int, Tensor};
 
+use crate::child::ChildNetwork;
 use crate::error::{Result, SupernetError};
 use crate::recalibration::used_batch_norms;
 use crate::supernet::Supernet;
@@ -92,27 +94,194 @@ impl GradSource for SlotGrads {
     }
 }
 
-/// A copy of `supernet` on `device` whose batch norms have running states of their own.
+/// A network whose batch norms a replica must give running statistics of their own.
+pub trait BatchNorms: Module {
+    /// Every batch norm, in a fixed order.
+    fn batch_norms_mut(&mut self) -> Vec<&mut BatchNorm>;
+}
+
+impl BatchNorms for Supernet {
+    fn batch_norms_mut(&mut self) -> Vec<&mut BatchNorm> {
+        let mut bns = vec![&mut self.stem.conv.bn];
+        for cell in &mut self.cells {
+            for op in &mut cell.ops {
+                bns.extend(op.batch_norms_mut());
+            }
+            bns.extend(cell.shadow.iter_mut());
+        }
+        bns
+    }
+}
+
+impl BatchNorms for ChildNetwork {
+    fn batch_norms_mut(&mut self) -> Vec<&mut BatchNorm> {
+        ChildNetwork::batch_norms_mut(self)
+    }
+}
+
+/// Gives `bn` running states of its own, holding the values of the shared ones.
+fn unshare(bn: &mut BatchNorm) {
+    bn.running_mean = RunningState::new(bn.running_mean.value_sync());
+    bn.running_var = RunningState::new(bn.running_var.value_sync());
+}
+
+/// A copy of `network` on `device` whose batch norms have running states of their own.
 ///
 /// A clone shares them with the original (Burn's `RunningState` is shared between clones),
 /// and forking a shared state would move the original's statistics to `device` as well;
 /// the replica's updates must not reach the original either. Parameters are materialised
 /// first (a clone shares lazy initialisation too).
-pub fn replica(supernet: &Supernet, device: &Device) -> Supernet {
-    nse_ops::modules::materialize(supernet);
-    let mut replica = supernet.clone();
-    let mut bns = vec![&mut replica.stem.conv.bn];
-    for cell in &mut replica.cells {
-        for op in &mut cell.ops {
-            bns.extend(op.batch_norms_mut());
-        }
-        bns.extend(cell.shadow.iter_mut());
-    }
-    for bn in bns {
-        bn.running_mean = RunningState::new(bn.running_mean.value_sync());
-        bn.running_var = RunningState::new(bn.running_var.value_sync());
+pub fn replica<M: BatchNorms>(network: &M, device: &Device) -> M {
+    nse_ops::modules::materialize(network);
+    let mut replica = network.clone();
+    for bn in replica.batch_norms_mut() {
+        unshare(bn);
     }
     replica.fork(device)
+}
+
+/// What [`gradients_on_devices`] measured.
+pub struct ParallelGradients {
+    /// The summed, share-weighted gradients of every parameter, on the main device; `None`
+    /// when a shard's loss was not finite.
+    pub grads: Option<GradientsParams>,
+    /// The batch's mean loss (the first non-finite shard loss, if any).
+    pub loss: f32,
+    /// Top-1 correct predictions over the batch.
+    pub correct: usize,
+    /// Running mean and variance of every batch norm (in [`BatchNorms`] order) averaged over
+    /// the replicas, on the main device.
+    pub statistics: Vec<[Tensor<1>; 2]>,
+}
+
+/// The data-parallel forward and backward of any network with batch norms (the child
+/// network's retraining): the batch split over `devices` ([`shard_sizes`]; the first is the
+/// main device, where `network`, `images` and `labels` live), a [`replica`] of the whole
+/// network per device, in threads; `loss` gives a replica's mean loss and logits on its
+/// shard. The gradients are summed with Burn's [`GradientsAccumulator`], each shard's loss
+/// weighted by its share of the batch. Apply them with one optimizer step and the statistics
+/// with [`set_statistics`].
+pub fn gradients_on_devices<M, F>(
+    network: &M,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    devices: &[Device],
+    loss: F,
+) -> Result<ParallelGradients>
+where
+    M: BatchNorms + Send,
+    F: Fn(&M, Tensor<4>, Tensor<1, Int>) -> Result<(Tensor<1>, Tensor<2>)> + Sync,
+{
+    let batch = images.dims()[0];
+    let sizes = shard_sizes(batch, devices.len());
+    let main = &devices[0];
+    let mut start = 0;
+    let mut jobs = Vec::with_capacity(sizes.len());
+    for (device, &size) in devices.iter().zip(&sizes) {
+        let x = images.clone().narrow(0, start, size).to_device(device);
+        let y = labels.clone().narrow(0, start, size).to_device(device);
+        start += size;
+        jobs.push((replica(network, device), x, y, size, device));
+    }
+    let loss = &loss;
+    type Shard = (f32, usize, Option<GradientsParams>, Vec<[Tensor<1>; 2]>);
+    let results: Vec<Result<Shard>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(mut net, x, y, size, device)| {
+                let handle = scope.spawn(move || -> Result<Shard> {
+                    let (value, logits) = loss(&net, x, y.clone())?;
+                    let shard_loss = value.clone().into_scalar::<f32>();
+                    let statistics = net
+                        .batch_norms_mut()
+                        .into_iter()
+                        .map(|bn| {
+                            [
+                                bn.running_mean.value_sync().to_device(main),
+                                bn.running_var.value_sync().to_device(main),
+                            ]
+                        })
+                        .collect();
+                    if !shard_loss.is_finite() {
+                        return Ok((shard_loss, 0, None, statistics));
+                    }
+                    let weight = size as f64 / batch as f64;
+                    let grads = value.mul_scalar(weight).backward();
+                    let grads = GradientsParams::from_grads(grads, &net).to_device(main, &net);
+                    let correct = top_k_correct(logits.detach(), y, 1);
+                    Ok((shard_loss * size as f32, correct, Some(grads), statistics))
+                });
+                (handle, device)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(handle, device)| {
+                handle.join().unwrap_or_else(|panic| {
+                    Err(SupernetError::Replica {
+                        device: format!("{device:?}"),
+                        what: format!("its step panicked: {}", panic_message(&panic)),
+                    })
+                })
+            })
+            .collect()
+    });
+    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let statistics = average_statistics(results.iter().map(|r| &r.3));
+    if let Some(bad) = results.iter().find(|r| !r.0.is_finite()) {
+        return Ok(ParallelGradients {
+            grads: None,
+            loss: bad.0,
+            correct: 0,
+            statistics,
+        });
+    }
+    let mut sum = GradientsAccumulator::<M>::new();
+    let mut total_loss = 0.0f64;
+    let mut correct = 0;
+    for (weighted_loss, right, grads, _) in results {
+        total_loss += f64::from(weighted_loss);
+        correct += right;
+        sum.accumulate(network, grads.expect("finite losses have gradients"));
+    }
+    Ok(ParallelGradients {
+        grads: Some(sum.grads()),
+        loss: (total_loss / batch as f64) as f32,
+        correct,
+        statistics,
+    })
+}
+
+/// The element-wise average of the replicas' statistics.
+fn average_statistics<'a>(
+    replicas: impl Iterator<Item = &'a Vec<[Tensor<1>; 2]>>,
+) -> Vec<[Tensor<1>; 2]> {
+    let replicas: Vec<_> = replicas.collect();
+    let n = replicas.len() as f64;
+    let Some(first) = replicas.first() else {
+        return Vec::new();
+    };
+    (0..first.len())
+        .map(|j| {
+            let sum = |k: usize| {
+                replicas
+                    .iter()
+                    .map(|r| r[j][k].clone())
+                    .reduce(|a, b| a + b)
+                    .expect("at least one replica")
+                    .div_scalar(n)
+            };
+            [sum(0), sum(1)]
+        })
+        .collect()
+}
+
+/// Sets the running statistics of `network`'s batch norms (in [`BatchNorms`] order).
+pub fn set_statistics<M: BatchNorms>(network: &mut M, statistics: Vec<[Tensor<1>; 2]>) {
+    for (bn, [mean, var]) in network.batch_norms_mut().into_iter().zip(statistics) {
+        bn.running_mean = RunningState::new(mean);
+        bn.running_var = RunningState::new(var);
+    }
 }
 
 /// [`replica`] for the modules of `arch`'s path only (stem, chosen ops, their shadow batch
@@ -121,8 +290,7 @@ pub fn replica(supernet: &Supernet, device: &Device) -> Supernet {
 fn path_replica(supernet: &Supernet, arch: &[Vec<usize>], device: &Device) -> Supernet {
     let mut replica = supernet.clone();
     for bn in used_batch_norms(&mut replica, arch) {
-        bn.running_mean = RunningState::new(bn.running_mean.value_sync());
-        bn.running_var = RunningState::new(bn.running_var.value_sync());
+        unshare(bn);
     }
     fn fork<M: Module>(m: &mut M, device: &Device) {
         nse_ops::modules::materialize(m);
@@ -279,23 +447,13 @@ pub fn weight_step_parallel(
 
     // Running statistics: the average of the replicas' updates.
     let mut supernet = supernet;
-    let n = results.len() as f64;
-    let bns = used_batch_norms(&mut supernet, arch);
-    for (j, bn) in bns.into_iter().enumerate() {
-        let mean = results
-            .iter()
-            .map(|r| r.statistics[j][0].clone())
-            .reduce(|a, b| a + b)
-            .map(|t| t.div_scalar(n));
-        let var = results
-            .iter()
-            .map(|r| r.statistics[j][1].clone())
-            .reduce(|a, b| a + b)
-            .map(|t| t.div_scalar(n));
-        if let (Some(mean), Some(var)) = (mean, var) {
-            bn.running_mean = RunningState::new(mean);
-            bn.running_var = RunningState::new(var);
-        }
+    let statistics = average_statistics(results.iter().map(|r| &r.statistics));
+    for (bn, [mean, var]) in used_batch_norms(&mut supernet, arch)
+        .into_iter()
+        .zip(statistics)
+    {
+        bn.running_mean = RunningState::new(mean);
+        bn.running_var = RunningState::new(var);
     }
 
     let mut accumulate = AccumulateGrads {

@@ -254,3 +254,62 @@ fn the_result_does_not_depend_on_thread_timing() {
     };
     assert_eq!(run(), run());
 }
+
+/// The generic data-parallel gradients (retraining's): for a child network on three
+/// replicas (shards of 3, 3 and 2 images), the summed gradients and the averaged statistics
+/// equal the share-weighted shard losses' gradients on one device and the average of the
+/// shards' own statistics.
+#[test]
+fn a_child_networks_gradients_over_three_replicas_are_the_summed_shard_gradients() {
+    use nse_supernet::ChildNetwork;
+    use nse_supernet::parallel::{gradients_on_devices, set_statistics};
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let network = space
+        .child(&"0+2 | 1 | 3".parse().unwrap())
+        .expect("a child of the tiny space");
+    let net = ChildNetwork::new(&network, &device, 5).unwrap();
+    let (images, labels) = batch(&device, 8, 4);
+    let devices = [device.clone(), device.clone(), device.clone()];
+    let shards = gradients_on_devices(&net, images.clone(), labels.clone(), &devices, |n, x, y| {
+        let logits = n.try_forward(x)?;
+        let loss = cross_entropy_with_logits(logits.clone(), y.one_hot(4).float());
+        Ok((loss, logits))
+    })
+    .unwrap();
+    let mut stepped = net.clone();
+    set_statistics(&mut stepped, shards.statistics);
+    let stepped = sgd().step(0.05, stepped, shards.grads.unwrap());
+
+    let reference = ChildNetwork::new(&network, &device, 5).unwrap();
+    let mut total: Option<Tensor<1>> = None;
+    let mut stem_means = Vec::new();
+    for (start, size) in [(0, 3), (3, 3), (6, 2)] {
+        let alone = ChildNetwork::new(&network, &device, 5).unwrap();
+        let x = images.clone().narrow(0, start, size);
+        let y = labels.clone().narrow(0, start, size).one_hot(4).float();
+        alone.try_forward(x.clone()).unwrap();
+        stem_means.push(alone.stem.conv.bn.running_mean.value_sync());
+        let loss = cross_entropy_with_logits(reference.try_forward(x).unwrap(), y)
+            .mul_scalar(size as f64 / 8.0);
+        total = Some(match total {
+            Some(t) => t + loss,
+            None => loss,
+        });
+    }
+    let mut grads = total.unwrap().backward();
+    let params = GradientsParams::from_module(&mut grads, &reference);
+    let reference = sgd().step(0.05, reference, params);
+    let diff = max_abs_diff(&trainable(&stepped), &trainable(&reference));
+    assert!(diff < 1e-5, "parameters differ by {diff}");
+    let moved = max_abs_diff(&trainable(&stepped), &trainable(&net));
+    assert!(moved > 1e-4, "the step moved the weights ({moved})");
+    let expected = stem_means
+        .into_iter()
+        .reduce(|a, b| a + b)
+        .unwrap()
+        .div_scalar(3.0);
+    let got = stepped.stem.conv.bn.running_mean.value_sync();
+    let diff = (got - expected).abs().max().into_scalar::<f32>();
+    assert!(diff < 1e-6, "stem running mean differs by {diff}");
+}

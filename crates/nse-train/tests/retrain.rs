@@ -565,3 +565,52 @@ fn a_non_finite_loss_stops_the_retraining_or_skips_the_batch() {
     assert!(resumed.finished);
     assert_eq!(safetensors(&parts.path().join(SAFETENSORS_FILE)), weights);
 }
+
+/// Retraining on two CPU replicas: it learns, differs from one device (per-device batch
+/// statistics), an interrupted run resumes to the same weights bit for bit, and another
+/// device count may continue it.
+#[test]
+fn retraining_on_two_devices_resumes_exactly_and_on_another_count() {
+    let config = tiny_config();
+    let device = Device::flex();
+    let two = RetrainOptions {
+        devices: vec![device.clone(), device.clone()],
+        ..RetrainOptions::default()
+    };
+    let whole_dir = TempDir::new("dp-whole");
+    let whole = run(&config, whole_dir.path(), &two).unwrap();
+    assert!(whole.finished);
+    let single_dir = TempDir::new("dp-single");
+    let single = run(&config, single_dir.path(), &RetrainOptions::default()).unwrap();
+    let last = |r: &RetrainReport| r.epochs.last().unwrap().test.top1;
+    assert!(
+        last(&whole) > 40.0,
+        "two devices learn the four quadrants: {}% (one device: {}%)",
+        last(&whole),
+        last(&single)
+    );
+    assert_ne!(
+        metrics(&whole),
+        metrics(&single),
+        "batch norm normalises per device, so two devices train differently"
+    );
+
+    let dir = TempDir::new("dp-parts");
+    let stopped = RetrainOptions {
+        stop_after_epoch: Some(1),
+        ..two.clone()
+    };
+    assert!(!run(&config, dir.path(), &stopped).unwrap().finished);
+    let resumed = run(&config, dir.path(), &two).unwrap();
+    assert_eq!(metrics(&resumed), metrics(&whole));
+    assert!(
+        safetensors(&dir.path().join(SAFETENSORS_FILE))
+            == safetensors(&whole_dir.path().join(SAFETENSORS_FILE))
+    );
+
+    let other = TempDir::new("dp-other");
+    assert!(!run(&config, other.path(), &stopped).unwrap().finished);
+    let continued = run(&config, other.path(), &RetrainOptions::default()).unwrap();
+    assert!(continued.finished);
+    assert_eq!(metrics(&continued)[0], metrics(&whole)[0]);
+}

@@ -65,6 +65,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use nse_ops::modules::learnable_params;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
+use nse_supernet::parallel::{gradients_on_devices, set_statistics};
 use nse_supernet::{ChildNetwork, export_safetensors};
 
 pub use config::RetrainConfig;
@@ -152,6 +153,13 @@ pub struct RetrainOptions {
     /// are multiplied by NaN before their step, so that their loss is NaN (what
     /// [`RetrainConfig::non_finite_loss`] is about). Default: none.
     pub inject_non_finite_batches: Vec<(usize, usize)>,
+    /// Devices the training batches are split over (data parallelism,
+    /// [`nse_supernet::parallel::gradients_on_devices`]): the first must be the device given
+    /// to [`retrain`]; the same device may appear several times (CPU replicas in threads).
+    /// Each replica normalises with its shard's batch statistics, and the running statistics
+    /// become the replicas' average. Evaluation runs on the first device. Default: none
+    /// (everything on the device given to [`retrain`]).
+    pub devices: Vec<Device>,
 }
 
 impl Default for RetrainOptions {
@@ -161,6 +169,7 @@ impl Default for RetrainOptions {
             stop_after_epoch: None,
             stop: StopFlag::new(),
             inject_non_finite_batches: Vec::new(),
+            devices: Vec::new(),
         }
     }
 }
@@ -236,6 +245,17 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
     }
     let train_device = device.clone().autodiff();
     let eval_device = device.clone().inner();
+    let devices: Vec<Device> = options
+        .devices
+        .iter()
+        .map(|d| d.clone().autodiff())
+        .collect();
+    if devices.first().is_some_and(|first| *first != train_device) {
+        return Err(RetrainError::Mismatch(format!(
+            "the first of `devices` must be the device given to retrain, {device:?}, not {:?}",
+            options.devices[0]
+        )));
+    }
 
     let mut train_config = LoaderConfig::new(config.batch_size)
         .with_seed(config.seed)
@@ -371,10 +391,39 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             } else {
                 batch.images
             };
-            let logits = model.try_forward(images)?;
-            let loss = ce.forward(logits.clone(), batch.labels.clone());
-            let loss_value = f64::from(loss.clone().inner().into_scalar::<f32>());
-            if !loss_value.is_finite() {
+            // The step's loss, correct predictions and gradients; `None` gradients when the
+            // loss is not finite (then nothing changes).
+            let (loss_value, right, grads) = if devices.len() > 1 {
+                let shards = gradients_on_devices(
+                    &model,
+                    images,
+                    batch.labels.clone(),
+                    &devices,
+                    |net, x, y| {
+                        let logits = net.try_forward(x)?;
+                        let loss = config
+                            .train_loss(&logits.device())
+                            .forward(logits.clone(), y);
+                        Ok((loss, logits))
+                    },
+                )?;
+                if shards.grads.is_some() {
+                    set_statistics(&mut model, shards.statistics);
+                }
+                (f64::from(shards.loss), shards.correct, shards.grads)
+            } else {
+                let logits = model.try_forward(images)?;
+                let loss = ce.forward(logits.clone(), batch.labels.clone());
+                let loss_value = f64::from(loss.clone().inner().into_scalar::<f32>());
+                if loss_value.is_finite() {
+                    let right = top_k_correct(logits.inner(), batch.labels.inner(), 1);
+                    let grads = GradientsParams::from_grads(loss.backward(), &model);
+                    (loss_value, right, Some(grads))
+                } else {
+                    (loss_value, 0, None)
+                }
+            };
+            let Some(grads) = grads else {
                 // No step: the weights, the optimizer and the statistics stay as they were.
                 model.discard_statistics_update();
                 skipped_in_a_row += 1;
@@ -400,10 +449,9 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
                 skipped += 1;
                 reporter.advance(1, "");
                 continue;
-            }
+            };
             skipped_in_a_row = 0;
-            correct += top_k_correct(logits.inner(), batch.labels.inner(), 1);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            correct += right;
             model = optimizer.step(lr, model, grads);
             if let Some(ema) = &mut ema {
                 model.sync_statistics();
