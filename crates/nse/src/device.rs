@@ -43,6 +43,19 @@ pub fn from_name(name: &str) -> Result<Device, String> {
     }
 }
 
+/// Devices from a comma-separated list of names ([`from_name`]), for data parallelism: the
+/// first is the main device. A name may repeat (`cpu,cpu`: two CPU replicas in threads;
+/// a GPU index listed twice would run two replicas on one GPU).
+pub fn list_from_names(list: &str) -> Result<Vec<Device>, String> {
+    let names: Vec<&str> = list.split(',').map(str::trim).collect();
+    if names.iter().any(|n| n.is_empty()) {
+        return Err(format!(
+            "devices `{list}`: an empty name (give names separated by commas, e.g. cuda:0,cuda:1)"
+        ));
+    }
+    names.into_iter().map(from_name).collect()
+}
+
 #[cfg(feature = "wgpu")]
 fn wgpu(index: Option<usize>) -> Result<Device, String> {
     use burn::tensor::DeviceKind;
@@ -74,6 +87,23 @@ fn cuda(_index: usize) -> Result<Device, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_lists_are_checked() {
+        assert_eq!(list_from_names("cpu, cpu,cpu").unwrap().len(), 3);
+        assert_eq!(list_from_names("cpu").unwrap(), vec![Device::flex()]);
+        assert!(
+            list_from_names("cpu,,cpu")
+                .unwrap_err()
+                .contains("empty name")
+        );
+        assert!(list_from_names("cpu,").unwrap_err().contains("empty name"));
+        assert!(
+            list_from_names("cpu,tpu")
+                .unwrap_err()
+                .contains("unknown device `tpu`")
+        );
+    }
 
     #[test]
     fn names_are_checked() {

@@ -240,9 +240,37 @@ struct Common {
     /// Compute device: cpu, wgpu, cuda[:N] (GPU ones need the matching build feature).
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Spread search and retraining over several devices (data parallelism), the first being
+    /// the main one: `cuda:0,cuda:1`, `wgpu:0,wgpu:1`, or `cpu,cpu` (CPU replicas in threads).
+    /// Replaces --device. See docs/scaling.md.
+    #[arg(long, value_name = "LIST")]
+    devices: Option<String>,
     /// No progress bars (log lines only).
     #[arg(long)]
     quiet: bool,
+}
+
+impl Common {
+    /// The devices to use, the main one first: `--devices`, or `--device` alone.
+    fn devices(&self) -> Result<Vec<nse::burn::tensor::Device>, String> {
+        match &self.devices {
+            Some(list) => device::list_from_names(list),
+            None => Ok(vec![device::from_name(&self.device)?]),
+        }
+    }
+
+    /// The one device of a command that does not spread its work (`--devices` of one name
+    /// is accepted).
+    fn single_device(&self, command: &str) -> Result<nse::burn::tensor::Device, String> {
+        let mut devices = self.devices()?;
+        if devices.len() > 1 {
+            return Err(format!(
+                "`nse {command}` runs on one device: give --device (--devices spreads `nse search` \
+                 and `nse retrain`)"
+            ));
+        }
+        Ok(devices.remove(0))
+    }
 }
 
 #[derive(Args)]
@@ -385,7 +413,8 @@ fn build_missing_latency_table(
 
 fn search(args: SearchArgs) -> Result<(), String> {
     let stop = stop_on_signals();
-    let device = device::from_name(&args.common.device)?;
+    let devices = args.common.devices()?;
+    let device = devices[0].clone();
     let started = Instant::now();
     let mut search = if let Some(dir) = &args.resume {
         if !args.overrides.is_empty() || args.seed.is_some() {
@@ -408,6 +437,7 @@ fn search(args: SearchArgs) -> Result<(), String> {
         build_missing_latency_table(&config, &device, args.common.quiet)?;
         Search::new(config, &args.out, &device).map_err(|e| e.to_string())?
     };
+    search.set_devices(&devices).map_err(|e| e.to_string())?;
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
     let mut reporter = reporter(args.common.quiet);
     search.stop_when(stop);
@@ -478,7 +508,7 @@ fn search(args: SearchArgs) -> Result<(), String> {
             &source,
             recipe(&args.recipe, &[])?,
             &run_dir.join("retrain"),
-            &device,
+            &devices,
             args.common.quiet,
         )?;
         println!("total wall time: {:.0} s", started.elapsed().as_secs_f64());
@@ -510,7 +540,7 @@ fn search_config(
 
 fn experiment(args: ExperimentArgs) -> Result<(), String> {
     let stop = stop_on_signals();
-    let device = device::from_name(&args.common.device)?;
+    let device = args.common.single_device("experiment")?;
     let kind = ExperimentKind::from_name(&args.kind).map_err(|e| e.to_string())?;
     let search = match &args.run {
         Some(run) => {
@@ -626,9 +656,10 @@ fn run_retrain(
     source: &DataSource,
     config: RetrainConfig,
     out: &Path,
-    device: &nse::burn::tensor::Device,
+    devices: &[nse::burn::tensor::Device],
     quiet: bool,
 ) -> Result<(), String> {
+    let device = &devices[0];
     let (space, _) = network.resolve().map_err(|e| e.to_string())?;
     let data = retrain_data(source, &space).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -639,6 +670,11 @@ fn run_retrain(
     let started = Instant::now();
     let options = RetrainOptions {
         stop: stop_on_signals(),
+        devices: if devices.len() > 1 {
+            devices.to_vec()
+        } else {
+            Vec::new()
+        },
         ..RetrainOptions::default()
     };
     let report = retrain(
@@ -669,7 +705,7 @@ fn run_retrain(
 }
 
 fn retrain_command(args: RetrainArgs) -> Result<(), String> {
-    let device = device::from_name(&args.common.device)?;
+    let devices = args.common.devices()?;
     let (network, run_source) = match (&args.arch, &args.front) {
         (Some(arch), None) => (nse::network::load(arch, 0)?, None),
         (None, Some(front)) => {
@@ -694,13 +730,13 @@ fn retrain_command(args: RetrainArgs) -> Result<(), String> {
         &source,
         config,
         &args.out,
-        &device,
+        &devices,
         args.common.quiet,
     )
 }
 
 fn eval_command(args: EvalArgs) -> Result<(), String> {
-    let device = device::from_name(&args.common.device)?;
+    let device = args.common.single_device("eval")?;
     let network_path = args.model.join(NETWORK_FILE);
     let text = std::fs::read_to_string(&network_path)
         .map_err(|e| format!("{}: {e}", network_path.display()))?;
@@ -825,7 +861,7 @@ fn latency_rules(stem: &str, no_merge_adds: bool) -> Result<nse::space::LatencyR
 }
 
 fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
-    let device = device::from_name(&args.common.device)?;
+    let device = args.common.single_device("latency validate")?;
     let space = space_spec(&args.space)?
         .check()
         .map_err(|e| e.to_string())?;
@@ -881,7 +917,7 @@ fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
 }
 
 fn latency_build(args: LatencyBuildArgs) -> Result<(), String> {
-    let device = device::from_name(&args.common.device)?;
+    let device = args.common.single_device("latency build")?;
     let space = space_spec(&args.space)?
         .check()
         .map_err(|e| e.to_string())?;
