@@ -59,6 +59,25 @@ for device in cpu "${backends[@]}"; do
   done
 done
 log ""
+log "Data-parallel weight steps against the device count (images/s; cifar10-mb27, global batch 64;"
+log "\`benches/data_parallel.rs\`, docs/scaling.md):"
+log ""
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+for device in "${backends[@]}"; do
+  lists=()
+  list=""
+  for ((i = 0; i < ${gpus:-0}; i++)); do
+    list="${list:+$list,}$device:$i"
+    lists+=(--devices "$list")
+  done
+  # Two replicas on the first GPU too: what threads add on one device.
+  lists+=(--devices "$device:0,$device:0")
+  log '```'
+  cargo bench --profile dev -p nse --features "$device" --bench data_parallel -- 64 5 "${lists[@]}" \
+    2>/dev/null | tail -n +2 | while IFS= read -r l; do log "$l"; done
+  log '```'
+done
+log ""
 log "Latency tables (docs/latency.md): predicted (sum of the table) against measured whole networks,"
 log "30 random architectures of cifar10-mb27, batch 32, the overhead fitted on seed 0 and checked on seed 1:"
 log ""

@@ -16,7 +16,7 @@
 //! updates from several threads), not rank 0's as DDP's buffer broadcast makes them. So a
 //! step on N shards equals N single-device forward/backward passes on the same shards with
 //! the gradients summed (weighted by shard size), not one pass on the concatenated batch;
-//! with one device it is exactly [`weight_step_coasting`](crate::training::weight_step_coasting).
+//! with one device it is exactly [`crate::training::weight_step_coasting`].
 
 use burn::module::{Module, RunningState};
 use burn::nn::BatchNorm;

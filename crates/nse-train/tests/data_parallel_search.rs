@@ -116,8 +116,7 @@ fn two_devices_split_the_weight_steps() {
             }
         });
         search.run(&mut Quiet).unwrap();
-        let losses = seen.lock().unwrap().clone();
-        losses
+        seen.lock().unwrap().clone()
     };
     let one = losses(std::slice::from_ref(&device), "dp-split-one");
     let two = losses(&[device.clone(), device.clone()], "dp-split-two");
