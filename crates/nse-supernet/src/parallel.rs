@@ -185,11 +185,11 @@ where
     }
     let loss = &loss;
     type Shard = (f32, usize, Option<GradientsParams>, Vec<[Tensor<1>; 2]>);
-    let results: Vec<Result<Shard>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .into_iter()
+    let results: Vec<Shard> = in_threads(
+        "step",
+        jobs.into_iter()
             .map(|(mut net, x, y, size, device)| {
-                let handle = scope.spawn(move || -> Result<Shard> {
+                (device, move || -> Result<Shard> {
                     let (value, logits) = loss(&net, x, y.clone())?;
                     let shard_loss = value.clone().into_scalar::<f32>();
                     let statistics = net
@@ -210,23 +210,10 @@ where
                     let grads = GradientsParams::from_grads(grads, &net).to_device(main, &net);
                     let correct = top_k_correct(logits.detach(), y, 1);
                     Ok((shard_loss * size as f32, correct, Some(grads), statistics))
-                });
-                (handle, device)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(handle, device)| {
-                handle.join().unwrap_or_else(|panic| {
-                    Err(SupernetError::Replica {
-                        device: format!("{device:?}"),
-                        what: format!("its step panicked: {}", panic_message(&panic)),
-                    })
                 })
             })
-            .collect()
-    });
-    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+            .collect(),
+    )?;
     let statistics = average_statistics(results.iter().map(|r| &r.3));
     if let Some(bad) = results.iter().find(|r| !r.0.is_finite()) {
         return Ok(ParallelGradients {
@@ -358,6 +345,33 @@ fn run_replica(
     })
 }
 
+/// Runs each job in a thread of its own (a replica's `what` on its device) and returns the
+/// results in order: the first error, or a [`SupernetError::Replica`] naming the device of a
+/// job that panicked.
+fn in_threads<T, F>(what: &str, jobs: Vec<(&Device, F)>) -> Result<Vec<T>>
+where
+    T: Send,
+    F: FnOnce() -> Result<T> + Send,
+{
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(device, job)| (scope.spawn(job), device))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(handle, device)| {
+                handle.join().unwrap_or_else(|panic| {
+                    Err(SupernetError::Replica {
+                        device: format!("{device:?}"),
+                        what: format!("its {what} panicked: {}", panic_message(&panic)),
+                    })
+                })
+            })
+            .collect()
+    })
+}
+
 /// The message of a panic payload.
 fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     payload
@@ -407,28 +421,17 @@ pub fn weight_step_parallel(
             size as f64 / batch as f64,
         ));
     }
-    let results: Vec<Result<ReplicaResult>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .into_iter()
+    let results: Vec<ReplicaResult> = in_threads(
+        "weight step",
+        jobs.into_iter()
             .zip(devices)
             .map(|((replica, x, y, weight), device)| {
-                let handle = scope.spawn(move || run_replica(replica, arch, x, y, weight, main));
-                (handle, device)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(handle, device)| {
-                handle.join().unwrap_or_else(|panic| {
-                    Err(SupernetError::Replica {
-                        device: format!("{device:?}"),
-                        what: format!("its weight step panicked: {}", panic_message(&panic)),
-                    })
+                (device, move || {
+                    run_replica(replica, arch, x, y, weight, main)
                 })
             })
-            .collect()
-    });
-    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+            .collect(),
+    )?;
 
     let mean_loss = results
         .iter()
