@@ -43,38 +43,58 @@ impl EncodedImage {
         decode_image(&self.path, &self.bytes, self.channels)
     }
 
-    /// The `(width, height)` of a JPEG that can be decoded at a reduced scale, read from its
-    /// header; `None` when scaled decoding is off, not built in, or the file is not such a
-    /// JPEG (then transforms decode in full).
-    pub fn scalable_size(&self) -> Option<(usize, usize)> {
+    /// The image as a JPEG that can be decoded at a reduced scale, its size read from the
+    /// header once; `None` when scaled decoding is off, not built in, or the file is not such
+    /// a JPEG (then transforms decode in full).
+    pub fn scalable(&self) -> Option<ScalableJpeg<'_>> {
         if !self.scaled {
             return None;
         }
-        scalable_size(&self.bytes)
+        scalable_size(&self.bytes).map(|size| ScalableJpeg { source: self, size })
     }
 
-    /// Decodes at the smallest size whose width is at least `min_width` and height at least
-    /// `min_height`: a DCT scale of 1/2, 1/4 or 1/8 when [`scalable_size`](Self::scalable_size)
-    /// is known, otherwise the full size. A scaled side is the full side divided by the
-    /// scale's denominator, rounded up.
+    /// The `(width, height)` of [`scalable`](Self::scalable).
+    pub fn scalable_size(&self) -> Option<(usize, usize)> {
+        self.scalable().map(|jpeg| jpeg.size)
+    }
+
+    /// [`ScalableJpeg::decode_at_least`] when the image is [`scalable`](Self::scalable),
+    /// otherwise a full-size decode.
     pub fn decode_at_least(&self, min_width: usize, min_height: usize) -> Result<Image> {
-        match self.scalable_size() {
-            Some((w, h)) => match scale_denominator((w, h), (min_width, min_height)) {
-                1 => self.decode(),
-                denominator => self.decode_scaled(denominator),
-            },
+        match self.scalable() {
+            Some(jpeg) => jpeg.decode_at_least(min_width, min_height),
             None => self.decode(),
         }
+    }
+}
+
+/// An [`EncodedImage`] that libjpeg-turbo decodes at a reduced scale, with its full size.
+#[derive(Clone, Copy, Debug)]
+pub struct ScalableJpeg<'a> {
+    source: &'a EncodedImage,
+    /// `(width, height)` at full size.
+    pub size: (usize, usize),
+}
+
+impl ScalableJpeg<'_> {
+    /// Decodes at the smallest size whose width is at least `min_width` and height at least
+    /// `min_height`: a DCT scale of 1/2, 1/4 or 1/8, or the full size. A scaled side is the
+    /// full side divided by the scale's denominator, rounded up.
+    pub fn decode_at_least(&self, min_width: usize, min_height: usize) -> Result<Image> {
+        let denominator = scale_denominator(self.size, (min_width, min_height));
+        self.decode_scaled(denominator)
     }
 
     #[cfg(feature = "libjpeg-turbo")]
     fn decode_scaled(&self, denominator: usize) -> Result<Image> {
-        super::libjpeg_turbo::decode(&self.path, &self.bytes, self.channels, denominator)
+        let s = self.source;
+        super::libjpeg_turbo::decode(&s.path, &s.bytes, s.channels, self.size, denominator)
     }
 
+    /// Never reached: without the feature nothing is [`EncodedImage::scalable`].
     #[cfg(not(feature = "libjpeg-turbo"))]
     fn decode_scaled(&self, _denominator: usize) -> Result<Image> {
-        self.decode()
+        self.source.decode()
     }
 }
 

@@ -125,8 +125,8 @@ pub fn decode_image(path: &Path, bytes: &[u8], channels: usize) -> Result<Image>
         return Err(fail("empty file (0 bytes)".into()));
     }
     #[cfg(feature = "libjpeg-turbo")]
-    if super::libjpeg_turbo::scalable_size(bytes).is_some() {
-        return super::libjpeg_turbo::decode(path, bytes, channels, 1);
+    if let Some(size) = super::libjpeg_turbo::scalable_size(bytes) {
+        return super::libjpeg_turbo::decode(path, bytes, channels, size, 1);
     }
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -155,8 +155,24 @@ pub fn decode_image(path: &Path, bytes: &[u8], channels: usize) -> Result<Image>
 
 /// Reads and decodes one image file.
 fn read_image(path: &Path, channels: usize) -> Result<Image> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io("cannot read", path, e))?;
-    decode_image(path, &bytes, channels)
+    decode_image(path, &read_file(path)?, channels)
+}
+
+/// Reads one image file's bytes.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| DataError::io("cannot read", path, e))
+}
+
+/// Fails unless `options.channels` is 1 or 3.
+fn check_channels(options: &ImageFolderOptions) -> Result<()> {
+    if options.channels != 1 && options.channels != 3 {
+        return Err(DataError::param(
+            "channels",
+            options.channels,
+            "must be 1 (grayscale) or 3 (RGB)",
+        ));
+    }
+    Ok(())
 }
 
 impl ImageFolder {
@@ -167,13 +183,7 @@ impl ImageFolder {
     /// sample order) that cannot be decoded.
     pub fn open(root: impl AsRef<Path>, options: &ImageFolderOptions) -> Result<Self> {
         let root = root.as_ref().to_path_buf();
-        if options.channels != 1 && options.channels != 3 {
-            return Err(DataError::param(
-                "channels",
-                options.channels,
-                "must be 1 (grayscale) or 3 (RGB)",
-            ));
-        }
+        check_channels(options)?;
         let mut class_names = Vec::new();
         let mut files = Vec::new();
         let mut labels = Vec::new();
@@ -224,21 +234,7 @@ impl ImageFolder {
             });
         }
 
-        let mut folder = Self {
-            root,
-            class_names,
-            files,
-            labels,
-            channels: options.channels,
-            scaled_decoding: options.scaled_decoding,
-            decoded: None,
-            skipped: Vec::new(),
-            ignored,
-        };
-        if options.preload || options.skip_corrupt {
-            folder.decode_all(options)?;
-        }
-        Ok(folder)
+        Self::assemble(root, class_names, files, labels, ignored, options)
     }
 
     /// Reads the samples listed in `list`, one per line: an image path relative to `root`,
@@ -257,13 +253,7 @@ impl ImageFolder {
         options: &ImageFolderOptions,
     ) -> Result<Self> {
         let (root, list) = (root.as_ref().to_path_buf(), list.as_ref());
-        if options.channels != 1 && options.channels != 3 {
-            return Err(DataError::param(
-                "channels",
-                options.channels,
-                "must be 1 (grayscale) or 3 (RGB)",
-            ));
-        }
+        check_channels(options)?;
         let text =
             std::fs::read_to_string(list).map_err(|e| DataError::io("cannot read", list, e))?;
         let (mut files, mut labels) = (Vec::new(), Vec::new());
@@ -296,16 +286,29 @@ impl ImageFolder {
             });
         }
         let classes = labels.iter().max().map_or(0, |m| m + 1).max(min_classes);
+        let class_names = (0..classes).map(|c| c.to_string()).collect();
+        Self::assemble(root, class_names, files, labels, Vec::new(), options)
+    }
+
+    /// The dataset of the samples found, decoded as `options` ask (see [`open`](Self::open)).
+    fn assemble(
+        root: PathBuf,
+        class_names: Vec<String>,
+        files: Vec<PathBuf>,
+        labels: Vec<usize>,
+        ignored: Vec<PathBuf>,
+        options: &ImageFolderOptions,
+    ) -> Result<Self> {
         let mut folder = Self {
             root,
-            class_names: (0..classes).map(|c| c.to_string()).collect(),
+            class_names,
             files,
             labels,
             channels: options.channels,
             scaled_decoding: options.scaled_decoding,
             decoded: None,
             skipped: Vec::new(),
-            ignored: Vec::new(),
+            ignored,
         };
         if options.preload || options.skip_corrupt {
             folder.decode_all(options)?;
@@ -408,7 +411,7 @@ impl Dataset for ImageFolder {
             return Ok(None);
         }
         let path = &self.files[index];
-        let bytes = std::fs::read(path).map_err(|e| DataError::io("cannot read", path, e))?;
+        let bytes = read_file(path)?;
         Ok(Some(EncodedSample {
             image: EncodedImage {
                 path: path.clone(),

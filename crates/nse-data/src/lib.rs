@@ -67,7 +67,7 @@ pub use cifar::{
 };
 pub use classes::{ClassIndex, read_class_index_json, write_class_index_json};
 pub use dataset::{Dataset, EncodedSample, Split};
-pub use encoded::{EncodedImage, SCALE_DENOMINATORS, scale_denominator};
+pub use encoded::{EncodedImage, SCALE_DENOMINATORS, ScalableJpeg, scale_denominator};
 pub use error::{DataError, Result};
 pub use extract::{EXTRACTION_MARKER, extract_tar_gz_cached};
 pub use idx::{

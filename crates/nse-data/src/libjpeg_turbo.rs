@@ -110,12 +110,13 @@ pub(crate) fn scalable_size(bytes: &[u8]) -> Option<(usize, usize)> {
         .map(|(w, h, _)| (w, h))
 }
 
-/// Decodes `bytes` (read from `path`) at `1/denominator` of its size (each side rounded up)
-/// into `channels` (1 or 3) channels.
+/// Decodes `bytes` (read from `path`), a JPEG of `size` ([`scalable_size`]), at
+/// `1/denominator` of its size (each side rounded up) into `channels` (1 or 3) channels.
 pub(crate) fn decode(
     path: &Path,
     bytes: &[u8],
     channels: usize,
+    (w, h): (usize, usize),
     denominator: usize,
 ) -> Result<Image> {
     let format = match channels {
@@ -130,7 +131,6 @@ pub(crate) fn decode(
         }
     };
     let decoded = with_handle(|handle| {
-        let (w, h, _) = header(handle, bytes)?;
         let (sw, sh) = (w.div_ceil(denominator), h.div_ceil(denominator));
         let mut out = vec![0u8; sw * sh * channels];
         // SAFETY: `out` holds sw * sh * channels bytes, which is what a packed (pitch 0)

@@ -16,6 +16,8 @@ use rand_chacha::rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::encoded::EncodedImage;
+#[cfg(doc)]
+use super::encoded::ScalableJpeg;
 use super::error::{DataError, Result};
 use super::rng::{below, shuffle, uniform, unit_f64};
 use super::sample::Image;
@@ -31,7 +33,7 @@ pub trait Transform: Send + Sync {
 
     /// Decodes `source` and transforms it. The default decodes in full and calls
     /// [`apply`](Self::apply); transforms that shrink ([`RandomResizedCrop`], [`Resize`])
-    /// ask for only the pixels they need ([`EncodedImage::decode_at_least`]), drawing the
+    /// ask for only the pixels they need ([`ScalableJpeg::decode_at_least`]), drawing the
     /// same random numbers and giving the same output size as `apply`.
     fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
         self.apply(source.decode()?, rng)
@@ -278,12 +280,13 @@ impl Transform for RandomResizedCrop {
     /// Draws the window on the full-size image, then decodes at the smallest scale that
     /// keeps at least `size` pixels across the window in each direction.
     fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
-        let Some((width, height)) = source.scalable_size() else {
+        let Some(jpeg) = source.scalable() else {
             return self.apply(source.decode()?, rng);
         };
+        let (width, height) = jpeg.size;
         self.check()?;
         let (x0, y0, w, h) = self.window(width, height, rng);
-        let image = source.decode_at_least(
+        let image = jpeg.decode_at_least(
             (width * self.size).div_ceil(w),
             (height * self.size).div_ceil(h),
         )?;
@@ -328,11 +331,11 @@ impl Transform for Resize {
 
     /// Decodes at the smallest scale that is still at least the output size.
     fn apply_encoded(&self, source: EncodedImage, rng: &mut dyn RngCore) -> Result<Image> {
-        let Some((w, h)) = source.scalable_size() else {
+        let Some(jpeg) = source.scalable() else {
             return self.apply(source.decode()?, rng);
         };
-        let (out_w, out_h) = self.output_size(w, h)?;
-        let image = source.decode_at_least(out_w, out_h)?;
+        let (out_w, out_h) = self.output_size(jpeg.size.0, jpeg.size.1)?;
+        let image = jpeg.decode_at_least(out_w, out_h)?;
         let (iw, ih) = (image.width(), image.height());
         resize_window(image, (0, 0, iw, ih), out_w, out_h)
     }
