@@ -173,16 +173,11 @@ where
     F: Fn(&M, Tensor<4>, Tensor<1, Int>) -> Result<(Tensor<1>, Tensor<2>)> + Sync,
 {
     let batch = images.dims()[0];
-    let sizes = shard_sizes(batch, devices.len());
     let main = &devices[0];
-    let mut start = 0;
-    let mut jobs = Vec::with_capacity(sizes.len());
-    for (device, &size) in devices.iter().zip(&sizes) {
-        let x = images.clone().narrow(0, start, size).to_device(device);
-        let y = labels.clone().narrow(0, start, size).to_device(device);
-        start += size;
-        jobs.push((replica(network, device), x, y, size, device));
-    }
+    let jobs: Vec<_> = shards(images, labels, devices)
+        .into_iter()
+        .map(|(device, x, y, size)| (replica(network, device), x, y, size, device))
+        .collect();
     let loss = &loss;
     type Shard = (f32, usize, Option<GradientsParams>, Vec<[Tensor<1>; 2]>);
     let results: Vec<Shard> = in_threads(
@@ -192,16 +187,7 @@ where
                 (device, move || -> Result<Shard> {
                     let (value, logits) = loss(&net, x, y.clone())?;
                     let shard_loss = value.clone().into_scalar::<f32>();
-                    let statistics = net
-                        .batch_norms_mut()
-                        .into_iter()
-                        .map(|bn| {
-                            [
-                                bn.running_mean.value_sync().to_device(main),
-                                bn.running_var.value_sync().to_device(main),
-                            ]
-                        })
-                        .collect();
+                    let statistics = read_statistics(net.batch_norms_mut(), main);
                     if !shard_loss.is_finite() {
                         return Ok((shard_loss, 0, None, statistics));
                     }
@@ -265,7 +251,45 @@ fn average_statistics<'a>(
 
 /// Sets the running statistics of `network`'s batch norms (in [`BatchNorms`] order).
 pub fn set_statistics<M: BatchNorms>(network: &mut M, statistics: Vec<[Tensor<1>; 2]>) {
-    for (bn, [mean, var]) in network.batch_norms_mut().into_iter().zip(statistics) {
+    write_statistics(network.batch_norms_mut(), statistics);
+}
+
+/// The batch split into a shard per device ([`shard_sizes`]; fewer when the batch is
+/// smaller than the device list), each moved to its device, with its size.
+fn shards(
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    devices: &[Device],
+) -> Vec<(&Device, Tensor<4>, Tensor<1, Int>, usize)> {
+    let sizes = shard_sizes(images.dims()[0], devices.len());
+    let mut start = 0;
+    devices
+        .iter()
+        .zip(sizes)
+        .map(|(device, size)| {
+            let x = images.clone().narrow(0, start, size).to_device(device);
+            let y = labels.clone().narrow(0, start, size).to_device(device);
+            start += size;
+            (device, x, y, size)
+        })
+        .collect()
+}
+
+/// The running mean and variance of `bns` (pending updates folded in), on `device`.
+fn read_statistics(bns: Vec<&mut BatchNorm>, device: &Device) -> Vec<[Tensor<1>; 2]> {
+    bns.into_iter()
+        .map(|bn| {
+            [
+                bn.running_mean.value_sync().to_device(device),
+                bn.running_var.value_sync().to_device(device),
+            ]
+        })
+        .collect()
+}
+
+/// Gives `bns` running states of their own holding `statistics` (mean and variance each).
+fn write_statistics(bns: Vec<&mut BatchNorm>, statistics: Vec<[Tensor<1>; 2]>) {
+    for (bn, [mean, var]) in bns.into_iter().zip(statistics) {
         bn.running_mean = RunningState::new(mean);
         bn.running_var = RunningState::new(var);
     }
@@ -310,15 +334,7 @@ fn run_replica(
     let [n, classes] = logits.dims();
     let loss = cross_entropy_with_logits(logits.clone(), labels.clone().one_hot(classes).float());
     let loss_value = loss.clone().into_scalar::<f32>();
-    let statistics = used_batch_norms(&mut replica, arch)
-        .into_iter()
-        .map(|bn| {
-            [
-                bn.running_mean.value_sync().to_device(main),
-                bn.running_var.value_sync().to_device(main),
-            ]
-        })
-        .collect();
+    let statistics = read_statistics(used_batch_norms(&mut replica, arch), main);
     if !loss_value.is_finite() {
         return Ok(ReplicaResult {
             loss: loss_value,
@@ -408,30 +424,17 @@ pub fn weight_step_parallel(
     }
     supernet.check_sets(arch)?;
     let main = &devices[0];
-    let mut start = 0;
-    let mut jobs = Vec::with_capacity(sizes.len());
-    for (device, &size) in devices.iter().zip(&sizes) {
-        let shard_images = images.clone().narrow(0, start, size).to_device(device);
-        let shard_labels = labels.clone().narrow(0, start, size).to_device(device);
-        start += size;
-        jobs.push((
-            path_replica(&supernet, arch, device),
-            shard_images,
-            shard_labels,
-            size as f64 / batch as f64,
-        ));
-    }
-    let results: Vec<ReplicaResult> = in_threads(
-        "weight step",
-        jobs.into_iter()
-            .zip(devices)
-            .map(|((replica, x, y, weight), device)| {
-                (device, move || {
-                    run_replica(replica, arch, x, y, weight, main)
-                })
+    let jobs: Vec<_> = shards(images, labels, devices)
+        .into_iter()
+        .map(|(device, x, y, size)| {
+            let replica = path_replica(&supernet, arch, device);
+            let weight = size as f64 / batch as f64;
+            (device, move || {
+                run_replica(replica, arch, x, y, weight, main)
             })
-            .collect(),
-    )?;
+        })
+        .collect();
+    let results: Vec<ReplicaResult> = in_threads("weight step", jobs)?;
 
     let mean_loss = results
         .iter()
@@ -451,13 +454,7 @@ pub fn weight_step_parallel(
     // Running statistics: the average of the replicas' updates.
     let mut supernet = supernet;
     let statistics = average_statistics(results.iter().map(|r| &r.statistics));
-    for (bn, [mean, var]) in used_batch_norms(&mut supernet, arch)
-        .into_iter()
-        .zip(statistics)
-    {
-        bn.running_mean = RunningState::new(mean);
-        bn.running_var = RunningState::new(var);
-    }
+    write_statistics(used_batch_norms(&mut supernet, arch), statistics);
 
     let mut accumulate = AccumulateGrads {
         replicas: results
