@@ -1,8 +1,8 @@
-//! Builds the offline demo dataset `data/fashion-mnist-demo/` from full Fashion-MNIST.
+//! Builds the offline demo dataset `crates/nse-demo-data/data/` from full Fashion-MNIST.
 //!
 //! ```text
 //! cargo run --release -p nse-data --example make_fashion_mnist_demo -- \
-//!     --src /usr/share/datasets/fashion-mnist --out data/fashion-mnist-demo
+//!     --src /usr/share/datasets/fashion-mnist --out crates/nse-demo-data/data
 //! ```
 //!
 //! Options: `--train-per-class N` (default 600), `--test-per-class N` (default 100),

@@ -1,6 +1,7 @@
-//! The offline demo dataset: a class-balanced subset of Fashion-MNIST committed to the
-//! repository under `data/fashion-mnist-demo/` (MIT license, Zalando SE; see the README
-//! there), so examples and CI run on a fresh machine without downloading anything.
+//! The offline demo dataset: a class-balanced subset of Fashion-MNIST embedded in the crate
+//! `nse-demo-data` (its files are under `crates/nse-demo-data/data/`, MIT license, Zalando
+//! SE; see the README there), so examples, CI and an installed `nse` binary run without
+//! downloading anything.
 //!
 //! [`make_fashion_mnist_demo`] is the code that produced it from the full dataset (Debian
 //! package `dataset-fashion-mnist`); `cargo run --release -p nse-train --example
@@ -11,7 +12,8 @@ use std::path::{Path, PathBuf};
 use super::dataset::{Dataset, Split};
 use super::error::{DataError, Result};
 use super::idx::{
-    IdxImages, MnistVariant, load_mnist, mnist_file_names, write_idx_images, write_idx_labels,
+    IdxImages, MnistVariant, idx_pair_from_bytes, load_mnist, mnist_file_names, write_idx_images,
+    write_idx_labels,
 };
 use super::memory::InMemoryDataset;
 use super::split::balanced_subset;
@@ -23,16 +25,28 @@ pub const DEMO_TRAIN_PER_CLASS: usize = 600;
 /// Test images per class (1,000 in all).
 pub const DEMO_TEST_PER_CLASS: usize = 100;
 
-/// `data/fashion-mnist-demo` of the source tree this crate was built from.
-///
-/// Valid in a checkout of the repository (the files are not part of the published crate).
+/// The folder holding the demo's files in the sources `nse-demo-data` was built from (a
+/// checkout, or the registry's source cache): for tools that read or rewrite the files.
+/// [`load_fashion_mnist_demo`] does not need it.
 pub fn fashion_mnist_demo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/fashion-mnist-demo")
+    nse_demo_data::source_dir()
 }
 
-/// Loads one split of the demo dataset from [`fashion_mnist_demo_dir`].
+/// Loads one split of the demo dataset from the bytes embedded in the binary (the files of
+/// [`fashion_mnist_demo_dir`]), so it works wherever the binary runs.
 pub fn load_fashion_mnist_demo(split: Split) -> Result<InMemoryDataset> {
-    load_mnist(fashion_mnist_demo_dir(), split, MnistVariant::Fashion)
+    let (images, labels) = match split {
+        Split::Train => (nse_demo_data::TRAIN_IMAGES, nse_demo_data::TRAIN_LABELS),
+        Split::Test => (nse_demo_data::TEST_IMAGES, nse_demo_data::TEST_LABELS),
+    };
+    let name = |file: nse_demo_data::EmbeddedFile| {
+        Path::new("<embedded in nse-demo-data>").join(file.name)
+    };
+    idx_pair_from_bytes(
+        (&name(images), images.bytes),
+        (&name(labels), labels.bytes),
+        MnistVariant::Fashion.class_names(),
+    )
 }
 
 /// What [`make_fashion_mnist_demo`] wrote.

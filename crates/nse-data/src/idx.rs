@@ -72,6 +72,11 @@ pub struct IdxImages {
 /// Reads a whole file, un-gzipping it if it starts with the gzip magic bytes.
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| DataError::io("cannot read", path, e))?;
+    maybe_gunzip(path, raw)
+}
+
+/// `raw` un-gzipped if it starts with the gzip magic bytes (`path` names it in errors).
+fn maybe_gunzip(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 2);
         flate2::read::GzDecoder::new(raw.as_slice())
@@ -152,7 +157,11 @@ fn check_body(path: &Path, bytes: &[u8], header_len: usize, body: usize, what: &
 /// Reads an idx3 unsigned-byte image file (plain or gzip).
 pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
     let path = path.as_ref();
-    let bytes = read_maybe_gz(path)?;
+    parse_idx_images(path, read_maybe_gz(path)?)
+}
+
+/// Parses the (un-gzipped) bytes of an idx3 image file; `path` names it in errors.
+fn parse_idx_images(path: &Path, bytes: Vec<u8>) -> Result<IdxImages> {
     let (shape, header_len) = parse_header(
         path,
         &bytes,
@@ -192,7 +201,11 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
 /// Reads an idx1 unsigned-byte label file (plain or gzip).
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    let bytes = read_maybe_gz(path)?;
+    parse_idx_labels(path, read_maybe_gz(path)?)
+}
+
+/// Parses the (un-gzipped) bytes of an idx1 label file; `path` names it in errors.
+fn parse_idx_labels(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
     let (shape, header_len) = parse_header(
         path,
         &bytes,
@@ -274,8 +287,47 @@ pub fn load_idx_pair(
     class_names: Vec<String>,
 ) -> Result<InMemoryDataset> {
     let (images_path, labels_path) = (images.as_ref(), labels.as_ref());
-    let images = read_idx_images(images_path)?;
-    let labels = read_idx_labels(labels_path)?;
+    idx_pair_dataset(
+        images_path,
+        read_idx_images(images_path)?,
+        labels_path,
+        read_idx_labels(labels_path)?,
+        class_names,
+    )
+}
+
+/// [`load_idx_pair`] from bytes in memory (each plain or gzip) instead of files: for
+/// embedded data such as the demo dataset. The paths only name the sources in errors.
+pub fn idx_pair_from_bytes(
+    images: (&Path, &[u8]),
+    labels: (&Path, &[u8]),
+    class_names: Vec<String>,
+) -> Result<InMemoryDataset> {
+    let (images_path, images_bytes) = images;
+    let (labels_path, labels_bytes) = labels;
+    idx_pair_dataset(
+        images_path,
+        parse_idx_images(
+            images_path,
+            maybe_gunzip(images_path, images_bytes.to_vec())?,
+        )?,
+        labels_path,
+        parse_idx_labels(
+            labels_path,
+            maybe_gunzip(labels_path, labels_bytes.to_vec())?,
+        )?,
+        class_names,
+    )
+}
+
+/// One dataset from parsed images and labels, checked against each other.
+fn idx_pair_dataset(
+    images_path: &Path,
+    images: IdxImages,
+    labels_path: &Path,
+    labels: Vec<u8>,
+    class_names: Vec<String>,
+) -> Result<InMemoryDataset> {
     if images.count != labels.len() {
         return Err(DataError::Format {
             path: labels_path.to_path_buf(),
@@ -380,6 +432,25 @@ mod tests {
             &std::fs::read(tmp.path().join("a-idx3-ubyte.gz")).unwrap()[..2],
             &[0x1f, 0x8b]
         );
+    }
+
+    #[test]
+    fn bytes_in_memory_load_like_files_and_name_their_source_in_errors() {
+        let tmp = TempDir::new("idx-bytes");
+        let (i, l) = (tmp.path().join("i.gz"), tmp.path().join("l"));
+        write_idx_images(&i, &images()).unwrap();
+        write_idx_labels(&l, &[1, 2, 0]).unwrap();
+        let names = vec!["a".to_string(), "b".into(), "c".into()];
+        let (ib, lb) = (std::fs::read(&i).unwrap(), std::fs::read(&l).unwrap());
+        let from_bytes = idx_pair_from_bytes((&i, &ib), (&l, &lb), names.clone()).unwrap();
+        let from_files = load_idx_pair(&i, &l, names.clone()).unwrap();
+        assert_eq!(from_bytes.pixels(), from_files.pixels());
+        assert_eq!(from_bytes.labels(), &[1, 2, 0]);
+        let source = Path::new("<embedded>/l");
+        let err = idx_pair_from_bytes((&i, &ib), (source, &lb[..lb.len() - 1]), names)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("<embedded>/l"), "{err}");
     }
 
     #[test]

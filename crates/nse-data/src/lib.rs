@@ -22,11 +22,13 @@
 //! use burn::tensor::Device;
 //! use nse_data::{
 //!     Dataset, Loader, LoaderConfig, MnistVariant, Normalize, Pipeline, Position, Split,
-//!     holdout_split, load_mnist,
+//!     demo::load_fashion_mnist_demo, holdout_split,
 //! };
 //!
 //! # fn main() -> nse_data::Result<()> {
-//! let train = Arc::new(load_mnist("data/fashion-mnist-demo", Split::Train, MnistVariant::Fashion)?);
+//! // The embedded demo subset; `load_mnist(dir, Split::Train, MnistVariant::Fashion)` reads
+//! // the same files from a folder.
+//! let train = Arc::new(load_fashion_mnist_demo(Split::Train)?);
 //! let (train, held_out) = holdout_split(&*train, 0.1, 2021)?.into_subsets(Arc::clone(&train))?;
 //! let config = LoaderConfig::new(128).with_seed(2021).with_normalize(Normalize::fashion_mnist());
 //! let loader = Loader::new(train, Pipeline::new(), config, Device::flex())?;
@@ -72,8 +74,8 @@ pub use error::{DataError, Result};
 pub use extract::{EXTRACTION_MARKER, extract_tar_gz_cached};
 pub use idx::{
     FASHION_MNIST_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxImages, MnistVariant,
-    load_idx_pair, load_mnist, mnist_file_names, read_idx_images, read_idx_labels,
-    write_idx_images, write_idx_labels,
+    idx_pair_from_bytes, load_idx_pair, load_mnist, mnist_file_names, read_idx_images,
+    read_idx_labels, write_idx_images, write_idx_labels,
 };
 pub use image_folder::{
     IMAGE_EXTENSIONS, ImageFolder, ImageFolderOptions, SkippedImage, decode_image,

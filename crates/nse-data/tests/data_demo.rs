@@ -1,4 +1,4 @@
-//! The committed offline demo dataset (`data/fashion-mnist-demo/`) loads and trains-ready:
+//! The committed offline demo dataset (`crates/nse-demo-data/data/`, embedded) loads and trains-ready:
 //! counts, balance, pixel statistics, license beside it, and a full loader epoch.
 
 use std::sync::Arc;
@@ -8,8 +8,8 @@ use nse_data::demo::{
     DEMO_TEST_PER_CLASS, DEMO_TRAIN_PER_CLASS, fashion_mnist_demo_dir, load_fashion_mnist_demo,
 };
 use nse_data::{
-    Dataset, FASHION_MNIST_CLASSES, Loader, LoaderConfig, Normalize, Pipeline, Split,
-    channel_stats, holdout_split,
+    Dataset, FASHION_MNIST_CLASSES, Loader, LoaderConfig, MnistVariant, Normalize, Pipeline, Split,
+    channel_stats, holdout_split, load_mnist,
 };
 
 #[test]
@@ -34,6 +34,12 @@ fn demo_dataset_is_balanced_and_licensed() {
     );
     assert_eq!(test.class_counts().unwrap(), vec![DEMO_TEST_PER_CLASS; 10]);
     assert_eq!(train.class_names()[9], FASHION_MNIST_CLASSES[9]);
+    // The embedded bytes are the folder's files.
+    for (split, embedded) in [(Split::Train, &train), (Split::Test, &test)] {
+        let from_dir = load_mnist(&dir, split, MnistVariant::Fashion).unwrap();
+        assert_eq!(from_dir.pixels(), embedded.pixels(), "{split:?}");
+        assert_eq!(from_dir.labels(), embedded.labels(), "{split:?}");
+    }
 
     // A random 10% subset of Fashion-MNIST has nearly the full set's statistics
     // (mean 0.2860, std 0.3530).

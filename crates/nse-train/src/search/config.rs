@@ -20,7 +20,8 @@ use crate::search::error::{Result, SearchError};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataSource {
-    /// The Fashion-MNIST subset that ships in the repository (`data/fashion-mnist-demo`).
+    /// The Fashion-MNIST subset that ships in the repository, embedded in the binary (crate
+    /// `nse-demo-data`).
     FashionMnistDemo,
     /// MNIST or Fashion-MNIST idx files (plain or `.gz`) in `dir`.
     Mnist {
