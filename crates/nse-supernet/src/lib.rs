@@ -25,6 +25,7 @@ pub use nse_durable as durable;
 pub mod error;
 pub mod indicators;
 pub mod parallel;
+pub mod pytorch;
 pub mod recalibration;
 pub mod stem_tail;
 pub mod store;

@@ -6,6 +6,7 @@
 //! nse search --resume runs/cifar
 //! nse retrain --front runs/cifar/front.json --index 0 --out runs/cifar/retrain-0
 //! nse eval --model runs/cifar/retrain-0
+//! nse export --pytorch export/cifar --model runs/cifar/retrain-0
 //! nse stats nsenet
 //! nse experiment ranking --preset demo --archs 20 --out runs/ranking
 //! ```
@@ -19,9 +20,12 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
+use nse::data::Normalize;
 use nse::device;
 use nse::space::NetworkSpec;
+use nse::space::{Architecture, SearchSpace};
 use nse::supernet::ChildNetwork;
+use nse::supernet::pytorch::{ExportInfo, export_pytorch};
 use nse::train::experiment::{
     Baseline, Experiment, ExperimentConfig, ExperimentKind, ExperimentReport,
 };
@@ -51,6 +55,9 @@ enum Command {
     Eval(EvalArgs),
     /// Print the MACs and parameters of an architecture.
     Stats(StatsArgs),
+    /// Export a network to PyTorch: model.py (plain torch.nn), model.safetensors, and a
+    /// sample with nse's logits that `python model.py` checks.
+    Export(ExportArgs),
     /// Test the search: supernet ranking, NSE vs random, evolving vs fixed space.
     Experiment(ExperimentArgs),
     /// Latency tables: `nse latency build` times every layer of a space on a device.
@@ -231,6 +238,33 @@ struct EvalArgs {
     batch_size: usize,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Write the PyTorch export (model.py, model.safetensors, check.safetensors) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pytorch: PathBuf,
+    /// A retrain output directory (network.json + model.bpk): the trained network.
+    #[arg(
+        long,
+        value_name = "RETRAIN_DIR",
+        required_unless_present = "arch",
+        conflicts_with = "arch"
+    )]
+    model: Option<PathBuf>,
+    /// A published network (nsenet27, nsenet, nsenet-gpu), a NetworkSpec JSON file, or a
+    /// front.json (with --index), with fresh weights drawn from --seed.
+    #[arg(long)]
+    arch: Option<String>,
+    /// Entry of a front.json given to --arch.
+    #[arg(long, default_value_t = 0, requires = "arch")]
+    index: usize,
+    /// Seed of the fresh weights of --arch.
+    #[arg(long, default_value_t = 0, requires = "arch")]
+    seed: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -735,16 +769,65 @@ fn retrain_command(args: RetrainArgs) -> Result<(), String> {
     )
 }
 
-fn eval_command(args: EvalArgs) -> Result<(), String> {
-    let device = args.common.single_device("eval")?;
-    let network_path = args.model.join(NETWORK_FILE);
+/// The network of a retrain output directory and its trained weights.
+fn load_retrained(
+    dir: &Path,
+    device: &nse::burn::tensor::Device,
+) -> Result<(NetworkSpec, SearchSpace, Architecture, ChildNetwork), String> {
+    let network_path = dir.join(NETWORK_FILE);
     let text = std::fs::read_to_string(&network_path)
         .map_err(|e| format!("{}: {e}", network_path.display()))?;
     let network: NetworkSpec =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", network_path.display()))?;
     let (space, arch) = network.resolve().map_err(|e| e.to_string())?;
-    let model = ChildNetwork::load(&space, &arch, &device, &args.model.join(MODEL_FILE))
+    let model = ChildNetwork::load(&space, &arch, device, &dir.join(MODEL_FILE))
         .map_err(|e| e.to_string())?;
+    Ok((network, space, arch, model))
+}
+
+fn export_command(args: ExportArgs) -> Result<(), String> {
+    let device = args.common.single_device("export")?;
+    let (info, space, arch, model) = match (&args.model, &args.arch) {
+        (Some(dir), _) => {
+            let (network, space, arch, model) = load_retrained(dir, &device)?;
+            let name = network
+                .name
+                .clone()
+                .unwrap_or_else(|| dir.display().to_string());
+            // The normalisation it was retrained with, from its report.
+            let normalize = std::fs::read_to_string(dir.join("report.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|v| serde_json::from_value::<Normalize>(v["normalize"].clone()).ok())
+                .map(|n| (n.mean, n.std));
+            (ExportInfo { name, normalize }, space, arch, model)
+        }
+        (None, Some(arch_name)) => {
+            let network = nse::network::load(arch_name, args.index)?;
+            let (space, arch) = network.resolve().map_err(|e| e.to_string())?;
+            let model = ChildNetwork::from_space(&space, &arch, &device, args.seed)
+                .map_err(|e| e.to_string())?;
+            let name = network.name.clone().unwrap_or_else(|| arch_name.clone());
+            (ExportInfo::named(name), space, arch, model)
+        }
+        (None, None) => return Err("give --model RETRAIN_DIR or --arch NETWORK".into()),
+    };
+    let export =
+        export_pytorch(&model, &space, &arch, &info, &args.pytorch).map_err(|e| e.to_string())?;
+    println!(
+        "{}: {} and {}; `python {}` checks PyTorch's logits against nse's on {}",
+        info.name,
+        export.model_py.display(),
+        export.weights.display(),
+        export.model_py.display(),
+        export.check.display()
+    );
+    Ok(())
+}
+
+fn eval_command(args: EvalArgs) -> Result<(), String> {
+    let device = args.common.single_device("eval")?;
+    let (_, space, _, model) = load_retrained(&args.model, &device)?;
     let source = match &args.data.data {
         Some(spec) => data_source(spec)?,
         None => std::fs::read_to_string(args.model.join("data.json"))
@@ -1005,6 +1088,7 @@ fn main() -> ExitCode {
         Command::Retrain(args) => retrain_command(args),
         Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
+        Command::Export(args) => export_command(args),
         Command::Experiment(args) => experiment(args),
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
         Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
