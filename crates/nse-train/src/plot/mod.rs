@@ -15,6 +15,7 @@
 //! ```
 
 pub mod font;
+pub mod svg;
 
 use std::path::{Path, PathBuf};
 

@@ -11,6 +11,7 @@ pub mod data;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod html_report;
 pub mod log;
 pub mod progress;
 pub mod report;

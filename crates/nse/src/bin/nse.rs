@@ -7,6 +7,7 @@
 //! nse retrain --front runs/cifar/front.json --index 0 --out runs/cifar/retrain-0
 //! nse eval --model runs/cifar/retrain-0
 //! nse export --pytorch export/cifar --model runs/cifar/retrain-0
+//! nse report runs/cifar
 //! nse stats nsenet
 //! nse experiment ranking --preset demo --archs 20 --out runs/ranking
 //! ```
@@ -35,6 +36,7 @@ use nse::train::retrain::{
     EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainOptions, evaluate, retrain,
 };
 use nse::train::search::data::{normalization, open_splits, retrain_data};
+use nse::train::search::html_report;
 use nse::train::search::{DataSource, FrontFile, NormalizeChoice, Search, SearchConfig};
 
 /// Neural Search-space Evolution (NSE, ICCV 2021) on Burn.
@@ -55,6 +57,9 @@ enum Command {
     Eval(EvalArgs),
     /// Print the MACs and parameters of an architecture.
     Stats(StatsArgs),
+    /// Write a search run's report.html: Pareto fronts per round, the sub-space's evolution,
+    /// indicators, training curves and the final front, in one self-contained page.
+    Report(ReportArgs),
     /// Export a network to PyTorch: model.py (plain torch.nn), model.safetensors, and a
     /// sample with nse's logits that `python model.py` checks.
     Export(ExportArgs),
@@ -240,6 +245,12 @@ struct EvalArgs {
     data: DataArgs,
     #[command(flatten)]
     common: Common,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The search's run directory (log.jsonl, front.json); report.html is written there.
+    run: PathBuf,
 }
 
 #[derive(Args)]
@@ -524,6 +535,8 @@ fn search(args: SearchArgs) -> Result<(), String> {
         run_dir.join("log.jsonl").display(),
         run_dir.join("pareto_round*.png").display()
     );
+    let report = html_report::write_report(&run_dir).map_err(|e| e.to_string())?;
+    println!("report: {}", report.display());
     if args.retrain {
         let best = outcome
             .front
@@ -783,6 +796,12 @@ fn load_retrained(
     let model = ChildNetwork::load(&space, &arch, device, &dir.join(MODEL_FILE))
         .map_err(|e| e.to_string())?;
     Ok((network, space, arch, model))
+}
+
+fn report_command(args: ReportArgs) -> Result<(), String> {
+    let path = html_report::write_report(&args.run).map_err(|e| e.to_string())?;
+    println!("report: {}", path.display());
+    Ok(())
 }
 
 fn export_command(args: ExportArgs) -> Result<(), String> {
@@ -1089,6 +1108,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
         Command::Export(args) => export_command(args),
+        Command::Report(args) => report_command(args),
         Command::Experiment(args) => experiment(args),
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
         Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
