@@ -1,11 +1,10 @@
-//! Charts as SVG text through the `plotters` crate, for the HTML report
-//! ([`crate::search::html_report`]): a Pareto scatter and a line chart. The text is laid out
-//! by the browser, so no font files are needed.
+//! Charts as SVG text, for the HTML report ([`crate::search::html_report`]): the Pareto
+//! scatter of the PNG plots and a line chart.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{CANDIDATE_COLOR, EXTRA_COLOR, FRONT_COLOR, PlotError, PlotPoint, Result};
+use super::{FONT, PlotError, PlotLabels, PlotPoint, Result, draw_scatter, register_font};
 
 /// Width of the report's charts, in SVG pixels.
 pub const SVG_WIDTH: u32 = 540;
@@ -65,22 +64,9 @@ fn bounds(points: impl Iterator<Item = (f64, f64)>) -> Option<(f64, f64, f64, f6
     })
 }
 
-fn check_finite(points: &[PlotPoint]) -> Result<()> {
-    match points
-        .iter()
-        .position(|p| !p.cost.is_finite() || !p.accuracy.is_finite())
-    {
-        Some(index) => Err(PlotError::NotFinite {
-            index,
-            cost: points[index].cost,
-            accuracy: points[index].accuracy,
-        }),
-        None => Ok(()),
-    }
-}
-
 /// Renders into a string: `draw` gets the whole drawing area.
 fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<String> {
+    register_font()?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (SVG_WIDTH, SVG_HEIGHT)).into_drawing_area();
@@ -91,90 +77,16 @@ fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) 
     Ok(svg)
 }
 
-/// A Pareto scatter as SVG: candidates as small blue dots, the extra band's as hollow orange
-/// squares, the front as red dots joined by a step line, with a legend. An empty set of
-/// points gives a chart saying so.
+/// A Pareto scatter as SVG, drawn as [`plot_pareto`](super::plot_pareto) draws its PNG:
+/// candidates as small blue dots, the extra band's as hollow orange squares, the front as red
+/// dots joined by a step line, with a legend.
 pub fn pareto_svg(points: &[PlotPoint], title: &str, x_label: &str) -> Result<String> {
-    check_finite(points)?;
-    render(|root| {
-        let Some((x0, x1, y0, y1)) = bounds(points.iter().map(|p| (p.cost, p.accuracy))) else {
-            root.titled(
-                &format!("{title}: no evaluated architectures"),
-                ("sans-serif", 18),
-            )
-            .map_err(draw_error)?;
-            return Ok(());
-        };
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
-            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc("held-out top-1 (%)")
-            .light_line_style(RGBColor(236, 236, 236))
-            .draw()
-            .map_err(draw_error)?;
-        let (candidate, extra, front) = (rgb(CANDIDATE_COLOR), rgb(EXTRA_COLOR), rgb(FRONT_COLOR));
-        let plain: Vec<_> = points.iter().filter(|p| !p.on_front && !p.extra).collect();
-        chart
-            .draw_series(
-                plain
-                    .iter()
-                    .map(|p| Circle::new((p.cost, p.accuracy), 3, candidate.filled())),
-            )
-            .map_err(draw_error)?
-            .label(format!("candidates ({})", plain.len()))
-            .legend(move |(x, y)| Circle::new((x + 8, y), 3, candidate.filled()));
-        let banded: Vec<_> = points.iter().filter(|p| !p.on_front && p.extra).collect();
-        if !banded.is_empty() {
-            chart
-                .draw_series(banded.iter().map(|p| {
-                    EmptyElement::at((p.cost, p.accuracy))
-                        + Rectangle::new([(-4, -4), (4, 4)], extra.stroke_width(2))
-                }))
-                .map_err(draw_error)?
-                .label(format!("extra band ({})", banded.len()))
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x + 4, y - 4), (x + 12, y + 4)], extra.stroke_width(2))
-                });
-        }
-        let mut on_front: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|p| p.on_front)
-            .map(|p| (p.cost, p.accuracy))
-            .collect();
-        on_front.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let steps: Vec<(f64, f64)> = on_front
-            .windows(2)
-            .flat_map(|w| [w[0], (w[1].0, w[0].1)])
-            .chain(on_front.last().copied())
-            .collect();
-        chart
-            .draw_series(LineSeries::new(steps, front.stroke_width(2)))
-            .map_err(draw_error)?;
-        chart
-            .draw_series(
-                on_front
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 5, front.filled())),
-            )
-            .map_err(draw_error)?
-            .label(format!("Pareto front ({})", on_front.len()))
-            .legend(move |(x, y)| Circle::new((x + 8, y), 5, front.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .draw()
-            .map_err(draw_error)?;
-        Ok(())
-    })
+    let labels = PlotLabels {
+        candidate: "candidates",
+        y_axis: "held-out top-1 (%)",
+        ..PlotLabels::PARETO
+    };
+    render(|root| draw_scatter(root, points, title, x_label, &labels).map(|_| ()))
 }
 
 /// A line chart as SVG, one coloured line per [`Line`] with a legend (colours repeat after
@@ -196,12 +108,12 @@ pub fn lines_svg(lines: &[Line], title: &str, x_label: &str, y_label: &str) -> R
     render(|root| {
         let Some((x0, x1, y0, y1)) = bounds(lines.iter().flat_map(|l| l.points.iter().copied()))
         else {
-            root.titled(&format!("{title}: no data"), ("sans-serif", 18))
+            root.titled(&format!("{title}: no data"), (FONT, 18))
                 .map_err(draw_error)?;
             return Ok(());
         };
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
+            .caption(title, (FONT, 18))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(56)
@@ -286,11 +198,8 @@ mod tests {
         assert!(svg.contains("#D62728"), "front colour");
         assert!(svg.contains("#5F7DAF"), "candidate colour");
         assert!(pareto_svg(&[point(f64::NAN, 1.0, false, false)], "t", "x").is_err());
-        assert!(
-            pareto_svg(&[], "empty", "x")
-                .unwrap()
-                .contains("no evaluated")
-        );
+        let empty = pareto_svg(&[], "nothing evaluated", "x").unwrap();
+        assert!(empty.contains("nothing evaluated") && !empty.contains("Pareto front ("));
     }
 
     #[test]

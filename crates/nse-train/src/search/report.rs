@@ -79,5 +79,9 @@ impl FrontFile {
 /// ([`nse_supernet::durable`]).
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let json = serde_json::to_vec_pretty(value).expect("serialisable");
+    // A file named on the command line may be in a folder that does not exist yet.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| SearchError::io(parent, e))?;
+    }
     nse_supernet::durable::write_bytes(path, &json).map_err(|e| SearchError::io(path, e))
 }
