@@ -252,7 +252,7 @@ fn safetensors_bytes(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
     }
     let mut header = serde_json::to_vec(&Value::Object(header)).expect("JSON values serialise");
     // The data starts 8-byte aligned, as the format's writers do.
-    while (8 + header.len()) % 8 != 0 {
+    while !(8 + header.len()).is_multiple_of(8) {
         header.push(b' ');
     }
     let mut bytes = Vec::with_capacity(8 + header.len() + offset);
@@ -281,7 +281,7 @@ mod tests {
     fn safetensors_layout() {
         let bytes = safetensors_bytes(&[("a", &[2], &[1.0, -2.0]), ("b", &[1, 1], &[3.5])]);
         let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        assert_eq!((8 + n) % 8, 0);
+        assert!((8 + n).is_multiple_of(8));
         let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
         assert_eq!(header["a"]["data_offsets"], json!([0, 8]));
         assert_eq!(header["b"]["shape"], json!([1, 1]));
