@@ -71,13 +71,7 @@ impl Architecture {
                     "-".to_string()
                 } else {
                     ops.iter()
-                        .map(|&i| {
-                            space
-                                .pool()
-                                .op(i)
-                                .map(|op| op.to_string())
-                                .unwrap_or_else(|_| format!("#{i}"))
-                        })
+                        .map(|&i| space.op_name(i))
                         .collect::<Vec<_>>()
                         .join("+")
                 }

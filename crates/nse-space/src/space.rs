@@ -360,6 +360,13 @@ impl SearchSpace {
     pub fn pool(&self) -> &CandidatePool {
         &self.pool
     }
+    /// The text form of pool op `index` (`ir_k3_e6`), or `#index` when it is outside the pool.
+    pub fn op_name(&self, index: usize) -> String {
+        self.pool
+            .op(index)
+            .map(|op| op.to_string())
+            .unwrap_or_else(|_| format!("#{index}"))
+    }
     /// Stage widths after width scaling.
     pub fn widths(&self) -> &[usize] {
         &self.widths

@@ -83,6 +83,20 @@ fn the_report_shows_every_round_cell_and_front_entry() {
         );
     }
     assert!(html.contains("extra band ("), "the extra band's legend");
+    // Each round's chart marks as many front points as the round's front has.
+    for e in &events {
+        if let SearchEvent::RoundEnd { round, front, .. } = e {
+            let chart = html
+                .split("<figure>")
+                .find(|f| f.contains(&format!("round {round}: ")))
+                .unwrap();
+            assert!(
+                chart.contains(&format!("Pareto front ({})", front.len())),
+                "round {round}: a front of {}",
+                front.len()
+            );
+        }
+    }
 
     // The ops brought into round 2 are named in round 1's row.
     let introduced = events

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use nse_space::pareto::Origin;
-use nse_space::{SearchSpace, SpaceSpec};
+use nse_space::{Architecture, SearchSpace, SpaceSpec};
 
 use crate::plot::PlotPoint;
 use crate::plot::svg::{Line, lines_svg, pareto_svg};
@@ -35,8 +35,8 @@ pub const REPORT_FILE: &str = "report.html";
 #[derive(Debug, Default)]
 struct Round {
     subspace: Vec<Vec<usize>>,
-    /// `(cost, accuracy, origin)` of every evaluation.
-    evaluated: Vec<(f64, f64, Origin)>,
+    /// `(architecture, cost, accuracy, origin)` of every evaluation.
+    evaluated: Vec<(Architecture, f64, f64, Origin)>,
     front: Vec<FrontEntry>,
     kept: Vec<Vec<usize>>,
     introduced: Vec<Vec<usize>>,
@@ -120,15 +120,17 @@ fn read_run(dir: &Path) -> Result<Run> {
             }
             SearchEvent::Evaluated {
                 round,
+                architecture,
                 origin,
                 cost,
                 accuracy,
                 ..
-            } => rounds
-                .entry(round)
-                .or_default()
-                .evaluated
-                .push((cost, accuracy, origin)),
+            } => rounds.entry(round).or_default().evaluated.push((
+                architecture,
+                cost,
+                accuracy,
+                origin,
+            )),
             SearchEvent::RoundEnd {
                 round,
                 front,
@@ -183,13 +185,7 @@ fn names(space: &SearchSpace, ops: &[usize]) -> String {
         return "—".into();
     }
     ops.iter()
-        .map(|&i| {
-            space
-                .pool()
-                .op(i)
-                .map(|op| op.to_string())
-                .unwrap_or_else(|_| format!("#{i}"))
-        })
+        .map(|&i| space.op_name(i))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -294,21 +290,14 @@ pub fn render_report(dir: &Path) -> Result<String> {
     // Per round: the Pareto scatter.
     html.push_str("<h2 id=\"rounds\">Rounds</h2>\n<div class=\"charts\">\n");
     for (round, r) in &run.rounds {
-        let front_points: Vec<(f64, f64)> = r
-            .front
-            .iter()
-            .map(|e| (e.latency.unwrap_or(e.macs as f64 / 1e6), e.accuracy))
-            .collect();
         let points: Vec<PlotPoint> = r
             .evaluated
             .iter()
-            .map(|&(cost, accuracy, origin)| PlotPoint {
-                cost,
-                accuracy,
-                on_front: front_points
-                    .iter()
-                    .any(|&(c, a)| (c - cost).abs() < 1e-9 && (a - accuracy).abs() < 1e-9),
-                extra: origin == Origin::Extra,
+            .map(|(architecture, cost, accuracy, origin)| PlotPoint {
+                cost: *cost,
+                accuracy: *accuracy,
+                on_front: r.front.iter().any(|e| &e.architecture == architecture),
+                extra: *origin == Origin::Extra,
             })
             .collect();
         let svg = pareto_svg(
