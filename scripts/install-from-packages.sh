@@ -15,6 +15,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/nse-target}"
 work="${1:-$(mktemp -d)}"
 shift || true
 [ "${1:-}" = "--" ] && shift
+# A fixed WORK_DIR lets the next call reuse the build; its packages and run are made afresh.
+rm -rf "$work/crates" "$work/run"
 mkdir -p "$work/crates" "$work/run"
 work="$(cd "$work" && pwd)"
 
