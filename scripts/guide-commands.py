@@ -8,7 +8,8 @@ Commands are the lines of the guide's ```sh blocks (a trailing backslash continu
 why ("# not run by the guide check: REASON"), which this script checks. Each command is
 changed as follows before it runs (the changes are printed with it):
 
-- `runs/...` becomes SCRATCH/runs/... (a checkout's own runs/ is left alone);
+- `runs/...` becomes SCRATCH/runs/... (a checkout's own runs/ is left alone), `../shared/`
+  an absolute path; `nse` and `python` run in SCRATCH, `cargo` in the checkout;
 - `/data/cifar10` becomes a CIFAR-10 tree extracted from ../shared/data, `/data/imagenet` an
   ImageNet-like tree made from it (made once, when a command first needs it);
 - GPU devices (`--device cuda:0`, `wgpu`, `--devices cuda:0,cuda:1`) become the CPU (`cpu`,
@@ -149,6 +150,7 @@ class Context:
                 text = new
 
         sub(r"(?<![\w/.-])runs/", f"{self.scratch}/runs/", "runs/ in the scratch folder")
+        sub(r"(?<![\w/.-])\.\./shared/", f"{SHARED.parent}/", "../shared: the absolute path")
         for name in ("cifar10", "imagenet"):
             if f"/data/{name}" in text:
                 sub(rf"/data/{name}\b", str(self.tree(name)), f"/data/{name}: a stand-in tree")
@@ -225,8 +227,12 @@ def main():
         for change in changes:
             print(f"    ({change})", flush=True)
         start = time.time()
+        # nse and python run in the scratch folder, so that files a command makes beside
+        # itself (the demo-latency preset's table in latency/) stay out of the checkout;
+        # cargo runs in the checkout.
+        cwd = ROOT if cmd.startswith("cargo") else scratch
         try:
-            result = subprocess.run(words, cwd=ROOT, env=env, capture_output=True, text=True,
+            result = subprocess.run(words, cwd=cwd, env=env, capture_output=True, text=True,
                                     timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             print(f"FAILED: timed out after {TIMEOUT} s")
@@ -241,7 +247,8 @@ def main():
         print(f"    ok in {time.time() - start:.0f} s: {last[0][:160]}", flush=True)
     print(f"\nguide: {ran} commands ran in {time.time() - total:.0f} s")
     # The runs are large (checkpoints); the data trees stay as a cache for the next call.
-    subprocess.run(["rm", "-rf", str(scratch / "runs"), str(scratch / "cargo-root")], check=True)
+    subprocess.run(["rm", "-rf", str(scratch / "runs"), str(scratch / "cargo-root"),
+                    str(scratch / "latency")], check=True)
     return 0
 
 
