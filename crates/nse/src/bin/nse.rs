@@ -798,6 +798,15 @@ fn load_retrained(
     Ok((network, space, arch, model))
 }
 
+/// The normalisation a retrained model was trained with, from its `report.json` (`None` when
+/// the report is missing or has none).
+fn recorded_normalize(dir: &Path) -> Option<Normalize> {
+    std::fs::read_to_string(dir.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| serde_json::from_value(v["normalize"].clone()).ok())
+}
+
 fn report_command(args: ReportArgs) -> Result<(), String> {
     let path = html_report::write_report(&args.run).map_err(|e| e.to_string())?;
     println!("report: {}", path.display());
@@ -813,12 +822,7 @@ fn export_command(args: ExportArgs) -> Result<(), String> {
                 .name
                 .clone()
                 .unwrap_or_else(|| dir.display().to_string());
-            // The normalisation it was retrained with, from its report.
-            let normalize = std::fs::read_to_string(dir.join("report.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .and_then(|v| serde_json::from_value::<Normalize>(v["normalize"].clone()).ok())
-                .map(|n| (n.mean, n.std));
+            let normalize = recorded_normalize(dir).map(|n| (n.mean, n.std));
             (ExportInfo { name, normalize }, space, arch, model)
         }
         (None, Some(arch_name)) => {
@@ -858,11 +862,7 @@ fn eval_command(args: EvalArgs) -> Result<(), String> {
     let (train, test) = open_splits(&source, channels).map_err(|e| e.to_string())?;
     let test = test.ok_or("the dataset has no test split")?;
     // The normalisation the network was retrained with (its report), else the source's.
-    let recorded = std::fs::read_to_string(args.model.join("report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| serde_json::from_value(v["normalize"].clone()).ok());
-    let normalize = match recorded {
+    let normalize = match recorded_normalize(&args.model) {
         Some(normalize) if args.data.data.is_none() => normalize,
         _ => normalization(&source, &NormalizeChoice::Auto, channels, &*train)
             .map_err(|e| e.to_string())?,
