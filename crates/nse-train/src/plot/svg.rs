@@ -4,7 +4,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FONT, PlotError, PlotLabels, PlotPoint, Result, draw_scatter, register_font};
+use super::{
+    FONT, PlotError, PlotLabels, PlotPoint, Result, draw_error, draw_scatter, padded_range,
+    register_font, rgb,
+};
 
 /// Width of the report's charts, in SVG pixels.
 pub const SVG_WIDTH: u32 = 540;
@@ -20,10 +23,6 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
 }
 
-fn rgb(c: [u8; 3]) -> RGBColor {
-    RGBColor(c[0], c[1], c[2])
-}
-
 /// A qualitative palette (Tableau 10) for the lines of a chart.
 const PALETTE: [[u8; 3]; 10] = [
     [31, 119, 180],
@@ -37,32 +36,6 @@ const PALETTE: [[u8; 3]; 10] = [
     [188, 189, 34],
     [23, 190, 207],
 ];
-
-fn draw_error(e: impl std::fmt::Display) -> PlotError {
-    PlotError::Write {
-        path: "<svg>".into(),
-        message: e.to_string(),
-    }
-}
-
-/// `[lo, hi]` widened by 5 % on each side (and to a unit span around a single value).
-fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
-        let half = lo.abs().max(1.0) * 0.5;
-        return (lo - half)..(hi + half);
-    }
-    let pad = (hi - lo) * 0.05;
-    (lo - pad)..(hi + pad)
-}
-
-fn bounds(points: impl Iterator<Item = (f64, f64)>) -> Option<(f64, f64, f64, f64)> {
-    points.fold(None, |b, (x, y)| {
-        Some(match b {
-            None => (x, x, y, y),
-            Some((x0, x1, y0, y1)) => (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
-        })
-    })
-}
 
 /// Renders into a string: `draw` gets the whole drawing area.
 fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> Result<String> {
@@ -106,18 +79,21 @@ pub fn lines_svg(lines: &[Line], title: &str, x_label: &str, y_label: &str) -> R
         }
     }
     render(|root| {
-        let Some((x0, x1, y0, y1)) = bounds(lines.iter().flat_map(|l| l.points.iter().copied()))
-        else {
+        let points = || lines.iter().flat_map(|l| l.points.iter().copied());
+        if points().next().is_none() {
             root.titled(&format!("{title}: no data"), (FONT, 18))
                 .map_err(draw_error)?;
             return Ok(());
-        };
+        }
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 18))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(56)
-            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
+            .build_cartesian_2d(
+                padded_range(points().map(|(x, _)| x)),
+                padded_range(points().map(|(_, y)| y)),
+            )
             .map_err(draw_error)?;
         chart
             .configure_mesh()
