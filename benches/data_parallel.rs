@@ -1,4 +1,5 @@
-//! Data-parallel weight steps: images per second against the number of replicas.
+//! Data-parallel weight and indicator steps: images per second against the number of
+//! replicas.
 //!
 //! Run: `cargo bench --profile dev -p nse --bench data_parallel -- 64 5` (global batch,
 //! repeats). By default it compares 1, 2 and 4 CPU replicas in threads (`cpu`, `cpu,cpu`,
@@ -6,19 +7,22 @@
 //! with `--features cuda`; `scripts/gpu-check.sh` does so on a GPU machine).
 //!
 //! Each configuration times `repeats` weight steps of the `cifar10-mb27` supernet on one
-//! sampled multi-branch architecture (3 ops per cell), after one untimed step, the device
-//! synchronised before the timer stops, and prints the median images per second and the
-//! speed-up over the first configuration. The global batch is the same for every count: each
-//! replica gets `batch / N` images.
+//! sampled multi-branch architecture (3 ops per cell), then `repeats` indicator steps over a
+//! sub-space of those 3 ops per cell (two paths drawn per step from a fixed seed), each after
+//! one untimed step, the devices synchronised before the timer stops, and prints the median
+//! images per second of each and their speed-up over the first configuration. The global
+//! batch is the same for every count: each replica gets `batch / N` images.
 
 use std::time::Instant;
 
-use burn::optim::SgdConfig;
+use burn::optim::{AdamConfig, SgdConfig};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use nse::burn;
-use nse::space::SpaceSpec;
-use nse::supernet::Supernet;
-use nse::supernet::parallel::weight_step_parallel;
+use nse::space::{SpaceSpec, SubSpace};
+use nse::supernet::parallel::{indicator_step_parallel, weight_step_parallel};
+use nse::supernet::training::ResourcePenalty;
+use nse::supernet::{CostTable, Indicators, Supernet};
+use rand::SeedableRng;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -48,17 +52,24 @@ fn main() {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "data-parallel weight steps, cifar10-mb27, global batch {batch}, {repeats} timed repeats \
-         (median), {cores} CPU cores"
+        "data-parallel weight and indicator steps, cifar10-mb27, global batch {batch}, \
+         {repeats} timed repeats (median), {cores} CPU cores"
     );
     println!(
-        "{:<28} {:>9} {:>12} {:>9}",
-        "devices", "replicas", "images/s", "speed-up"
+        "{:<28} {:>9} {:>15} {:>9} {:>18} {:>9}",
+        "devices", "replicas", "weight images/s", "speed-up", "indicator images/s", "speed-up"
     );
     let space = SpaceSpec::preset("cifar10-mb27").unwrap().check().unwrap();
     let arch: Vec<Vec<usize>> = (0..space.num_cells())
         .map(|c| vec![c % 27, (c + 9) % 27, (c + 18) % 27])
         .collect();
+    let subspace = SubSpace::new(&space, arch.clone()).unwrap();
+    let costs = CostTable::macs(&space);
+    let penalty = ResourcePenalty {
+        target: 100.0,
+        a: 1e-4,
+        b: 2.0,
+    };
     let mut first = None;
     for list in lists {
         let devices: Vec<Device> = nse::device::list_from_names(&list)
@@ -89,21 +100,54 @@ fn main() {
             .0
         };
         net = step(net);
+        let sync = || {
+            for d in &devices {
+                d.sync().unwrap();
+            }
+        };
         let mut rates = Vec::with_capacity(repeats);
         for _ in 0..repeats {
             let start = Instant::now();
             net = step(net);
-            for d in &devices {
-                d.sync().unwrap();
-            }
+            sync();
             rates.push(batch as f64 / start.elapsed().as_secs_f64());
         }
-        let rate = median(rates);
-        let base = *first.get_or_insert(rate);
+        let weight_rate = median(rates);
+
+        let mut indicators = Indicators::for_space(&space, &main);
+        let mut adam = AdamConfig::new().with_epsilon(1e-8).init();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut indicator_step = |indicators: Indicators, net: &mut Supernet| {
+            indicator_step_parallel(
+                net,
+                indicators,
+                &mut adam,
+                0.01,
+                &subspace,
+                &costs,
+                &penalty,
+                images.clone(),
+                labels.clone(),
+                &mut rng,
+                &devices,
+            )
+            .unwrap()
+        };
+        indicators = indicator_step(indicators, &mut net);
+        let mut rates = Vec::with_capacity(repeats);
+        for _ in 0..repeats {
+            let start = Instant::now();
+            indicators = indicator_step(indicators, &mut net);
+            sync();
+            rates.push(batch as f64 / start.elapsed().as_secs_f64());
+        }
+        let indicator_rate = median(rates);
+        let (weight_base, indicator_base) = *first.get_or_insert((weight_rate, indicator_rate));
         println!(
-            "{list:<28} {:>9} {rate:>12.1} {:>8.2}×",
+            "{list:<28} {:>9} {weight_rate:>15.1} {:>8.2}× {indicator_rate:>18.1} {:>8.2}×",
             devices.len(),
-            rate / base
+            weight_rate / weight_base,
+            indicator_rate / indicator_base
         );
     }
 }

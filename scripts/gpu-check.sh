@@ -59,7 +59,7 @@ for device in cpu "${backends[@]}"; do
   done
 done
 log ""
-log "Data-parallel weight steps against the device count (images/s; cifar10-mb27, global batch 64;"
+log "Data-parallel weight and indicator steps against the device count (images/s; cifar10-mb27, global batch 64;"
 log "\`benches/data_parallel.rs\`, docs/scaling.md):"
 log ""
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)

@@ -23,14 +23,17 @@ use burn::nn::BatchNorm;
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Int, Tensor};
+use nse_space::SubSpace;
+use rand::Rng;
 
 use crate::child::ChildNetwork;
 use crate::error::{Result, SupernetError};
+use crate::indicators::{CellPaths, CostTable, Indicators};
 use crate::recalibration::used_batch_norms;
 use crate::supernet::Supernet;
 use crate::training::{
-    GradSource, PathModuleFn, WeightStepStats, coast_ops, for_each_path_module, step_path,
-    top_k_correct, weight_step_coasting,
+    GradSource, PathModuleFn, ResourcePenalty, WeightStepStats, coast_ops, for_each_path_module,
+    indicator_loss, indicator_step, step_path, top_k_correct, weight_step_coasting,
 };
 
 /// The sizes of `n` shards of a batch of `batch` images: as equal as possible, the larger
@@ -295,12 +298,88 @@ fn write_statistics(bns: Vec<&mut BatchNorm>, statistics: Vec<[Tensor<1>; 2]>) {
     }
 }
 
-/// [`replica`] for the modules of `arch`'s path only (stem, chosen ops, their shadow batch
-/// norms, tail): a weight step touches nothing else, and forking the whole supernet at every
-/// step would copy every op of the pool to every device.
-fn path_replica(supernet: &Supernet, arch: &[Vec<usize>], device: &Device) -> Supernet {
+/// The modules a step runs besides the stem and the tail: per cell, the pool ops (sorted
+/// indices) and the shadow batch norms (indices into the cell's `shadow`).
+struct PathModules {
+    ops: Vec<Vec<usize>>,
+    shadows: Vec<Vec<usize>>,
+}
+
+impl PathModules {
+    /// A weight step's: the branch set of each cell and the shadow batch norm of its size.
+    fn of_arch(arch: &[Vec<usize>]) -> Self {
+        PathModules {
+            ops: arch.to_vec(),
+            shadows: arch.iter().map(|set| shadow_indices(&[set])).collect(),
+        }
+    }
+
+    /// An indicator step's: each cell's selected and unselected sets (both run forward) and
+    /// the shadow batch norms of both sizes.
+    fn of_indicator_paths(paths: &[CellPaths]) -> Self {
+        let sets = |p: &CellPaths| -> Vec<Vec<usize>> {
+            std::iter::once(p.selected.clone())
+                .chain(p.unselected.clone())
+                .collect()
+        };
+        PathModules {
+            ops: paths
+                .iter()
+                .map(|p| {
+                    let mut ops: Vec<usize> = sets(p).concat();
+                    ops.sort_unstable();
+                    ops.dedup();
+                    ops
+                })
+                .collect(),
+            shadows: paths
+                .iter()
+                .map(|p| {
+                    let sets = sets(p);
+                    shadow_indices(&sets.iter().map(Vec::as_slice).collect::<Vec<_>>())
+                })
+                .collect(),
+        }
+    }
+
+    /// The batch norms of these modules: the stem's, then per cell those of its ops in pool
+    /// order and its shadow batch norms (for a weight step, the order of `used_batch_norms`).
+    fn batch_norms<'a>(&self, supernet: &'a mut Supernet) -> Vec<&'a mut BatchNorm> {
+        let mut bns = vec![&mut supernet.stem.conv.bn];
+        for ((cell, ops), shadows) in supernet.cells.iter_mut().zip(&self.ops).zip(&self.shadows) {
+            for (i, op) in cell.ops.iter_mut().enumerate() {
+                if ops.contains(&i) {
+                    bns.extend(op.batch_norms_mut());
+                }
+            }
+            for (k, bn) in cell.shadow.iter_mut().enumerate() {
+                if shadows.contains(&k) {
+                    bns.push(bn);
+                }
+            }
+        }
+        bns
+    }
+}
+
+/// The shadow batch norm indices (branch count − 1, sorted, distinct) of `sets`; a cell
+/// without shadow batch norms simply has none at those indices.
+fn shadow_indices(sets: &[&[usize]]) -> Vec<usize> {
+    let mut indices: Vec<usize> = sets
+        .iter()
+        .filter_map(|set| set.len().checked_sub(1))
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
+}
+
+/// [`replica`] for `path`'s modules only (stem, ops, shadow batch norms, tail): a step
+/// touches nothing else, and forking the whole supernet at every step would copy every op
+/// of the pool to every device.
+fn path_replica(supernet: &Supernet, path: &PathModules, device: &Device) -> Supernet {
     let mut replica = supernet.clone();
-    for bn in used_batch_norms(&mut replica, arch) {
+    for bn in path.batch_norms(&mut replica) {
         unshare(bn);
     }
     fn fork<M: Module>(m: &mut M, device: &Device) {
@@ -308,12 +387,14 @@ fn path_replica(supernet: &Supernet, arch: &[Vec<usize>], device: &Device) -> Su
         *m = m.clone().fork(device);
     }
     fork(&mut replica.stem, device);
-    for (cell, set) in replica.cells.iter_mut().zip(arch) {
-        for &op in set {
+    for ((cell, ops), shadows) in replica.cells.iter_mut().zip(&path.ops).zip(&path.shadows) {
+        for &op in ops {
             fork(&mut cell.ops[op], device);
         }
-        if let Some(bn) = cell.shadow_for_mut(set) {
-            fork(bn, device);
+        for &k in shadows {
+            if let Some(bn) = cell.shadow.get_mut(k) {
+                fork(bn, device);
+            }
         }
     }
     fork(&mut replica.tail, device);
@@ -424,10 +505,11 @@ pub fn weight_step_parallel(
     }
     supernet.check_sets(arch)?;
     let main = &devices[0];
+    let path = PathModules::of_arch(arch);
     let jobs: Vec<_> = shards(images, labels, devices)
         .into_iter()
         .map(|(device, x, y, size)| {
-            let replica = path_replica(&supernet, arch, device);
+            let replica = path_replica(&supernet, &path, device);
             let weight = size as f64 / batch as f64;
             (device, move || {
                 run_replica(replica, arch, x, y, weight, main)
@@ -472,4 +554,82 @@ pub fn weight_step_parallel(
         images: batch,
     };
     Ok((supernet, stats))
+}
+
+/// What one replica brings back from its shard of an indicator step.
+struct IndicatorShard {
+    /// The indicators' gradients, on the main device.
+    grads: GradientsParams,
+    /// Running mean and variance of each batch norm the two paths ran, on the main device.
+    statistics: Vec<[Tensor<1>; 2]>,
+}
+
+/// [`indicator_step`](crate::training::indicator_step) over several devices: the same two
+/// paths (drawn from `rng` as on one device), the held-out batch split into one shard per
+/// device ([`shard_sizes`]), on each a replica of the frozen modules the paths run and of the
+/// indicators; each shard's loss (cross-entropy plus the resource penalty) is weighted by its
+/// share of the batch, the indicators' gradients are summed on the main device
+/// (`devices[0]`, where `supernet`, `indicators` and the batch live) and one optimizer step
+/// is taken there. The supernet's weights are not touched; the running statistics of the
+/// batch norms the paths ran become the average of the replicas', as in
+/// [`weight_step_parallel`]. With one device (or a batch of one image) it is exactly
+/// `indicator_step`.
+///
+/// Batch norm normalises per shard, so the result equals the share-weighted shard losses'
+/// gradients on one device, not one pass over the concatenated batch.
+#[allow(clippy::too_many_arguments)]
+pub fn indicator_step_parallel<R: Rng + ?Sized>(
+    supernet: &mut Supernet,
+    indicators: Indicators,
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    subspace: &SubSpace,
+    costs: &CostTable,
+    penalty: &ResourcePenalty,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    rng: &mut R,
+    devices: &[Device],
+) -> Result<Indicators> {
+    let batch = images.dims()[0];
+    if shard_sizes(batch, devices.len()).len() <= 1 {
+        return indicator_step(
+            supernet, indicators, optim, lr, subspace, costs, penalty, images, labels, rng,
+        );
+    }
+    let alphas = indicators.values();
+    let paths = subspace.sample_two_paths(&alphas, rng)?.cells;
+    let selected: Vec<Vec<usize>> = paths.iter().map(|p| p.selected.clone()).collect();
+    supernet.check_sets(&selected)?;
+    let main = &devices[0];
+    let modules = PathModules::of_indicator_paths(&paths);
+    nse_ops::modules::materialize(supernet);
+    let paths = &paths;
+    let modules_ref = &modules;
+    let jobs: Vec<_> = shards(images, labels, devices)
+        .into_iter()
+        .map(|(device, x, y, size)| {
+            let mut replica = path_replica(supernet, modules_ref, device).no_grad();
+            let replica_indicators = indicators.clone().fork(device);
+            let weight = size as f64 / batch as f64;
+            (device, move || {
+                let loss =
+                    indicator_loss(&replica, x, y, paths, &replica_indicators, costs, penalty)?;
+                let mut grads = loss.mul_scalar(weight).backward();
+                let grads = GradientsParams::from_module(&mut grads, &replica_indicators)
+                    .to_device(main, &replica_indicators);
+                let statistics = read_statistics(modules_ref.batch_norms(&mut replica), main);
+                Ok(IndicatorShard { grads, statistics })
+            })
+        })
+        .collect();
+    let results: Vec<IndicatorShard> = in_threads("indicator step", jobs)?;
+
+    let statistics = average_statistics(results.iter().map(|r| &r.statistics));
+    write_statistics(modules.batch_norms(supernet), statistics);
+    let mut sum = GradientsAccumulator::<Indicators>::new();
+    for shard in results {
+        sum.accumulate(&indicators, shard.grads);
+    }
+    Ok(optim.step(lr, indicators, sum.grads()))
 }

@@ -9,7 +9,7 @@ use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Gradients, Int, Tensor};
 use rand::Rng;
 
-use nse_space::SubSpace;
+use nse_space::{CellPaths, SubSpace};
 
 use crate::error::Result;
 use crate::indicators::{CostTable, Indicators, resource_penalty};
@@ -257,11 +257,27 @@ pub fn indicator_step<R: Rng + ?Sized>(
     // (see `nse_ops::modules::materialize`).
     nse_ops::modules::materialize(supernet);
     let frozen = supernet.clone().no_grad();
-    let out = frozen.forward_indicator(images, &paths, &indicators, costs)?;
-    let classes = out.logits.dims()[1];
-    let loss = cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
-        + resource_penalty(out.expected_cost, penalty.target, penalty.a, penalty.b);
+    let loss = indicator_loss(&frozen, images, labels, &paths, &indicators, costs, penalty)?;
     let mut grads = loss.backward();
     let alpha_grads = GradientsParams::from_module(&mut grads, &indicators);
     Ok(optim.step(lr, indicators, alpha_grads))
+}
+
+/// The indicator step's loss on one batch: cross-entropy of the two-path forward plus the
+/// resource penalty of the expected cost.
+pub(crate) fn indicator_loss(
+    frozen: &Supernet,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    paths: &[CellPaths],
+    indicators: &Indicators,
+    costs: &CostTable,
+    penalty: &ResourcePenalty,
+) -> Result<Tensor<1>> {
+    let out = frozen.forward_indicator(images, paths, indicators, costs)?;
+    let classes = out.logits.dims()[1];
+    Ok(
+        cross_entropy_with_logits(out.logits, labels.one_hot(classes).float())
+            + resource_penalty(out.expected_cost, penalty.target, penalty.a, penalty.b),
+    )
 }

@@ -148,7 +148,7 @@ fn two_replicas_take_the_step_of_the_summed_shard_gradients() {
         }
         let mut grads = total.unwrap().backward();
         let params = GradientsParams::from_module(&mut grads, &reference);
-        reference = optim_r.step(0.05, reference, params);
+        reference = optim_r.step(1.0, reference, params);
         let mean = loss_sum / 7.0;
         assert!(
             (f64::from(stats.loss) - mean).abs() < 1e-5,
@@ -312,4 +312,118 @@ fn a_child_networks_gradients_over_three_replicas_are_the_summed_shard_gradients
     let got = stepped.stem.conv.bn.running_mean.value_sync();
     let diff = (got - expected).abs().max().into_scalar::<f32>();
     assert!(diff < 1e-6, "stem running mean differs by {diff}");
+}
+
+/// Three indicator steps on two replicas (shards of 4 and 3 held-out images) against three on
+/// one device whose loss is the share-weighted sum of the shards' indicator losses
+/// (cross-entropy plus the resource penalty), each shard in a forward pass of its own, with
+/// the same two paths drawn from the same random stream. The supernet's weights stay as they
+/// were.
+#[test]
+fn two_replicas_take_the_indicator_step_of_the_summed_shard_gradients() {
+    use nse_space::SubSpace;
+    use nse_supernet::parallel::indicator_step_parallel;
+    use nse_supernet::training::ResourcePenalty;
+    use nse_supernet::{CostTable, Indicators};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    let device = Device::flex().autodiff();
+    let space = tiny_space();
+    let subspace =
+        SubSpace::new(&space, vec![vec![0, 1, 2], vec![1, 3, 4], vec![0, 2, 4]]).unwrap();
+    let costs = CostTable::macs(&space);
+    // A target below every architecture's cost: the penalty's gradient pulls every cell's
+    // indicators down, as large as the cross-entropy's here.
+    let penalty = ResourcePenalty {
+        target: 0.0,
+        a: 20.0,
+        b: 2.0,
+    };
+    // Plain SGD: its step is proportional to the gradient (Adam's would hide a wrongly
+    // scaled sum).
+    let plain_sgd = || SgdConfig::new().init();
+    let devices = [device.clone(), device.clone()];
+
+    let mut supernet = Supernet::new(&space, &device, 7).unwrap();
+    nse_ops::modules::materialize(&supernet);
+    let weights_before = trainable(&supernet);
+    let mut parallel = Indicators::for_space(&space, &device);
+    let mut optim_p = plain_sgd();
+    let reference_net = Supernet::new(&space, &device, 7).unwrap();
+    nse_ops::modules::materialize(&reference_net);
+    let frozen = reference_net.clone().no_grad();
+    let mut reference = Indicators::for_space(&space, &device);
+    let mut optim_r = plain_sgd();
+    let before = reference.values();
+    for step in 0..3u64 {
+        let (images, labels) = batch(&device, 7, 10 + step as usize);
+        let mut rng = StdRng::seed_from_u64(step);
+        parallel = indicator_step_parallel(
+            &mut supernet,
+            parallel,
+            &mut optim_p,
+            1.0,
+            &subspace,
+            &costs,
+            &penalty,
+            images.clone(),
+            labels.clone(),
+            &mut rng,
+            &devices,
+        )
+        .unwrap();
+
+        let mut rng = StdRng::seed_from_u64(step);
+        let paths = subspace
+            .sample_two_paths(&reference.values(), &mut rng)
+            .unwrap()
+            .cells;
+        let mut total: Option<Tensor<1>> = None;
+        for (start, size) in [(0, 4), (4, 3)] {
+            let out = frozen
+                .forward_indicator(
+                    images.clone().narrow(0, start, size),
+                    &paths,
+                    &reference,
+                    &costs,
+                )
+                .unwrap();
+            let y = labels.clone().narrow(0, start, size).one_hot(4).float();
+            let loss = cross_entropy_with_logits(out.logits, y)
+                + nse_supernet::resource_penalty(
+                    out.expected_cost,
+                    penalty.target,
+                    penalty.a,
+                    penalty.b,
+                );
+            let weighted = loss.mul_scalar(size as f64 / 7.0);
+            total = Some(match total {
+                Some(t) => t + weighted,
+                None => weighted,
+            });
+        }
+        let mut grads = total.unwrap().backward();
+        let params = GradientsParams::from_module(&mut grads, &reference);
+        reference = optim_r.step(1.0, reference, params);
+    }
+    let flat = |v: Vec<Vec<f32>>| v.concat();
+    let (p, r, b) = (
+        flat(parallel.values()),
+        flat(reference.values()),
+        flat(before),
+    );
+    let moved = max_abs_diff(std::slice::from_ref(&r), std::slice::from_ref(&b));
+    let diff = max_abs_diff(std::slice::from_ref(&p), std::slice::from_ref(&r));
+    println!("indicators moved {moved:.3e}, parallel against one device {diff:.3e}");
+    assert!(moved > 1e-2, "the steps moved the indicators ({moved})");
+    assert!(
+        diff < 1e-5,
+        "the parallel indicator step differs from the summed shard gradients by {diff}"
+    );
+    assert_eq!(
+        trainable(&supernet),
+        weights_before,
+        "an indicator step leaves the supernet's weights alone"
+    );
 }

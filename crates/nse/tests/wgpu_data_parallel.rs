@@ -134,17 +134,9 @@ fn three_parallel_steps(mut net: Supernet, main: &Device, devices: &[Device]) ->
     let mut optim = sgd();
     for (step, arch) in archs().iter().enumerate() {
         let (images, labels) = batch(main, 7, step);
-        let (next, stats) = weight_step_parallel(
-            net,
-            &mut optim,
-            0.05,
-            arch,
-            &[],
-            images,
-            labels,
-            devices,
-        )
-        .unwrap();
+        let (next, stats) =
+            weight_step_parallel(net, &mut optim, 0.05, arch, &[], images, labels, devices)
+                .unwrap();
         assert!(stats.loss.is_finite(), "step {step}: loss {}", stats.loss);
         assert_eq!(stats.images, 7);
         net = next;

@@ -28,4 +28,6 @@ pub use driver::{
 pub use error::{Result, SearchError};
 pub use progress::ProgressReporter;
 pub use report::{FrontEntry, FrontFile};
-pub use step::{WeightStepStats, indicator_step, weight_step, weight_step_coasting};
+pub use step::{
+    WeightStepStats, indicator_step, indicator_step_parallel, weight_step, weight_step_coasting,
+};

@@ -3,7 +3,7 @@
 //! them and takes the indicator step's penalty from the search's [`ResourceConfig`].
 
 use burn::optim::ModuleOptimizer;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 use rand::Rng;
 
 use nse_space::SubSpace;
@@ -30,14 +30,59 @@ pub fn indicator_step<R: Rng + ?Sized>(
     labels: Tensor<1, Int>,
     rng: &mut R,
 ) -> Result<Indicators> {
-    let penalty = ResourcePenalty {
+    Ok(nse_supernet::training::indicator_step(
+        supernet,
+        indicators,
+        optim,
+        lr,
+        subspace,
+        costs,
+        &penalty(resource),
+        images,
+        labels,
+        rng,
+    )?)
+}
+
+/// [`indicator_step`] spread over `devices` ([`nse_supernet::parallel::indicator_step_parallel`]:
+/// a shard of the batch per device, the indicators' gradients summed on `devices[0]`). With
+/// one device it is `indicator_step`.
+#[allow(clippy::too_many_arguments)]
+pub fn indicator_step_parallel<R: Rng + ?Sized>(
+    supernet: &mut Supernet,
+    indicators: Indicators,
+    optim: &mut ModuleOptimizer,
+    lr: f64,
+    subspace: &SubSpace,
+    costs: &CostTable,
+    resource: &ResourceConfig,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    rng: &mut R,
+    devices: &[Device],
+) -> Result<Indicators> {
+    Ok(nse_supernet::parallel::indicator_step_parallel(
+        supernet,
+        indicators,
+        optim,
+        lr,
+        subspace,
+        costs,
+        &penalty(resource),
+        images,
+        labels,
+        rng,
+        devices,
+    )?)
+}
+
+/// The indicator step's resource penalty from the resource settings.
+fn penalty(resource: &ResourceConfig) -> ResourcePenalty {
+    ResourcePenalty {
         target: resource.target,
         a: resource.a,
         b: resource.b,
-    };
-    Ok(nse_supernet::training::indicator_step(
-        supernet, indicators, optim, lr, subspace, costs, &penalty, images, labels, rng,
-    )?)
+    }
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 use crate::search::log::{Observers, RunLog};
 use crate::search::progress::ProgressReporter;
 use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
-use crate::search::step::indicator_step;
+use crate::search::step::indicator_step_parallel;
 use nse_supernet::parallel::weight_step_parallel;
 
 /// Seed streams of the search (see [`derive_rng`]).
@@ -272,8 +272,10 @@ impl Search {
     ///   forked to each, and takes one step with the share-weighted sum of their gradients
     ///   ([`nse_supernet::parallel::weight_step_parallel`]). Batch norm normalises per
     ///   shard, as PyTorch DDP without `SyncBatchNorm`.
-    /// - The indicator step runs on the first device: its held-out batch is as large as a
-    ///   weight step's, and the indicators are updated where they live.
+    /// - An indicator step splits its held-out batch the same way, with a replica of both
+    ///   sampled paths (frozen) and of the indicators on each device, and takes one step of
+    ///   the indicators on the first device with the summed gradients
+    ///   ([`nse_supernet::parallel::indicator_step_parallel`]).
     /// - The end-of-round evaluation scores one candidate per device at a time, each on a
     ///   replica of the supernet; the scores and the front are those of one device (on
     ///   devices of one kind). A custom [`Evaluator`] runs on the first device only.

@@ -316,8 +316,8 @@ impl Search {
             round as u64,
             index,
         ]);
-        state.indicators = indicator_step(
-            &state.supernet,
+        state.indicators = indicator_step_parallel(
+            &mut state.supernet,
             state.indicators.clone(),
             alpha_optim,
             self.config.indicator.lr,
@@ -327,6 +327,7 @@ impl Search {
             images,
             labels,
             &mut rng,
+            &self.devices,
         )?;
         Ok(())
     }
