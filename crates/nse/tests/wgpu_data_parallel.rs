@@ -11,6 +11,8 @@
 //!   to within the round-off of WGPU against the CPU (`wgpu_parity.rs`); a step that dropped
 //!   a shard's gradients ends 4e-2 away, far outside it. Its running statistics are the
 //!   average of the two shards'.
+//! - An indicator step on a CPU + WGPU pair moves the indicators as on a CPU + CPU pair
+//!   (which `data_parallel.rs` holds to the summed shard gradients on one device).
 //! - A search's evaluation spread over the CPU and WGPU (`Search::set_devices` before the
 //!   evaluation: the second device scores every other candidate on a full replica of the
 //!   supernet) scores the candidates a CPU-only evaluation scores, with the same accuracies to
@@ -30,7 +32,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use nse::burn;
 use nse::space::{Architecture, SearchSpace, SpaceSpec};
 use nse::supernet::Supernet;
-use nse::supernet::parallel::weight_step_parallel;
+use nse::supernet::parallel::{indicator_step_parallel, weight_step_parallel};
 use nse::train::progress::Quiet;
 use nse::train::search::events::SearchEvent;
 use nse::train::search::{Pause, Search, SearchConfig};
@@ -320,4 +322,52 @@ fn evaluation_spread_over_a_cpu_and_a_wgpu_device_scores_like_the_cpu() {
         );
     }
     assert_eq!(spread.len(), alone.len());
+}
+
+/// Three indicator steps (plain SGD, so the step is proportional to the summed gradient) on
+/// `devices`, the batches on the first; the indicators after them, flattened.
+fn three_indicator_steps(space: &SearchSpace, devices: &[Device]) -> Vec<f32> {
+    use burn::optim::SgdConfig;
+    use nse::space::SubSpace;
+    use nse::supernet::training::ResourcePenalty;
+    use nse::supernet::{CostTable, Indicators};
+    use rand::SeedableRng;
+    let main = &devices[0];
+    let subspace = SubSpace::new(space, vec![vec![0, 1, 2], vec![1, 3, 4], vec![0, 2, 4]]).unwrap();
+    let costs = CostTable::macs(space);
+    let penalty = ResourcePenalty {
+        target: 0.0,
+        a: 20.0,
+        b: 2.0,
+    };
+    let mut net = Supernet::new(space, main, 7).unwrap();
+    let mut indicators = Indicators::for_space(space, main);
+    let mut optim = SgdConfig::new().init();
+    for step in 0..3u64 {
+        let (images, labels) = batch(main, 7, 10 + step as usize);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(step);
+        indicators = indicator_step_parallel(
+            &mut net, indicators, &mut optim, 1.0, &subspace, &costs, &penalty, images, labels,
+            &mut rng, devices,
+        )
+        .unwrap();
+    }
+    indicators.values().concat()
+}
+
+#[test]
+fn a_cpu_and_a_wgpu_replica_take_the_indicator_step_of_two_cpu_replicas() {
+    let Some(wgpu) = wgpu() else { return };
+    let cpu = Device::flex().autodiff();
+    let space = tiny_space();
+    let mixed = three_indicator_steps(&space, &[cpu.clone(), wgpu.autodiff()]);
+    let cpus = three_indicator_steps(&space, &[cpu.clone(), cpu.clone()]);
+    let moved = cpus.iter().fold(0.0f32, |m, a| m.max(a.abs()));
+    let diff = max_abs_diff(&[mixed], &[cpus]);
+    println!("indicators: moved {moved:.3e}, CPU + WGPU against CPU + CPU {diff:.3e}");
+    assert!(moved > 1e-2, "the steps moved the indicators ({moved})");
+    assert!(
+        diff < 1e-4 * moved.max(1.0),
+        "CPU + WGPU indicators end {diff} away from CPU + CPU"
+    );
 }
