@@ -4,7 +4,7 @@
 //! Run: `cargo bench --profile dev -p nse --bench data_parallel -- 64 5` (global batch,
 //! repeats). By default it compares 1, 2 and 4 CPU replicas in threads (`cpu`, `cpu,cpu`,
 //! `cpu,cpu,cpu,cpu`); `--devices LIST` times one list instead (`--devices cuda:0,cuda:1`
-//! with `--features cuda`; `scripts/gpu-check.sh` does so on a GPU machine).
+//! with `--features cuda`; `scripts/gpu-check.sh` or `gpu-run.sh` does so on a GPU machine).
 //!
 //! Each configuration times `repeats` weight steps of the `cifar10-mb27` supernet on one
 //! sampled multi-branch architecture (3 ops per cell), then `repeats` indicator steps over a
