@@ -56,8 +56,9 @@ for dir in "$pack"/bin-*; do
   backends+=("$feature")
 done
 [ ${#backends[@]} -gt 0 ] || { echo "gpu-run: no bin-* folder in $pack" >&2; exit 1; }
-# The CPU rows use the first pack's binaries (every build has the CPU backend).
-cpu_bin="$work/${backends[0]}"
+# The binaries for a device: the CPU rows use the first pack's (every build has the CPU
+# backend).
+bin_for() { if [ "$1" = cpu ]; then echo "$work/${backends[0]}"; else echo "$work/$1"; fi; }
 
 gpu=$( (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi") | head -n 1)
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
@@ -92,8 +93,7 @@ log ""
 log "| device | pool | weight step | indicator step | evaluation | recalibration |"
 log "|---|---|---:|---:|---:|---:|"
 for device in cpu "${backends[@]}"; do
-  bin="$cpu_bin"
-  [ "$device" != cpu ] && bin="$work/$device"
+  bin=$(bin_for "$device")
   for pool in mb27 mb72; do
     run "$bin/reference" --device "$device" --pool "$pool" --steps "$steps"
     status=$?
@@ -135,8 +135,7 @@ log "networks, 30 random architectures of cifar10-mb27, batch 32, the overhead f
 log "and checked on seed 1:"
 log ""
 for device in cpu "${backends[@]}"; do
-  bin="$cpu_bin"
-  [ "$device" != cpu ] && bin="$work/$device"
+  bin=$(bin_for "$device")
   table="$work/latency-$device.json"
   if run "$bin/nse" latency build --space cifar10-mb27 --device "$device" --batch 32 --quiet --out "$table" \
     && run "$bin/nse" latency validate --space cifar10-mb27 --table "$table" --device "$device" --batch 32 \
@@ -160,8 +159,7 @@ log ""
 log "| device | training | evaluation | whole run |"
 log "|---|---:|---:|---:|"
 for device in cpu "${backends[@]}"; do
-  bin="$cpu_bin"
-  [ "$device" != cpu ] && bin="$work/$device"
+  bin=$(bin_for "$device")
   dir="$work/search-$device"
   start=$(date +%s.%N)
   if run "$bin/nse" search --preset demo --device "$device" --quiet --out "$dir" \

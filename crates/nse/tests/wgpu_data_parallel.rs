@@ -21,8 +21,6 @@
 //! Run: `cargo test -p nse --features wgpu --test wgpu_data_parallel` (CI does, beside
 //! `wgpu_parity`). Without any WGPU adapter the tests fail, unless `NSE_SKIP_WGPU=1` is set.
 
-use std::sync::OnceLock;
-
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
@@ -37,29 +35,8 @@ use nse::train::progress::Quiet;
 use nse::train::search::events::SearchEvent;
 use nse::train::search::{Pause, Search, SearchConfig};
 
-/// The WGPU device, or `None` (skip) when there is no adapter and `NSE_SKIP_WGPU=1`.
-fn wgpu() -> Option<Device> {
-    static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
-    let device = DEVICE.get_or_init(|| {
-        let (device, setup) = Device::wgpu_options()
-            .init_with_setup()
-            .map_err(|e| e.to_string())?;
-        let info = setup.adapter.get_info();
-        println!("WGPU adapter: {} ({:?})", info.name, info.device_type);
-        Ok(device)
-    });
-    match device {
-        Ok(device) => Some(device.clone()),
-        Err(e) if std::env::var("NSE_SKIP_WGPU").is_ok_and(|v| v == "1") => {
-            println!("skipped: no WGPU adapter ({e}) and NSE_SKIP_WGPU=1");
-            None
-        }
-        Err(e) => panic!(
-            "no WGPU adapter: {e}. Install Mesa's software Vulkan driver \
-             (`apt-get install mesa-vulkan-drivers libvulkan1`) or set NSE_SKIP_WGPU=1 to skip"
-        ),
-    }
-}
+mod common;
+use common::wgpu;
 
 /// Three cells (N 8→8, R 8→16, N 16→16) over a 5-op pool, 8x8 RGB input, 4 classes.
 fn tiny_space() -> SearchSpace {

@@ -34,8 +34,6 @@
 //! Vulkan driver, `mesa-vulkan-drivers`). Without any WGPU adapter the tests fail, unless
 //! `NSE_SKIP_WGPU=1` is set: then they print that they were skipped and pass.
 
-use std::sync::OnceLock;
-
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::loss::cross_entropy_with_logits;
@@ -49,6 +47,9 @@ use nse::train::optim::{SgdSettings, adam, sgd};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+mod common;
+use common::wgpu;
+
 /// Relative error bound for forward values (logits, expected cost).
 const FORWARD: f32 = 1e-4;
 /// Relative error bound for gradients, stepped parameters and re-estimated BN statistics.
@@ -58,33 +59,6 @@ const SEED: u64 = 7;
 /// Images per batch.
 const BATCH: usize = 6;
 const CLASSES: usize = 10;
-
-/// The WGPU device, or `None` (skip) when there is no adapter and `NSE_SKIP_WGPU=1`.
-fn wgpu() -> Option<Device> {
-    static DEVICE: OnceLock<Result<Device, String>> = OnceLock::new();
-    let device = DEVICE.get_or_init(|| {
-        let (device, setup) = Device::wgpu_options()
-            .init_with_setup()
-            .map_err(|e| e.to_string())?;
-        let info = setup.adapter.get_info();
-        println!(
-            "WGPU adapter: {} ({:?}, {:?}, driver {} {})",
-            info.name, info.device_type, info.backend, info.driver, info.driver_info
-        );
-        Ok(device)
-    });
-    match device {
-        Ok(device) => Some(device.clone()),
-        Err(e) if std::env::var("NSE_SKIP_WGPU").is_ok_and(|v| v == "1") => {
-            println!("skipped: no WGPU adapter ({e}) and NSE_SKIP_WGPU=1");
-            None
-        }
-        Err(e) => panic!(
-            "no WGPU adapter: {e}. Install Mesa's software Vulkan driver \
-             (`apt-get install mesa-vulkan-drivers libvulkan1`) or set NSE_SKIP_WGPU=1 to skip"
-        ),
-    }
-}
 
 /// The `fashion-mnist-mb27` preset with stem stride 1: cells `RNRNRNR` (N residual).
 fn space() -> SearchSpace {
