@@ -564,7 +564,7 @@ struct IndicatorShard {
     statistics: Vec<[Tensor<1>; 2]>,
 }
 
-/// [`indicator_step`](crate::training::indicator_step) over several devices: the same two
+/// [`indicator_step`] over several devices: the same two
 /// paths (drawn from `rng` as on one device), the held-out batch split into one shard per
 /// device ([`shard_sizes`]), on each a replica of the frozen modules the paths run and of the
 /// indicators; each shard's loss (cross-entropy plus the resource penalty) is weighted by its
