@@ -564,13 +564,12 @@ struct IndicatorShard {
     statistics: Vec<[Tensor<1>; 2]>,
 }
 
-/// [`indicator_step`] over several devices: the same two
-/// paths (drawn from `rng` as on one device), the held-out batch split into one shard per
-/// device ([`shard_sizes`]), on each a replica of the frozen modules the paths run and of the
-/// indicators; each shard's loss (cross-entropy plus the resource penalty) is weighted by its
-/// share of the batch, the indicators' gradients are summed on the main device
-/// (`devices[0]`, where `supernet`, `indicators` and the batch live) and one optimizer step
-/// is taken there. The supernet's weights are not touched; the running statistics of the
+/// [`indicator_step`] over several devices: the same two paths (drawn from `rng` as on one
+/// device), the held-out batch split into one shard per device ([`shard_sizes`]), on each a
+/// replica of the frozen modules the paths run and of the indicators; each shard's loss
+/// (cross-entropy plus the resource penalty) is weighted by its share of the batch, the
+/// indicators' gradients are summed on the main device (`devices[0]`, where `supernet`,
+/// `indicators` and the batch live) and one optimizer step is taken there. The supernet's weights are not touched; the running statistics of the
 /// batch norms the paths ran become the average of the replicas', as in
 /// [`weight_step_parallel`]. With one device (or a batch of one image) it is exactly
 /// `indicator_step`.
