@@ -58,9 +58,9 @@ pub use layout::{CellKind, LayoutPlan, PlanKind, make_divisible};
 pub use pareto::{Candidate, Origin, dominates, pareto_front};
 pub use published::{PUBLISHED, published};
 pub use sampler::{
-    CellPaths, ENUMERATE_MAX_OPS, FEASIBILITY_PROBABILITIES, Feasibility, PROBABILITY_OFFSET,
-    PROBABILITY_SCALE, PathPair, ResourceWindow, SampledArchitecture, WindowBatch, WindowSampler,
-    branch_probability,
+    CellPaths, ENUMERATE_MAX_OPS, EXTRA_BAND_PROBABILITIES, FEASIBILITY_PROBABILITIES, Feasibility,
+    PROBABILITY_OFFSET, PROBABILITY_SCALE, PathPair, ResourceWindow, SampledArchitecture,
+    WindowBatch, WindowSampler, branch_probability,
 };
 pub use space::{Cell, PRESETS, SearchSpace, SpaceSpec};
 pub use subspace::SubSpace;

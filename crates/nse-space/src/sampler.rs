@@ -486,13 +486,31 @@ pub struct WindowBatch {
     pub extra: Vec<SampledArchitecture>,
     /// Architectures drawn in all.
     pub attempts: usize,
+    /// How many of `extra` the sparse second pass found, after the learned distribution had
+    /// spent `max_attempts` draws without filling the band (0 when it filled it).
+    #[serde(default)]
+    pub extra_from_sweep: usize,
 }
+
+/// Uniform branch probabilities of [`WindowSampler::sample`]'s second pass for the extra
+/// band, from sparse to the uniform 0.5: the band lies below the window, and sparser
+/// architectures are cheaper.
+pub const EXTRA_BAND_PROBABILITIES: [f64; 6] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.4];
 
 /// Draws the evaluation batch of a round (docs/method.md §7.1): architectures from the
 /// learned Bernoulli distribution ([`SubSpace::sample_bernoulli`]) until `n` distinct ones lie
 /// in the window and `n_extra` distinct ones in the extra band, giving up after
 /// `max_attempts` draws with [`SpaceError::WindowInfeasible`] (found counts and the cost range
-/// seen). Costs come from the [`CostTable`] given, in its unit.
+/// seen) when the window is not filled. Costs come from the [`CostTable`] given, in its unit.
+///
+/// **\[ours\]** The extra band is filled as well as it can be, not at any price: when the
+/// learned distribution fills the window but rarely reaches the cheaper band below it (as
+/// under a measured latency table, whose per-layer overhead packs architectures together), a
+/// second pass of up to `max_attempts` draws at the sparse branch probabilities of
+/// [`EXTRA_BAND_PROBABILITIES`] tops the band up; what is still missing after it is reported
+/// in the batch ([`WindowBatch::extra_from_sweep`], a short [`WindowBatch::extra`]) instead of
+/// failing a round whose training is done. The reference draws until it finds them, without
+/// a bound.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WindowSampler {
     /// The resource window.
@@ -569,9 +587,14 @@ impl WindowSampler {
             window: Vec::with_capacity(self.n),
             extra: Vec::with_capacity(self.n_extra),
             attempts: 0,
+            extra_from_sweep: 0,
         };
         let mut seen: Option<(f64, f64)> = None;
         while batch.window.len() < self.n || batch.extra.len() < self.n_extra {
+            if batch.attempts == self.max_attempts && batch.window.len() == self.n {
+                self.top_up_extra_band(costs, subspace, &mut batch, &mut seen_archs, rng);
+                break;
+            }
             if batch.attempts == self.max_attempts {
                 return Err(SpaceError::WindowInfeasible {
                     low: self.window.low(),
@@ -602,6 +625,35 @@ impl WindowSampler {
             }
         }
         Ok(batch)
+    }
+
+    /// The second pass of [`sample`](Self::sample): up to `max_attempts` draws spread over
+    /// [`EXTRA_BAND_PROBABILITIES`], keeping new architectures of the extra band until it
+    /// holds `n_extra`.
+    fn top_up_extra_band<R: Rng + ?Sized>(
+        &self,
+        costs: &CostTable,
+        subspace: &SubSpace,
+        batch: &mut WindowBatch,
+        seen_archs: &mut HashSet<Architecture>,
+        rng: &mut R,
+    ) {
+        let per_level = (self.max_attempts / EXTRA_BAND_PROBABILITIES.len()).max(1);
+        for p in EXTRA_BAND_PROBABILITIES {
+            for _ in 0..per_level {
+                if batch.extra.len() >= self.n_extra {
+                    return;
+                }
+                batch.attempts += 1;
+                let architecture =
+                    subspace.sample_with(|cell| vec![p; subspace.ops(cell).len()], rng);
+                let cost = costs.architecture_cost(architecture.cells());
+                if self.window.in_extra_band(cost) && seen_archs.insert(architecture.clone()) {
+                    batch.extra.push(SampledArchitecture { architecture, cost });
+                    batch.extra_from_sweep += 1;
+                }
+            }
+        }
     }
 }
 
@@ -1429,6 +1481,66 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn sparse_draws_top_up_an_extra_band_the_learned_distribution_misses() {
+        let (space, sub) = imagenet_state();
+        let macs = raw(&space, CostMetric::Macs);
+        let zeros = vec![vec![0.0f32; 27]; 22];
+        let mut draws = rng(7);
+        let uniform_min = (0..5_000)
+            .map(|_| {
+                let a = sub.sample_bernoulli(&zeros, &mut draws).unwrap();
+                macs.architecture_cost(a.cells())
+            })
+            .fold(f64::INFINITY, f64::min);
+        let sampler = WindowSampler::new(ResourceWindow::new(0.0, 0.0, 0.0), 1, 1);
+        let (cheapest, _) = sampler.reachable_range(&space, &macs, &sub).unwrap();
+        assert!(cheapest < 0.8 * uniform_min, "{cheapest} vs {uniform_min}");
+        // The window starts just below the cheapest uniform draw, the band below it reaches
+        // the sparsest architecture: only sparse draws land in the band.
+        let low = 0.95 * uniform_min;
+        let window = ResourceWindow::new(low + 1e9, 1e9, low - cheapest + 1.0);
+        let sampler = WindowSampler {
+            max_attempts: 600,
+            ..WindowSampler::new(window, 5, 3)
+        };
+        let batch = sampler
+            .sample(&space, &macs, &sub, &zeros, &mut rng(0))
+            .unwrap();
+        assert_eq!(batch.window.len(), 5);
+        assert_eq!((batch.extra.len(), batch.extra_from_sweep), (3, 3));
+        assert!(
+            batch.attempts > 600 && batch.attempts <= 1_200,
+            "{}",
+            batch.attempts
+        );
+        for a in &batch.extra {
+            assert!(window.in_extra_band(a.cost), "{} outside the band", a.cost);
+            assert_eq!(a.cost, macs.architecture_cost(a.architecture.cells()));
+            assert!(sub.contains_architecture(&a.architecture));
+        }
+        let distinct: HashSet<_> = batch.extra.iter().map(|a| &a.architecture).collect();
+        assert_eq!(distinct.len(), 3);
+        let again = sampler
+            .sample(&space, &macs, &sub, &zeros, &mut rng(0))
+            .unwrap();
+        assert_eq!(again, batch);
+
+        // A band below every architecture: the window is still evaluated, the band reported
+        // short after both passes instead of failing the round.
+        let window = ResourceWindow::new(cheapest - 1.0 + 1e9, 1e9, 0.5);
+        let sampler = WindowSampler {
+            max_attempts: 600,
+            ..WindowSampler::new(window, 5, 3)
+        };
+        let batch = sampler
+            .sample(&space, &macs, &sub, &zeros, &mut rng(0))
+            .unwrap();
+        assert_eq!(batch.window.len(), 5);
+        assert_eq!((batch.extra.len(), batch.extra_from_sweep), (0, 0));
+        assert_eq!(batch.attempts, 1_200);
     }
 
     #[test]

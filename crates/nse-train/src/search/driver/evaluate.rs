@@ -141,17 +141,38 @@ impl Search {
         &self,
         progress: &SearchProgress,
         state: &SupernetState,
+        log: &mut RunLog<'_>,
     ) -> Result<Vec<Evaluated>> {
         let round = progress.rounds_done;
         let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, round as u64]);
         let alphas = state.indicators.values();
-        let batch = self.window_sampler().sample(
+        let sampler = self.window_sampler();
+        let batch = sampler.sample(
             &self.space,
             &self.costs,
             progress.evolution.subspace(),
             &alphas,
             &mut rng,
         )?;
+        if batch.extra_from_sweep > 0 || batch.extra.len() < sampler.n_extra {
+            let w = sampler.window;
+            log.write(&SearchEvent::Warning {
+                message: format!(
+                    "round {}: in {} draws the learned distribution found {} distinct \
+                     architectures in the extra band ({:.4}, {:.4}] {}; sparser draws found {} \
+                     more, so {} of the {} extra architectures are evaluated",
+                    round + 1,
+                    sampler.max_attempts,
+                    batch.extra.len() - batch.extra_from_sweep,
+                    w.extra_low(),
+                    w.low(),
+                    self.costs.unit,
+                    batch.extra_from_sweep,
+                    batch.extra.len(),
+                    sampler.n_extra,
+                ),
+            })?;
+        }
         let mut archs = Vec::new();
         let mut push = |architecture: Architecture, origin: Origin| -> Result<()> {
             let cost = self.space.architecture_cost(&architecture)?.total;

@@ -585,7 +585,7 @@ impl Search {
                 if stopped {
                     return Ok(self.outcome(&progress, false, None));
                 }
-                let archs = self.sample_for_evaluation(&progress, &state)?;
+                let archs = self.sample_for_evaluation(&progress, &state, &mut log)?;
                 progress.phase = Phase::Evaluate { archs };
                 self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
                 if self.pauses.contains(&Pause::BeforeEvaluation) {
