@@ -128,6 +128,60 @@ fn an_infeasible_window_fails_before_training() {
     assert!(!run.join("checkpoint").exists() && !run.join("log.jsonl").exists());
 }
 
+/// A window the round's learned distribution cannot fill fails after the training, saying
+/// what to change; the training is kept, and a resume with a wider window in `config.json`
+/// evaluates the round without training it again.
+#[test]
+fn a_window_missed_after_training_fails_resumably() {
+    let (config, device) = tiny_search("data-missed-window");
+    let run = scratch("missed-window");
+    let mut first = config.clone();
+    first.max_steps = Some(1);
+    let outcome = Search::new(first, &run, &device)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert!(!outcome.finished);
+    // The window moves out of reach (the check before training has passed already).
+    let path = run.join("config.json");
+    let saved = std::fs::read_to_string(&path).unwrap();
+    let mut moved: SearchConfig = serde_json::from_str(&saved).unwrap();
+    moved.resource.target = 500.0;
+    moved.resource.drift = 1.0;
+    std::fs::write(&path, serde_json::to_string_pretty(&moved).unwrap()).unwrap();
+    let err = Search::resume(&run, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap_err();
+    assert!(matches!(err, SearchError::Infeasible(_)), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("round 1: resource window (499, 501) is infeasible")
+            && message.contains("found 0 of")
+            && message.contains("training is saved")
+            && message.contains("attempts_per_architecture` (now")
+            && message.contains(&path.display().to_string()),
+        "{message}"
+    );
+    let epochs_logged = |run: &std::path::Path| {
+        std::fs::read_to_string(run.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("\"epoch_end\""))
+            .count()
+    };
+    assert_eq!(epochs_logged(&run), config.epochs_per_round);
+    // The original window back: the round is evaluated from the saved training.
+    std::fs::write(&path, saved).unwrap();
+    let outcome = Search::resume(&run, &device, None)
+        .unwrap()
+        .run(&mut Quiet)
+        .unwrap();
+    assert!(outcome.finished && outcome.rounds_done == 2);
+    assert!(run.join("front.json").is_file());
+    assert_eq!(epochs_logged(&run), 2 * config.epochs_per_round);
+}
+
 /// The window check before training judges what the space can reach, not the uniform
 /// distribution of round 1: every preset passes it with its own `n` (2000 for
 /// `imagenet-mb27`), although at p = 0.5 the cifar10 and imagenet presets miss their windows.

@@ -147,13 +147,27 @@ impl Search {
         let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, round as u64]);
         let alphas = state.indicators.values();
         let sampler = self.window_sampler();
-        let batch = sampler.sample(
-            &self.space,
-            &self.costs,
-            progress.evolution.subspace(),
-            &alphas,
-            &mut rng,
-        )?;
+        let batch = sampler
+            .sample(
+                &self.space,
+                &self.costs,
+                progress.evolution.subspace(),
+                &alphas,
+                &mut rng,
+            )
+            .map_err(|e| match e {
+                e @ nse_space::SpaceError::WindowInfeasible { .. } => {
+                    SearchError::Infeasible(format!(
+                        "round {}: {e}. The round's training is saved: widen `resource.drift` or \
+                     move `resource.target`, or raise `evaluation.attempts_per_architecture` \
+                     (now {}), in {} and resume the run",
+                        round + 1,
+                        self.config.evaluation.attempts_per_architecture,
+                        self.run_dir.join("config.json").display(),
+                    ))
+                }
+                e => e.into(),
+            })?;
         if batch.extra_from_sweep > 0 || batch.extra.len() < sampler.n_extra {
             let w = sampler.window;
             log.write(&SearchEvent::Warning {
