@@ -83,6 +83,34 @@ fn the_report_shows_every_round_cell_and_front_entry() {
         );
     }
     assert!(html.contains("extra band ("), "the extra band's legend");
+    // The resolved window of config.json is named and shaded in every round's chart.
+    let saved: nse_train::search::SearchConfig =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    let w = saved.resource.window();
+    let named = format!("Resource window {:.4}..{:.4} MMACs", w.low(), w.high());
+    assert!(html.contains(&named), "{named}");
+    for round in 1..=rounds {
+        let chart = html
+            .split("<figure>")
+            .find(|f| f.contains(&format!("round {round}: ")))
+            .unwrap();
+        assert!(
+            chart.contains("resource window") && chart.contains("#2CA02C"),
+            "round {round}: the shaded window"
+        );
+    }
+    // Without config.json the report still renders, without a window.
+    let copy = scratch("report-run-without-config");
+    for file in ["log.jsonl", "front.json"] {
+        std::fs::copy(run.join(file), copy.join(file)).unwrap();
+    }
+    let bare = render_report(&copy).unwrap();
+    assert!(!bare.contains("Resource window") && !bare.contains("resource window"));
+    assert_eq!(
+        bare.matches("<svg").count(),
+        svgs,
+        "every chart is still drawn"
+    );
     // Each round's chart marks as many front points as the round's front has.
     for e in &events {
         if let SearchEvent::RoundEnd { round, front, .. } = e {

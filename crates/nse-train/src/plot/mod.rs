@@ -13,7 +13,9 @@
 //!     PlotPoint { cost: 150.0, accuracy: 74.0, on_front: true, extra: false },
 //!     PlotPoint { cost: 80.0, accuracy: 66.0, on_front: false, extra: true },
 //! ];
-//! plot_pareto(&points, "NSE round 1", "MMACs", "front.png".as_ref()).unwrap();
+//! // The resource window 120 ± 30 MMACs with its extra band of 30 below, shaded.
+//! let window = nse_space::ResourceWindow::new(120.0, 30.0, 30.0);
+//! plot_pareto(&points, "NSE round 1", "MMACs", Some(&window), "front.png".as_ref()).unwrap();
 //! ```
 
 pub mod svg;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use image::{ImageFormat, RgbImage};
+use nse_space::ResourceWindow;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -37,6 +40,10 @@ pub const FRONT_COLOR: [u8; 3] = [214, 39, 40];
 pub const EXTRA_COLOR: [u8; 3] = [255, 127, 14];
 /// Colour of the other evaluated architectures.
 pub const CANDIDATE_COLOR: [u8; 3] = [95, 125, 175];
+/// Colour of the resource window's shading (drawn at [`SHADE_OPACITY`]).
+pub const WINDOW_COLOR: [u8; 3] = [44, 160, 44];
+/// Opacity of the shading of the resource window and (in [`EXTRA_COLOR`]) its extra band.
+pub const SHADE_OPACITY: f64 = 0.12;
 
 /// Radius of front markers, in pixels.
 const FRONT_RADIUS: i32 = 5;
@@ -185,25 +192,33 @@ pub(crate) fn check_finite(points: &[PlotPoint]) -> Result<()> {
 /// Draws the scatter of `points` on `root` (any plotters backend): candidates as small
 /// [`CANDIDATE_COLOR`] dots, extra-band points as hollow [`EXTRA_COLOR`] squares, front points
 /// as [`FRONT_COLOR`] dots (joined by a step line when `labels.step_line`), a title, axis
-/// labels, a grid and a legend with each group's count. Returns the data-to-pixel mapping.
+/// labels, a grid and a legend with each group's count. A `window` is shaded behind the
+/// points ([`WINDOW_COLOR`], its extra band in [`EXTRA_COLOR`]) and the x axis widened to show
+/// it whole. Returns the data-to-pixel mapping.
 pub(crate) fn draw_scatter<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     points: &[PlotPoint],
     title: &str,
     x_label: &str,
     labels: &PlotLabels<'_>,
+    window: Option<&ResourceWindow>,
 ) -> Result<Coordinates> {
     check_finite(points)?;
+    let window = window.filter(|w| w.check().is_ok());
     register_font()?;
     root.fill(&WHITE).map_err(draw_error)?;
+    let window_edges = window
+        .map(|w| vec![w.extra_low(), w.high()])
+        .unwrap_or_default();
+    let y_range = padded_range(points.iter().map(|p| p.accuracy));
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 20))
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(64)
         .build_cartesian_2d(
-            padded_range(points.iter().map(|p| p.cost)),
-            padded_range(points.iter().map(|p| p.accuracy)),
+            padded_range(points.iter().map(|p| p.cost).chain(window_edges)),
+            y_range.clone(),
         )
         .map_err(draw_error)?;
     chart
@@ -217,6 +232,27 @@ pub(crate) fn draw_scatter<DB: DrawingBackend>(
         .draw()
         .map_err(draw_error)?;
     let (candidate, extra, front) = (rgb(CANDIDATE_COLOR), rgb(EXTRA_COLOR), rgb(FRONT_COLOR));
+    if let Some(w) = window {
+        let (bottom, top) = (y_range.start, y_range.end);
+        let shades = [
+            (w.low(), w.high(), rgb(WINDOW_COLOR), "resource window"),
+            (w.extra_low(), w.low(), extra, "extra band range"),
+        ];
+        for (from, to, color, label) in shades {
+            if to <= from {
+                continue;
+            }
+            let fill = color.mix(SHADE_OPACITY).filled();
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(from, bottom), (to, top)],
+                    fill,
+                )))
+                .map_err(draw_error)?
+                .label(label)
+                .legend(move |(x, y)| Rectangle::new([(x + 2, y - 5), (x + 14, y + 5)], fill));
+        }
+    }
     let plain: Vec<(f64, f64)> = points
         .iter()
         .filter(|p| !p.on_front && !p.extra)
@@ -299,12 +335,13 @@ pub(crate) fn render_png(
     title: &str,
     x_label: &str,
     labels: &PlotLabels<'_>,
+    window: Option<&ResourceWindow>,
 ) -> Result<(RgbImage, Coordinates)> {
     let mut buffer = vec![0u8; (PLOT_WIDTH * PLOT_HEIGHT * 3) as usize];
     let coordinates = {
         let root =
             BitMapBackend::with_buffer(&mut buffer, (PLOT_WIDTH, PLOT_HEIGHT)).into_drawing_area();
-        let coordinates = draw_scatter(&root, points, title, x_label, labels)?;
+        let coordinates = draw_scatter(&root, points, title, x_label, labels, window)?;
         root.present().map_err(draw_error)?;
         coordinates
     };
@@ -316,11 +353,18 @@ pub(crate) fn render_png(
 /// Writes a [`PLOT_WIDTH`] × [`PLOT_HEIGHT`] PNG scatter plot of `points` to `path`:
 /// cost on the x axis (labelled `x_label`), top-1 accuracy in percent on the y axis, front
 /// points in [`FRONT_COLOR`] joined by a step line, extra-band points as hollow
-/// [`EXTRA_COLOR`] squares, other points as small [`CANDIDATE_COLOR`] dots; a grid with tick
+/// [`EXTRA_COLOR`] squares, other points as small [`CANDIDATE_COLOR`] dots; the resource
+/// `window` (in the x axis' unit) and its extra band shaded behind them; a grid with tick
 /// labels, `title` on top, and a legend. The file is written atomically (to a temporary
 /// sibling, then renamed).
-pub fn plot_pareto(points: &[PlotPoint], title: &str, x_label: &str, path: &Path) -> Result<()> {
-    plot_scatter(points, title, x_label, &PlotLabels::PARETO, path)
+pub fn plot_pareto(
+    points: &[PlotPoint],
+    title: &str,
+    x_label: &str,
+    window: Option<&ResourceWindow>,
+    path: &Path,
+) -> Result<()> {
+    write_png(points, title, x_label, &PlotLabels::PARETO, window, path)
 }
 
 /// [`plot_pareto`] with other words ([`PlotLabels`]): any scatter of two or three groups of
@@ -332,7 +376,18 @@ pub fn plot_scatter(
     labels: &PlotLabels<'_>,
     path: &Path,
 ) -> Result<()> {
-    let (image, _) = render_png(points, title, x_label, labels)?;
+    write_png(points, title, x_label, labels, None, path)
+}
+
+fn write_png(
+    points: &[PlotPoint],
+    title: &str,
+    x_label: &str,
+    labels: &PlotLabels<'_>,
+    window: Option<&ResourceWindow>,
+    path: &Path,
+) -> Result<()> {
+    let (image, _) = render_png(points, title, x_label, labels, window)?;
     let write_error = |message: String| PlotError::Write {
         path: path.to_path_buf(),
         message,
@@ -382,15 +437,21 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("front.png");
         let points = sample();
-        plot_pareto(&points, "NSE round 1 (mb27)", "MMACs", &path).unwrap();
+        plot_pareto(&points, "NSE round 1 (mb27)", "MMACs", None, &path).unwrap();
         let decoded = image::open(&path).unwrap().to_rgb8();
         assert_eq!(decoded.dimensions(), (PLOT_WIDTH, PLOT_HEIGHT));
         assert_eq!(
             image::ImageFormat::from_path(&path).unwrap(),
             ImageFormat::Png
         );
-        let (rendered, coordinates) =
-            render_png(&points, "NSE round 1 (mb27)", "MMACs", &PlotLabels::PARETO).unwrap();
+        let (rendered, coordinates) = render_png(
+            &points,
+            "NSE round 1 (mb27)",
+            "MMACs",
+            &PlotLabels::PARETO,
+            None,
+        )
+        .unwrap();
         assert_eq!(rendered, decoded, "the file holds the rendered image");
 
         let at = |(x, y): (i32, i32)| decoded.get_pixel(x as u32, y as u32).0;
@@ -430,6 +491,47 @@ mod tests {
     }
 
     #[test]
+    fn the_window_and_its_extra_band_are_shaded_behind_the_points() {
+        let points = sample();
+        // Window (100, 140), extra band (40, 100]: the band reaches below every point, so the
+        // x axis widens to show it.
+        let window = ResourceWindow::new(120.0, 20.0, 60.0);
+        let render = |window: Option<&ResourceWindow>| {
+            render_png(&points, "w", "MMACs", &PlotLabels::PARETO, window).unwrap()
+        };
+        let (shaded, coordinates) = render(Some(&window));
+        let (plain, plain_coordinates) = render(None);
+        let (plain_80, _) = plain_coordinates.translate(&(80.0, 70.0));
+        let (shaded_80, _) = coordinates.translate(&(80.0, 70.0));
+        let (band_left, _) = coordinates.translate(&(40.0, 70.0));
+        assert!(shaded_80 > plain_80, "{shaded_80} vs {plain_80}");
+        assert!(band_left > 64 && band_left < shaded_80, "{band_left}");
+        // Away from the points, the legend and the step line the shading is all there is.
+        let at = |image: &RgbImage, coordinates: &Coordinates, cost: f64, accuracy: f64| {
+            let (x, y) = coordinates.translate(&(cost, accuracy));
+            image.get_pixel(x as u32, y as u32).0
+        };
+        let greenish = |[r, g, b]: [u8; 3]| g > r + 10 && g > b + 10;
+        let orangeish = |[r, g, b]: [u8; 3]| r > g + 5 && g > b + 5;
+        let grey = |[r, g, b]: [u8; 3]| r == g && g == b;
+        for cost in [103.0, 112.0, 118.0] {
+            let pixel = at(&shaded, &coordinates, cost, 67.0);
+            assert!(greenish(pixel), "{cost}: {pixel:?}");
+            let pixel = at(&plain, &plain_coordinates, cost, 67.0);
+            assert!(grey(pixel), "no window, {cost}: {pixel:?}");
+        }
+        for cost in [45.0, 70.0, 97.0] {
+            let pixel = at(&shaded, &coordinates, cost, 67.0);
+            assert!(orangeish(pixel), "{cost}: {pixel:?}");
+        }
+        let beyond = at(&shaded, &coordinates, 145.0, 73.0);
+        assert!(grey(beyond), "beyond the window: {beyond:?}");
+        // The points stay on top of the shading.
+        let (x, y) = coordinates.translate(&(120.0, 71.0));
+        assert_eq!(shaded.get_pixel(x as u32, y as u32).0, CANDIDATE_COLOR);
+    }
+
+    #[test]
     fn a_scatter_without_step_line_leaves_the_path_between_front_points_blank() {
         let points = sample();
         let labels = PlotLabels {
@@ -438,7 +540,8 @@ mod tests {
             step_line: false,
             ..PlotLabels::PARETO
         };
-        let (image, coordinates) = render_png(&points, "two groups", "MMACs", &labels).unwrap();
+        let (image, coordinates) =
+            render_png(&points, "two groups", "MMACs", &labels, None).unwrap();
         let at = |(x, y): (i32, i32)| image.get_pixel(x as u32, y as u32).0;
         let (x0, y0) = coordinates.translate(&(100.0, 70.0));
         let (x1, _) = coordinates.translate(&(125.0, 72.5));
@@ -454,7 +557,8 @@ mod tests {
             on_front: true,
             extra: false,
         }];
-        let err = plot_pareto(&points, "t", "x", Path::new("/nonexistent/x.png")).unwrap_err();
+        let err =
+            plot_pareto(&points, "t", "x", None, Path::new("/nonexistent/x.png")).unwrap_err();
         assert!(
             matches!(err, PlotError::NotFinite { index: 0, .. }),
             "{err}"

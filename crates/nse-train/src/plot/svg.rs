@@ -1,6 +1,7 @@
 //! Charts as SVG text, for the HTML report ([`crate::search::html_report`]): the Pareto
 //! scatter of the PNG plots and a line chart.
 
+use nse_space::ResourceWindow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -53,13 +54,18 @@ fn render(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) 
 /// A Pareto scatter as SVG, drawn as [`plot_pareto`](super::plot_pareto) draws its PNG:
 /// candidates as small blue dots, the extra band's as hollow orange squares, the front as red
 /// dots joined by a step line, with a legend.
-pub fn pareto_svg(points: &[PlotPoint], title: &str, x_label: &str) -> Result<String> {
+pub fn pareto_svg(
+    points: &[PlotPoint],
+    title: &str,
+    x_label: &str,
+    window: Option<&ResourceWindow>,
+) -> Result<String> {
     let labels = PlotLabels {
         candidate: "candidates",
         y_axis: "held-out top-1 (%)",
         ..PlotLabels::PARETO
     };
-    render(|root| draw_scatter(root, points, title, x_label, &labels).map(|_| ()))
+    render(|root| draw_scatter(root, points, title, x_label, &labels, window).map(|_| ()))
 }
 
 /// A line chart as SVG, one coloured line per [`Line`] with a legend (colours repeat after
@@ -158,6 +164,7 @@ mod tests {
             ],
             "round 1",
             "MMACs",
+            Some(&ResourceWindow::new(1.5, 0.5, 0.7)),
         )
         .unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
@@ -167,15 +174,19 @@ mod tests {
             "candidates (1)",
             "extra band (1)",
             "Pareto front (2)",
+            "resource window",
+            "extra band range",
+            "#2CA02C",
         ] {
             assert!(svg.contains(text), "{text} missing");
         }
         // Front dots are red, candidates blue.
         assert!(svg.contains("#D62728"), "front colour");
         assert!(svg.contains("#5F7DAF"), "candidate colour");
-        assert!(pareto_svg(&[point(f64::NAN, 1.0, false, false)], "t", "x").is_err());
-        let empty = pareto_svg(&[], "nothing evaluated", "x").unwrap();
+        assert!(pareto_svg(&[point(f64::NAN, 1.0, false, false)], "t", "x", None).is_err());
+        let empty = pareto_svg(&[], "nothing evaluated", "x", None).unwrap();
         assert!(empty.contains("nothing evaluated") && !empty.contains("Pareto front ("));
+        assert!(!empty.contains("resource window") && !empty.contains("#2CA02C"));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `report.html`: one self-contained page about a search run (no scripts, no network access,
 //! charts as inline SVG), built from the run's `log.jsonl`, `front.json` and `config.json`:
 //!
-//! - per round, the Pareto scatter of the evaluated architectures with the front and the
-//!   extra band;
+//! - per round, the Pareto scatter of the evaluated architectures with the front, the extra
+//!   band and the resource window (from `config.json`) shaded;
 //! - the sub-space's evolution per cell and round: the ops searched, kept, dropped and
 //!   brought in, by name;
 //! - the indicators of every cell's ops over the training epochs;
@@ -20,10 +20,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use nse_space::pareto::Origin;
-use nse_space::{Architecture, SearchSpace, SpaceSpec};
+use nse_space::{Architecture, ResourceWindow, SearchSpace, SpaceSpec};
 
 use crate::plot::PlotPoint;
 use crate::plot::svg::{Line, lines_svg, pareto_svg};
+use crate::search::config::SearchConfig;
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{SearchEvent, read_log};
 use crate::search::report::{FrontEntry, FrontFile};
@@ -57,6 +58,9 @@ struct Run {
     training: Vec<(u64, f64, f64)>,
     front: Option<FrontFile>,
     finished: bool,
+    /// The resource window in the cost unit, from `config.json` (none without one, or while
+    /// it is still relative).
+    window: Option<ResourceWindow>,
 }
 
 fn read_run(dir: &Path) -> Result<Run> {
@@ -168,7 +172,22 @@ fn read_run(dir: &Path) -> Result<Run> {
         training,
         front,
         finished,
+        window: read_window(dir)?,
     })
+}
+
+/// The resolved resource window of the run's `config.json`; `None` when the run has no
+/// config or its setting is still [`relative`](crate::search::ResourceConfig::relative).
+fn read_window(dir: &Path) -> Result<Option<ResourceWindow>> {
+    let path = dir.join("config.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
+    let config: SearchConfig = serde_json::from_str(&text)
+        .map_err(|e| SearchError::Config(format!("{}: {e}", path.display())))?;
+    let window = config.resource.window();
+    Ok((!config.resource.relative && window.check().is_ok()).then_some(window))
 }
 
 /// HTML-escapes text.
@@ -237,6 +256,18 @@ pub fn render_report(dir: &Path) -> Result<String> {
             ", search not finished (resume it to continue)"
         }
     );
+    if let Some(w) = &run.window {
+        let _ = writeln!(
+            html,
+            "<p>Resource window {:.4}..{:.4} {unit} (shaded green in the round charts), extra \
+             band {:.4}..{:.4} {unit} below it (shaded orange).</p>",
+            w.low(),
+            w.high(),
+            w.extra_low(),
+            w.low(),
+            unit = esc(&run.unit),
+        );
+    }
     html.push_str(
         "<nav><a href=\"#front\">Final front</a> · <a href=\"#rounds\">Rounds</a> · \
          <a href=\"#evolution\">Sub-space evolution</a> · <a href=\"#indicators\">Indicators</a> · \
@@ -304,6 +335,7 @@ pub fn render_report(dir: &Path) -> Result<String> {
             &points,
             &format!("round {round}: {} evaluated", points.len()),
             &run.unit,
+            run.window.as_ref(),
         )
         .map_err(plot_error)?;
         let _ = writeln!(html, "<figure>{svg}</figure>");

@@ -68,6 +68,7 @@ impl Search {
             &points,
             &format!("round {} - held-out top-1 vs cost", round + 1),
             &unit,
+            Some(&self.config.resource.window()),
             &plot,
         );
         if let Err(e) = &drawn {
