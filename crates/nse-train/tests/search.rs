@@ -1225,3 +1225,26 @@ fn a_non_finite_loss_stops_the_search_or_skips_the_batch() {
         "{err}"
     );
 }
+
+/// Scratch folders of ended test processes are removed; a live process's are kept.
+#[test]
+fn scratch_folders_of_ended_processes_are_removed() {
+    if !std::path::Path::new("/proc/self").exists() {
+        return; // Only where /proc tells which processes run.
+    }
+    let prefix = "nse-scratch-cleaner-test-";
+    let tmp = std::env::temp_dir();
+    // Beyond any pid Linux hands out (at most 2^22).
+    let ended = tmp.join(format!("{prefix}4000000000-run"));
+    let live = tmp.join(format!("{prefix}{}-run", std::process::id()));
+    let unrelated = tmp.join(format!("{prefix}not-a-pid"));
+    for dir in [&ended, &live, &unrelated] {
+        std::fs::create_dir_all(dir.join("inner")).unwrap();
+    }
+    common::remove_ended_scratch(prefix);
+    assert!(!ended.exists(), "an ended process's folder is removed");
+    assert!(live.exists() && unrelated.exists());
+    for dir in [&live, &unrelated] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

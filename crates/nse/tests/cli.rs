@@ -17,8 +17,12 @@ fn nse(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// A fresh path for `name` under the temporary directory, named as nse-train's test scratch
+/// folders are (`nse-search-test-{pid}-…`) so that their clean-up removes it once this process
+/// has ended.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nse-cli-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("nse-search-test-{}-cli-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

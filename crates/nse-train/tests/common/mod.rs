@@ -17,12 +17,41 @@ use nse_train::search::{
     SearchConfig,
 };
 
-/// A fresh folder for `name` under the temporary directory.
+/// A fresh folder for `name` under the temporary directory. Folders stay after a test, for
+/// inspection; the first call of a test process removes those of processes that have ended.
 pub fn scratch(name: &str) -> PathBuf {
+    static CLEANED: std::sync::Once = std::sync::Once::new();
+    CLEANED.call_once(|| remove_ended_scratch("nse-search-test-"));
     let dir = std::env::temp_dir().join(format!("nse-search-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Removes the `{prefix}{pid}-*` folders of the temporary directory whose process has ended
+/// (where `/proc` tells; elsewhere nothing). A live process's folders, this one's included,
+/// are left alone.
+pub fn remove_ended_scratch(prefix: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// 8x8 grayscale images; class `c` lights up a 2x2 block at a class-specific place, plus noise.
