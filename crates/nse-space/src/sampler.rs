@@ -1502,13 +1502,15 @@ mod tests {
         // the sparsest architecture: only sparse draws land in the band.
         let low = 0.95 * uniform_min;
         let window = ResourceWindow::new(low + 1e9, 1e9, low - cheapest + 1.0);
-        let sampler = WindowSampler {
-            max_attempts: 600,
-            ..WindowSampler::new(window, 5, 3)
-        };
-        let batch = sampler
+        let draw = |window| {
+            WindowSampler {
+                max_attempts: 600,
+                ..WindowSampler::new(window, 5, 3)
+            }
             .sample(&space, &macs, &sub, &zeros, &mut rng(0))
-            .unwrap();
+            .unwrap()
+        };
+        let batch = draw(window);
         assert_eq!(batch.window.len(), 5);
         assert_eq!((batch.extra.len(), batch.extra_from_sweep), (3, 3));
         assert!(
@@ -1523,21 +1525,11 @@ mod tests {
         }
         let distinct: HashSet<_> = batch.extra.iter().map(|a| &a.architecture).collect();
         assert_eq!(distinct.len(), 3);
-        let again = sampler
-            .sample(&space, &macs, &sub, &zeros, &mut rng(0))
-            .unwrap();
-        assert_eq!(again, batch);
+        assert_eq!(draw(window), batch);
 
         // A band below every architecture: the window is still evaluated, the band reported
         // short after both passes instead of failing the round.
-        let window = ResourceWindow::new(cheapest - 1.0 + 1e9, 1e9, 0.5);
-        let sampler = WindowSampler {
-            max_attempts: 600,
-            ..WindowSampler::new(window, 5, 3)
-        };
-        let batch = sampler
-            .sample(&space, &macs, &sub, &zeros, &mut rng(0))
-            .unwrap();
+        let batch = draw(ResourceWindow::new(cheapest - 1.0 + 1e9, 1e9, 0.5));
         assert_eq!(batch.window.len(), 5);
         assert_eq!((batch.extra.len(), batch.extra_from_sweep), (0, 0));
         assert_eq!(batch.attempts, 1_200);
