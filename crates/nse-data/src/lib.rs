@@ -11,6 +11,8 @@
 //!   bounded prefetch, and yields [`Batch`]es of Burn tensors
 //!   (`[batch, channels, height, width]` `f32` images, `[batch]` `Int` labels); it can start
 //!   at any [`Position`] to resume a run mid-epoch.
+//! - [`hold_back_lists`] writes image lists that move part of a tree's training images into
+//!   its test set, for a more precise evaluation.
 //! - [`extract_tar_gz_cached`] unpacks a dataset archive once into a cache folder.
 //! - [`write_class_index_json`] saves the class-to-index map next to results.
 //!
@@ -52,6 +54,7 @@ mod idx;
 mod image_folder;
 #[cfg(feature = "libjpeg-turbo")]
 mod libjpeg_turbo;
+mod lists;
 mod loader;
 mod memory;
 mod par;
@@ -80,6 +83,7 @@ pub use idx::{
 pub use image_folder::{
     IMAGE_EXTENSIONS, ImageFolder, ImageFolderOptions, SkippedImage, decode_image,
 };
+pub use lists::{HeldBackLists, TEST_LIST, TRAIN_LIST, hold_back_lists};
 pub use loader::{Batch, Epoch, HostBatch, HostEpoch, Loader, LoaderConfig, Position};
 pub use memory::InMemoryDataset;
 pub use sample::{Image, Sample};
