@@ -9,7 +9,7 @@ use crate::data::Pipeline;
 
 use nse_space::{
     Architecture, CostKind, CostModel, CostTable, LatencyRules, ResourceWindow, SearchSpace,
-    SpaceSpec,
+    SpaceSpec, WeightSampling,
 };
 
 use crate::optim::SgdSettings;
@@ -348,6 +348,11 @@ pub struct SearchConfig {
     /// `frozen`; the reference's is `momentum`).
     #[serde(default)]
     pub unsampled_ops: UnsampledOps,
+    /// Which path a weight step trains (default `bernoulli`, the reference: each sub-space
+    /// op on with probability 0.5; **\[ours\]** `uniform_count` or `fair`, see
+    /// [`WeightSampling`]).
+    #[serde(default)]
+    pub weight_sampling: WeightSampling,
     /// **\[ours\]** MixPath's shadow batch norm in the supernet: each cell normalises the
     /// mean of its branches with a batch norm of its own per branch count
     /// ([`SupernetOptions`](nse_supernet::SupernetOptions)), so that paths with different
@@ -447,6 +452,7 @@ impl SearchConfig {
             },
             sgd: SgdSettings::default(),
             unsampled_ops: UnsampledOps::Frozen,
+            weight_sampling: WeightSampling::Bernoulli,
             shadow_batch_norm: false,
             non_finite_loss: NonFiniteLoss::Stop,
             indicator: IndicatorConfig {

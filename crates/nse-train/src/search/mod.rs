@@ -23,7 +23,7 @@ pub use config::{
 };
 pub use driver::{
     Evaluator, Pause, Score, Scorer, Search, SearchOutcome, check_window, cost_table,
-    window_sampler,
+    first_evolution, window_sampler,
 };
 pub use error::{Result, SearchError};
 pub use progress::ProgressReporter;

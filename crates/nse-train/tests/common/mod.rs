@@ -121,6 +121,7 @@ pub fn config(data: &Path) -> SearchConfig {
         },
         sgd: Default::default(),
         unsampled_ops: Default::default(),
+        weight_sampling: Default::default(),
         shadow_batch_norm: false,
         non_finite_loss: Default::default(),
         indicator: IndicatorConfig {

@@ -52,6 +52,7 @@ const STREAM_WINDOW: u64 = 103;
 const STREAM_INIT: u64 = 104;
 const STREAM_EVOLUTION: u64 = 105;
 const STREAM_DATA: u64 = 106;
+const STREAM_FAIR_BLOCK: u64 = 107;
 
 /// What a call to [`Search::run`] achieved.
 #[derive(Debug, Clone, PartialEq)]
@@ -477,10 +478,7 @@ impl Search {
             }
             None => (
                 SearchProgress {
-                    evolution: EvolutionState::from_seed(
-                        &self.space,
-                        derive_seed(seed, STREAM_EVOLUTION),
-                    ),
+                    evolution: first_evolution(&self.space, seed),
                     rounds_done: 0,
                     phase: Phase::Train {
                         position: Position::default(),
@@ -792,7 +790,7 @@ pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
         ..config.clone()
     };
     let config = &resolved;
-    let evolution = EvolutionState::from_seed(&space, derive_seed(config.seed, STREAM_EVOLUTION));
+    let evolution = first_evolution(&space, config.seed);
     let mut rng = derive_rng(&[config.seed, STREAM_WINDOW, u64::MAX]);
     window_sampler(config)
         .check_feasible(&space, &costs, evolution.subspace(), &mut rng)
@@ -811,6 +809,20 @@ pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
                 r.extra_drift,
             ))
         })
+}
+
+/// The evolution state a search of `seed` starts from on `space`: its first sub-space (the
+/// first K ops of each cell's introduction order) and the pending pool. The same for every
+/// search of that seed, whatever its training seed.
+pub fn first_evolution(space: &SearchSpace, seed: u64) -> EvolutionState {
+    EvolutionState::from_seed(space, derive_seed(seed, STREAM_EVOLUTION))
+}
+
+/// The seed of the block `block` of cell `cell` in round `round` (from 0) of
+/// [`WeightSampling::Fair`](nse_space::WeightSampling::Fair) weight sampling.
+fn fair_block_seed(seed: u64, round: u64, cell: u64, block: u64) -> u64 {
+    use rand::RngCore;
+    derive_rng(&[seed, STREAM_FAIR_BLOCK, round, cell, block]).next_u64()
 }
 
 /// A seed for `stream` of a run with `seed`.

@@ -1,5 +1,5 @@
-//! One round of supernet training (docs/method.md §6): weight steps on uniformly sampled
-//! paths, indicator steps every `indicator.every` steps, dropping, probes and checkpoints.
+//! One round of supernet training (docs/method.md §6): weight steps on sampled paths
+//! (`weight_sampling`), indicator steps every `indicator.every` steps, dropping, probes and checkpoints.
 
 use super::*;
 
@@ -92,14 +92,16 @@ impl Search {
                 let batch = batch?;
                 let batch_position = batch.position;
                 let subspace = progress.evolution.subspace().clone();
-                // Weight step: uniform multi-branch sampling over the sub-space.
-                let mut rng = derive_rng(&[
-                    self.config.training_seed(),
-                    STREAM_WEIGHT_STEP,
-                    round as u64,
+                // Weight step: a multi-branch path of the sub-space, drawn as
+                // `weight_sampling` says (the reference: each op with probability 0.5).
+                let seed = self.config.training_seed();
+                let mut rng = derive_rng(&[seed, STREAM_WEIGHT_STEP, round as u64, step]);
+                let arch = subspace.sample_weight_path(
+                    self.config.weight_sampling,
                     step,
-                ]);
-                let arch = subspace.sample_uniform(&mut rng);
+                    &mut rng,
+                    |cell, block| fair_block_seed(seed, round as u64, cell as u64, block),
+                );
                 let lr_now = schedule.lr(step as usize);
                 let coast = self.coasting_ops(&subspace, arch.cells(), step);
                 let images = if self.poisoned.contains(&(round + 1, step + 1)) {
