@@ -7,6 +7,14 @@
 //!   Kendall τ and Spearman ρ between the two accuracies with bootstrap 95 % intervals, top-k
 //!   overlap, and beside them the same for ranking by cost alone, Kendall's partial τ given
 //!   the cost and τ within cost strata — what the supernet adds beyond the cost.
+//! - [`ExperimentKind::GroundTruth`]: the retrained accuracies a ranking is measured against,
+//!   and how far they can rank at all: `archs` architectures of the first sub-space spread
+//!   evenly over the cost window, each retrained with `seeds` seeds; the spread between
+//!   architectures against the retraining noise ([`stats::SignalToNoise`]) and the noise
+//!   ceiling of τ, overall and within cost strata. With a [`pilot`](ExperimentConfig::pilot)
+//!   a few architectures go first and a [`PilotRule`] fixed beforehand decides whether the
+//!   rest are retrained. `ranking --candidates-from` scores these architectures with a
+//!   supernet.
 //! - [`ExperimentKind::VsRandom`]: the final front against `archs` architectures drawn at
 //!   random from the whole pool at matched cost (each within `cost_tolerance` of a front
 //!   entry), all retrained with the same recipe over `seeds` seeds.
@@ -25,8 +33,8 @@
 //! | `search/` | the search run (unless [`ExperimentConfig::run`] names an existing one); `fixed-search/` or `single-branch-search/` for `vs-fixed`; `search-m1/`, … for the other supernets of an [`ensemble`](ExperimentConfig::ensemble) |
 //! | `candidates.json` | the architectures chosen (with their held-out top-1 and loss per supernet for `ranking`), written as they are scored |
 //! | `retrain/<label>-s<seed>/` | one retraining run per architecture and seed ([`crate::retrain`]'s folder) |
-//! | `ranking.json`, `vs-random.json`, `vs-fixed.json` | the report (top-level numbers first, then one entry per architecture) |
-//! | `ranking.png`, `vs-random.png`, `vs-fixed.png` | the scatter plot |
+//! | `ranking.json`, `ground-truth.json`, `vs-random.json`, `vs-fixed.json` | the report (top-level numbers first, then one entry per architecture) |
+//! | `ranking.png`, `ground-truth.png`, `vs-random.png`, `vs-fixed.png` | the scatter plot |
 //!
 //! Every stage is resumable: an interrupted experiment run again with the same config
 //! continues the search from its checkpoint, keeps the scored candidates and each finished
@@ -56,6 +64,7 @@
 //! ```
 
 mod error;
+mod ground_truth;
 mod ranking;
 mod retrain_jobs;
 pub mod stats;
@@ -74,6 +83,10 @@ use crate::search::report::write_json_atomic;
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
+pub use ground_truth::{
+    Baselines, GROUND_TRUTH_FILE, GroundTruthArchitecture, GroundTruthReport, PilotDecision,
+    PilotReport, PilotRule, spread_over_window,
+};
 pub use ranking::{
     EnsembleMember, ProbePoint, RankedArchitecture, RankingComparison, RankingReport,
 };
@@ -96,37 +109,51 @@ pub enum ExperimentKind {
     VsRandom,
     /// The evolving space against a fixed one at the same budget.
     VsFixed,
+    /// Retrained accuracies to rank against, and their noise ceiling.
+    GroundTruth,
 }
 
 impl ExperimentKind {
-    /// `ranking`, `vs-random` or `vs-fixed`: the name on the command line and of the report.
+    /// Every kind.
+    pub const ALL: [ExperimentKind; 4] = [
+        Self::Ranking,
+        Self::GroundTruth,
+        Self::VsRandom,
+        Self::VsFixed,
+    ];
+
+    /// `ranking`, `ground-truth`, `vs-random` or `vs-fixed`: the name on the command line and of the report.
     pub fn name(self) -> &'static str {
         match self {
             ExperimentKind::Ranking => "ranking",
             ExperimentKind::VsRandom => "vs-random",
             ExperimentKind::VsFixed => "vs-fixed",
+            ExperimentKind::GroundTruth => "ground-truth",
         }
     }
 
     /// The kind called `name`.
     pub fn from_name(name: &str) -> Result<Self> {
-        [Self::Ranking, Self::VsRandom, Self::VsFixed]
+        Self::ALL
             .into_iter()
             .find(|k| k.name() == name)
             .ok_or_else(|| {
                 ExperimentError::Config(format!(
-                    "unknown experiment `{name}` (known: ranking, vs-random, vs-fixed)"
+                    "unknown experiment `{name}` (known: ranking, ground-truth, vs-random, \
+                     vs-fixed)"
                 ))
             })
     }
 
-    /// The default of [`ExperimentConfig::archs`]: 20 for `ranking`, 8 random architectures
+    /// The default of [`ExperimentConfig::archs`]: 20 for `ranking`, 24 for
+    /// `ground-truth`, 8 random architectures
     /// for `vs-random`, the best 3 front entries of each side for `vs-fixed`.
     pub fn default_archs(self) -> usize {
         match self {
             ExperimentKind::Ranking => 20,
             ExperimentKind::VsRandom => 8,
             ExperimentKind::VsFixed => 3,
+            ExperimentKind::GroundTruth => 24,
         }
     }
 }
@@ -178,6 +205,18 @@ pub struct ExperimentConfig {
     /// `vs-fixed` only: what the search is compared with (default: a fixed space).
     #[serde(default)]
     pub baseline: Baseline,
+    /// `ground-truth` only: architectures of a pilot retrained first, spread over the whole
+    /// set (0: no pilot); [`pilot_rule`](Self::pilot_rule) then decides whether the others
+    /// are retrained.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pilot: usize,
+    /// `ground-truth` only: the pilot's decision rule.
+    #[serde(default)]
+    pub pilot_rule: PilotRule,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn one() -> usize {
@@ -201,6 +240,8 @@ impl ExperimentConfig {
             probe: false,
             ensemble: 1,
             baseline: Baseline::FixedSpace,
+            pilot: 0,
+            pilot_rule: PilotRule::default(),
         }
     }
 
@@ -259,6 +300,30 @@ impl ExperimentConfig {
                     .into(),
             );
         }
+        if self.kind == ExperimentKind::GroundTruth {
+            if self.seeds < 2 {
+                return fail(format!(
+                    "ground-truth measures the retraining noise: `seeds` must be at least 2, \
+                     got {}",
+                    self.seeds
+                ));
+            }
+            if self.run.is_some() {
+                return fail("ground-truth runs no search: leave out `run`".into());
+            }
+            if self.pilot > 0 && !(3..self.archs).contains(&self.pilot) {
+                return fail(format!(
+                    "`pilot` must be at least 3 and below `archs` ({}), got {}",
+                    self.archs, self.pilot
+                ));
+            }
+            self.pilot_rule.check()?;
+        } else if self.pilot > 0 {
+            return fail(format!(
+                "`pilot` is for ground-truth, not {}",
+                self.kind.name()
+            ));
+        }
         self.recipe.check()?;
         if self.run.is_none() {
             self.search.check()?;
@@ -277,6 +342,8 @@ pub enum ExperimentReport {
     VsRandom(VsRandomReport),
     /// [`ExperimentKind::VsFixed`].
     VsFixed(VsFixedReport),
+    /// [`ExperimentKind::GroundTruth`].
+    GroundTruth(GroundTruthReport),
 }
 
 /// An experiment bound to its output folder and device.
@@ -349,6 +416,9 @@ impl Experiment {
             ExperimentKind::Ranking => ExperimentReport::Ranking(self.ranking(reporter)?),
             ExperimentKind::VsRandom => ExperimentReport::VsRandom(self.vs_random(reporter)?),
             ExperimentKind::VsFixed => ExperimentReport::VsFixed(self.vs_fixed(reporter)?),
+            ExperimentKind::GroundTruth => {
+                ExperimentReport::GroundTruth(self.ground_truth(reporter)?)
+            }
         })
     }
 

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SearchSpace, SubSpace};
 
 use super::error::{ExperimentError, Result};
+use super::ground_truth::GroundTruthReport;
 use super::retrain_jobs::{Job, RetrainedArchitecture};
 use super::stats::{
-    bootstrap_95, bootstrap_95_columns, kendall_tau, mean_pairwise_kendall_tau,
-    mean_pairwise_pearson, noise_ceiling_kendall_tau, partial_kendall_tau, spearman_brown,
-    spearman_rho, stratified_kendall_tau, top_k_overlap,
+    Difference, SignalToNoise, Summary, bootstrap_95, bootstrap_95_columns, difference,
+    kendall_tau, mean_pairwise_kendall_tau, partial_kendall_tau, signal_to_noise, spearman_rho,
+    stratified_kendall_tau, summary, top_k_overlap,
 };
 use super::{
     CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
@@ -25,9 +26,12 @@ use crate::search::report::write_json_atomic;
 use crate::search::{Score, Search, window_sampler};
 
 /// Architectures drawn per architecture wanted, to choose the cost-stratified ones from.
-const POOL_FACTOR: usize = 8;
+pub(super) const POOL_FACTOR: usize = 8;
 /// Architectures per cost stratum of [`RankingReport::stratified_kendall_tau`].
-const STRATUM_SIZE: usize = 5;
+pub(super) const STRATUM_SIZE: usize = 5;
+/// Architectures in the top group of [`RankingReport::top_gap`] (fewer when there are fewer
+/// than 20 architectures: a quarter of them).
+const TOP_GAP_K: usize = 5;
 
 /// One architecture of the ranking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,14 +126,31 @@ pub struct RankingReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retraining_agreement_kendall_tau: Option<f64>,
     /// With two or more seeds: the share of the ground truth's variance across
-    /// architectures that is signal ([`spearman_brown`] of the seeds' mean pairwise Pearson
-    /// correlation, for the mean of all seeds).
+    /// architectures that is signal, for the mean of all seeds
+    /// ([`SignalToNoise::reliability`] of the variance components).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ground_truth_reliability: Option<f64>,
     /// With two or more seeds: the τ a perfect predictor would reach against this ground
-    /// truth ([`noise_ceiling_kendall_tau`]); the measured τ is to be read against it.
+    /// truth ([`SignalToNoise::ceiling_kendall_tau`]); the measured τ is to be read against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_ceiling_kendall_tau: Option<f64>,
+    /// With two or more seeds: the same within the cost strata, to read
+    /// [`stratified_kendall_tau`](Self::stratified_kendall_tau) against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stratified_noise_ceiling_kendall_tau: Option<f64>,
+    /// With two or more seeds: the ground truth's retraining noise and spread between
+    /// architectures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground_truth_noise: Option<SignalToNoise>,
+    /// Kendall τ of the retrained accuracy against MACs, parameters and branch count: the
+    /// baselines a supernet has to beat (the search's metric is
+    /// [`cost_kendall_tau`](Self::cost_kendall_tau)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baselines: Option<RankingBaselines>,
+    /// The retrained accuracy of the supernet's best [`TopGap::k`] against the rest, the
+    /// architecture as the unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_gap: Option<TopGap>,
     /// Supernets whose scores were averaged
     /// ([`ExperimentConfig::ensemble`](super::ExperimentConfig::ensemble)).
     pub ensemble: usize,
@@ -202,6 +223,21 @@ impl RankingReport {
                 "; {} retraining seeds agree at tau {agreement:.3}, noise ceiling tau {ceiling:.3}",
                 self.seeds
             );
+            if let Some(stratified) = self.stratified_noise_ceiling_kendall_tau {
+                line += &format!(" ({stratified:.3} within strata)");
+            }
+        }
+        if let Some(b) = &self.baselines {
+            line += &format!(
+                "; baselines: tau with MACs {:.3}, params {:.3}, branches {:.3}",
+                b.macs, b.params, b.branches
+            );
+        }
+        if let Some(g) = &self.top_gap {
+            line += &format!(
+                "; supernet's top {} retrain {:+.2} points above the rest (95 % CI {:+.2} to {:+.2})",
+                g.k, g.difference.difference, g.difference.ci95[0], g.difference.ci95[1]
+            );
         }
         if let Some(c) = &self.compared_with_earlier {
             line += &format!(
@@ -223,6 +259,51 @@ impl RankingReport {
         }
         line
     }
+}
+
+/// Kendall τ of the retrained accuracy against what needs no supernet.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RankingBaselines {
+    /// Against the MACs.
+    pub macs: f64,
+    /// Against the parameter count.
+    pub params: f64,
+    /// Against the branch count (ops over all cells).
+    pub branches: f64,
+}
+
+/// The retrained accuracy of the `k` architectures the supernet scores best against the
+/// others': the difference of the two groups' means of architecture means, with its Welch
+/// standard error over architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TopGap {
+    /// Architectures in the top group.
+    pub k: usize,
+    /// The top group's architectures (their mean retrained accuracy).
+    pub top: Summary,
+    /// The others.
+    pub rest: Summary,
+    /// `top − rest`.
+    pub difference: Difference,
+}
+
+/// The [`TopGap`] of the best `k` by `score` against the rest, on `truth` (one value per
+/// architecture); `None` unless both groups have at least two architectures.
+pub(super) fn top_gap(score: &[f64], truth: &[f64], k: usize) -> Option<TopGap> {
+    if k < 2 || truth.len() < k + 2 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..score.len()).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    let top: Vec<f64> = order[..k].iter().map(|&i| truth[i]).collect();
+    let rest: Vec<f64> = order[k..].iter().map(|&i| truth[i]).collect();
+    let (top, rest) = (summary(&top), summary(&rest));
+    Some(TopGap {
+        k,
+        top,
+        rest,
+        difference: difference(&top, &rest),
+    })
 }
 
 /// One supernet of an ensemble and how it ranks on its own.
@@ -258,7 +339,9 @@ struct PreviousRanking {
 #[derive(Debug, Clone, Deserialize)]
 struct PreviousArchitecture {
     architecture: Architecture,
-    inherited: f64,
+    /// Its supernet score (none from a ground truth).
+    #[serde(default)]
+    inherited: Option<f64>,
     retrained: Vec<f64>,
 }
 
@@ -374,7 +457,7 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 
 /// `n` architectures spread over `pool` (sorted by cost): one at the middle of each of `n`
 /// equal-count cost quantiles.
-fn stratified<T: Clone>(pool: &[T], n: usize) -> Vec<T> {
+pub(super) fn stratified<T: Clone>(pool: &[T], n: usize) -> Vec<T> {
     (0..n)
         .map(|i| pool[((2 * i + 1) * pool.len()) / (2 * n)].clone())
         .collect()
@@ -513,7 +596,7 @@ impl Experiment {
 
         let earlier_scores: Option<Vec<f64>> = previous
             .as_ref()
-            .map(|p| p.architectures.iter().map(|a| a.inherited).collect());
+            .and_then(|p| p.architectures.iter().map(|a| a.inherited).collect());
         let retrained = match previous {
             // The ground truth of the earlier experiment: same architectures, data and recipe.
             Some(previous) => previous
@@ -590,6 +673,8 @@ impl Experiment {
             .map(|a| a.architecture.cells().iter().map(Vec::len).sum::<usize>() as f64)
             .collect();
         let labels: Vec<usize> = architectures.iter().map(|a| a.stratum).collect();
+        let macs: Vec<f64> = architectures.iter().map(|a| a.macs as f64).collect();
+        let params: Vec<f64> = architectures.iter().map(|a| a.params as f64).collect();
         let seed = self.config.search.seed;
         let b = self.config.bootstrap;
         let interval = |x: &[f64], statistic: fn(&[f64], &[f64]) -> f64, stream: u64| {
@@ -622,16 +707,17 @@ impl Experiment {
         let by_seed: Vec<Vec<f64>> = (0..self.config.seeds)
             .map(|s| architectures.iter().map(|a| a.retrained[s]).collect())
             .collect();
-        let (retraining_agreement, reliability, ceiling) = if by_seed.len() > 1 {
-            let reliability = spearman_brown(mean_pairwise_pearson(&by_seed), by_seed.len());
+        let results: Vec<Vec<f64>> = architectures.iter().map(|a| a.retrained.clone()).collect();
+        let (retraining_agreement, noise, stratified_noise) = if by_seed.len() > 1 {
             (
                 Some(mean_pairwise_kendall_tau(&by_seed)),
-                Some(reliability),
-                Some(noise_ceiling_kendall_tau(reliability)),
+                Some(signal_to_noise(&results, None)),
+                Some(signal_to_noise(&results, Some(&labels))),
             )
         } else {
             (None, None, None)
         };
+        let seeds = self.config.seeds;
         let member_reports: Vec<EnsembleMember> = if ensemble > 1 {
             members
                 .iter()
@@ -682,8 +768,17 @@ impl Experiment {
             outside_final_subspace,
             seeds: self.config.seeds,
             retraining_agreement_kendall_tau: retraining_agreement,
-            ground_truth_reliability: reliability,
-            noise_ceiling_kendall_tau: ceiling,
+            ground_truth_reliability: noise.map(|n| n.reliability(seeds)),
+            noise_ceiling_kendall_tau: noise.map(|n| n.ceiling_kendall_tau(seeds)),
+            stratified_noise_ceiling_kendall_tau: stratified_noise
+                .map(|n| n.ceiling_kendall_tau(seeds)),
+            ground_truth_noise: noise,
+            baselines: Some(RankingBaselines {
+                macs: kendall_tau(&macs, &truth),
+                params: kendall_tau(&params, &truth),
+                branches: kendall_tau(&branches, &truth),
+            }),
+            top_gap: top_gap(&inherited, &truth, TOP_GAP_K.min(n / 4)),
             ensemble,
             member_agreement_kendall_tau: (ensemble > 1)
                 .then(|| mean_pairwise_kendall_tau(&by_member_top1)),
@@ -737,8 +832,11 @@ impl Experiment {
             Some(run) => run_config(run)?,
             None => saved.search.clone(),
         };
-        let differs = if saved.kind != ExperimentKind::Ranking {
-            Some("is not a ranking")
+        let differs = if !matches!(
+            saved.kind,
+            ExperimentKind::Ranking | ExperimentKind::GroundTruth
+        ) {
+            Some("is neither a ranking nor a ground truth")
         } else if saved_search.space != config.space {
             Some("has another search space")
         } else if saved_search.data.source != config.data.source {
@@ -754,6 +852,27 @@ impl Experiment {
                  experiment's ground truth",
                 dir.display()
             )));
+        }
+        if saved.kind == ExperimentKind::GroundTruth {
+            let truth = GroundTruthReport::read(dir)?;
+            if !truth.complete {
+                return Err(ExperimentError::Config(format!(
+                    "--candidates-from `{}`: its ground truth is incomplete (its pilot stopped \
+                     it, or it has not finished)",
+                    dir.display()
+                )));
+            }
+            return Ok(PreviousRanking {
+                architectures: truth
+                    .architectures
+                    .into_iter()
+                    .map(|a| PreviousArchitecture {
+                        architecture: a.architecture,
+                        inherited: None,
+                        retrained: a.retrained,
+                    })
+                    .collect(),
+            });
         }
         read_json(&dir.join("ranking.json"))
     }

@@ -212,6 +212,141 @@ pub fn noise_ceiling_kendall_tau(reliability: f64) -> f64 {
     (2.0 / std::f64::consts::PI) * reliability.clamp(0.0, 1.0).sqrt().asin()
 }
 
+/// How much of a ground truth's spread between architectures is signal: the variance
+/// components of a one-way layout (architectures × retraining seeds), estimated by the
+/// method of moments.
+///
+/// With `m_i` the mean of architecture `i` over its `k` seeds, the retraining noise is the
+/// pooled within-architecture variance `σ²_e` (`n·(k − 1)` degrees of freedom) and the true
+/// spread between architectures `σ²_a = var(m) − σ²_e / k` (floored at 0), where `var(m)` is
+/// the sample variance of the means — or, [within strata](signal_to_noise), their pooled
+/// variance around their stratum's mean (`n − S` degrees of freedom), which leaves out what
+/// the strata (cost) explain. `ρ = σ_a / σ_e` predicts the reliability of a mean of any
+/// number of seeds ([`reliability`](Self::reliability)) and with it the noise ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SignalToNoise {
+    /// Architectures.
+    pub architectures: usize,
+    /// Retraining seeds per architecture.
+    pub seeds: usize,
+    /// Strata the architectures' spread was measured within (1: none).
+    pub strata: usize,
+    /// `σ_e`: standard deviation of one retraining around its architecture's mean.
+    pub retraining_sd: f64,
+    /// `σ_a`: standard deviation of the architectures' true means (within strata when
+    /// `strata` > 1).
+    pub architecture_sd: f64,
+    /// `ρ = σ_a / σ_e` (`NaN` without noise or without data).
+    pub ratio: f64,
+}
+
+impl SignalToNoise {
+    /// Reliability of the mean of `k` seeds: `k·ρ² / (1 + k·ρ²)`, the share of the means'
+    /// variance across architectures that is signal.
+    pub fn reliability(&self, k: usize) -> f64 {
+        let (a, e) = (self.architecture_sd.powi(2), self.retraining_sd.powi(2));
+        if e == 0.0 && a > 0.0 {
+            return 1.0;
+        }
+        a / (a + e / k as f64)
+    }
+
+    /// The noise ceiling of a ground truth that averages `k` seeds:
+    /// [`noise_ceiling_kendall_tau`] of [`reliability`](Self::reliability).
+    pub fn ceiling_kendall_tau(&self, k: usize) -> f64 {
+        let r = self.reliability(k);
+        if r.is_nan() {
+            return f64::NAN;
+        }
+        noise_ceiling_kendall_tau(r)
+    }
+}
+
+/// The [`SignalToNoise`] of `results` (`[architecture][seed]`, every architecture with the
+/// same number k ≥ 2 of seeds), overall (`strata` `None`) or within the strata labelled by
+/// `strata` (one label per architecture). `NaN` components when there are too few
+/// architectures or seeds to estimate them.
+///
+/// ```
+/// use nse_train::experiment::stats::signal_to_noise;
+/// // Seeds differ by ±0.5 around means 1, 3, 5: σ_e² = 0.5, var(m) = 4, σ_a² = 4 − 0.25.
+/// let s = signal_to_noise(&[vec![0.5, 1.5], vec![2.5, 3.5], vec![4.5, 5.5]], None);
+/// assert!((s.retraining_sd - 0.5f64.sqrt()).abs() < 1e-12);
+/// assert!((s.architecture_sd - 3.75f64.sqrt()).abs() < 1e-12);
+/// ```
+pub fn signal_to_noise(results: &[Vec<f64>], strata: Option<&[usize]>) -> SignalToNoise {
+    let n = results.len();
+    let k = results.first().map_or(0, Vec::len);
+    assert!(
+        results.iter().all(|r| r.len() == k),
+        "signal_to_noise: every architecture needs the same number of seeds"
+    );
+    let labels: Vec<usize> = match strata {
+        Some(s) => {
+            assert_eq!(
+                s.len(),
+                n,
+                "signal_to_noise: one stratum label per architecture"
+            );
+            s.to_vec()
+        }
+        None => vec![0; n],
+    };
+    let mut distinct = labels.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let groups = distinct.len();
+    let means: Vec<f64> = results
+        .iter()
+        .map(|r| r.iter().sum::<f64>() / k as f64)
+        .collect();
+    let retraining_var = if k < 2 || n == 0 {
+        f64::NAN
+    } else {
+        results
+            .iter()
+            .zip(&means)
+            .map(|(r, m)| r.iter().map(|v| (v - m).powi(2)).sum::<f64>())
+            .sum::<f64>()
+            / (n * (k - 1)) as f64
+    };
+    let between_var = if n <= groups {
+        f64::NAN
+    } else {
+        let squares: f64 = distinct
+            .iter()
+            .map(|&g| {
+                let members: Vec<f64> = (0..n)
+                    .filter(|&i| labels[i] == g)
+                    .map(|i| means[i])
+                    .collect();
+                let centre = members.iter().sum::<f64>() / members.len() as f64;
+                members.iter().map(|m| (m - centre).powi(2)).sum::<f64>()
+            })
+            .sum();
+        squares / (n - groups) as f64
+    };
+    let architecture_var = (between_var - retraining_var / k as f64).max(0.0);
+    let (retraining_sd, architecture_sd) = (retraining_var.sqrt(), architecture_var.sqrt());
+    let architecture_sd = if between_var.is_nan() || retraining_var.is_nan() {
+        f64::NAN
+    } else {
+        architecture_sd
+    };
+    SignalToNoise {
+        architectures: n,
+        seeds: k,
+        strata: groups,
+        retraining_sd,
+        architecture_sd,
+        ratio: if retraining_sd > 0.0 {
+            architecture_sd / retraining_sd
+        } else {
+            f64::NAN
+        },
+    }
+}
+
 /// A point estimate with a confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
@@ -462,6 +597,51 @@ mod tests {
         // A ground truth half signal, half noise: r = sqrt(0.5), τ = (2/π)·(π/4) = 0.5.
         assert!((noise_ceiling_kendall_tau(0.5) - 0.5).abs() < 1e-12);
         assert!(noise_ceiling_kendall_tau(0.3) < noise_ceiling_kendall_tau(0.6));
+    }
+
+    #[test]
+    fn signal_to_noise_separates_spread_from_noise() {
+        // Means 0, 2, 4, 6 with seeds ±1 around them: σ_e² = 2 (each pair's variance),
+        // var(m) = 20/3, σ_a² = 20/3 − 1.
+        let results = vec![
+            vec![-1.0, 1.0],
+            vec![1.0, 3.0],
+            vec![3.0, 5.0],
+            vec![5.0, 7.0],
+        ];
+        let s = signal_to_noise(&results, None);
+        assert_eq!((s.architectures, s.seeds, s.strata), (4, 2, 1));
+        assert!((s.retraining_sd - 2f64.sqrt()).abs() < 1e-12, "{s:?}");
+        assert!((s.architecture_sd - (20.0f64 / 3.0 - 1.0).sqrt()).abs() < 1e-12);
+        let rho2: f64 = (20.0 / 3.0 - 1.0) / 2.0;
+        assert!((s.ratio - rho2.sqrt()).abs() < 1e-12);
+        assert!((s.reliability(2) - 2.0 * rho2 / (1.0 + 2.0 * rho2)).abs() < 1e-12);
+        assert!(s.reliability(4) > s.reliability(2) && s.reliability(2) > s.reliability(1));
+        assert!(
+            (s.ceiling_kendall_tau(2) - noise_ceiling_kendall_tau(s.reliability(2))).abs() < 1e-12
+        );
+        // Within strata {0, 2} and {4, 6}: the means spread by 1 around their centres,
+        // var = 4 · 1 / (4 − 2) = 2, σ_a² = 2 − 1 = 1.
+        let within = signal_to_noise(&results, Some(&[0, 0, 1, 1]));
+        assert_eq!(within.strata, 2);
+        assert!((within.architecture_sd - 1.0).abs() < 1e-12, "{within:?}");
+        assert!(within.ceiling_kendall_tau(2) < s.ceiling_kendall_tau(2));
+        // Means that spread less than their noise: no signal, ceiling 0.
+        let noise = vec![vec![0.0, 2.0], vec![2.0, 0.0], vec![1.0, 1.2]];
+        let s = signal_to_noise(&noise, None);
+        assert_eq!(s.architecture_sd, 0.0);
+        assert_eq!(s.ceiling_kendall_tau(2), 0.0);
+        // One seed, or one architecture per stratum: nothing to estimate.
+        assert!(
+            signal_to_noise(&[vec![1.0], vec![2.0]], None)
+                .retraining_sd
+                .is_nan()
+        );
+        let one_each = signal_to_noise(&results, Some(&[0, 1, 2, 3]));
+        assert!(one_each.architecture_sd.is_nan() && one_each.ceiling_kendall_tau(2).is_nan());
+        // Identical seeds: all of the spread is signal.
+        let exact = signal_to_noise(&[vec![1.0, 1.0], vec![2.0, 2.0]], None);
+        assert_eq!(exact.reliability(2), 1.0);
     }
 
     #[test]

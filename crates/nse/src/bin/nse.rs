@@ -68,6 +68,34 @@ enum Command {
     /// Latency tables: `nse latency build` times every layer of a space on a device.
     #[command(subcommand)]
     Latency(LatencyCommand),
+    /// Data preparation: `nse data hold-back` moves training images into the test set.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Write image lists of a train/ + test/ image-folder tree with COUNT training images
+    /// (class-stratified, by seed) moved to the test list: `train.txt` and `test.txt` for
+    /// `data.source = {"kind": "image_list", ...}`, so that retrained networks are evaluated
+    /// on more images.
+    HoldBack(HoldBackArgs),
+}
+
+#[derive(Args)]
+struct HoldBackArgs {
+    /// The tree (ROOT/train/<class>/<image>, ROOT/test/<class>/<image>).
+    #[arg(long)]
+    root: PathBuf,
+    /// Training images to move to the test list.
+    #[arg(long)]
+    count: usize,
+    /// Seed of the choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder for train.txt and test.txt.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -144,8 +172,10 @@ struct LatencyBuildArgs {
 
 #[derive(Args)]
 struct ExperimentArgs {
-    /// `ranking` (inherited vs retrained accuracy), `vs-random` (the front vs random
-    /// architectures at matched cost) or `vs-fixed` (evolving vs fixed space, same budget).
+    /// `ranking` (inherited vs retrained accuracy), `ground-truth` (architectures spread
+    /// over the window retrained with several seeds, and their noise ceiling), `vs-random`
+    /// (the front vs random architectures at matched cost) or `vs-fixed` (evolving vs fixed
+    /// space, same budget).
     kind: String,
     /// A search preset: demo, cifar10, imagenet-mb27, imagenet-mb19-gpu (latency).
     #[arg(long, conflicts_with_all = ["config", "run"])]
@@ -162,10 +192,20 @@ struct ExperimentArgs {
     /// Analyse this finished search run instead of running a search.
     #[arg(long)]
     run: Option<PathBuf>,
-    /// Architectures: to rank (default 20), random ones (default 8), or front entries per
-    /// side (default 3).
+    /// Architectures: to rank (default 20), of the ground truth (default 24), random ones
+    /// (default 8), or front entries per side (default 3).
     #[arg(long)]
     archs: Option<usize>,
+    /// ground-truth: retrain this many architectures first and go on only when their
+    /// predicted noise ceiling meets the rule (--pilot-min-ceiling, --pilot-min-stratified).
+    #[arg(long, default_value_t = 0)]
+    pilot: usize,
+    /// ground-truth with --pilot: the least predicted 2-seed Kendall-tau ceiling overall.
+    #[arg(long, default_value_t = 0.65)]
+    pilot_min_ceiling: f64,
+    /// ground-truth with --pilot: the least predicted 2-seed ceiling within cost strata.
+    #[arg(long, default_value_t = 0.5)]
+    pilot_min_stratified: f64,
     /// Retraining seeds per architecture.
     #[arg(long, default_value_t = 1)]
     seeds: usize,
@@ -616,6 +656,9 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     config.probe = args.probe;
     config.ensemble = args.ensemble;
     config.baseline = Baseline::from_name(&args.baseline).map_err(|e| e.to_string())?;
+    config.pilot = args.pilot;
+    config.pilot_rule.min_ceiling = args.pilot_min_ceiling;
+    config.pilot_rule.min_stratified_ceiling = args.pilot_min_stratified;
     if let Some(n) = args.archs {
         config.archs = n;
     }
@@ -632,6 +675,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
             ExperimentReport::Ranking(r) => r.summary(),
             ExperimentReport::VsRandom(r) => r.summary(),
             ExperimentReport::VsFixed(r) => r.summary(),
+            ExperimentReport::GroundTruth(r) => r.summary(),
         }
     );
     println!(
@@ -639,6 +683,27 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         args.out.join(format!("{}.json", kind.name())).display(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+fn hold_back(args: HoldBackArgs) -> Result<(), String> {
+    let lists = nse::data::hold_back_lists(&args.root, args.count, args.seed, &args.out)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}: {} training images; {}: {} test images and {} held back from training",
+        lists.train_list.display(),
+        lists.train,
+        lists.test_list.display(),
+        lists.test,
+        lists.held_back
+    );
+    let source = serde_json::json!({
+        "kind": "image_list",
+        "root": args.root,
+        "train": lists.train_list,
+        "test": lists.test_list,
+    });
+    println!("use them with: --set 'data.source={source}'");
     Ok(())
 }
 
@@ -1112,6 +1177,7 @@ fn main() -> ExitCode {
         Command::Experiment(args) => experiment(args),
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
         Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
+        Command::Data(DataCommand::HoldBack(args)) => hold_back(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
