@@ -5,10 +5,12 @@
 
 use burn::tensor::Device;
 use nse_train::experiment::stats::{
-    kendall_tau, mean_pairwise_kendall_tau, mean_pairwise_pearson, noise_ceiling_kendall_tau,
-    spearman_brown, spearman_rho,
+    StatisticalUnit, kendall_tau, mean_pairwise_kendall_tau, signal_to_noise, spearman_rho, summary,
 };
-use nse_train::experiment::{Baseline, Experiment, ExperimentConfig, ExperimentKind};
+use nse_train::experiment::{
+    Baseline, Experiment, ExperimentConfig, ExperimentKind, GroundTruthReport, PilotDecision,
+    PilotRule,
+};
 use nse_train::progress::{Quiet, Reporter};
 use nse_train::retrain::RetrainConfig;
 use nse_train::search::{FrontFile, Search, UnsampledOps};
@@ -237,12 +239,24 @@ fn seeds_give_the_ground_truth_noise_and_an_ensemble_averages_its_supernets() {
         .collect();
     let agreement = report.retraining_agreement_kendall_tau.expect("two seeds");
     assert!(same(agreement, mean_pairwise_kendall_tau(&by_seed)));
-    let reliability = spearman_brown(mean_pairwise_pearson(&by_seed), 2);
-    assert!(same(report.ground_truth_reliability.unwrap(), reliability));
+    let results: Vec<Vec<f64>> = archs.iter().map(|a| a.retrained.clone()).collect();
+    let noise = signal_to_noise(&results, None);
+    assert_eq!(report.ground_truth_noise, Some(noise));
+    assert!(same(
+        report.ground_truth_reliability.unwrap(),
+        noise.reliability(2)
+    ));
     assert!(same(
         report.noise_ceiling_kendall_tau.unwrap(),
-        noise_ceiling_kendall_tau(reliability)
+        noise.ceiling_kendall_tau(2)
     ));
+    let baselines = report.baselines.expect("baselines");
+    let params: Vec<f64> = archs.iter().map(|a| a.params as f64).collect();
+    assert!(same(baselines.params, kendall_tau(&params, &truth)));
+    assert!(
+        report.top_gap.is_none(),
+        "4 architectures make no top group of 2 and a rest"
+    );
     let branches: Vec<f64> = archs
         .iter()
         .map(|a| a.architecture.cells().iter().map(Vec::len).sum::<usize>() as f64)
@@ -361,8 +375,14 @@ fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
                 .all(|f| f.architecture != r.architecture)
         );
     }
-    assert_eq!(report.front_summary.n, 2 * front_len);
-    assert_eq!(report.random_summary.n, 6);
+    // The architecture is the unit: one sample per architecture, the mean of its seeds.
+    assert_eq!(report.unit, StatisticalUnit::Architecture);
+    assert_eq!(report.front_summary.n, front_len);
+    assert_eq!(report.random_summary.n, 3);
+    let means: Vec<f64> = report.random.iter().map(|r| r.retrained_mean).collect();
+    let expected = summary(&means);
+    assert!((report.random_summary.sd - expected.sd).abs() < 1e-9);
+    assert!((report.random_summary.mean - expected.mean).abs() < 1e-9);
     let d = report.front_summary.mean - report.random_summary.mean;
     assert!((report.difference.difference - d).abs() < 1e-9);
     assert!(report.difference.ci95[0] <= d && d <= report.difference.ci95[1]);
@@ -383,6 +403,8 @@ fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
     assert_eq!(evolving_front.rounds, 2);
     assert!(!fixed.evolving.is_empty() && fixed.evolving.len() <= 2);
     assert_eq!(fixed.pairs.len(), fixed.evolving.len());
+    assert_eq!(fixed.unit, StatisticalUnit::Architecture);
+    assert_eq!(fixed.evolving_summary.n, fixed.evolving.len());
     for p in &fixed.pairs {
         let d = fixed.evolving[p.evolving].retrained_mean - fixed.fixed[p.fixed].retrained_mean;
         assert!((p.difference - d).abs() < 1e-9);
@@ -436,4 +458,195 @@ fn total_steps(run: &std::path::Path) -> u64 {
     nse_train::search::checkpoint::read_progress(&dir)
         .unwrap()
         .total_steps
+}
+
+#[test]
+fn ground_truth_measures_its_pilot_first_and_ranking_scores_its_architectures() {
+    let data = scratch("exp-data-gt");
+    write_dataset(&data);
+    let device = Device::flex();
+    // Enough training that the architectures and seeds differ on the 60 test images.
+    let learns = RetrainConfig {
+        epochs: 2,
+        lr: 0.1,
+        ..recipe()
+    };
+    let ground_truth = |rule: PilotRule, out: &std::path::Path| {
+        let mut c =
+            ExperimentConfig::new(ExperimentKind::GroundTruth, config(&data), learns.clone());
+        c.archs = 6;
+        c.pilot = 3;
+        c.seeds = 2;
+        c.pilot_rule = rule;
+        let mut lines = Lines::default();
+        let report = Experiment::new(c, out, &device)
+            .unwrap()
+            .ground_truth(&mut lines)
+            .unwrap();
+        (report, lines.0)
+    };
+    let retrain_runs =
+        |out: &std::path::Path| std::fs::read_dir(out.join("retrain")).unwrap().count();
+
+    // A rule no pilot with retraining noise can meet: the experiment stops after the pilot,
+    // which retrained 3 architectures spread over the 6 (indices 1, 3, 5) with both seeds.
+    let unreachable = PilotRule {
+        min_ceiling: 1.0,
+        ..PilotRule::default()
+    };
+    let stopped_dir = scratch("exp-gt-stop");
+    let (stopped, lines) = ground_truth(unreachable, &stopped_dir);
+    let pilot = stopped.pilot.clone().expect("a pilot");
+    println!("{}", pilot.summary());
+    assert_eq!(pilot.decision, PilotDecision::Stop, "{lines:?}");
+    assert!(!stopped.complete && stopped.overall.is_none());
+    assert_eq!(pilot.architectures, [1, 3, 5]);
+    assert_eq!(
+        retrain_runs(&stopped_dir),
+        6,
+        "3 architectures x 2 seeds, no more"
+    );
+    for (i, a) in stopped.architectures.iter().enumerate() {
+        assert_eq!(a.pilot, i % 2 == 1);
+        assert_eq!(a.retrained.len(), if a.pilot { 2 } else { 0 });
+    }
+    let results: Vec<Vec<f64>> = pilot
+        .architectures
+        .iter()
+        .map(|&i| stopped.architectures[i].retrained.clone())
+        .collect();
+    assert_eq!(pilot.overall, signal_to_noise(&results, None));
+    assert!(
+        pilot.overall.retraining_sd > 0.0,
+        "seeds differ: {results:?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("stop after the pilot")));
+    // Read back (NaN, for the architectures not retrained, is null in JSON).
+    let value = |r: &GroundTruthReport| serde_json::to_value(r).unwrap();
+    assert_eq!(
+        value(&GroundTruthReport::read(&stopped_dir).unwrap()),
+        value(&stopped)
+    );
+
+    // The same draw with a rule every estimate meets goes on to all 6; the pilot's runs are
+    // the same retrainings (same seeds), and the spread is measured over all of them.
+    let always = PilotRule {
+        min_ceiling: 0.0,
+        min_stratified_ceiling: 0.0,
+        ..PilotRule::default()
+    };
+    let full_dir = scratch("exp-gt-full");
+    let (full, _) = ground_truth(always, &full_dir);
+    assert_eq!(
+        full.pilot.as_ref().unwrap().decision,
+        PilotDecision::Continue
+    );
+    assert!(full.complete);
+    assert_eq!(retrain_runs(&full_dir), 12);
+    for i in [1, 3, 5] {
+        assert_eq!(
+            full.architectures[i].retrained,
+            stopped.architectures[i].retrained
+        );
+    }
+    let all: Vec<Vec<f64>> = full
+        .architectures
+        .iter()
+        .map(|a| a.retrained.clone())
+        .collect();
+    assert_eq!(full.overall, Some(signal_to_noise(&all, None)));
+    assert_eq!(
+        full.ceiling_kendall_tau,
+        Some(signal_to_noise(&all, None).ceiling_kendall_tau(2))
+    );
+    let costs: Vec<f64> = full.architectures.iter().map(|a| a.cost).collect();
+    assert!(costs.windows(2).all(|w| w[0] <= w[1]), "by cost: {costs:?}");
+    assert!(
+        costs
+            .iter()
+            .all(|&c| full.window[0] < c && c < full.window[1])
+    );
+    let first_cells = &full.subspace;
+    for a in &full.architectures {
+        for (cell, ops) in a.architecture.cells().iter().enumerate() {
+            assert!(
+                ops.iter().all(|op| first_cells[cell].contains(op)),
+                "first sub-space"
+            );
+        }
+    }
+    assert!(full_dir.join("ground-truth.png").exists());
+
+    // A ranking scores exactly these architectures and takes their means as its truth,
+    // retraining nothing.
+    let mut one_round = config(&data);
+    one_round.max_rounds = Some(1);
+    let mut c = ExperimentConfig::new(ExperimentKind::Ranking, one_round, learns.clone());
+    c.seeds = 2;
+    c.archs = 6;
+    c.bootstrap = 50;
+    c.candidates_from = Some(full_dir.clone());
+    let ranked_dir = scratch("exp-gt-ranking");
+    let ranking = Experiment::new(c.clone(), &ranked_dir, &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap();
+    assert!(!ranked_dir.join("retrain").exists(), "nothing retrained");
+    let truth: Vec<f64> = full
+        .architectures
+        .iter()
+        .map(|a| a.retrained_mean)
+        .collect();
+    let ranked: Vec<f64> = ranking
+        .architectures
+        .iter()
+        .map(|a| a.retrained_mean)
+        .collect();
+    assert_eq!(ranked, truth);
+    assert!(
+        ranking.compared_with_earlier.is_none(),
+        "a ground truth has no supernet score"
+    );
+    assert_eq!(ranking.ground_truth_noise, full.overall);
+    // An incomplete ground truth is refused.
+    c.candidates_from = Some(stopped_dir.clone());
+    let err = Experiment::new(c, &scratch("exp-gt-ranking-2"), &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap_err();
+    assert!(err.to_string().contains("incomplete"), "{err}");
+
+    // Bad settings are refused before anything runs.
+    for (tweak, says) in [
+        (
+            Box::new(|c: &mut ExperimentConfig| c.seeds = 1) as Box<dyn Fn(&mut ExperimentConfig)>,
+            "`seeds` must be at least 2",
+        ),
+        (
+            Box::new(|c: &mut ExperimentConfig| c.pilot = 6),
+            "`pilot` must be at least 3",
+        ),
+        (
+            Box::new(|c: &mut ExperimentConfig| c.pilot = 2),
+            "`pilot` must be at least 3",
+        ),
+    ] {
+        let mut c = ExperimentConfig::new(ExperimentKind::GroundTruth, config(&data), recipe());
+        c.archs = 6;
+        c.seeds = 2;
+        tweak(&mut c);
+        let err = Experiment::new(c, &scratch("exp-gt-bad"), &device)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    let mut c = ExperimentConfig::new(ExperimentKind::Ranking, config(&data), recipe());
+    c.pilot = 3;
+    let err = Experiment::new(c, &scratch("exp-gt-bad"), &device)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("`pilot` is for ground-truth"),
+        "{err}"
+    );
 }

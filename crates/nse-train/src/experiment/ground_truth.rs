@@ -24,7 +24,9 @@ use nse_space::{Architecture, CostTable, FEASIBILITY_PROBABILITIES, SearchSpace,
 use super::error::{ExperimentError, Result};
 use super::ranking::{POOL_FACTOR, STRATUM_SIZE, stratified};
 use super::retrain_jobs::{Job, RetrainedArchitecture};
-use super::stats::{SignalToNoise, kendall_tau, mean_pairwise_kendall_tau, signal_to_noise};
+use super::stats::{
+    SignalToNoise, kendall_tau, mean_pairwise_kendall_tau, nullable_f64, signal_to_noise,
+};
 use super::{CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json};
 use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
@@ -115,10 +117,13 @@ pub struct PilotReport {
     /// Within the cost strata of the whole set (the pilot holds a few of each).
     pub within_strata: SignalToNoise,
     /// The noise ceiling predicted for a ground truth of `rule.seeds` seeds.
+    #[serde(deserialize_with = "nullable_f64")]
     pub predicted_ceiling: f64,
     /// The same within cost strata.
+    #[serde(deserialize_with = "nullable_f64")]
     pub predicted_stratified_ceiling: f64,
     /// Mean Kendall τ between the pilot's retraining seeds.
+    #[serde(deserialize_with = "nullable_f64")]
     pub retraining_agreement_kendall_tau: f64,
     /// The rule applied.
     pub rule: PilotRule,
@@ -180,7 +185,8 @@ pub struct GroundTruthArchitecture {
     /// Test top-1 of each retraining seed, percent (empty when not retrained: after a
     /// pilot that stopped the experiment).
     pub retrained: Vec<f64>,
-    /// Their mean (`NaN` when not retrained).
+    /// Their mean (`NaN`, `null` in JSON, when not retrained).
+    #[serde(deserialize_with = "nullable_f64")]
     pub retrained_mean: f64,
 }
 
@@ -231,10 +237,13 @@ pub struct GroundTruthReport {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Baselines {
     /// Against the cost (the search's metric: MACs here).
+    #[serde(deserialize_with = "nullable_f64")]
     pub cost: f64,
     /// Against the parameter count.
+    #[serde(deserialize_with = "nullable_f64")]
     pub params: f64,
     /// Against the branch count (ops over all cells).
+    #[serde(deserialize_with = "nullable_f64")]
     pub branches: f64,
 }
 

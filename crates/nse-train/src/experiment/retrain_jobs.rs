@@ -140,6 +140,12 @@ impl Experiment {
     }
 }
 
+/// The mean retrained accuracy of each architecture of `group`: the samples of a
+/// comparison between groups (the seeds of one architecture are not independent samples).
+pub(crate) fn architecture_means(group: &[RetrainedArchitecture]) -> Vec<f64> {
+    group.iter().map(|a| a.retrained_mean).collect()
+}
+
 /// Plots every retraining of two groups against cost (`first` as red dots, `second` as blue
 /// dots, with the legend `names`) into `path`; a failure to draw is reported as a warning,
 /// not an error.

@@ -212,6 +212,14 @@ pub fn noise_ceiling_kendall_tau(reliability: f64) -> f64 {
     (2.0 / std::f64::consts::PI) * reliability.clamp(0.0, 1.0).sqrt().asin()
 }
 
+/// Reads an `f64` that JSON may hold as `null`: serde_json writes `NaN` (an undefined
+/// statistic) as `null`, and this reads it back as `NaN`.
+pub(crate) fn nullable_f64<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}
+
 /// How much of a ground truth's spread between architectures is signal: the variance
 /// components of a one-way layout (architectures × retraining seeds), estimated by the
 /// method of moments.
@@ -232,11 +240,14 @@ pub struct SignalToNoise {
     /// Strata the architectures' spread was measured within (1: none).
     pub strata: usize,
     /// `σ_e`: standard deviation of one retraining around its architecture's mean.
+    #[serde(deserialize_with = "nullable_f64")]
     pub retraining_sd: f64,
     /// `σ_a`: standard deviation of the architectures' true means (within strata when
     /// `strata` > 1).
+    #[serde(deserialize_with = "nullable_f64")]
     pub architecture_sd: f64,
     /// `ρ = σ_a / σ_e` (`NaN` without noise or without data).
+    #[serde(deserialize_with = "nullable_f64")]
     pub ratio: f64,
 }
 
@@ -418,6 +429,16 @@ pub fn bootstrap_95_columns<R: Rng + ?Sized>(
         low: at(0.025),
         high: at(0.975),
     }
+}
+
+/// What one sample of a group comparison is, named in every report that compares groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatisticalUnit {
+    /// An architecture: the mean of its retraining seeds.
+    Architecture,
+    /// A search: one value per search run (its front's best, its τ, …).
+    Search,
 }
 
 /// Mean, sample standard deviation and standard error of a group of results.

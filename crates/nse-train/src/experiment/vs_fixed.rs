@@ -7,8 +7,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ExperimentError, Result};
-use super::retrain_jobs::{Job, RetrainedArchitecture, plot_groups};
-use super::stats::{Difference, Summary, difference, summary};
+use super::retrain_jobs::{Job, RetrainedArchitecture, architecture_means, plot_groups};
+use super::stats::{Difference, StatisticalUnit, Summary, difference, summary};
 use super::{Experiment, ExperimentKind, run_config, run_front};
 use crate::progress::Reporter;
 use crate::search::report::write_json_atomic;
@@ -71,8 +71,15 @@ pub struct CostPair {
 }
 
 /// What `vs-fixed` measured (`vs-fixed.json`).
+///
+/// The statistical unit of the summaries is the **architecture** (the mean of its seeds,
+/// [`unit`](Self::unit)). Each side is one search, so nothing here measures how the method
+/// varies between searches: a claim that one side's method is better needs several searches
+/// per side, with the search as the unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VsFixedReport {
+    /// What one sample of the summaries is: `architecture` (the mean of its seeds).
+    pub unit: StatisticalUnit,
     /// What the search was compared with (the `fixed` fields are that side's).
     #[serde(default)]
     pub baseline: Baseline,
@@ -80,11 +87,11 @@ pub struct VsFixedReport {
     pub evolving_best: f64,
     /// The same for the baseline.
     pub fixed_best: f64,
-    /// All retrainings of the evolving side: n, mean, sd, standard error.
+    /// The evolving side's architecture means: n (architectures), mean, sd, standard error.
     pub evolving_summary: Summary,
-    /// All retrainings of the fixed side.
+    /// The fixed side's architecture means.
     pub fixed_summary: Summary,
-    /// `evolving mean − fixed mean` with its Welch standard error.
+    /// `evolving mean − fixed mean` with its Welch standard error over architectures.
     pub difference: Difference,
     /// Each evolving entry paired with the fixed entry nearest in cost.
     pub pairs: Vec<CostPair>,
@@ -93,7 +100,7 @@ pub struct VsFixedReport {
     /// Weight steps of each side (equal by construction).
     pub weight_steps: u64,
     /// Unit of the costs.
-    pub unit: String,
+    pub cost_unit: String,
     /// Retraining seeds per architecture.
     pub seeds: usize,
     /// The evolving search run.
@@ -113,14 +120,22 @@ impl VsFixedReport {
     pub fn summary(&self) -> String {
         let [search, baseline] = self.baseline.sides();
         format!(
-            "vs-fixed, {search} against {baseline} ({} weight steps each): {search} best \
-             {:.2} %, mean {:.2}; {baseline} best {:.2} %, mean {:.2}; paired difference at \
-             matched cost {:+.2}",
+            "vs-fixed, {search} against {baseline} ({} weight steps each, one search per \
+             side), by architecture (the mean of {} seeds each): {search} best {:.2} %, mean \
+             {:.2} ({} architectures); {baseline} best {:.2} %, mean {:.2} ({} architectures); \
+             difference {:+.2} (95 % CI {:+.2} to {:+.2}); paired difference at matched cost \
+             {:+.2}",
             self.weight_steps,
+            self.seeds,
             self.evolving_best,
             self.evolving_summary.mean,
+            self.evolving_summary.n,
             self.fixed_best,
             self.fixed_summary.mean,
+            self.fixed_summary.n,
+            self.difference.difference,
+            self.difference.ci95[0],
+            self.difference.ci95[1],
             self.paired_difference
         )
     }
@@ -233,17 +248,17 @@ impl Experiment {
                 }
             })
             .collect();
-        let values = |side: &[RetrainedArchitecture]| -> Vec<f64> {
-            side.iter().flat_map(|a| a.retrained.clone()).collect()
-        };
         let best = |side: &[RetrainedArchitecture]| {
             side.iter()
                 .map(|a| a.retrained_mean)
                 .fold(f64::NEG_INFINITY, f64::max)
         };
-        let (evolving_summary, fixed_summary) =
-            (summary(&values(&evolving)), summary(&values(&fixed)));
+        let (evolving_summary, fixed_summary) = (
+            summary(&architecture_means(&evolving)),
+            summary(&architecture_means(&fixed)),
+        );
         let report = VsFixedReport {
+            unit: StatisticalUnit::Architecture,
             baseline,
             evolving_best: best(&evolving),
             fixed_best: best(&fixed),
@@ -253,7 +268,7 @@ impl Experiment {
             paired_difference: pairs.iter().map(|p| p.difference).sum::<f64>() / pairs.len() as f64,
             pairs,
             weight_steps: evolving_steps,
-            unit: config.resource.cost_model()?.unit(),
+            cost_unit: config.resource.cost_model()?.unit(),
             seeds: self.config.seeds,
             evolving_run,
             fixed_run,
@@ -268,7 +283,7 @@ impl Experiment {
             &report.fixed,
             sides,
             &format!("retrained top-1: {} vs {}, same budget", sides[0], sides[1]),
-            &report.unit,
+            &report.cost_unit,
             &self.out.join("vs-fixed.png"),
             reporter,
         );

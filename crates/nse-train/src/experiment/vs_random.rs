@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use nse_space::{Architecture, SearchSpace};
 
 use super::error::{ExperimentError, Result};
-use super::retrain_jobs::{Job, RetrainedArchitecture, plot_groups};
-use super::stats::{Difference, Summary, difference, summary};
+use super::retrain_jobs::{Job, RetrainedArchitecture, architecture_means, plot_groups};
+use super::stats::{Difference, StatisticalUnit, Summary, difference, summary};
 use super::{
     CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
     run_front,
@@ -26,22 +26,32 @@ pub const RANDOM_MAX_OPS: usize = 4;
 const MATCH_ATTEMPTS: usize = 2_000_000;
 
 /// What `vs-random` measured (`vs-random.json`).
+///
+/// The statistical unit is the **architecture**: each architecture's seeds are averaged
+/// first, and the groups' means, spreads and their difference are taken over those
+/// architecture means ([`unit`](Self::unit)) — the seeds of one architecture are not
+/// independent samples of its group. The front comes from one search, so the difference
+/// speaks of that search's front; a claim about the method needs several searches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VsRandomReport {
-    /// Mean test top-1 of the front's retrainings (all entries and seeds).
+    /// What one sample of [`front_summary`](Self::front_summary) and
+    /// [`random_summary`](Self::random_summary) is: `architecture` (the mean of its seeds).
+    pub unit: StatisticalUnit,
+    /// Mean test top-1 of the front's architectures (each the mean of its seeds).
     pub front_mean: f64,
-    /// Mean test top-1 of the random architectures' retrainings.
+    /// Mean test top-1 of the random architectures.
     pub random_mean: f64,
-    /// `front_mean − random_mean` with its Welch standard error and 95 % interval.
+    /// `front_mean − random_mean` with its Welch standard error and 95 % interval over
+    /// architectures.
     pub difference: Difference,
-    /// The front's retrainings: n, mean, sd, standard error.
+    /// The front's architecture means: n (architectures), mean, sd, standard error.
     pub front_summary: Summary,
-    /// The random architectures' retrainings.
+    /// The random architectures' means.
     pub random_summary: Summary,
     /// Relative cost tolerance of the matching.
     pub cost_tolerance: f64,
     /// Unit of the costs.
-    pub unit: String,
+    pub cost_unit: String,
     /// Retraining seeds per architecture.
     pub seeds: usize,
     /// The search run.
@@ -58,8 +68,10 @@ impl VsRandomReport {
     /// One line with the groups' means, sds and sizes and the difference with its interval.
     pub fn summary(&self) -> String {
         format!(
-            "vs-random: front {:.2} ± {:.2} % (n {}), random {:.2} ± {:.2} % (n {}); \
-             difference {:+.2} (95 % CI {:+.2} to {:+.2}, {:.1} standard errors)",
+            "vs-random, by architecture (the mean of {} seeds each): front {:.2} ± {:.2} % \
+             ({} architectures), random {:.2} ± {:.2} % ({} architectures); difference {:+.2} \
+             (95 % CI {:+.2} to {:+.2}, {:.1} standard errors; one search's front)",
+            self.seeds,
             self.front_summary.mean,
             self.front_summary.sd,
             self.front_summary.n,
@@ -172,18 +184,19 @@ impl Experiment {
             .collect();
         let mut all = self.retrain_jobs(&config, jobs, reporter)?;
         let random = all.split_off(front.front.len());
-        let values = |group: &[RetrainedArchitecture]| -> Vec<f64> {
-            group.iter().flat_map(|a| a.retrained.clone()).collect()
-        };
-        let (front_summary, random_summary) = (summary(&values(&all)), summary(&values(&random)));
+        let (front_summary, random_summary) = (
+            summary(&architecture_means(&all)),
+            summary(&architecture_means(&random)),
+        );
         let report = VsRandomReport {
+            unit: StatisticalUnit::Architecture,
             front_mean: front_summary.mean,
             random_mean: random_summary.mean,
             difference: difference(&front_summary, &random_summary),
             front_summary,
             random_summary,
             cost_tolerance: self.config.cost_tolerance,
-            unit: costs.unit.clone(),
+            cost_unit: costs.unit.clone(),
             seeds: self.config.seeds,
             run,
             wall_seconds: started.elapsed().as_secs_f64(),
@@ -196,7 +209,7 @@ impl Experiment {
             &report.random,
             ["NSE front", "random, matched cost"],
             "retrained top-1: the front vs random architectures",
-            &report.unit,
+            &report.cost_unit,
             &self.out.join("vs-random.png"),
             reporter,
         );
