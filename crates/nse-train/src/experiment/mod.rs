@@ -15,6 +15,10 @@
 //!   a few architectures go first and a [`PilotRule`] fixed beforehand decides whether the
 //!   rest are retrained. `ranking --candidates-from` scores these architectures with a
 //!   supernet.
+//! - [`compare`]: whether a change to the supernet moves τ, as the difference of the mean τ
+//!   of several supernets per side on the same ground truth, with a paired bootstrap.
+//! - [`known_answer`]: on a pool with known strong ops, whether a search's front holds them
+//!   (weak-only reduction cells, weak-op share) against anchors computed before the search.
 //! - [`ExperimentKind::VsRandom`]: the final front against `archs` architectures drawn at
 //!   random from the whole pool at matched cost (each within `cost_tolerance` of a front
 //!   entry), all retrained with the same recipe over `seeds` seeds.
@@ -63,8 +67,10 @@
 //! # }
 //! ```
 
+pub mod compare;
 mod error;
 mod ground_truth;
+pub mod known_answer;
 mod ranking;
 mod retrain_jobs;
 pub mod stats;

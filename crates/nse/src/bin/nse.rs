@@ -174,9 +174,22 @@ struct LatencyBuildArgs {
 struct ExperimentArgs {
     /// `ranking` (inherited vs retrained accuracy), `ground-truth` (architectures spread
     /// over the window retrained with several seeds, and their noise ceiling), `vs-random`
-    /// (the front vs random architectures at matched cost) or `vs-fixed` (evolving vs fixed
-    /// space, same budget).
+    /// (the front vs random architectures at matched cost), `vs-fixed` (evolving vs fixed
+    /// space, same budget), `compare` (the mean tau of --variant rankings against that of
+    /// --base rankings of the same ground truth, with a paired bootstrap interval), or
+    /// `known-answer` (how many weak ops the front of --run holds, against anchors, when the
+    /// --strong ops are the known answer).
     kind: String,
+    /// known-answer: a strong op of the pool (`ir_k3_e6`); repeat for each.
+    #[arg(long, value_name = "OP")]
+    strong: Vec<String>,
+    /// compare: a base ranking's folder (its score) or `DIR#k` (its ensemble member k);
+    /// repeat for several supernets.
+    #[arg(long = "base", value_name = "DIR[#k]")]
+    compare_base: Vec<String>,
+    /// compare: a variant ranking's folder or `DIR#k`; repeat for several supernets.
+    #[arg(long = "variant", value_name = "DIR[#k]")]
+    compare_variant: Vec<String>,
     /// A search preset: demo, cifar10, imagenet-mb27, imagenet-mb19-gpu (latency).
     #[arg(long, conflicts_with_all = ["config", "run"])]
     preset: Option<String>,
@@ -231,9 +244,10 @@ struct ExperimentArgs {
     /// Override a recipe field: `--retrain-set epochs=2` (JSON values).
     #[arg(long = "retrain-set", value_name = "PATH=VALUE")]
     retrain_overrides: Vec<String>,
-    /// Output folder (rerun the same command to continue an interrupted experiment).
+    /// Output folder (rerun the same command to continue an interrupted experiment);
+    /// compare: the JSON file to write (optional).
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -625,7 +639,58 @@ fn search_config(
     Ok(config)
 }
 
+/// `nse experiment compare`.
+fn compare(args: &ExperimentArgs) -> Result<(), String> {
+    use nse::train::experiment::compare::{compare_rankings, read_columns, write_difference};
+    let base = read_columns(&args.compare_base).map_err(|e| e.to_string())?;
+    let variant = read_columns(&args.compare_variant).map_err(|e| e.to_string())?;
+    let seed = args.seed.unwrap_or(0);
+    let difference = compare_rankings(&base, &variant, 2000, seed).map_err(|e| e.to_string())?;
+    for (side, columns) in [("base", &difference.base), ("variant", &difference.variant)] {
+        for c in columns {
+            println!("{side} {}: tau {:.3}", c.column, c.kendall_tau);
+        }
+    }
+    println!("{}", difference.summary());
+    if let Some(out) = &args.out {
+        write_difference(out, &difference).map_err(|e| e.to_string())?;
+        println!("report: {}", out.display());
+    }
+    Ok(())
+}
+
+/// `nse experiment known-answer`.
+fn known_answer(args: &ExperimentArgs) -> Result<(), String> {
+    use nse::train::experiment::known_answer::known_answer;
+    let run = args
+        .run
+        .as_ref()
+        .ok_or("known-answer: give the finished search with --run")?;
+    let report = known_answer(run, &args.strong).map_err(|e| e.to_string())?;
+    println!("{}", report.summary());
+    if let Some(out) = &args.out {
+        nse::train::search::report::write_json_atomic(out, &report).map_err(|e| e.to_string())?;
+        println!("report: {}", out.display());
+    }
+    Ok(())
+}
+
 fn experiment(args: ExperimentArgs) -> Result<(), String> {
+    match args.kind.as_str() {
+        "compare" => return compare(&args),
+        "known-answer" => return known_answer(&args),
+        _ => {}
+    }
+    if !args.strong.is_empty() {
+        return Err("--strong is for `nse experiment known-answer`".into());
+    }
+    if !args.compare_base.is_empty() || !args.compare_variant.is_empty() {
+        return Err("--base and --variant are for `nse experiment compare`".into());
+    }
+    let out = args
+        .out
+        .clone()
+        .ok_or("--out is required: the experiment's folder")?;
     let stop = stop_on_signals();
     let device = args.common.single_device("experiment")?;
     let kind = ExperimentKind::from_name(&args.kind).map_err(|e| e.to_string())?;
@@ -663,7 +728,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         config.archs = n;
     }
     let started = Instant::now();
-    let mut experiment = Experiment::new(config, &args.out, &device).map_err(|e| e.to_string())?;
+    let mut experiment = Experiment::new(config, &out, &device).map_err(|e| e.to_string())?;
     experiment.stop_when(stop);
     let mut reporter = reporter(args.common.quiet);
     let report = experiment
@@ -680,7 +745,7 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     );
     println!(
         "report: {} ({:.0} s)",
-        args.out.join(format!("{}.json", kind.name())).display(),
+        out.join(format!("{}.json", kind.name())).display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
