@@ -640,6 +640,32 @@ fn ground_truth_measures_its_pilot_first_and_ranking_scores_its_architectures() 
             .unwrap();
         assert!(err.to_string().contains(says), "{err}");
     }
+    // Given architectures are retrained as they are (in cost order), none drawn.
+    let given: Vec<nse_space::Architecture> = vec![
+        "0 | 1 | 2".parse().unwrap(),
+        "0+1+2 | 0+1 | 3+4".parse().unwrap(),
+        "- | 4 | 0".parse().unwrap(),
+    ];
+    let mut c = ExperimentConfig::new(ExperimentKind::GroundTruth, config(&data), learns.clone());
+    c.seeds = 2;
+    c.archs = 3;
+    c.architectures = given.clone();
+    let given_dir = scratch("exp-gt-given");
+    let report = Experiment::new(c.clone(), &given_dir, &device)
+        .unwrap()
+        .ground_truth(&mut Quiet)
+        .unwrap();
+    let mut retrained: Vec<_> = report.architectures.iter().map(|a| a.architecture.clone()).collect();
+    retrained.sort();
+    let mut expected = given.clone();
+    expected.sort();
+    assert_eq!(retrained, expected);
+    assert!(report.architectures.windows(2).all(|w| w[0].cost <= w[1].cost));
+    assert!(report.architectures.iter().all(|a| a.retrained.len() == 2));
+    c.archs = 4;
+    let err = Experiment::new(c, &scratch("exp-gt-bad"), &device).err().unwrap();
+    assert!(err.to_string().contains("must equal the number of given"), "{err}");
+
     let mut c = ExperimentConfig::new(ExperimentKind::Ranking, config(&data), recipe());
     c.pilot = 3;
     let err = Experiment::new(c, &scratch("exp-gt-bad"), &device)

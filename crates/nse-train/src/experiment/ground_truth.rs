@@ -2,7 +2,8 @@
 //! seeds, and how much of their spread is signal — measured on a pilot first, under a rule
 //! fixed before the runs.
 //!
-//! The architectures come from the first sub-space of the search (the one every one-round
+//! Unless given ([`ExperimentConfig::architectures`](super::ExperimentConfig::architectures)),
+//! the architectures come from the first sub-space of the search (the one every one-round
 //! supernet of the same `seed` trains on), drawn at a sweep of branch probabilities so that
 //! their branch counts differ, and picked evenly over the window's cost range: the i-th of n
 //! is the drawn architecture nearest to cost `low + (i + ½)·(high − low)/n`. No supernet is
@@ -410,6 +411,17 @@ impl Experiment {
         let path = self.out.join(CANDIDATES_FILE);
         let chosen: Vec<Architecture> = if path.exists() {
             read_json(&path)?
+        } else if !self.config.architectures.is_empty() {
+            let mut given: Vec<(Architecture, f64)> = self
+                .config
+                .architectures
+                .iter()
+                .map(|a| (a.clone(), costs.architecture_cost(a.cells())))
+                .collect();
+            given.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let chosen: Vec<Architecture> = given.into_iter().map(|(a, _)| a).collect();
+            write_json_atomic(&path, &chosen)?;
+            chosen
         } else {
             let attempts = config.evaluation.attempts_per_architecture.max(1) * n * POOL_FACTOR;
             let mut rng = derive_rng(&[config.seed, STREAM_EXPERIMENT, 20]);

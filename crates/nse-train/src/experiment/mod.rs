@@ -219,6 +219,11 @@ pub struct ExperimentConfig {
     /// `ground-truth` only: the pilot's decision rule.
     #[serde(default)]
     pub pilot_rule: PilotRule,
+    /// `ground-truth` only: retrain these architectures (any of the space, in cost order)
+    /// instead of drawing [`archs`](Self::archs) from the first sub-space; `archs` must
+    /// equal their number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub architectures: Vec<nse_space::Architecture>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -248,6 +253,7 @@ impl ExperimentConfig {
             baseline: Baseline::FixedSpace,
             pilot: 0,
             pilot_rule: PilotRule::default(),
+            architectures: Vec::new(),
         }
     }
 

@@ -180,6 +180,10 @@ struct ExperimentArgs {
     /// `known-answer` (how many weak ops the front of --run holds, against anchors, when the
     /// --strong ops are the known answer).
     kind: String,
+    /// ground-truth: retrain this architecture (text form, `0+3 | 1 | - | ...`) instead of
+    /// drawing them; repeat for each.
+    #[arg(long = "architecture", value_name = "TEXT")]
+    architectures: Vec<String>,
     /// known-answer: a strong op of the pool (`ir_k3_e6`); repeat for each.
     #[arg(long, value_name = "OP")]
     strong: Vec<String>,
@@ -722,6 +726,14 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
     config.ensemble = args.ensemble;
     config.baseline = Baseline::from_name(&args.baseline).map_err(|e| e.to_string())?;
     config.pilot = args.pilot;
+    if !args.architectures.is_empty() {
+        config.architectures = args
+            .architectures
+            .iter()
+            .map(|t| t.parse::<Architecture>().map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        config.archs = config.architectures.len();
+    }
     config.pilot_rule.min_ceiling = args.pilot_min_ceiling;
     config.pilot_rule.min_stratified_ceiling = args.pilot_min_stratified;
     if let Some(n) = args.archs {
