@@ -655,16 +655,30 @@ fn ground_truth_measures_its_pilot_first_and_ranking_scores_its_architectures() 
         .unwrap()
         .ground_truth(&mut Quiet)
         .unwrap();
-    let mut retrained: Vec<_> = report.architectures.iter().map(|a| a.architecture.clone()).collect();
+    let mut retrained: Vec<_> = report
+        .architectures
+        .iter()
+        .map(|a| a.architecture.clone())
+        .collect();
     retrained.sort();
     let mut expected = given.clone();
     expected.sort();
     assert_eq!(retrained, expected);
-    assert!(report.architectures.windows(2).all(|w| w[0].cost <= w[1].cost));
+    assert!(
+        report
+            .architectures
+            .windows(2)
+            .all(|w| w[0].cost <= w[1].cost)
+    );
     assert!(report.architectures.iter().all(|a| a.retrained.len() == 2));
     c.archs = 4;
-    let err = Experiment::new(c, &scratch("exp-gt-bad"), &device).err().unwrap();
-    assert!(err.to_string().contains("must equal the number of given"), "{err}");
+    let err = Experiment::new(c, &scratch("exp-gt-bad"), &device)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("must equal the number of given"),
+        "{err}"
+    );
 
     let mut c = ExperimentConfig::new(ExperimentKind::Ranking, config(&data), recipe());
     c.pilot = 3;

@@ -330,9 +330,31 @@ impl ExperimentConfig {
                 ));
             }
             self.pilot_rule.check()?;
+            if !self.architectures.is_empty() {
+                if self.architectures.len() != self.archs {
+                    return fail(format!(
+                        "`archs` ({}) must equal the number of given `architectures` ({})",
+                        self.archs,
+                        self.architectures.len()
+                    ));
+                }
+                let distinct: std::collections::HashSet<_> = self.architectures.iter().collect();
+                if distinct.len() != self.architectures.len() {
+                    return fail("the given `architectures` repeat one".into());
+                }
+                let space = self.search.space.check()?;
+                for a in &self.architectures {
+                    space.check_architecture(a)?;
+                }
+            }
         } else if self.pilot > 0 {
             return fail(format!(
                 "`pilot` is for ground-truth, not {}",
+                self.kind.name()
+            ));
+        } else if !self.architectures.is_empty() {
+            return fail(format!(
+                "`architectures` are for ground-truth, not {}",
                 self.kind.name()
             ));
         }
