@@ -172,6 +172,8 @@ class Context:
                     extra += " " + SMALL_IMAGENET
             elif sub_cmd == "retrain":
                 extra = SMALL_RETRAIN
+            elif sub_cmd == "experiment" and words[2:3] in (["compare"], ["known-answer"]):
+                extra = ""  # they read finished runs: nothing is trained
             elif sub_cmd == "experiment":
                 extra = SMALL_EXPERIMENT
                 if "--run" not in words:

@@ -267,7 +267,13 @@ mod tests {
             truth
                 .iter()
                 .enumerate()
-                .map(|(i, v)| v + if (i + shift) % 3 == 0 { 9.0 } else { -4.0 })
+                .map(|(i, v)| {
+                    v + if (i + shift).is_multiple_of(3) {
+                        9.0
+                    } else {
+                        -4.0
+                    }
+                })
                 .collect()
         };
         let base = vec![

@@ -347,7 +347,7 @@ mod tests {
         let n = space.num_cells();
         let weak = Architecture::new(vec![vec![2, 7]; n]).unwrap();
         let strong = Architecture::new(vec![vec![0]; n]).unwrap();
-        let m = KnownAnswerMeasures::of(&space, &labels, &[weak.clone()]);
+        let m = KnownAnswerMeasures::of(&space, &labels, std::slice::from_ref(&weak));
         assert_eq!((m.weak_only_reduction_cells, m.weak_share), (4.0, 1.0));
         let m = KnownAnswerMeasures::of(&space, &labels, &[weak, strong]);
         assert_eq!(

@@ -371,7 +371,7 @@ impl ExperimentConfig {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ExperimentReport {
     /// [`ExperimentKind::Ranking`].
-    Ranking(RankingReport),
+    Ranking(Box<RankingReport>),
     /// [`ExperimentKind::VsRandom`].
     VsRandom(VsRandomReport),
     /// [`ExperimentKind::VsFixed`].
@@ -447,7 +447,7 @@ impl Experiment {
     /// Runs the configured experiment and writes its report.
     pub fn run(&self, reporter: &mut dyn Reporter) -> Result<ExperimentReport> {
         Ok(match self.config.kind {
-            ExperimentKind::Ranking => ExperimentReport::Ranking(self.ranking(reporter)?),
+            ExperimentKind::Ranking => ExperimentReport::Ranking(Box::new(self.ranking(reporter)?)),
             ExperimentKind::VsRandom => ExperimentReport::VsRandom(self.vs_random(reporter)?),
             ExperimentKind::VsFixed => ExperimentReport::VsFixed(self.vs_fixed(reporter)?),
             ExperimentKind::GroundTruth => {

@@ -64,7 +64,7 @@ enum Command {
     /// sample with nse's logits that `python model.py` checks.
     Export(ExportArgs),
     /// Test the search: supernet ranking, NSE vs random, evolving vs fixed space.
-    Experiment(ExperimentArgs),
+    Experiment(Box<ExperimentArgs>),
     /// Latency tables: `nse latency build` times every layer of a space on a device.
     #[command(subcommand)]
     Latency(LatencyCommand),
@@ -1251,7 +1251,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Export(args) => export_command(args),
         Command::Report(args) => report_command(args),
-        Command::Experiment(args) => experiment(args),
+        Command::Experiment(args) => experiment(*args),
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
         Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
         Command::Data(DataCommand::HoldBack(args)) => hold_back(args),
