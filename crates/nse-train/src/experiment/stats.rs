@@ -478,22 +478,142 @@ pub struct Difference {
     pub difference: f64,
     /// `sqrt(sem(a)² + sem(b)²)`.
     pub standard_error: f64,
-    /// `difference / standard_error`.
+    /// `difference / standard_error` (Welch's t statistic).
     pub z: f64,
-    /// Normal-approximation 95 % interval `difference ± 1.96 · standard_error`.
+    /// Welch–Satterthwaite degrees of freedom of that statistic.
+    #[serde(default = "infinite", deserialize_with = "nullable_f64")]
+    pub degrees_of_freedom: f64,
+    /// 95 % interval `difference ± t · standard_error`, with `t` the 97.5 % quantile of
+    /// Student's t with [`degrees_of_freedom`](Self::degrees_of_freedom) (1.96 for many
+    /// samples, 2.78 for 4 degrees of freedom: small groups get honest intervals).
     pub ci95: [f64; 2],
 }
 
-/// `mean(a) − mean(b)` with its Welch standard error (each group needs two values).
+fn infinite() -> f64 {
+    f64::INFINITY
+}
+
+/// `mean(a) − mean(b)` with its Welch standard error and a Student-t 95 % interval on the
+/// Welch–Satterthwaite degrees of freedom (each group needs two values).
 pub fn difference(a: &Summary, b: &Summary) -> Difference {
-    let se = (a.sem * a.sem + b.sem * b.sem).sqrt();
+    let (va, vb) = (a.sem * a.sem, b.sem * b.sem);
+    let se = (va + vb).sqrt();
     let d = a.mean - b.mean;
+    let df = (va + vb).powi(2) / (va * va / (a.n as f64 - 1.0) + vb * vb / (b.n as f64 - 1.0));
+    let t = if df.is_finite() && df > 0.0 {
+        student_t_quantile(0.975, df)
+    } else {
+        1.96
+    };
     Difference {
         difference: d,
         standard_error: se,
         z: d / se,
-        ci95: [d - 1.96 * se, d + 1.96 * se],
+        degrees_of_freedom: df,
+        ci95: [d - t * se, d + t * se],
     }
+}
+
+/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, 9 terms; relative error below 1e-13).
+fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1 − x) = π / sin(πx).
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let sum = G[1..]
+        .iter()
+        .enumerate()
+        .fold(G[0], |acc, (i, g)| acc + g / (x + i as f64 + 1.0));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// The regularized incomplete beta function `I_x(a, b)` (continued fraction, Lentz).
+fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    // The continued fraction converges fast for x < (a + 1) / (a + b + 2).
+    if x > (a + 1.0) / (a + b + 2.0) {
+        return 1.0 - incomplete_beta(b, a, 1.0 - x);
+    }
+    let tiny = 1e-300;
+    let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
+    d = if d.abs() < tiny { tiny } else { d };
+    d = 1.0 / d;
+    let mut f = d;
+    for m in 1..300 {
+        let m = f64::from(m);
+        for numerator in [
+            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
+            d = 1.0 + numerator * d;
+            d = if d.abs() < tiny { tiny } else { d };
+            c = 1.0 + numerator / c;
+            c = if c.abs() < tiny { tiny } else { c };
+            d = 1.0 / d;
+            f *= c * d;
+        }
+        if (c * d - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    front * f / a
+}
+
+/// `P(T ≤ t)` for Student's t with `df` degrees of freedom (`df` > 0, not necessarily whole).
+pub fn student_t_cdf(t: f64, df: f64) -> f64 {
+    let tail = 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
+    if t >= 0.0 { 1.0 - tail } else { tail }
+}
+
+/// The `p` quantile of Student's t with `df` degrees of freedom, by bisection on
+/// [`student_t_cdf`] (`p` in (0, 1)).
+///
+/// ```
+/// use nse_train::experiment::stats::student_t_quantile;
+/// assert!((student_t_quantile(0.975, 4.0) - 2.776).abs() < 1e-3);
+/// assert!((student_t_quantile(0.975, 1e6) - 1.960).abs() < 1e-3);
+/// ```
+pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+    if p == 0.5 {
+        return 0.0;
+    }
+    if p < 0.5 {
+        return -student_t_quantile(1.0 - p, df);
+    }
+    let (mut low, mut high) = (0.0f64, 1.0f64);
+    while student_t_cdf(high, df) < p && high < 1e12 {
+        high *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (low + high);
+        if student_t_cdf(mid, df) < p {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    0.5 * (low + high)
 }
 
 #[cfg(test)]
@@ -666,6 +786,28 @@ mod tests {
     }
 
     #[test]
+    fn student_t_quantiles_match_the_tables() {
+        for (df, t) in [
+            (1.0, 12.706),
+            (2.0, 4.303),
+            (3.0, 3.182),
+            (5.0, 2.571),
+            (10.0, 2.228),
+            (30.0, 2.042),
+            (1000.0, 1.962),
+        ] {
+            let q = student_t_quantile(0.975, df);
+            assert!((q - t).abs() < 1e-3, "df {df}: {q} against {t}");
+        }
+        assert!((student_t_quantile(0.95, 7.0) - 1.895).abs() < 1e-3);
+        assert!((student_t_quantile(0.025, 5.0) + 2.571).abs() < 1e-3);
+        // Fractional degrees of freedom lie between their neighbours.
+        let q = student_t_quantile(0.975, 4.5);
+        assert!(q < student_t_quantile(0.975, 4.0) && q > student_t_quantile(0.975, 5.0));
+        assert!((student_t_cdf(0.0, 3.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
     fn welch_difference() {
         let a = summary(&[1.0, 2.0, 3.0]);
         assert_eq!((a.n, a.mean, a.sd), (3, 2.0, 1.0));
@@ -673,6 +815,10 @@ mod tests {
         let d = difference(&a, &b);
         let se = (2.0f64 / 3.0).sqrt();
         assert!((d.difference - 1.0).abs() < 1e-12 && (d.standard_error - se).abs() < 1e-12);
-        assert!((d.ci95[0] - (1.0 - 1.96 * se)).abs() < 1e-12);
+        // Equal variances and sizes: Welch's df is 2(n − 1) = 4, t(0.975, 4) = 2.776.
+        assert!((d.degrees_of_freedom - 4.0).abs() < 1e-12);
+        let t = student_t_quantile(0.975, 4.0);
+        assert!((d.ci95[0] - (1.0 - t * se)).abs() < 1e-12);
+        assert!((t - 2.776).abs() < 1e-3);
     }
 }
