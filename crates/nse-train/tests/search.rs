@@ -3,6 +3,7 @@
 //! before any training; the indicators move and the front is Pareto-optimal.
 
 use burn::tensor::Device;
+use nse_space::WeightSampling;
 use nse_train::progress::Quiet;
 use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledOps, check_window};
 
@@ -304,6 +305,25 @@ fn momentum_for_unsampled_ops_changes_training_and_resumes_exactly() {
         frozen[0], coasting[0],
         "the first step has nothing to coast"
     );
+}
+
+/// Both alternatives to the reference's weight-step sampling change the trained supernet,
+/// and a search stopped in the middle of a fair block (3 ops per cell here: step 7 is the
+/// second of a block) resumes to exactly the uninterrupted front and losses.
+#[test]
+fn weight_sampling_options_change_training_and_resume_exactly() {
+    for (name, sampling) in [
+        ("uniform-count", WeightSampling::UniformCount),
+        ("fair", WeightSampling::Fair),
+    ] {
+        let (reference, other, full) =
+            changes_training_and_resumes_exactly(name, |c| c.weight_sampling = sampling, 7);
+        assert_eq!(reference.len(), other.len());
+        let saved: SearchConfig =
+            serde_json::from_str(&std::fs::read_to_string(full.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(saved.weight_sampling, sampling, "recorded in config.json");
+    }
 }
 
 #[test]
