@@ -19,7 +19,7 @@ use std::time::Instant;
 use clap::Parser;
 use nse::burn::module::Module;
 use nse::burn::tensor::{Device, Distribution, Tensor};
-use nse::ops::modules::learnable_params;
+use nse::modules::learnable_params;
 use nse::space::PUBLISHED;
 use nse::supernet::ChildNetwork;
 

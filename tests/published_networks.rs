@@ -2,7 +2,7 @@
 //! parameters equal the cost model, with MACs in the range the paper reports, and run.
 
 use nse::burn::tensor::{Device, Distribution, Tensor};
-use nse::ops::modules::learnable_params;
+use nse::modules::learnable_params;
 use nse::space::{PUBLISHED, published};
 use nse::supernet::ChildNetwork;
 

@@ -87,9 +87,6 @@ pub struct ParseOpError {
 /// Errors of the `nse-ops` crate.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OpsError {
-    /// `NSE_CPU_KERNELS` (or a kernel mode given as text) is not `off`, `dense` or `all`.
-    #[error("unknown CPU kernel mode `{0}` (NSE_CPU_KERNELS): expected off, dense or all")]
-    KernelMode(String),
     /// An operation's text form could not be parsed.
     #[error(transparent)]
     Parse(#[from] ParseOpError),
@@ -189,14 +186,6 @@ pub enum OpsError {
         /// Line number (from 1).
         line: usize,
         /// What is wrong.
-        message: String,
-    },
-    /// A layer could not be timed.
-    #[error("cannot time layer {key}: {message}")]
-    LatencyMeasure {
-        /// The layer's key.
-        key: String,
-        /// Why.
         message: String,
     },
     /// A latency table file could not be read.

@@ -1,7 +1,7 @@
 //! # nse-ops
 //!
-//! The candidate operations of Neural Search-space Evolution (Ci et al., ICCV 2021) and
-//! their cost model:
+//! The candidate operations of Neural Search-space Evolution (Ci et al., ICCV 2021) as data,
+//! and their cost model — no Burn here (their modules and kernels are in `nse-modules`):
 //!
 //! - [`OpSpec`]: a typed op — inverted bottleneck `IR(k, t, d, g)`, plain `Conv(k, t)`,
 //!   `Dual(k, t)` and factorised `Rec(k, t)`, with optional squeeze-and-excitation and a
@@ -9,10 +9,10 @@
 //!   form;
 //! - [`CandidatePool`]: ordered op lists whose indices are the architecture encoding,
 //!   including the reference pools `mb19`, `mb27` and `mb72`;
-//! - [`modules`]: one Burn module per op family, built from a spec with
-//!   [`CandidateOpConfig`];
 //! - [`cost`]: multiply-accumulates, parameters and output size of an op in place, in the
-//!   convention of the paper.
+//!   convention of the paper;
+//! - [`latency`]: latency lookup tables (the NSE reference's CSV or JSON) and the layers a
+//!   network is summed from.
 //!
 //! ```
 //! use nse_ops::{CandidatePool, OpGeometry};
@@ -25,14 +25,11 @@
 
 pub mod cost;
 pub mod error;
-pub mod kernels;
 pub mod latency;
-pub mod modules;
 pub mod pool;
 pub mod spec;
 
 pub use cost::{Cost, CostMetric, OpCost, OpGeometry};
 pub use error::{OpsError, ParseErrorKind, ParseOpError, Result, SpecError};
-pub use modules::{CandidateOp, CandidateOpConfig};
 pub use pool::{CandidatePool, PoolSpec, REFERENCE_POOLS};
 pub use spec::{Activation, Groups, OpFamily, OpSpec};

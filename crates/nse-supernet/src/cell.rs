@@ -1,8 +1,8 @@
 //! The cell semantics shared by the supernet and child networks (docs/method.md §3).
 
 use burn::tensor::Tensor;
-use nse_ops::CandidateOp;
-use nse_ops::kernels::elementwise;
+use nse_modules::CandidateOp;
+use nse_modules::kernels::elementwise;
 
 /// Output of a cell running `ops` on `x`: `(x + Σ op(x)) / (|S| + 1)` for a residual cell
 /// (the identity when `ops` is empty), `Σ op(x) / |S|` otherwise.

@@ -2,8 +2,8 @@
 
 use burn::module::{Module, RunningState};
 use burn::tensor::{Device, Tensor};
-use nse_ops::CandidateOp;
-use nse_ops::CandidateOpConfig;
+use nse_modules::CandidateOp;
+use nse_modules::CandidateOpConfig;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
 
 use crate::cell::cell_output;
@@ -90,7 +90,7 @@ impl ChildNetwork {
                             &mut component_rng(seed, Component::Op(cell.index, i)),
                         )
                 })
-                .collect::<nse_ops::Result<Vec<_>>>()?;
+                .collect::<nse_modules::Result<Vec<_>>>()?;
             cells.push(ChildCell {
                 ops,
                 residual: cell.is_residual(),
@@ -153,7 +153,7 @@ impl ChildNetwork {
     /// Folds pending batch-norm statistic updates into their values; call before saving or
     /// reading statistics (done by [`ChildNetwork::save`]).
     pub fn sync_statistics(&self) {
-        nse_ops::modules::sync_batch_norm(&self.stem.conv.bn);
+        nse_modules::sync_batch_norm(&self.stem.conv.bn);
         for cell in &self.cells {
             for op in &cell.ops {
                 op.sync_statistics();
@@ -163,10 +163,10 @@ impl ChildNetwork {
 
     /// Drops the running-statistics update the last train-mode forward queued in every batch
     /// norm, keeping the statistics as before it: for a batch whose loss turned out NaN
-    /// ([`nse_ops::modules::discard_batch_norm_update`]).
+    /// ([`nse_modules::discard_batch_norm_update`]).
     pub fn discard_statistics_update(&mut self) {
         for bn in self.batch_norms_mut() {
-            nse_ops::modules::discard_batch_norm_update(bn);
+            nse_modules::discard_batch_norm_update(bn);
         }
     }
 
@@ -219,7 +219,7 @@ impl ChildNetwork {
 mod tests {
     use super::*;
     use burn::tensor::Distribution;
-    use nse_ops::modules::learnable_params;
+    use nse_modules::learnable_params;
     use nse_space::SpaceSpec;
 
     fn max_abs_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {

@@ -11,9 +11,12 @@ pub enum SupernetError {
     /// The space or the architecture is invalid.
     #[error(transparent)]
     Space(#[from] nse_space::SpaceError),
-    /// An op could not be built.
+    /// An op's data is invalid.
     #[error(transparent)]
     Ops(#[from] nse_ops::OpsError),
+    /// An op's module could not be built.
+    #[error(transparent)]
+    Modules(#[from] nse_modules::ModulesError),
     /// An input tensor does not match the network.
     #[error(
         "input of shape {got:?} does not match the network's expected [batch, {channels}, {size}, {size}]"

@@ -135,7 +135,7 @@ fn unshare(bn: &mut BatchNorm) {
 /// the replica's updates must not reach the original either. Parameters are materialised
 /// first (a clone shares lazy initialisation too).
 pub fn replica<M: BatchNorms>(network: &M, device: &Device) -> M {
-    nse_ops::modules::materialize(network);
+    nse_modules::materialize(network);
     let mut replica = network.clone();
     for bn in replica.batch_norms_mut() {
         unshare(bn);
@@ -383,7 +383,7 @@ fn path_replica(supernet: &Supernet, path: &PathModules, device: &Device) -> Sup
         unshare(bn);
     }
     fn fork<M: Module>(m: &mut M, device: &Device) {
-        nse_ops::modules::materialize(m);
+        nse_modules::materialize(m);
         *m = m.clone().fork(device);
     }
     fork(&mut replica.stem, device);
@@ -602,7 +602,7 @@ pub fn indicator_step_parallel<R: Rng + ?Sized>(
     supernet.check_sets(&selected)?;
     let main = &devices[0];
     let modules = PathModules::of_indicator_paths(&paths);
-    nse_ops::modules::materialize(supernet);
+    nse_modules::materialize(supernet);
     let paths = &paths;
     let modules_ref = &modules;
     let jobs: Vec<_> = shards(images, labels, devices)

@@ -71,7 +71,7 @@ where
         count += 1;
     }
     for (bn, m) in used_batch_norms(supernet, arch).into_iter().zip(momenta) {
-        nse_ops::modules::sync_batch_norm(bn);
+        nse_modules::sync_batch_norm(bn);
         bn.momentum = m;
     }
     if count == 0 {

@@ -6,9 +6,9 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor};
+use nse_modules::init::{kaiming_fan_out_std, normal_param, uniform_param};
+use nse_modules::{ConvBn, ConvBnConfig};
 use nse_ops::Activation;
-use nse_ops::modules::init::{kaiming_fan_out_std, normal_param, uniform_param};
-use nse_ops::modules::{ConvBn, ConvBnConfig};
 use rand::Rng;
 
 /// Configuration of the [`Stem`].
@@ -113,8 +113,8 @@ impl Tail {
     /// - `x`: `[batch, c_last, h, w]`
     /// - output: `[batch, num_classes]` (logits)
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let y = nse_ops::kernels::convolve(&self.conv, x);
-        let y = nse_ops::kernels::elementwise([y], |[y]| burn::tensor::activation::relu(y));
+        let y = nse_modules::kernels::convolve(&self.conv, x);
+        let y = nse_modules::kernels::elementwise([y], |[y]| burn::tensor::activation::relu(y));
         let [batch, channels, _, _] = y.dims();
         let pooled = y.mean_dim(2).mean_dim(3).reshape([batch, channels]);
         self.classifier.forward(pooled)

@@ -3,8 +3,8 @@
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
-use nse_ops::kernels::elementwise;
-use nse_ops::{CandidateOp, CandidateOpConfig};
+use nse_modules::kernels::elementwise;
+use nse_modules::{CandidateOp, CandidateOpConfig};
 use nse_space::SearchSpace;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -179,7 +179,7 @@ impl Supernet {
                                 &mut component_rng(seed, Component::Op(cell.index, i)),
                             )
                     })
-                    .collect::<nse_ops::Result<Vec<_>>>()?;
+                    .collect::<nse_modules::Result<Vec<_>>>()?;
                 let shadow = if options.shadow_batch_norm {
                     (0..counts)
                         .map(|_| BatchNormConfig::new(g.cout).init(device))
@@ -202,13 +202,13 @@ impl Supernet {
     /// Folds pending batch-norm statistic updates into their values; call before saving or
     /// reading statistics (done by [`SupernetState::save`](crate::SupernetState::save)).
     pub fn sync_statistics(&self) {
-        nse_ops::modules::sync_batch_norm(&self.stem.conv.bn);
+        nse_modules::sync_batch_norm(&self.stem.conv.bn);
         for cell in &self.cells {
             for op in &cell.ops {
                 op.sync_statistics();
             }
             for bn in &cell.shadow {
-                nse_ops::modules::sync_batch_norm(bn);
+                nse_modules::sync_batch_norm(bn);
             }
         }
     }

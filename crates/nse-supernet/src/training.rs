@@ -158,10 +158,10 @@ pub(crate) fn for_each_path_module(
 }
 
 /// Drops the running-statistics update the last train-mode forward of `arch` queued in the
-/// batch norms of its path ([`nse_ops::modules::discard_batch_norm_update`]).
+/// batch norms of its path ([`nse_modules::discard_batch_norm_update`]).
 fn discard_statistics_update(supernet: &mut Supernet, arch: &[Vec<usize>]) {
     for bn in crate::recalibration::used_batch_norms(supernet, arch) {
-        nse_ops::modules::discard_batch_norm_update(bn);
+        nse_modules::discard_batch_norm_update(bn);
     }
 }
 
@@ -254,8 +254,8 @@ pub fn indicator_step<R: Rng + ?Sized>(
     // Only the indicators are updated: untracked weights spare the backward pass their
     // gradients (it still flows through the activations to every cell's indicators). Lazy
     // parameters are initialised first, or `no_grad` on the clone would reach the original's
-    // (see `nse_ops::modules::materialize`).
-    nse_ops::modules::materialize(supernet);
+    // (see `nse_modules::materialize`).
+    nse_modules::materialize(supernet);
     let frozen = supernet.clone().no_grad();
     let loss = indicator_loss(&frozen, images, labels, &paths, &indicators, costs, penalty)?;
     let mut grads = loss.backward();

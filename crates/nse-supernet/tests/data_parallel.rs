@@ -176,7 +176,7 @@ fn running_statistics_are_the_average_of_the_replicas() {
     let arch = &archs()[0];
     let (images, labels) = batch(&device, 6, 3);
     let net = Supernet::new(&space, &device, 11).unwrap();
-    nse_ops::modules::materialize(&net);
+    nse_modules::materialize(&net);
     let alone = |start: usize| {
         let copy = Supernet::new(&space, &device, 11).unwrap();
         copy.forward(images.clone().narrow(0, start, 3), arch)
@@ -208,7 +208,7 @@ fn a_non_finite_shard_takes_no_step() {
     let space = tiny_space();
     let arch = &archs()[1];
     let net = Supernet::new(&space, &device, 5).unwrap();
-    nse_ops::modules::materialize(&net);
+    nse_modules::materialize(&net);
     let before = values(&net);
     let (images, labels) = batch(&device, 6, 1);
     let poisoned = Tensor::cat(
@@ -346,12 +346,12 @@ fn two_replicas_take_the_indicator_step_of_the_summed_shard_gradients() {
     let devices = [device.clone(), device.clone()];
 
     let mut supernet = Supernet::new(&space, &device, 7).unwrap();
-    nse_ops::modules::materialize(&supernet);
+    nse_modules::materialize(&supernet);
     let weights_before = trainable(&supernet);
     let mut parallel = Indicators::for_space(&space, &device);
     let mut optim_p = plain_sgd();
     let reference_net = Supernet::new(&space, &device, 7).unwrap();
-    nse_ops::modules::materialize(&reference_net);
+    nse_modules::materialize(&reference_net);
     let frozen = reference_net.clone().no_grad();
     let mut reference = Indicators::for_space(&space, &device);
     let mut optim_r = plain_sgd();

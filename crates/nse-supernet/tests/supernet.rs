@@ -190,7 +190,7 @@ fn indicator_gradient_matches_the_analytic_two_path_estimator() {
     // Weight gradients flow through the selected path only: the unselected op gets none.
     let op1 = &net.cells[0].ops[1];
     let weight = match op1 {
-        nse_ops::CandidateOp::InvertedBottleneck(b) => b.expand.conv.weight.val(),
+        nse_modules::CandidateOp::InvertedBottleneck(b) => b.expand.conv.weight.val(),
         _ => unreachable!(),
     };
     assert!(
@@ -452,10 +452,10 @@ fn an_optimizer_step_leaves_unused_ops_untouched() {
     let space = tiny_space();
     let net = Supernet::new(&space, &device, 41).unwrap();
     let weight = |net: &Supernet, c: usize, i: usize| match &net.cells[c].ops[i] {
-        nse_ops::CandidateOp::InvertedBottleneck(b) => to_vec(b.expand.conv.weight.val()),
-        nse_ops::CandidateOp::Factorized(b) => to_vec(b.expand.conv.weight.val()),
-        nse_ops::CandidateOp::Plain(b) => to_vec(b.expand.conv.weight.val()),
-        nse_ops::CandidateOp::Dual(b) => to_vec(b.expand.conv.weight.val()),
+        nse_modules::CandidateOp::InvertedBottleneck(b) => to_vec(b.expand.conv.weight.val()),
+        nse_modules::CandidateOp::Factorized(b) => to_vec(b.expand.conv.weight.val()),
+        nse_modules::CandidateOp::Plain(b) => to_vec(b.expand.conv.weight.val()),
+        nse_modules::CandidateOp::Dual(b) => to_vec(b.expand.conv.weight.val()),
     };
     let before_unused = weight(&net, 1, 4);
     let before_used = weight(&net, 1, 0);

@@ -1,5 +1,5 @@
 //! Latency tables measured on your own device: every layer a search space needs
-//! ([`nse_space::latency_layers`]) timed with [`nse_ops::latency::measure_layer`], written as a
+//! ([`nse_space::latency_layers`]) timed with [`nse_modules::latency::measure_layer`], written as a
 //! [`LatencyTable`] JSON file that the search reads (`resource.metric = latency`).
 //!
 //! The table records where it was measured (device, backend, dtype, batch, library version).
@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use burn::tensor::Device;
-//! use nse_ops::latency::MeasureSettings;
+//! use nse_modules::latency::MeasureSettings;
 //! use nse_space::SpaceSpec;
 //! use nse_train::latency::build_table;
 //! use nse_train::progress::Terminal;
@@ -33,8 +33,9 @@ use std::path::Path;
 use burn::tensor::Device;
 use thiserror::Error;
 
+use nse_modules::latency::{MeasureSettings, measure_layer};
 use nse_ops::OpsError;
-use nse_ops::latency::{LatencyTable, MeasureSettings, measure_layer};
+use nse_ops::latency::LatencyTable;
 use nse_space::{SearchSpace, SpaceError, latency_layers};
 
 use crate::progress::Reporter;
@@ -46,9 +47,12 @@ pub type Result<T> = std::result::Result<T, LatencyError>;
 /// Why a latency table could not be built.
 #[derive(Debug, Error)]
 pub enum LatencyError {
-    /// A layer could not be timed, or a table file not read.
+    /// A table file could not be read.
     #[error(transparent)]
     Ops(#[from] OpsError),
+    /// A layer could not be timed.
+    #[error(transparent)]
+    Modules(#[from] nse_modules::ModulesError),
     /// The space is invalid.
     #[error(transparent)]
     Space(#[from] SpaceError),
@@ -296,9 +300,10 @@ pub fn validate_table(
         let predicted = table.sum(&layers)?;
         let network = nse_supernet::ChildNetwork::from_space(space, &arch, device, i as u64)
             .map_err(|e| LatencyError::Network(e.to_string()))?;
-        let measured =
-            nse_ops::latency::time_median(device, settings, &|| drop(network.forward(x.clone())))
-                .map_err(LatencyError::Network)?;
+        let measured = nse_modules::latency::time_median(device, settings, &|| {
+            drop(network.forward(x.clone()))
+        })
+        .map_err(LatencyError::Network)?;
         reporter.advance(
             1,
             &format!("{predicted:.3} predicted, {measured:.3} ms measured"),

@@ -3,7 +3,8 @@
 //! what is missing, and a table measured with other settings is not overwritten.
 
 use burn::tensor::Device;
-use nse_ops::latency::{LatencyTable, MeasureSettings};
+use nse_modules::latency::MeasureSettings;
+use nse_ops::latency::LatencyTable;
 use nse_space::{CostTable, LatencyCost, LatencyRules, latency_layers};
 use nse_train::latency::{LatencyError, build_table};
 use nse_train::progress::Quiet;

@@ -194,7 +194,7 @@ fn every_preset_passes_the_window_check_before_training() {
             // A table of this machine, timed quickly: the relative window fits any table.
             let dir = scratch("preset-latency-table");
             let space = config.space.check().unwrap();
-            let settings = nse_ops::latency::MeasureSettings {
+            let settings = nse_modules::latency::MeasureSettings {
                 batch: 1,
                 warmup: 0,
                 repeats: 1,
@@ -226,7 +226,7 @@ fn every_preset_passes_the_window_check_before_training() {
     let mut cifar = SearchConfig::preset("cifar10").unwrap();
     let dir = scratch("cifar10-latency-table");
     let path = dir.join("table.json");
-    let fast = nse_ops::latency::MeasureSettings {
+    let fast = nse_modules::latency::MeasureSettings {
         batch: 1,
         warmup: 0,
         repeats: 1,

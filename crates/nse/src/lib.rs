@@ -3,7 +3,9 @@
 //! A Rust implementation of *Evolving Search Space for Neural Architecture Search*
 //! (Ci et al., ICCV 2021). This facade re-exports the workspace crates:
 //!
-//! - [`ops`] (`nse-ops`): candidate operations, reference pools and their cost model;
+//! - [`ops`] (`nse-ops`): candidate operations as data — specs and their text form, reference
+//!   pools, the cost model and latency tables (no Burn);
+//! - [`modules`] (`nse-modules`): the ops as Burn modules, their CPU kernels, layer timing;
 //! - [`space`] (`nse-space`): search spaces as data, architectures, published networks;
 //! - [`supernet`] (`nse-supernet`): the weight-sharing supernet, importance indicators, BN
 //!   recalibration, standalone child networks, and durable checkpoint files;
@@ -59,6 +61,7 @@ pub mod network;
 
 pub use burn;
 pub use nse_data as data;
+pub use nse_modules as modules;
 pub use nse_ops as ops;
 pub use nse_space as space;
 pub use nse_supernet as supernet;

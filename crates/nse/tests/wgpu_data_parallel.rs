@@ -200,7 +200,7 @@ fn a_cpu_and_a_wgpu_replica_step_like_two_cpu_replicas() {
     let arch = &archs()[0];
     let (images, labels) = batch(&cpu, 6, 3);
     let net = Supernet::new(&space, &cpu, 11).unwrap();
-    nse::ops::modules::materialize(&net);
+    nse::modules::materialize(&net);
     let alone = |start: usize, device: &Device| {
         let copy = Supernet::new(&space, device, 11).unwrap();
         copy.forward(images.clone().narrow(0, start, 3).to_device(device), arch)

@@ -39,7 +39,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 use nse::burn;
-use nse::ops::modules::init::normal_values;
+use nse::modules::init::normal_values;
 use nse::space::{Architecture, SearchSpace, SpaceSpec};
 use nse::supernet::recalibration::recalibrate;
 use nse::supernet::{CellPaths, ChildNetwork, CostTable, Indicators, Supernet, resource_penalty};
@@ -509,7 +509,8 @@ fn child_network_train_and_eval() {
 /// convs, add, pool, linear) are timed on the device, synchronised, to finite times.
 #[test]
 fn latency_layers_time_on_wgpu() {
-    use nse::ops::latency::{Extent, LayerKind, MeasureSettings, measure_layer};
+    use nse::modules::latency::{MeasureSettings, measure_layer};
+    use nse::ops::latency::{Extent, LayerKind};
     let Some(device) = wgpu() else { return };
     let keys = nse::space::latency_layers(&space()).unwrap();
     let pick = |f: &dyn Fn(&nse::ops::latency::LayerKey) -> bool| {

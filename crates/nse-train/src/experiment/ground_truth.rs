@@ -317,7 +317,7 @@ impl GroundTruthReport {
 }
 
 /// `n` distinct architectures of `subspace` whose costs spread evenly over `window`: a pool
-/// of up to `n ×` [`POOL_FACTOR`] distinct architectures in the window is drawn at the
+/// of up to `8n` distinct architectures in the window is drawn at the
 /// branch probabilities of [`FEASIBILITY_PROBABILITIES`] in turn (at most `attempts` draws),
 /// then for each of `n` equal-width cost bins the unused one nearest to the bin's centre is
 /// kept. In cost order. Fails when fewer than `n` distinct architectures were found.
@@ -395,7 +395,7 @@ fn noise(results: &[Vec<f64>], labels: &[usize]) -> (SignalToNoise, SignalToNois
 }
 
 impl Experiment {
-    /// Runs `ground-truth` (see the [module docs](self)) and writes `ground-truth.json`
+    /// Runs `ground-truth` (see the [module docs](super)) and writes `ground-truth.json`
     /// and `ground-truth.png`; stops after the pilot when its rule says so (the report then
     /// says so, with `complete` false).
     pub fn ground_truth(&self, reporter: &mut dyn Reporter) -> Result<GroundTruthReport> {

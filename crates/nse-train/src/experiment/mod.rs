@@ -94,7 +94,8 @@ pub use ground_truth::{
     PilotReport, PilotRule, spread_over_window,
 };
 pub use ranking::{
-    EnsembleMember, ProbePoint, RankedArchitecture, RankingComparison, RankingReport,
+    EnsembleMember, ProbePoint, RankedArchitecture, RankingBaselines, RankingComparison,
+    RankingReport, TopGap,
 };
 pub use retrain_jobs::RetrainedArchitecture;
 pub use vs_fixed::{Baseline, CostPair, VsFixedReport, fixed_space_config, single_branch_config};

@@ -63,7 +63,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;
-use nse_ops::modules::learnable_params;
+use nse_modules::learnable_params;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
 use nse_supernet::parallel::{gradients_on_devices, set_statistics};
 use nse_supernet::{ChildNetwork, export_safetensors};

@@ -498,7 +498,7 @@ fn build_missing_latency_table(
         return Ok(());
     }
     let space = config.space.check().map_err(|e| e.to_string())?;
-    let settings = nse::ops::latency::MeasureSettings::default();
+    let settings = nse::modules::latency::MeasureSettings::default();
     println!(
         "latency: {} does not exist; timing the space's layers on {device:?} (batch {}) into \
          it. `nse latency build` builds one with other settings.",
@@ -1122,7 +1122,7 @@ fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
         return Err("--fit writes into a JSON table, not the reference's CSV".into());
     }
     let settings = nse::train::latency::ValidationSettings {
-        measure: nse::ops::latency::MeasureSettings {
+        measure: nse::modules::latency::MeasureSettings {
             batch: args.batch,
             warmup: args.warmup,
             repeats: args.repeats,
@@ -1165,7 +1165,7 @@ fn latency_build(args: LatencyBuildArgs) -> Result<(), String> {
     let space = space_spec(&args.space)?
         .check()
         .map_err(|e| e.to_string())?;
-    let settings = nse::ops::latency::MeasureSettings {
+    let settings = nse::modules::latency::MeasureSettings {
         batch: args.batch,
         warmup: args.warmup,
         repeats: args.repeats,
@@ -1240,7 +1240,7 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    if let Err(e) = nse::ops::kernels::KernelMode::from_env() {
+    if let Err(e) = nse::modules::kernels::KernelMode::from_env() {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -3,7 +3,7 @@
 
 use burn::backend::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
-use nse_ops::kernels::{conv2d, depthwise_conv2d, elementwise, is_cpu};
+use nse_modules::kernels::{conv2d, depthwise_conv2d, elementwise, is_cpu};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -253,7 +253,7 @@ fn dense_weight_gradient_alone_matches_burn() {
 fn convolve_computes_what_the_module_computes() {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
-    use nse_ops::kernels::convolve;
+    use nse_modules::kernels::convolve;
     let device = Device::flex();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // (channels in → out, kernel, groups, padding, bias): the tail's 1x1 (`Valid`), a dense

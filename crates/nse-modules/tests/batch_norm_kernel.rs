@@ -5,8 +5,8 @@
 use burn::module::Module;
 use burn::nn::BatchNormConfig;
 use burn::tensor::{Device, Tensor, TensorData};
-use nse_ops::kernels::{batch_norm_train, elementwise};
-use nse_ops::modules::ConvBnConfig;
+use nse_modules::ConvBnConfig;
+use nse_modules::kernels::{batch_norm_train, elementwise};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

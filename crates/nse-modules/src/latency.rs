@@ -14,8 +14,9 @@ use burn::nn::conv::Conv2dConfig;
 use burn::nn::{LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::{Extent, LayerKey, LayerKind};
-use crate::error::{OpsError, Result};
+use nse_ops::latency::{Extent, LayerKey, LayerKind};
+
+use crate::error::{ModulesError, Result};
 
 /// How a layer is timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ fn pair(e: Extent) -> [usize; 2] {
 /// Fails for a key that names no buildable layer (zero channels, groups that do not divide
 /// them) or when the device reports an error.
 pub fn measure_layer(key: &LayerKey, device: &Device, settings: &MeasureSettings) -> Result<f64> {
-    let invalid = |why: &str| OpsError::LatencyMeasure {
+    let invalid = |why: &str| ModulesError::LatencyMeasure {
         key: key.to_string(),
         message: why.to_string(),
     };

@@ -11,8 +11,9 @@ use rand::Rng;
 
 use crate::kernels::{self, KernelMode, batch_norm_train};
 
-use crate::modules::init::{kaiming_fan_out_std, normal_param};
-use crate::spec::Activation;
+use crate::activation::Activate;
+use crate::init::{kaiming_fan_out_std, normal_param};
+use nse_ops::spec::Activation;
 
 /// Kaiming-normal initialiser in PyTorch's `fan_out` mode with the ReLU gain:
 /// `std = sqrt(2 / (out_channels * kh * kw))` (PyTorch counts all output channels, whatever
@@ -53,7 +54,7 @@ impl ConvBnConfig {
     ///
     /// # Panics
     /// If `groups` does not divide the channels; callers check op geometry first
-    /// ([`OpSpec::check_geometry`](crate::OpSpec::check_geometry)).
+    /// ([`OpSpec::check_geometry`](nse_ops::OpSpec::check_geometry)).
     pub fn init(&self, device: &Device) -> ConvBn {
         self.init_with(device, &mut rand::rng())
     }

@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 ///
 /// Burn's `Module::num_params` also counts the running mean and variance of batch norms
 /// (they are stored as float state); this count matches PyTorch's
-/// `sum(p.numel() for p in model.parameters())` and the [cost model](crate::cost).
+/// `sum(p.numel() for p in model.parameters())` and the [cost model](nse_ops::cost).
 pub fn learnable_params<M: Module>(module: &M) -> u64 {
     /// Walks the module tree keeping the current field path.
     struct Counter {

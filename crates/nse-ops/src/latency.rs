@@ -19,10 +19,6 @@
 //! assert_eq!(table.sum(&layers).unwrap(), 1.25);
 //! ```
 
-mod measure;
-
-pub use measure::{MeasureSettings, measure_layer, time_median};
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;

@@ -1,30 +1,16 @@
-//! Burn modules of the candidate operations, one file per op family.
-
-pub mod activation;
-pub mod conv_bn;
-pub mod dual_conv;
-pub mod factorized_conv;
-pub mod init;
-pub mod inverted_bottleneck;
-pub mod params;
-pub mod plain_conv;
-pub mod squeeze_excite;
+//! Any candidate op: the module of one [`OpSpec`], built from its config.
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use crate::cost::OpGeometry;
+use nse_ops::cost::OpGeometry;
+use nse_ops::spec::{OpFamily, OpSpec};
 
-use crate::spec::{OpFamily, OpSpec};
-
-pub use conv_bn::{ConvBn, ConvBnConfig};
-pub use dual_conv::{DualConv, DualConvConfig};
-pub use factorized_conv::{FactorizedConv, FactorizedConvConfig};
-pub use inverted_bottleneck::{InvertedBottleneck, InvertedBottleneckConfig};
-pub use params::{learnable_params, materialize};
-pub use plain_conv::{PlainConv, PlainConvConfig};
-pub use squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
+use crate::{
+    DualConv, DualConvConfig, FactorizedConv, FactorizedConvConfig, InvertedBottleneck,
+    InvertedBottleneckConfig, PlainConv, PlainConvConfig,
+};
 
 /// Folds pending running-statistic updates of `bn` into its values (see
 /// [`CandidateOp::sync_statistics`]).

@@ -6,11 +6,12 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use crate::cost::se_reduced;
+use nse_ops::cost::se_reduced;
 use rand::Rng;
 
-use crate::modules::init::{kaiming_fan_out_std, normal_param};
-use crate::spec::Activation;
+use crate::activation::Activate;
+use crate::init::{kaiming_fan_out_std, normal_param};
+use nse_ops::spec::Activation;
 
 /// Configuration of a [`SqueezeExcite`].
 #[derive(Config, Debug)]

@@ -110,14 +110,14 @@ pub enum KernelMode {
 }
 
 impl std::str::FromStr for KernelMode {
-    type Err = crate::OpsError;
+    type Err = crate::ModulesError;
     /// `off`, `dense` or `all`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "off" => Ok(KernelMode::Off),
             "dense" => Ok(KernelMode::Dense),
             "all" => Ok(KernelMode::All),
-            other => Err(crate::OpsError::KernelMode(other.to_string())),
+            other => Err(crate::ModulesError::KernelMode(other.to_string())),
         }
     }
 }
@@ -126,7 +126,7 @@ impl KernelMode {
     /// The mode `NSE_CPU_KERNELS` asks for: `None` when it is unset, an error naming the
     /// value when it is not `off`, `dense` or `all`. The `nse` binary refuses such a value
     /// at start; library code that wants the same calls this once.
-    pub fn from_env() -> Result<Option<Self>, crate::OpsError> {
+    pub fn from_env() -> Result<Option<Self>, crate::ModulesError> {
         match std::env::var("NSE_CPU_KERNELS") {
             Ok(value) => value.parse().map(Some),
             Err(_) => Ok(None),

@@ -3,8 +3,9 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Tensor};
-use nse_ops::modules::{ConvBnConfig, SqueezeExciteConfig, learnable_params};
-use nse_ops::{Activation, CandidateOpConfig, CandidatePool, OpGeometry, OpSpec};
+use nse_modules::CandidateOpConfig;
+use nse_modules::{ConvBnConfig, SqueezeExciteConfig, learnable_params};
+use nse_ops::{Activation, CandidatePool, OpGeometry, OpSpec};
 
 fn device() -> Device {
     let device = Device::flex();

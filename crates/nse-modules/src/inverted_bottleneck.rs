@@ -5,10 +5,10 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use rand::Rng;
 
-use crate::modules::conv_bn::{ConvBn, ConvBnConfig};
-use crate::modules::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
-use crate::modules::validated;
-use crate::spec::{Activation, Groups, OpSpec};
+use crate::candidate::validated;
+use crate::conv_bn::{ConvBn, ConvBnConfig};
+use crate::squeeze_excite::{SqueezeExcite, SqueezeExciteConfig};
+use nse_ops::spec::{Activation, Groups, OpSpec};
 
 /// Configuration of an [`InvertedBottleneck`].
 #[derive(Config, Debug)]
