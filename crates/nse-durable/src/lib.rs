@@ -116,6 +116,25 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
+/// Writes `value` as pretty JSON to `path` durably and atomically (see [`write_with`]),
+/// creating `path`'s folder when it does not exist (a file named on a command line may be in
+/// a folder not made yet): how every JSON file of a run, a report or a table is written.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("nse-durable-json-{}", std::process::id()));
+/// let path = dir.join("new/report.json");
+/// nse_durable::write_json(&path, &vec![1, 2]).unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "[\n  1,\n  2\n]");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> io::Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    write_bytes(path, &json)
+}
+
 /// Moves the folder `from` to `to`, replacing a folder already there (removed first), and
 /// syncs `to`'s parent so that the move survives a power loss: how a checkpoint is put in
 /// place, rotated to its fallback name, or set aside when damaged.

@@ -39,7 +39,7 @@ use nse_ops::latency::LatencyTable;
 use nse_space::{SearchSpace, SpaceError, latency_layers};
 
 use crate::progress::Reporter;
-use crate::search::report::write_json_atomic;
+use crate::run_dir::write_json;
 
 /// Result alias of [`build_table`].
 pub type Result<T> = std::result::Result<T, LatencyError>;
@@ -142,12 +142,12 @@ pub fn build_table(
             table.entries.insert(**key, ms);
             reporter.advance(1, &format!("{key}: {ms:.3} ms"));
             if (i + 1) % SAVE_EVERY == 0 {
-                write_json_atomic(out, &table)?;
+                write_json(out, &table)?;
             }
         }
         reporter.finish();
     }
-    write_json_atomic(out, &table)?;
+    write_json(out, &table)?;
     Ok(table)
 }
 

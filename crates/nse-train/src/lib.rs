@@ -17,5 +17,6 @@ pub mod optim;
 pub mod plot;
 pub mod progress;
 pub mod retrain;
+pub mod run_dir;
 pub mod schedule;
 pub mod search;

@@ -4,6 +4,7 @@
 
 use burn::tensor::Device;
 use nse_train::progress::Quiet;
+use nse_train::run_dir::RunDir;
 use nse_train::search::events::SearchEvent;
 use nse_train::search::{FrontFile, Pause, Search, SearchConfig};
 
@@ -17,7 +18,7 @@ fn tiny_search(data_dir: &str) -> (SearchConfig, Device) {
 }
 
 fn front(dir: &std::path::Path) -> String {
-    std::fs::read_to_string(dir.join("front.json")).unwrap()
+    std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap()
 }
 
 #[test]
@@ -64,7 +65,7 @@ fn a_two_device_search_resumes_exactly_and_on_another_device_count() {
     };
     let full = scratch("dp-full");
     assert!(run(&full, None).finished);
-    let file = FrontFile::read(&full.join("front.json")).unwrap();
+    let file = FrontFile::read(&RunDir::new(&full).front_path()).unwrap();
     assert!(!file.front.is_empty());
 
     // Interrupted mid-round, resumed on the same two devices: the same front.
@@ -85,7 +86,7 @@ fn a_two_device_search_resumes_exactly_and_on_another_device_count() {
         .unwrap();
     assert!(outcome.finished);
     assert!(
-        !FrontFile::read(&other.join("front.json"))
+        !FrontFile::read(&RunDir::new(&other).front_path())
             .unwrap()
             .front
             .is_empty()

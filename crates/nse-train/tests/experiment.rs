@@ -13,6 +13,7 @@ use nse_train::experiment::{
 };
 use nse_train::progress::{Quiet, Reporter};
 use nse_train::retrain::RetrainConfig;
+use nse_train::run_dir::RunDir;
 use nse_train::search::{FrontFile, Search, UnsampledOps};
 
 mod common;
@@ -54,7 +55,7 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
     let (mut state, progress) = search.latest_state().unwrap();
     assert_eq!(progress.rounds_done, 2);
     let scorer = search.scorer(progress.rounds_done - 1).unwrap();
-    let front = FrontFile::read(&run.join("front.json")).unwrap();
+    let front = FrontFile::read(&RunDir::new(&run).front_path()).unwrap();
     for entry in &front.front {
         let score = scorer
             .score(&mut state.supernet, &entry.architecture)
@@ -291,7 +292,11 @@ fn seeds_give_the_ground_truth_noise_and_an_ensemble_averages_its_supernets() {
         .unwrap()
         .ranking(&mut Quiet)
         .unwrap();
-    assert!(ensemble_out.join("search-m1").join("front.json").exists());
+    assert!(
+        RunDir::new(&ensemble_out.join("search-m1"))
+            .front_path()
+            .exists()
+    );
     assert_eq!(ensemble.ensemble, 2);
     let seeds: Vec<u64> = ensemble.members.iter().map(|m| m.training_seed).collect();
     assert_eq!(seeds, [c.search.seed, c.search.seed + 1]);
@@ -397,9 +402,9 @@ fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
         .vs_fixed(&mut Quiet)
         .unwrap();
     assert!(fixed.weight_steps > 0);
-    let fixed_front = FrontFile::read(&fixed.fixed_run.join("front.json")).unwrap();
+    let fixed_front = FrontFile::read(&RunDir::new(&fixed.fixed_run).front_path()).unwrap();
     assert_eq!(fixed_front.rounds, 1, "the fixed space never evolves");
-    let evolving_front = FrontFile::read(&report.run.join("front.json")).unwrap();
+    let evolving_front = FrontFile::read(&RunDir::new(&report.run).front_path()).unwrap();
     assert_eq!(evolving_front.rounds, 2);
     assert!(!fixed.evolving.is_empty() && fixed.evolving.len() <= 2);
     assert_eq!(fixed.pairs.len(), fixed.evolving.len());
@@ -410,8 +415,8 @@ fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
         assert!((p.difference - d).abs() < 1e-9);
     }
     // The fixed space is the evolving search's first sub-space.
-    let log = std::fs::read_to_string(fixed.fixed_run.join("log.jsonl")).unwrap();
-    let evolving_log = std::fs::read_to_string(report.run.join("log.jsonl")).unwrap();
+    let log = std::fs::read_to_string(RunDir::new(&fixed.fixed_run).log_path()).unwrap();
+    let evolving_log = std::fs::read_to_string(RunDir::new(&report.run).log_path()).unwrap();
     let first_subspace = |log: &str| -> serde_json::Value {
         log.lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -435,10 +440,10 @@ fn vs_random_matches_costs_and_vs_fixed_spends_the_same_budget() {
     assert_eq!(single.baseline, Baseline::SingleBranch);
     assert!(single.fixed_run.ends_with("single-branch-search"));
     assert_eq!(single.weight_steps, total_steps(&report.run));
-    let single_front = FrontFile::read(&single.fixed_run.join("front.json")).unwrap();
+    let single_front = FrontFile::read(&RunDir::new(&single.fixed_run).front_path()).unwrap();
     assert_eq!(single_front.rounds, 2, "the single-path search evolves too");
     assert_eq!(single_front.space.max_branches, Some(1));
-    let evolved = std::fs::read_to_string(single.fixed_run.join("log.jsonl")).unwrap();
+    let evolved = std::fs::read_to_string(RunDir::new(&single.fixed_run).log_path()).unwrap();
     for line in evolved.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if v["event"] == "evaluated" {

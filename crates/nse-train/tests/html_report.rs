@@ -6,6 +6,7 @@
 use burn::tensor::Device;
 use nse_space::pareto::Origin;
 use nse_train::progress::Quiet;
+use nse_train::run_dir::RunDir;
 use nse_train::search::events::{SearchEvent, read_log};
 use nse_train::search::html_report::{REPORT_FILE, render_report, write_report};
 use nse_train::search::{FrontFile, Search};
@@ -45,7 +46,7 @@ fn the_report_shows_every_round_cell_and_front_entry() {
     assert!(!html.contains("<script"));
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
 
-    let events = read_log(&run.join("log.jsonl")).unwrap();
+    let events = read_log(&RunDir::new(&run).log_path()).unwrap();
     let rounds = events
         .iter()
         .filter(|e| matches!(e, SearchEvent::RoundEnd { .. }))
@@ -85,7 +86,8 @@ fn the_report_shows_every_round_cell_and_front_entry() {
     assert!(html.contains("extra band ("), "the extra band's legend");
     // The resolved window of config.json is named and shaded in every round's chart.
     let saved: nse_train::search::SearchConfig =
-        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(RunDir::new(&run).config_path()).unwrap())
+            .unwrap();
     let w = saved.resource.window();
     let named = format!("Resource window {:.4}..{:.4} MMACs", w.low(), w.high());
     assert!(html.contains(&named), "{named}");
@@ -101,7 +103,7 @@ fn the_report_shows_every_round_cell_and_front_entry() {
     }
     // Without config.json the report still renders, without a window.
     let copy = scratch("report-run-without-config");
-    for file in ["log.jsonl", "front.json"] {
+    for file in [nse_train::run_dir::LOG_FILE, nse_train::run_dir::FRONT_FILE] {
         std::fs::copy(run.join(file), copy.join(file)).unwrap();
     }
     let bare = render_report(&copy).unwrap();
@@ -163,7 +165,7 @@ fn the_report_shows_every_round_cell_and_front_entry() {
     }
 
     // The front table: one row per entry, with its accuracy and architecture text.
-    let front = FrontFile::read(&run.join("front.json")).unwrap();
+    let front = FrontFile::read(&RunDir::new(&run).front_path()).unwrap();
     let table = &html[html.find("id=\"front\"").unwrap()..html.find("id=\"rounds\"").unwrap()];
     assert_eq!(table.matches("<tr><td>").count(), front.front.len());
     for e in &front.front {

@@ -4,6 +4,7 @@
 //! centre crop. Streamed or preloaded, with one worker or two, the search sees the same
 //! batches and ends with the same front.
 
+use nse_train::run_dir::RunDir;
 use std::path::Path;
 
 use burn::tensor::Device;
@@ -108,7 +109,7 @@ fn a_search_on_variable_size_images_streams_or_preloads_to_the_same_front() {
             .unwrap();
         assert!(outcome.finished && !outcome.front.is_empty(), "{name}");
         assert!(outcome.total_steps >= 3, "{name}: {}", outcome.total_steps);
-        std::fs::read_to_string(dir.join("front.json")).unwrap()
+        std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap()
     };
     let streamed = run("imagenet-like-streamed", Preload::Never, 2);
     let preloaded = run("imagenet-like-preloaded", Preload::Always, 1);
@@ -162,7 +163,7 @@ fn a_search_reads_the_references_list_files() {
         .run(&mut Quiet)
         .unwrap();
     assert!(outcome.finished);
-    let log = read_log(&dir.join("log.jsonl")).unwrap();
+    let log = read_log(&RunDir::new(&dir).log_path()).unwrap();
     let SearchEvent::Start {
         train_images,
         held_out_images,

@@ -8,6 +8,7 @@ use nse_ops::latency::LatencyTable;
 use nse_space::{CostTable, LatencyCost, LatencyRules, latency_layers};
 use nse_train::latency::{LatencyError, build_table};
 use nse_train::progress::Quiet;
+use nse_train::run_dir::RunDir;
 
 mod common;
 use common::{config, scratch};
@@ -195,7 +196,7 @@ fn a_latency_search_tops_up_an_extra_band_the_learned_distribution_misses() {
         warnings[0]
     );
     // The evaluated round holds the window's three and the band's one, at their costs.
-    let log = std::fs::read_to_string(dir.join("log.jsonl")).unwrap();
+    let log = std::fs::read_to_string(RunDir::new(&dir).log_path()).unwrap();
     let evaluated: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -206,7 +207,8 @@ fn a_latency_search_tops_up_an_extra_band_the_learned_distribution_misses() {
     let band: Vec<_> = evaluated.iter().filter(|v| v["origin"] == extra).collect();
     assert_eq!(band.len(), 1, "{log}");
     let config: SearchConfig =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(RunDir::new(&dir).config_path()).unwrap())
+            .unwrap();
     let window = config.resource.window();
     let cost = band[0]["cost"].as_f64().unwrap();
     assert!(

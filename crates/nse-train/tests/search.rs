@@ -5,6 +5,7 @@
 use burn::tensor::Device;
 use nse_space::WeightSampling;
 use nse_train::progress::Quiet;
+use nse_train::run_dir::RunDir;
 use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledOps, check_window};
 
 mod common;
@@ -19,15 +20,15 @@ fn resume_to_the_same_front(parts: &std::path::Path, full: &std::path::Path, dev
         .unwrap();
     assert!(outcome.finished);
     assert_eq!(
-        std::fs::read_to_string(parts.join("front.json")).unwrap(),
-        std::fs::read_to_string(full.join("front.json")).unwrap(),
+        std::fs::read_to_string(RunDir::new(&parts).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap(),
         "the resumed search must end with the same front"
     );
 }
 
 /// The training losses a run logged, in order.
 fn train_losses(dir: &std::path::Path) -> Vec<f64> {
-    std::fs::read_to_string(dir.join("log.jsonl"))
+    std::fs::read_to_string(RunDir::new(&dir).log_path())
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -65,14 +66,14 @@ fn resumed_search_ends_with_the_uninterrupted_front() {
     let outcome = search.run(&mut Quiet).unwrap();
     assert!(outcome.finished);
     assert_eq!(outcome.rounds_done, 2);
-    let front = FrontFile::read(&full.join("front.json")).unwrap();
+    let front = FrontFile::read(&RunDir::new(&full).front_path()).unwrap();
     assert!(!front.front.is_empty());
     // Pareto-optimal: cost ascending, accuracy strictly rising along the front.
     for pair in front.front.windows(2) {
         assert!(pair[0].macs <= pair[1].macs && pair[0].accuracy < pair[1].accuracy);
     }
     // The indicators moved away from 0 during training.
-    let log = std::fs::read_to_string(full.join("log.jsonl")).unwrap();
+    let log = std::fs::read_to_string(RunDir::new(&full).log_path()).unwrap();
     let moved = log
         .lines()
         .filter(|l| l.contains("\"epoch_end\""))
@@ -126,7 +127,7 @@ fn an_infeasible_window_fails_before_training() {
         message.contains("out of reach") && message.contains("499.000..501.000"),
         "{message}"
     );
-    assert!(!run.join("checkpoint").exists() && !run.join("log.jsonl").exists());
+    assert!(!run.join("checkpoint").exists() && !RunDir::new(&run).log_path().exists());
 }
 
 /// A window the round's learned distribution cannot fill fails after the training, saying
@@ -144,7 +145,7 @@ fn a_window_missed_after_training_fails_resumably() {
         .unwrap();
     assert!(!outcome.finished);
     // The window moves out of reach (the check before training has passed already).
-    let path = run.join("config.json");
+    let path = RunDir::new(&run).config_path();
     let saved = std::fs::read_to_string(&path).unwrap();
     let mut moved: SearchConfig = serde_json::from_str(&saved).unwrap();
     moved.resource.target = 500.0;
@@ -165,7 +166,7 @@ fn a_window_missed_after_training_fails_resumably() {
         "{message}"
     );
     let epochs_logged = |run: &std::path::Path| {
-        std::fs::read_to_string(run.join("log.jsonl"))
+        std::fs::read_to_string(RunDir::new(&run).log_path())
             .unwrap()
             .lines()
             .filter(|l| l.contains("\"epoch_end\""))
@@ -179,7 +180,7 @@ fn a_window_missed_after_training_fails_resumably() {
         .run(&mut Quiet)
         .unwrap();
     assert!(outcome.finished && outcome.rounds_done == 2);
-    assert!(run.join("front.json").is_file());
+    assert!(RunDir::new(&run).front_path().is_file());
     assert_eq!(epochs_logged(&run), 2 * config.epochs_per_round);
 }
 
@@ -319,9 +320,10 @@ fn weight_sampling_options_change_training_and_resume_exactly() {
         let (reference, other, full) =
             changes_training_and_resumes_exactly(name, |c| c.weight_sampling = sampling, 7);
         assert_eq!(reference.len(), other.len());
-        let saved: SearchConfig =
-            serde_json::from_str(&std::fs::read_to_string(full.join("config.json")).unwrap())
-                .unwrap();
+        let saved: SearchConfig = serde_json::from_str(
+            &std::fs::read_to_string(RunDir::new(&full).config_path()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(saved.weight_sampling, sampling, "recorded in config.json");
     }
 }
@@ -340,7 +342,7 @@ fn a_training_seed_replicates_supernet_training_on_the_same_subspace() {
             .unwrap()
             .run(&mut Quiet)
             .unwrap();
-        std::fs::read_to_string(dir.join("log.jsonl"))
+        std::fs::read_to_string(RunDir::new(&dir).log_path())
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -391,7 +393,7 @@ fn a_probe_scores_after_every_epoch_and_changes_no_front() {
     let (config, device) = tiny_search("data-probe");
     let plain = scratch("probe-off");
     run_search(&config, &plain, &device);
-    let front = FrontFile::read(&plain.join("front.json")).unwrap();
+    let front = FrontFile::read(&RunDir::new(&plain).front_path()).unwrap();
     let mut probed = config.clone();
     probed.evaluation.probe = front.front.iter().map(|e| e.architecture.clone()).collect();
     let dir = scratch("probe-on");
@@ -400,11 +402,11 @@ fn a_probe_scores_after_every_epoch_and_changes_no_front() {
         .run(&mut Quiet)
         .unwrap();
     assert_eq!(
-        std::fs::read_to_string(dir.join("front.json")).unwrap(),
-        std::fs::read_to_string(plain.join("front.json")).unwrap(),
+        std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(&plain).front_path()).unwrap(),
         "probing must not change the search"
     );
-    let probes: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("log.jsonl"))
+    let probes: Vec<serde_json::Value> = std::fs::read_to_string(RunDir::new(&dir).log_path())
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -466,7 +468,7 @@ fn a_latency_constrained_search_writes_latency_per_front_entry() {
         .unwrap()
         .run(&mut Quiet)
         .unwrap();
-    let front = FrontFile::read(&run.join("front.json")).unwrap();
+    let front = FrontFile::read(&RunDir::new(&run).front_path()).unwrap();
     assert_eq!(front.metric, CostKind::Latency);
     assert_eq!(front.unit.as_deref(), Some("ms"));
     assert!(!front.front.is_empty());
@@ -490,7 +492,7 @@ fn a_latency_constrained_search_writes_latency_per_front_entry() {
         .unwrap()
         .run(&mut Quiet)
         .unwrap();
-    let macs_front = FrontFile::read(&macs_run.join("front.json")).unwrap();
+    let macs_front = FrontFile::read(&RunDir::new(&macs_run).front_path()).unwrap();
     assert_eq!(macs_front.unit.as_deref(), Some("MMACs"));
     assert!(macs_front.front.iter().all(|e| e.latency.is_none()));
     // A missing table is refused before training, naming what is missing.
@@ -593,7 +595,7 @@ fn a_stop_flag_stops_at_a_safe_point_and_the_search_resumes_exactly() {
         };
         let outcome = search.run(&mut reporter).unwrap();
         assert!(outcome.interrupted && !outcome.finished, "{name}");
-        assert!(!dir.join("front.json").exists(), "{name}");
+        assert!(!RunDir::new(&dir).front_path().exists(), "{name}");
         let progress = nse_train::search::checkpoint::read_progress(
             &nse_train::search::checkpoint::find(&dir).unwrap(),
         )
@@ -641,8 +643,8 @@ fn a_damaged_checkpoint_is_named_and_the_previous_one_resumes() {
             .unwrap();
         assert!(outcome.finished);
         assert_eq!(
-            std::fs::read_to_string(dir.join("front.json")).unwrap(),
-            std::fs::read_to_string(full.join("front.json")).unwrap(),
+            std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap(),
+            std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap(),
         );
         lines.0
     };
@@ -655,7 +657,7 @@ fn a_damaged_checkpoint_is_named_and_the_previous_one_resumes() {
         report.contains("is damaged (supernet.bpk: checksum") && report.contains("falling back"),
         "{report}"
     );
-    let log = std::fs::read_to_string(flipped.join("log.jsonl")).unwrap();
+    let log = std::fs::read_to_string(RunDir::new(&flipped).log_path()).unwrap();
     assert!(log.contains("\"damaged_checkpoint\""));
     // The damaged folder was set aside, out of the rotation; the run's checkpoints are whole.
     assert!(flipped.join("checkpoint.damaged/supernet.bpk").is_file());
@@ -713,7 +715,7 @@ fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
     run_search(&first, &dir, &device);
     let good = nse_train::search::checkpoint::find(&dir).unwrap();
     let before = std::fs::read(good.join("supernet.bpk")).unwrap();
-    let path = dir.join("config.json");
+    let path = RunDir::new(&dir).config_path();
     let mut saved: SearchConfig =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     saved.lr.base = 1e9;
@@ -733,7 +735,7 @@ fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
     // The last good checkpoint is untouched and whole.
     nse_train::search::checkpoint::verify(&good).unwrap();
     assert_eq!(std::fs::read(good.join("supernet.bpk")).unwrap(), before);
-    assert!(!dir.join("front.json").exists());
+    assert!(!RunDir::new(&dir).front_path().exists());
 }
 
 /// Observers see every event as it happens; the log holds exactly the logged ones, and reads
@@ -792,7 +794,7 @@ fn observers_see_the_events_the_log_holds_and_every_step() {
         "{lines:?}"
     );
     let logged: Vec<SearchEvent> = seen.iter().filter(|e| e.is_logged()).cloned().collect();
-    assert_eq!(read_log(&dir.join("log.jsonl")).unwrap(), logged);
+    assert_eq!(read_log(&RunDir::new(&dir).log_path()).unwrap(), logged);
     // Every weight step, in order, and an indicator step every `every` steps.
     let steps: Vec<(usize, u64)> = seen
         .iter()
@@ -853,7 +855,7 @@ fn a_custom_evaluator_scores_the_candidates() {
         },
     );
     let outcome = search.run(&mut Quiet).unwrap();
-    let events = read_log(&dir.join("log.jsonl")).unwrap();
+    let events = read_log(&RunDir::new(&dir).log_path()).unwrap();
     let scores: Vec<(f64, u64)> = events
         .iter()
         .filter_map(|e| match e {
@@ -899,7 +901,8 @@ fn a_search_runs_and_resumes_on_datasets_given_from_code() {
     .run(&mut Quiet)
     .unwrap();
     let saved: SearchConfig =
-        serde_json::from_str(&std::fs::read_to_string(full.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(RunDir::new(&full).config_path()).unwrap())
+            .unwrap();
     assert_eq!(
         saved.data.source,
         DataSource::Custom {
@@ -923,8 +926,8 @@ fn a_search_runs_and_resumes_on_datasets_given_from_code() {
         .unwrap();
     assert!(outcome.finished);
     assert_eq!(
-        std::fs::read_to_string(parts.join("front.json")).unwrap(),
-        std::fs::read_to_string(full.join("front.json")).unwrap()
+        std::fs::read_to_string(RunDir::new(&parts).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap()
     );
     // Images of the wrong channel count are refused before anything runs.
     let mut rgb = config.clone();
@@ -983,8 +986,8 @@ fn a_search_pauses_between_phases_and_takes_candidates() {
         ]
     );
     assert_eq!(
-        std::fs::read_to_string(dir.join("front.json")).unwrap(),
-        std::fs::read_to_string(full.join("front.json")).unwrap()
+        std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap()
     );
     // Candidates of your own: from the round's sub-space, scored with the others.
     let own = scratch("pause-own");
@@ -1039,7 +1042,7 @@ fn a_search_pauses_between_phases_and_takes_candidates() {
     );
     search.pause_at(&[]);
     search.run(&mut Quiet).unwrap();
-    let scored = read_log(&own.join("log.jsonl"))
+    let scored = read_log(&RunDir::new(&own).log_path())
         .unwrap()
         .into_iter()
         .any(|e| matches!(e, SearchEvent::Evaluated { round: 1, architecture, .. } if architecture == mine));
@@ -1088,7 +1091,7 @@ fn the_next_rounds_subspace_can_be_changed_between_rounds() {
     }
     search.pause_at(&[]);
     search.run(&mut Quiet).unwrap();
-    let round_two = read_log(&dir.join("log.jsonl"))
+    let round_two = read_log(&RunDir::new(&dir).log_path())
         .unwrap()
         .into_iter()
         .find_map(|e| match e {
@@ -1130,7 +1133,7 @@ fn a_rounds_training_can_be_ended_early_and_the_search_resumes_exactly() {
     let ended = scratch("end-early");
     let outcome = run(&ended, false);
     assert!(outcome.finished);
-    let log = read_log(&ended.join("log.jsonl")).unwrap();
+    let log = read_log(&RunDir::new(&ended).log_path()).unwrap();
     let early: Vec<_> = log
         .iter()
         .filter_map(|e| match e {
@@ -1203,7 +1206,7 @@ fn a_non_finite_loss_stops_the_search_or_skips_the_batch() {
     let skipped = scratch("nan-skip");
     let outcome = poisoned_run(&skip, &skipped, &[(1, 4), (2, 2)]).unwrap();
     assert!(outcome.finished);
-    let log = read_log(&skipped.join("log.jsonl")).unwrap();
+    let log = read_log(&RunDir::new(&skipped).log_path()).unwrap();
     let skips: Vec<(usize, u64)> = log
         .iter()
         .filter_map(|e| match e {
@@ -1230,8 +1233,8 @@ fn a_non_finite_loss_stops_the_search_or_skips_the_batch() {
     resumed.inject_non_finite_batches(&[(2, 2)]);
     assert!(resumed.run(&mut Quiet).unwrap().finished);
     assert_eq!(
-        std::fs::read_to_string(parts.join("front.json")).unwrap(),
-        std::fs::read_to_string(skipped.join("front.json")).unwrap()
+        std::fs::read_to_string(RunDir::new(&parts).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(&skipped).front_path()).unwrap()
     );
 
     // Too many in a row: the run has diverged.

@@ -6,6 +6,7 @@
 //! (`.ci/run` does). The archive is extracted once to `$NSE_DATA_CACHE/cifar10`
 //! (default `/var/tmp/nse-data/cifar10`).
 
+use nse_train::run_dir::RunDir;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -42,7 +43,7 @@ fn the_cifar10_preset_starts_on_the_full_dataset() {
         search.data().train.len() + search.data().held_out.len(),
         50_000
     );
-    assert!(run.join("config.json").exists());
+    assert!(RunDir::new(&run).config_path().exists());
     std::fs::remove_dir_all(&run).unwrap();
 }
 
@@ -81,7 +82,7 @@ fn shortened_cifar10_search_finds_a_front_above_chance() {
     assert!(outcome.finished);
     assert_eq!(outcome.rounds_done, 2);
     assert!(outcome.total_steps >= 200, "{} steps", outcome.total_steps);
-    let front = FrontFile::read(&run.join("front.json")).unwrap();
+    let front = FrontFile::read(&RunDir::new(&run).front_path()).unwrap();
     assert!(!front.front.is_empty());
     let best = front.front.iter().map(|f| f.accuracy).fold(0.0, f64::max);
     println!(
@@ -94,7 +95,7 @@ fn shortened_cifar10_search_finds_a_front_above_chance() {
         best > 15.0,
         "best front accuracy {best:.1}% is not above chance (10%)"
     );
-    let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    let log = std::fs::read_to_string(RunDir::new(&run).log_path()).unwrap();
     let max_alpha = log
         .lines()
         .filter(|l| l.contains("\"epoch_end\""))

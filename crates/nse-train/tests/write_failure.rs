@@ -6,6 +6,7 @@
 use burn::tensor::Device;
 use nse_supernet::durable::inject_write_failures;
 use nse_train::progress::Quiet;
+use nse_train::run_dir::RunDir;
 use nse_train::search::Search;
 use nse_train::search::checkpoint::{find, verify};
 
@@ -62,8 +63,8 @@ fn a_failed_checkpoint_write_leaves_the_last_good_one() {
         .unwrap();
     assert!(outcome.finished);
     assert_eq!(
-        std::fs::read_to_string(dir.join("front.json")).unwrap(),
-        std::fs::read_to_string(full.join("front.json")).unwrap()
+        std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap()
     );
 }
 

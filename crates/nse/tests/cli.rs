@@ -1,6 +1,7 @@
 //! The `nse experiment` command's answers to bad input: clear errors and a non-zero exit,
 //! before any training. (`.ci/run` runs a shortened experiment end to end.)
 
+use nse::train::run_dir::RunDir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -90,7 +91,7 @@ fn experiment_rejects_bad_input_with_clear_errors() {
     std::fs::create_dir_all(&run).unwrap();
     let config = SearchConfig::preset("demo").unwrap();
     std::fs::write(
-        run.join("config.json"),
+        RunDir::new(&run).config_path(),
         serde_json::to_string(&config).unwrap(),
     )
     .unwrap();
@@ -147,7 +148,7 @@ fn search_keeps_a_step_budget_given_by_set() {
         String::from_utf8_lossy(&result.stderr)
     );
     assert!(stdout.contains("stopped after 1 steps"), "{stdout}");
-    assert!(!out.join("front.json").exists());
+    assert!(!RunDir::new(&out).front_path().exists());
 }
 
 #[test]
@@ -256,7 +257,8 @@ fn search_under_latency_from_the_command_line() {
     );
     assert!(stdout.contains("stopped after 1 steps"), "{stdout}");
     let saved: SearchConfig =
-        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(RunDir::new(&out).config_path()).unwrap())
+            .unwrap();
     assert_eq!(
         saved.resource.latency_table.as_deref(),
         Some(path.as_path())
@@ -310,7 +312,8 @@ fn the_demo_latency_preset_builds_its_table_and_resolves_its_window() {
     let costs = nse::train::search::cost_table(&config, &space).unwrap();
     let expected = config.resource.resolve(&space, &costs).unwrap();
     let saved: SearchConfig =
-        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(RunDir::new(&out).config_path()).unwrap())
+            .unwrap();
     assert!(!saved.resource.relative);
     assert_eq!(saved.resource, expected);
     assert_ne!(saved.resource.target, preset.resource.target);
@@ -433,7 +436,7 @@ fn ctrl_c_stops_a_search_with_a_checkpoint_that_resumes() {
         .unwrap();
     // The handler is installed before the run directory exists.
     let started = std::time::Instant::now();
-    while !out.join("config.json").exists() {
+    while !RunDir::new(&out).config_path().exists() {
         assert!(
             started.elapsed().as_secs() < 120,
             "the search did not start"
@@ -453,7 +456,7 @@ fn ctrl_c_stops_a_search_with_a_checkpoint_that_resumes() {
         "{stderr}"
     );
     assert!(out.join("checkpoint").join("COMPLETE").exists());
-    assert!(!out.join("front.json").exists());
+    assert!(!RunDir::new(&out).front_path().exists());
     let (ok, err) = nse(&["search", "--resume", out_s, "--max-steps", "1", "--quiet"]);
     assert!(ok, "{err}");
     std::fs::remove_dir_all(&out).unwrap();

@@ -240,7 +240,7 @@ pub fn read_columns(specs: &[impl AsRef<str>]) -> Result<Vec<ScoreColumn>> {
 
 /// Writes `difference` as JSON to `path`, whole or not at all.
 pub fn write_difference(path: &Path, difference: &RankingDifference) -> Result<()> {
-    Ok(crate::search::report::write_json_atomic(path, difference)?)
+    Ok(crate::run_dir::write_json(path, difference)?)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use super::{CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read
 use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
-use crate::search::report::write_json_atomic;
+use crate::run_dir::write_json;
 use crate::search::{SearchConfig, cost_table, first_evolution};
 
 /// The report's file in the experiment's folder.
@@ -420,7 +420,7 @@ impl Experiment {
                 .collect();
             given.sort_by(|a, b| a.1.total_cmp(&b.1));
             let chosen: Vec<Architecture> = given.into_iter().map(|(a, _)| a).collect();
-            write_json_atomic(&path, &chosen)?;
+            write_json(&path, &chosen)?;
             chosen
         } else {
             let attempts = config.evaluation.attempts_per_architecture.max(1) * n * POOL_FACTOR;
@@ -437,7 +437,7 @@ impl Experiment {
             .into_iter()
             .map(|(a, _)| a)
             .collect();
-            write_json_atomic(&path, &chosen)?;
+            write_json(&path, &chosen)?;
             chosen
         };
         let strata = (n / STRATUM_SIZE).max(1);
@@ -531,7 +531,7 @@ impl Experiment {
             if decision == PilotDecision::Stop {
                 report.wall_seconds = started.elapsed().as_secs_f64();
                 report.architectures = architectures;
-                write_json_atomic(&self.out.join(GROUND_TRUTH_FILE), &report)?;
+                write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
                 reporter.line(&report.summary());
                 return Ok(report);
             }
@@ -555,7 +555,7 @@ impl Experiment {
         report.retraining_agreement_kendall_tau = Some(agreement);
         report.wall_seconds = started.elapsed().as_secs_f64();
         report.architectures = architectures;
-        write_json_atomic(&self.out.join(GROUND_TRUTH_FILE), &report)?;
+        write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
         let points: Vec<PlotPoint> = report
             .architectures
             .iter()

@@ -85,7 +85,7 @@ use serde::{Deserialize, Serialize};
 use crate::interrupt::StopFlag;
 use crate::progress::Reporter;
 use crate::retrain::RetrainConfig;
-use crate::search::report::write_json_atomic;
+use crate::run_dir::{RunDir, write_json};
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
@@ -105,6 +105,8 @@ pub use vs_random::{RANDOM_MAX_OPS, VsRandomReport, random_architecture};
 pub const CONFIG_FILE: &str = "experiment.json";
 /// The candidates chosen (and scored) so far.
 pub const CANDIDATES_FILE: &str = "candidates.json";
+/// The folder of the retrainings, one `<label>-s<seed>/` each.
+pub const RETRAIN_DIR: &str = "retrain";
 
 /// Which experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,7 +409,7 @@ impl Experiment {
             }
         } else {
             std::fs::create_dir_all(out).map_err(|e| ExperimentError::file(out, e))?;
-            write_json_atomic(&path, &config)?;
+            write_json(&path, &config)?;
         }
         Ok(Experiment {
             config,
@@ -477,7 +479,7 @@ impl Experiment {
         reporter: &mut dyn Reporter,
     ) -> Result<PathBuf> {
         let dir = self.out.join(name);
-        if dir.join("front.json").exists() {
+        if RunDir::new(&dir).has_front() {
             return Ok(dir);
         }
         reporter.line(&format!(
@@ -512,7 +514,7 @@ impl Experiment {
     fn main_search(&self, reporter: &mut dyn Reporter) -> Result<PathBuf> {
         match &self.config.run {
             Some(run) => {
-                if !run.join("front.json").exists() {
+                if !RunDir::new(run).has_front() {
                     return Err(ExperimentError::Config(format!(
                         "`{}` holds no finished search (no front.json): finish it with \
                          `nse search --resume`, or leave out --run",
@@ -528,12 +530,12 @@ impl Experiment {
 
 /// The search config saved in a run directory.
 fn run_config(run: &Path) -> Result<SearchConfig> {
-    read_json(&run.join("config.json"))
+    Ok(RunDir::new(run).read_config()?)
 }
 
 /// The front of a finished run.
 fn run_front(run: &Path) -> Result<FrontFile> {
-    Ok(FrontFile::read(&run.join("front.json"))?)
+    Ok(RunDir::new(run).read_front()?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {

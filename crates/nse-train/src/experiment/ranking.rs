@@ -22,7 +22,7 @@ use super::{
 use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
-use crate::search::report::write_json_atomic;
+use crate::run_dir::write_json;
 use crate::search::{Score, Search, window_sampler};
 
 /// Architectures drawn per architecture wanted, to choose the cost-stratified ones from.
@@ -511,7 +511,7 @@ impl Experiment {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            write_json_atomic(&path, &chosen)?;
+            write_json(&path, &chosen)?;
             chosen
         } else {
             let alphas = state.indicators.values();
@@ -522,7 +522,7 @@ impl Experiment {
                 &alphas,
                 &config,
             )?;
-            write_json_atomic(&path, &chosen)?;
+            write_json(&path, &chosen)?;
             chosen
         };
         // Member 0 of the scoring below is this search: its supernet is loaded once.
@@ -582,7 +582,7 @@ impl Experiment {
                 let score =
                     scorer.score_detailed(&mut state.supernet, &candidates[i].architecture)?;
                 candidates[i].scores.push(score);
-                write_json_atomic(&path, &candidates)?;
+                write_json(&path, &candidates)?;
                 reporter.advance(
                     1,
                     &format!(
@@ -735,7 +735,10 @@ impl Experiment {
         let probe = if config.evaluation.probe.is_empty() {
             Vec::new()
         } else {
-            let logs: Vec<PathBuf> = members.iter().map(|(r, _)| r.join("log.jsonl")).collect();
+            let logs: Vec<PathBuf> = members
+                .iter()
+                .map(|(r, _)| crate::run_dir::RunDir::new(r).log_path())
+                .collect();
             probe_points(&logs, &truth)?
         };
         let top_k = n.div_ceil(4).max(1);
@@ -786,7 +789,7 @@ impl Experiment {
             wall_seconds: started.elapsed().as_secs_f64(),
             architectures,
         };
-        write_json_atomic(&self.out.join("ranking.json"), &report)?;
+        write_json(&self.out.join("ranking.json"), &report)?;
         let points: Vec<PlotPoint> = report
             .architectures
             .iter()

@@ -72,7 +72,7 @@ impl Experiment {
             for (j, (job, network)) in jobs.iter().zip(&networks).enumerate() {
                 let dir = self
                     .out
-                    .join("retrain")
+                    .join(super::RETRAIN_DIR)
                     .join(format!("{}-s{}", job.label, recipe.seed));
                 let report_path = dir.join(REPORT_FILE);
                 let finished = report_path

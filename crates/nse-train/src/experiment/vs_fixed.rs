@@ -11,7 +11,7 @@ use super::retrain_jobs::{Job, RetrainedArchitecture, architecture_means, plot_g
 use super::stats::{Difference, StatisticalUnit, Summary, difference, summary};
 use super::{Experiment, ExperimentKind, run_config, run_front};
 use crate::progress::Reporter;
-use crate::search::report::write_json_atomic;
+use crate::run_dir::write_json;
 use crate::search::{FrontFile, SearchConfig, checkpoint};
 
 /// What `vs-fixed` compares the search with, at the same number of weight steps.
@@ -276,7 +276,7 @@ impl Experiment {
             evolving,
             fixed,
         };
-        write_json_atomic(&self.out.join("vs-fixed.json"), &report)?;
+        write_json(&self.out.join("vs-fixed.json"), &report)?;
         let sides = baseline.sides();
         plot_groups(
             &report.evolving,

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::data::rng::derive_rng;
 use crate::progress::Reporter;
-use crate::search::report::write_json_atomic;
+use crate::run_dir::write_json;
 
 /// Most ops a random cell gets (the "1–4 random ops of the whole pool").
 pub const RANDOM_MAX_OPS: usize = 4;
@@ -164,7 +164,7 @@ impl Experiment {
                 })?;
                 random.push(a);
             }
-            write_json_atomic(&path, &random)?;
+            write_json(&path, &random)?;
             random
         };
         let jobs = front
@@ -203,7 +203,7 @@ impl Experiment {
             front: all,
             random,
         };
-        write_json_atomic(&self.out.join("vs-random.json"), &report)?;
+        write_json(&self.out.join("vs-random.json"), &report)?;
         plot_groups(
             &report.front,
             &report.random,

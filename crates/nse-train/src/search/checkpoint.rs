@@ -176,7 +176,7 @@ pub fn find(run_dir: &Path) -> Option<PathBuf> {
 /// Replaces the progress of the checkpoint folder `dir` (evaluation results as they come; the
 /// weights are unchanged) and its entry in the folder's seal.
 pub fn update_progress(dir: &Path, progress: &SearchProgress) -> Result<()> {
-    crate::search::report::write_json_atomic(&dir.join(STATE_FILE), progress)?;
+    crate::run_dir::write_json(&dir.join(STATE_FILE), progress)?;
     nse_supernet::durable::reseal_file(dir, COMPLETE_MARKER, STATE_FILE)
         .map_err(|e| SearchError::io(dir, e))
 }

@@ -24,13 +24,13 @@ use nse_space::{Architecture, ResourceWindow, SearchSpace, SpaceSpec};
 
 use crate::plot::PlotPoint;
 use crate::plot::svg::{Line, lines_svg, pareto_svg};
-use crate::search::config::SearchConfig;
+use crate::run_dir::RunDir;
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{SearchEvent, read_log};
 use crate::search::report::{FrontEntry, FrontFile};
 
 /// The report's file name in the run directory.
-pub const REPORT_FILE: &str = "report.html";
+pub use crate::run_dir::REPORT_FILE;
 
 /// One round as the log tells it.
 #[derive(Debug, Default)]
@@ -64,7 +64,7 @@ struct Run {
 }
 
 fn read_run(dir: &Path) -> Result<Run> {
-    let log_path = dir.join("log.jsonl");
+    let log_path = RunDir::new(dir).log_path();
     if !log_path.is_file() {
         return Err(SearchError::Config(format!(
             "{} is not a search run: it has no log.jsonl",
@@ -158,7 +158,7 @@ fn read_run(dir: &Path) -> Result<Run> {
             log_path.display()
         ))
     })?;
-    let front_path = dir.join("front.json");
+    let front_path = RunDir::new(dir).front_path();
     let front = if front_path.is_file() {
         Some(FrontFile::read(&front_path)?)
     } else {
@@ -179,13 +179,11 @@ fn read_run(dir: &Path) -> Result<Run> {
 /// The resolved resource window of the run's `config.json`; `None` when the run has no
 /// config or its setting is still [`relative`](crate::search::ResourceConfig::relative).
 fn read_window(dir: &Path) -> Result<Option<ResourceWindow>> {
-    let path = dir.join("config.json");
-    if !path.is_file() {
+    let run = RunDir::new(dir);
+    if !run.has_config() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
-    let config: SearchConfig = serde_json::from_str(&text)
-        .map_err(|e| SearchError::Config(format!("{}: {e}", path.display())))?;
+    let config = run.read_config()?;
     let window = config.resource.window();
     Ok((!config.resource.relative && window.check().is_ok()).then_some(window))
 }
@@ -472,7 +470,7 @@ pub fn render_report(dir: &Path) -> Result<String> {
 /// Writes `report.html` into the run directory `dir` and returns its path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let html = render_report(dir)?;
-    let path = dir.join(REPORT_FILE);
+    let path = RunDir::new(dir).report_path();
     nse_supernet::durable::write_bytes(&path, html.as_bytes())
         .map_err(|e| SearchError::io(&path, e))?;
     Ok(path)

@@ -47,16 +47,12 @@ pub struct FrontFile {
 impl FrontFile {
     /// Reads a `front.json`.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| SearchError::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| SearchError::Json {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        crate::run_dir::read_json(path)
     }
 
     /// Writes the file atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_json_atomic(path, self)
+        crate::run_dir::write_json(path, self)
     }
 
     /// The network of entry `index`, to retrain or inspect.
@@ -67,21 +63,18 @@ impl FrontFile {
                 self.front.len()
             ))
         })?;
-        Ok(NetworkSpec {
-            name: Some(format!("front-{index}")),
-            space: self.space.clone(),
-            architecture: entry.architecture.clone(),
-        })
+        Ok(entry.network(&self.space, index))
     }
 }
 
-/// Writes `value` as pretty JSON to `path` durably and atomically
-/// ([`nse_supernet::durable`]).
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let json = serde_json::to_vec_pretty(value).expect("serialisable");
-    // A file named on the command line may be in a folder that does not exist yet.
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| SearchError::io(parent, e))?;
+impl FrontEntry {
+    /// The standalone network of this entry, entry `index` of a front in `space`
+    /// (named `front-<index>`).
+    pub fn network(&self, space: &SpaceSpec, index: usize) -> NetworkSpec {
+        NetworkSpec {
+            name: Some(format!("front-{index}")),
+            space: space.clone(),
+            architecture: self.architecture.clone(),
+        }
     }
-    nse_supernet::durable::write_bytes(path, &json).map_err(|e| SearchError::io(path, e))
 }

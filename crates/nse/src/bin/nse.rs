@@ -35,6 +35,7 @@ use nse::train::progress::{Quiet, Reporter, Terminal};
 use nse::train::retrain::{
     EvalSettings, MODEL_FILE, NETWORK_FILE, RetrainConfig, RetrainOptions, evaluate, retrain,
 };
+use nse::train::run_dir::RunDir;
 use nse::train::search::data::{normalization, open_splits, retrain_data};
 use nse::train::search::html_report;
 use nse::train::search::{DataSource, FrontFile, NormalizeChoice, Search, SearchConfig};
@@ -588,10 +589,11 @@ fn search(args: SearchArgs) -> Result<(), String> {
     if let Some(path) = &outcome.front_path {
         println!("front: {}", path.display());
     }
+    let folder = RunDir::new(&run_dir);
     println!(
         "log: {}  plots: {}",
-        run_dir.join("log.jsonl").display(),
-        run_dir.join("pareto_round*.png").display()
+        folder.log_path().display(),
+        folder.pareto_plots_pattern().display()
     );
     let report = html_report::write_report(&run_dir).map_err(|e| e.to_string())?;
     println!("report: {}", report.display());
@@ -603,16 +605,15 @@ fn search(args: SearchArgs) -> Result<(), String> {
             .max_by(|a, b| a.1.accuracy.total_cmp(&b.1.accuracy))
             .map(|(i, _)| i)
             .ok_or("the search produced an empty front")?;
-        let front_path = outcome.front_path.clone().ok_or("no front.json")?;
-        let front = FrontFile::read(&front_path).map_err(|e| e.to_string())?;
-        let network = front.network(best).map_err(|e| e.to_string())?;
-        println!("retraining front entry {best} ({})", front.front[best].text);
+        let entry = &outcome.front[best];
+        let network = entry.network(&search.config().space, best);
+        println!("retraining front entry {best} ({})", entry.text);
         let source = search.config().data.source.clone();
         run_retrain(
             &network,
             &source,
             recipe(&args.recipe, &[])?,
-            &run_dir.join("retrain"),
+            &folder.retrain_dir(),
             &devices,
             args.common.quiet,
         )?;
@@ -673,7 +674,7 @@ fn known_answer(args: &ExperimentArgs) -> Result<(), String> {
     let report = known_answer(run, &args.strong).map_err(|e| e.to_string())?;
     println!("{}", report.summary());
     if let Some(out) = &args.out {
-        nse::train::search::report::write_json_atomic(out, &report).map_err(|e| e.to_string())?;
+        nse::train::run_dir::write_json(out, &report).map_err(|e| e.to_string())?;
         println!("report: {}", out.display());
     }
     Ok(())
@@ -705,15 +706,15 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
                     "--run analyses the run with its saved config: drop --set/--seed".into(),
                 );
             }
-            let path = run.join("config.json");
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                format!(
-                    "--run {}: not a search run directory ({}: {e})",
+            let folder = RunDir::new(run);
+            if !folder.has_config() {
+                return Err(format!(
+                    "--run {}: not a search run directory (no {})",
                     run.display(),
-                    path.display()
-                )
-            })?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                    folder.config_path().display()
+                ));
+            }
+            folder.read_config().map_err(|e| e.to_string())?
         }
         None => search_config(&args.preset, &args.config, &args.overrides, args.seed)?,
     };
@@ -899,10 +900,10 @@ fn retrain_command(args: RetrainArgs) -> Result<(), String> {
         (Some(arch), None) => (nse::network::load(arch, 0)?, None),
         (None, Some(front)) => {
             let file = FrontFile::read(front).map_err(|e| e.to_string())?;
-            let run_config = front.parent().map(|d| d.join("config.json"));
-            let source = run_config
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .and_then(|t| serde_json::from_str::<SearchConfig>(&t).ok())
+            // The data of the search that made the front, when it is beside it.
+            let source = front
+                .parent()
+                .and_then(|d| RunDir::new(d).read_config().ok())
                 .map(|c| c.data.source);
             (file.network(args.index).map_err(|e| e.to_string())?, source)
         }
@@ -1141,15 +1142,14 @@ fn latency_validate(args: LatencyValidateArgs) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     if let Some(out) = &args.out {
-        nse::train::search::report::write_json_atomic(out, &report).map_err(|e| e.to_string())?;
+        nse::train::run_dir::write_json(out, &report).map_err(|e| e.to_string())?;
     }
     println!("latency validation: {}", report.summary());
     if args.fit {
         let mut table = table;
         table.layer_overhead += report.overhead_per_layer;
         table.output_overhead += report.overhead_per_output_million;
-        nse::train::search::report::write_json_atomic(&args.table, &table)
-            .map_err(|e| e.to_string())?;
+        nse::train::run_dir::write_json(&args.table, &table).map_err(|e| e.to_string())?;
         println!(
             "{}: overhead now {:.4} ms per layer and {:.4} ms per million conv outputs",
             args.table.display(),

@@ -163,7 +163,7 @@ impl Search {
                      (now {}), in {} and resume the run",
                         round + 1,
                         self.config.evaluation.attempts_per_architecture,
-                        self.run_dir.join("config.json").display(),
+                        self.run_dir.config_path().display(),
                     ))
                 }
                 e => e.into(),
@@ -304,7 +304,7 @@ impl Search {
                     archs: archs.clone(),
                 };
                 // Evaluation results are checkpointed as they come (the weights are unchanged).
-                let dir = checkpoint::checkpoint_dir(&self.run_dir);
+                let dir = checkpoint::checkpoint_dir(self.run_dir.path());
                 let mut snapshot = progress.clone();
                 snapshot.log_len = log.len();
                 checkpoint::update_progress(&dir, &snapshot)?;

@@ -62,7 +62,7 @@ impl Search {
                 extra: a.origin == Origin::Extra,
             })
             .collect();
-        let plot = self.run_dir.join(format!("pareto_round{}.png", round + 1));
+        let plot = self.run_dir.pareto_plot_path(round + 1);
         let unit = self.costs.unit.clone();
         let drawn = plot_pareto(
             &points,

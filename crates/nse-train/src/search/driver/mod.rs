@@ -33,6 +33,7 @@ use crate::metrics::top_k_correct;
 use crate::optim::{adam, sgd};
 use crate::plot::{PlotPoint, plot_pareto};
 use crate::progress::Reporter;
+use crate::run_dir::RunDir;
 use crate::schedule::CosineWarmup;
 use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
 use crate::search::config::{SearchConfig, UnsampledOps};
@@ -41,7 +42,7 @@ use crate::search::error::{Result, SearchError};
 use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 use crate::search::log::{Observers, RunLog};
 use crate::search::progress::ProgressReporter;
-use crate::search::report::{FrontEntry, FrontFile, write_json_atomic};
+use crate::search::report::{FrontEntry, FrontFile};
 use crate::search::step::indicator_step_parallel;
 use nse_supernet::parallel::weight_step_parallel;
 
@@ -94,7 +95,7 @@ pub enum Pause {
 pub struct Search {
     config: SearchConfig,
     space: SearchSpace,
-    run_dir: PathBuf,
+    run_dir: RunDir,
     device: Device,
     devices: Vec<Device>,
     data: RunData,
@@ -115,13 +116,6 @@ type Given = (SharedDataset, Option<SharedDataset>);
 
 /// A round's models: the supernet state and the weight and indicator optimizers.
 type Models = (SupernetState, ModuleOptimizer, ModuleOptimizer);
-
-fn json_error(path: &Path, e: impl ToString) -> SearchError {
-    SearchError::Json {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
 
 impl Search {
     /// Prepares a fresh search in `run_dir` (created; it must not hold a checkpoint): checks
@@ -188,7 +182,7 @@ impl Search {
         search.config.data.train_pipeline = Some(search.data.train_pipeline.clone());
         search.config.data.eval_pipeline = Some(search.data.eval_pipeline.clone());
         search.check_window()?;
-        write_json_atomic(&run_dir.join("config.json"), &search.config)?;
+        search.run_dir.write_config(&search.config)?;
         Ok(search)
     }
 
@@ -204,13 +198,11 @@ impl Search {
         max_steps: Option<u64>,
         given: Option<Given>,
     ) -> Result<Self> {
-        let path = run_dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
-        let mut config: SearchConfig =
-            serde_json::from_str(&text).map_err(|e| json_error(&path, e))?;
+        let folder = RunDir::new(run_dir);
+        let mut config = folder.read_config()?;
         config.max_steps = max_steps;
         config.check()?;
-        if checkpoint::candidates(run_dir).is_empty() && run_dir.join("front.json").exists() {
+        if checkpoint::candidates(run_dir).is_empty() && folder.has_front() {
             return Err(SearchError::Config(format!(
                 "`{}` holds a finished search",
                 run_dir.display()
@@ -243,7 +235,7 @@ impl Search {
         Ok(Search {
             config,
             space,
-            run_dir: run_dir.to_path_buf(),
+            run_dir: RunDir::new(run_dir),
             device: device.clone().autodiff(),
             devices: vec![device.clone().autodiff()],
             data,
@@ -371,12 +363,12 @@ impl Search {
     /// first ([`Pause::AfterRound`]).
     fn paused_checkpoint(&self, pause: Pause) -> Result<(PathBuf, SearchProgress)> {
         let not_paused = |why: &str| SearchError::Checkpoint {
-            path: checkpoint::checkpoint_dir(&self.run_dir)
+            path: checkpoint::checkpoint_dir(self.run_dir.path())
                 .display()
                 .to_string(),
             message: format!("{why}: pause the search at `Pause::{pause:?}` first"),
         };
-        let (dir, progress) = checkpoint::inspect(&self.run_dir)
+        let (dir, progress) = checkpoint::inspect(self.run_dir.path())
             .intact
             .ok_or_else(|| not_paused("no checkpoint"))?;
         let there = match (pause, &progress.phase) {
@@ -400,15 +392,14 @@ impl Search {
     /// (`progress.evolution.subspace()`) and fronts. For analysis with inherited weights
     /// ([`Scorer`]); training does not continue from it.
     pub fn latest_state(&self) -> Result<(SupernetState, SearchProgress)> {
-        let (dir, progress) =
-            checkpoint::inspect(&self.run_dir)
-                .intact
-                .ok_or_else(|| SearchError::Checkpoint {
-                    path: checkpoint::checkpoint_dir(&self.run_dir)
-                        .display()
-                        .to_string(),
-                    message: "the run directory holds no checkpoint".into(),
-                })?;
+        let (dir, progress) = checkpoint::inspect(self.run_dir.path())
+            .intact
+            .ok_or_else(|| SearchError::Checkpoint {
+                path: checkpoint::checkpoint_dir(self.run_dir.path())
+                    .display()
+                    .to_string(),
+                message: "the run directory holds no checkpoint".into(),
+            })?;
         progress.evolution.check_space(&self.space)?;
         let (state, _, _) = self.load_models(&dir, derive_seed(self.config.seed, STREAM_INIT))?;
         Ok((state, progress))
@@ -417,9 +408,7 @@ impl Search {
     /// Opens the run directory of an existing search (finished or not) for analysis, with
     /// its saved `config.json`; nothing is trained or written.
     pub fn open(run_dir: &Path, device: &Device) -> Result<Self> {
-        let path = run_dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| SearchError::io(&path, e))?;
-        let config: SearchConfig = serde_json::from_str(&text).map_err(|e| json_error(&path, e))?;
+        let config = RunDir::new(run_dir).read_config()?;
         config.check()?;
         Self::prepare(config, run_dir, device, None)
     }
@@ -495,7 +484,7 @@ impl Search {
         // The progress shown to people is one observer among the others.
         let mut shown = ProgressReporter::new(reporter);
         let mut show = |event: &SearchEvent| shown.on_event(event);
-        let mut log = RunLog::open(&self.run_dir.join("log.jsonl"), progress.log_len)?
+        let mut log = RunLog::open(&self.run_dir.log_path(), progress.log_len)?
             .with_observers(self.observers.clone())
             .with_local(&mut show);
         let rounds = self.total_rounds(&progress.evolution);
@@ -612,22 +601,20 @@ impl Search {
         }
 
         let front = progress.fronts.last().cloned().unwrap_or_default();
-        let front_path = self.run_dir.join("front.json");
-        FrontFile {
+        self.run_dir.write_front(&FrontFile {
             space: self.config.space.clone(),
             metric: self.config.resource.metric,
             unit: Some(self.costs.unit.clone()),
             rounds: progress.rounds_done,
             front: front.clone(),
-        }
-        .write(&front_path)?;
+        })?;
         log.write(&SearchEvent::Finish {
             rounds: progress.rounds_done,
             total_steps: progress.total_steps,
             front: front.clone(),
         })?;
         progress.log_len = log.len();
-        Ok(self.outcome(&progress, true, Some(front_path)))
+        Ok(self.outcome(&progress, true, Some(self.run_dir.front_path())))
     }
 
     fn outcome(
@@ -688,7 +675,7 @@ impl Search {
         Vec<(PathBuf, String)>,
     )> {
         let mut damaged = Vec::new();
-        for dir in checkpoint::candidates(&self.run_dir) {
+        for dir in checkpoint::candidates(self.run_dir.path()) {
             let opened = checkpoint::verify(&dir).and_then(|progress| {
                 progress
                     .evolution
@@ -719,7 +706,7 @@ impl Search {
             .map(|(dir, why)| format!("`{}`: {why}", dir.display()))
             .collect();
         Err(SearchError::Checkpoint {
-            path: checkpoint::checkpoint_dir(&self.run_dir)
+            path: checkpoint::checkpoint_dir(self.run_dir.path())
                 .display()
                 .to_string(),
             message: format!(
@@ -753,7 +740,7 @@ impl Search {
     ) -> Result<()> {
         let mut progress = progress.clone();
         progress.log_len = log.len();
-        checkpoint::write(&self.run_dir, &progress, |dir| {
+        checkpoint::write(self.run_dir.path(), &progress, |dir| {
             state.supernet.sync_statistics();
             save_module(state, &dir.join("supernet.bpk"))?;
             for (optim, name) in [(weight_optim, "sgd.bin"), (alpha_optim, "adam.bin")] {

@@ -337,7 +337,7 @@ impl Search {
     /// The error of a run that diverged at `step` (0-based) of round `round` (0-based),
     /// naming the last good checkpoint.
     pub(super) fn diverged(&self, round: usize, step: u64, what: String) -> SearchError {
-        let last_good = match checkpoint::find(&self.run_dir) {
+        let last_good = match checkpoint::find(self.run_dir.path()) {
             Some(dir) => format!("the last good checkpoint is `{}`", dir.display()),
             None => "the run had written no checkpoint yet".into(),
         };
