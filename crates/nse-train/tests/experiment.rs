@@ -293,7 +293,7 @@ fn seeds_give_the_ground_truth_noise_and_an_ensemble_averages_its_supernets() {
         .ranking(&mut Quiet)
         .unwrap();
     assert!(
-        RunDir::new(&ensemble_out.join("search-m1"))
+        RunDir::new(ensemble_out.join("search-m1"))
             .front_path()
             .exists()
     );
