@@ -18,7 +18,7 @@ fn tiny_search(data_dir: &str) -> (SearchConfig, Device) {
 }
 
 fn front(dir: &std::path::Path) -> String {
-    std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap()
+    std::fs::read_to_string(RunDir::new(dir).front_path()).unwrap()
 }
 
 #[test]

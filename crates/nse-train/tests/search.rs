@@ -20,15 +20,15 @@ fn resume_to_the_same_front(parts: &std::path::Path, full: &std::path::Path, dev
         .unwrap();
     assert!(outcome.finished);
     assert_eq!(
-        std::fs::read_to_string(RunDir::new(&parts).front_path()).unwrap(),
-        std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(parts).front_path()).unwrap(),
+        std::fs::read_to_string(RunDir::new(full).front_path()).unwrap(),
         "the resumed search must end with the same front"
     );
 }
 
 /// The training losses a run logged, in order.
 fn train_losses(dir: &std::path::Path) -> Vec<f64> {
-    std::fs::read_to_string(RunDir::new(&dir).log_path())
+    std::fs::read_to_string(RunDir::new(dir).log_path())
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -166,7 +166,7 @@ fn a_window_missed_after_training_fails_resumably() {
         "{message}"
     );
     let epochs_logged = |run: &std::path::Path| {
-        std::fs::read_to_string(RunDir::new(&run).log_path())
+        std::fs::read_to_string(RunDir::new(run).log_path())
             .unwrap()
             .lines()
             .filter(|l| l.contains("\"epoch_end\""))
@@ -643,7 +643,7 @@ fn a_damaged_checkpoint_is_named_and_the_previous_one_resumes() {
             .unwrap();
         assert!(outcome.finished);
         assert_eq!(
-            std::fs::read_to_string(RunDir::new(&dir).front_path()).unwrap(),
+            std::fs::read_to_string(RunDir::new(dir).front_path()).unwrap(),
             std::fs::read_to_string(RunDir::new(&full).front_path()).unwrap(),
         );
         lines.0
