@@ -6,13 +6,18 @@ use burn::tensor::Device;
 use nse_space::WeightSampling;
 use nse_train::progress::Quiet;
 use nse_train::run_dir::RunDir;
-use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledOps, check_window};
+use nse_train::search::{FrontFile, Search, SearchConfig, SearchError, UnsampledOps};
 
 mod common;
 use common::{Lines, config, flip_bits, scratch, write_dataset};
 
 /// Resumes the interrupted search in `parts` to its end and checks that it ends with the
 /// front of the uninterrupted search in `full`.
+/// The plan's window check of `config` (what `Search::new` runs before training).
+fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility, SearchError> {
+    config.clone().check()?.check_window()
+}
+
 fn resume_to_the_same_front(parts: &std::path::Path, full: &std::path::Path, device: &Device) {
     let outcome = Search::resume(parts, device, None)
         .unwrap()

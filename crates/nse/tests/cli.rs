@@ -230,7 +230,7 @@ fn search_under_latency_from_the_command_line() {
     probe.resource.target = 1.0;
     probe.resource.drift = 1e9;
     probe.evaluation.n_extra = 0;
-    let f = nse::train::search::check_window(&probe).unwrap();
+    let f = probe.clone().check().unwrap().check_window().unwrap();
     let target = (f.cheapest + f.dearest) / 2.0;
     let drift = (f.dearest - f.cheapest) / 4.0;
     let out = scratch("latency-run");

@@ -33,7 +33,7 @@ use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
-use crate::search::{SearchConfig, cost_table, first_evolution};
+use crate::search::SearchConfig;
 
 /// The report's file in the experiment's folder.
 pub const GROUND_TRUTH_FILE: &str = "ground-truth.json";
@@ -401,12 +401,11 @@ impl Experiment {
     pub fn ground_truth(&self, reporter: &mut dyn Reporter) -> Result<GroundTruthReport> {
         self.require(ExperimentKind::GroundTruth)?;
         let started = Instant::now();
-        let config: &SearchConfig = &self.config.search;
-        let space = config.space.check()?;
-        let costs = cost_table(config, &space)?;
-        let window = config.resource.resolve(&space, &costs)?.window();
-        let evolution = first_evolution(&space, config.seed);
-        let subspace = evolution.subspace();
+        let plan = self.config.search.clone().check()?;
+        let config: &SearchConfig = plan.config();
+        let (space, costs) = (plan.space(), plan.costs());
+        let window = plan.window();
+        let subspace = plan.first_evolution().subspace();
         let n = self.config.archs;
         let path = self.out.join(CANDIDATES_FILE);
         let chosen: Vec<Architecture> = if path.exists() {
@@ -426,8 +425,8 @@ impl Experiment {
             let attempts = config.evaluation.attempts_per_architecture.max(1) * n * POOL_FACTOR;
             let mut rng = derive_rng(&[config.seed, STREAM_EXPERIMENT, 20]);
             let chosen: Vec<Architecture> = spread_over_window(
-                &space,
-                &costs,
+                space,
+                costs,
                 subspace,
                 (window.low(), window.high()),
                 n,

@@ -193,12 +193,14 @@ pub fn known_answer(
     run: &std::path::Path,
     strong: &[impl AsRef<str>],
 ) -> Result<KnownAnswerReport> {
-    let config = super::run_config(run)?;
+    let plan = super::run_config(run)?.check()?;
     let front = super::run_front(run)?;
-    let space = config.space.check()?;
-    let costs = crate::search::cost_table(&config, &space)?;
-    let first = crate::search::first_evolution(&space, config.seed);
-    KnownAnswerReport::new(&front, first.subspace(), &costs, strong)
+    KnownAnswerReport::new(
+        &front,
+        plan.first_evolution().subspace(),
+        plan.costs(),
+        strong,
+    )
 }
 
 /// The known-answer measures of a finished search (`known-answer.json`).

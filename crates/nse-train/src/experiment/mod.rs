@@ -363,7 +363,7 @@ impl ExperimentConfig {
         }
         self.recipe.check()?;
         if self.run.is_none() {
-            self.search.check()?;
+            self.search.clone().check()?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SearchSpace, SubSpace};
+use nse_space::{Architecture, FEASIBILITY_PROBABILITIES, SubSpace};
 
 use super::error::{ExperimentError, Result};
 use super::ground_truth::GroundTruthReport;
@@ -23,7 +23,7 @@ use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
-use crate::search::{Score, Search, window_sampler};
+use crate::search::{Score, Search};
 
 /// Architectures drawn per architecture wanted, to choose the cost-stratified ones from.
 pub(super) const POOL_FACTOR: usize = 8;
@@ -515,13 +515,7 @@ impl Experiment {
             chosen
         } else {
             let alphas = state.indicators.values();
-            let chosen = self.choose(
-                &space,
-                &costs,
-                progress.evolution.subspace(),
-                &alphas,
-                &config,
-            )?;
+            let chosen = self.choose(search.plan(), progress.evolution.subspace(), &alphas)?;
             write_json(&path, &chosen)?;
             chosen
         };
@@ -885,16 +879,14 @@ impl Experiment {
     /// sub-space when it holds too few), then keeps `archs` of them stratified by cost.
     fn choose(
         &self,
-        space: &SearchSpace,
-        costs: &nse_space::CostTable,
+        plan: &crate::search::SearchPlan,
         subspace: &SubSpace,
         alphas: &[Vec<f32>],
-        config: &crate::search::SearchConfig,
     ) -> Result<Vec<Candidate>> {
+        let (space, costs, config) = (plan.space(), plan.costs(), plan.config());
         let n = self.config.archs;
         let wanted = n * POOL_FACTOR;
-        let sampler = window_sampler(config);
-        let window = sampler.window;
+        let window = plan.window();
         let attempts = config.evaluation.attempts_per_architecture.max(1) * wanted;
         let mut rng = derive_rng(&[self.config.search.seed, STREAM_EXPERIMENT, 1]);
         let mut seen = HashSet::new();

@@ -629,9 +629,9 @@ impl SearchConfig {
         self.training_seed.unwrap_or(self.seed)
     }
 
-    /// Checks every field that can be checked without data (the resource window's
-    /// feasibility is checked against the space by the search before training).
-    pub fn check(&self) -> Result<()> {
+    /// Checks every field on its own, without the space's costs (the first step of
+    /// [`check`](Self::check), which gives the [`SearchPlan`](super::SearchPlan)).
+    pub fn validate(&self) -> Result<()> {
         let fail = |field: &str, why: String| Err(SearchError::Config(format!("`{field}` {why}")));
         self.space.check()?;
         if !(self.data.holdout_fraction > 0.0 && self.data.holdout_fraction < 1.0) {
@@ -740,7 +740,7 @@ mod tests {
         let demo = SearchConfig::preset("demo").unwrap();
         let mut relative = SearchConfig::preset("demo-latency").unwrap();
         assert!(relative.resource.relative);
-        relative.check().unwrap();
+        relative.validate().unwrap();
         relative.resource.metric = CostKind::Macs;
         let space = relative.space.check().unwrap();
         let costs = CostTable::macs(&space);
@@ -771,7 +771,7 @@ mod tests {
         );
         // Fractions above 1 are refused with the field's name.
         relative.resource.drift = 1.5;
-        let err = relative.check().unwrap_err().to_string();
+        let err = relative.validate().unwrap_err().to_string();
         assert!(
             err.contains("resource.drift") && err.contains("fraction"),
             "{err}"

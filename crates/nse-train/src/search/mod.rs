@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod html_report;
 pub mod log;
+pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod step;
@@ -21,11 +22,9 @@ pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, MAX_SKIPPED_IN_A_ROW,
     NonFiniteLoss, NormalizeChoice, Preload, ResourceConfig, SearchConfig, UnsampledOps,
 };
-pub use driver::{
-    Evaluator, Pause, Score, Scorer, Search, SearchOutcome, check_window, cost_table,
-    first_evolution, window_sampler,
-};
+pub use driver::{Evaluator, Pause, Score, Scorer, Search, SearchOutcome, cost_table};
 pub use error::{Result, SearchError};
+pub use plan::SearchPlan;
 pub use progress::ProgressReporter;
 pub use report::{FrontEntry, FrontFile};
 pub use step::{

@@ -65,7 +65,7 @@ impl Search {
         let subspace = progress.evolution.subspace();
         let mut added = 0;
         for (a, arch) in architectures.iter().enumerate() {
-            self.space.check_architecture(arch).map_err(|e| {
+            self.plan.space.check_architecture(arch).map_err(|e| {
                 SearchError::Config(format!(
                     "candidate {a} (`{arch}`) does not fit the space: {e}"
                 ))
@@ -82,11 +82,11 @@ impl Search {
             if archs.iter().any(|e| &e.architecture == arch) {
                 continue;
             }
-            let count = self.space.architecture_cost(arch)?;
+            let count = self.plan.space.architecture_cost(arch)?;
             archs.push(Evaluated {
                 architecture: arch.clone(),
                 origin: Origin::Window,
-                cost: self.costs.architecture_cost(arch.cells()),
+                cost: self.plan.costs.architecture_cost(arch.cells()),
                 macs: count.total.macs,
                 params: count.total.params,
                 accuracy: None,
@@ -101,14 +101,14 @@ impl Search {
     /// batches as that round's end-of-round evaluation, so a rescored architecture gets the
     /// accuracy the search gave it (on the same device and weights).
     pub fn scorer(&self, round: usize) -> Result<Scorer> {
-        let e = &self.config.evaluation;
+        let e = &self.plan.config.evaluation;
         // Fixed batches for every architecture: recalibration from the training split, scoring
         // on the held-out split, both through the evaluation pipeline (no augmentation).
         let recal_loader = self.loader(
             &self.data.train,
             true,
             self.data.eval_pipeline.clone(),
-            derive_seed(self.config.seed, 3),
+            derive_seed(self.plan.config.seed, 3),
         )?;
         let score_loader = self.loader(
             &self.data.held_out,
@@ -144,13 +144,13 @@ impl Search {
         log: &mut RunLog<'_>,
     ) -> Result<Vec<Evaluated>> {
         let round = progress.rounds_done;
-        let mut rng = derive_rng(&[self.config.seed, STREAM_WINDOW, round as u64]);
+        let mut rng = derive_rng(&[self.plan.config.seed, STREAM_WINDOW, round as u64]);
         let alphas = state.indicators.values();
         let sampler = self.window_sampler();
         let batch = sampler
             .sample(
-                &self.space,
-                &self.costs,
+                &self.plan.space,
+                &self.plan.costs,
                 progress.evolution.subspace(),
                 &alphas,
                 &mut rng,
@@ -162,7 +162,7 @@ impl Search {
                      move `resource.target`, or raise `evaluation.attempts_per_architecture` \
                      (now {}), in {} and resume the run",
                         round + 1,
-                        self.config.evaluation.attempts_per_architecture,
+                        self.plan.config.evaluation.attempts_per_architecture,
                         self.run_dir.config_path().display(),
                     ))
                 }
@@ -180,7 +180,7 @@ impl Search {
                     batch.extra.len() - batch.extra_from_sweep,
                     w.extra_low(),
                     w.low(),
-                    self.costs.unit,
+                    self.plan.costs.unit,
                     batch.extra_from_sweep,
                     batch.extra.len(),
                     sampler.n_extra,
@@ -189,10 +189,10 @@ impl Search {
         }
         let mut archs = Vec::new();
         let mut push = |architecture: Architecture, origin: Origin| -> Result<()> {
-            let cost = self.space.architecture_cost(&architecture)?.total;
+            let cost = self.plan.space.architecture_cost(&architecture)?.total;
             archs.push(Evaluated {
                 origin,
-                cost: self.costs.architecture_cost(architecture.cells()),
+                cost: self.plan.costs.architecture_cost(architecture.cells()),
                 architecture,
                 macs: cost.macs,
                 params: cost.params,

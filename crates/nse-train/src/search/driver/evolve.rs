@@ -44,10 +44,11 @@ impl Search {
                 FrontEntry {
                     architecture: a.architecture.clone(),
                     text: a.architecture.to_string(),
-                    ops: a.architecture.describe(&self.space),
+                    ops: a.architecture.describe(&self.plan.space),
                     macs: a.macs,
                     params: a.params,
-                    latency: (self.config.resource.metric == CostKind::Latency).then_some(a.cost),
+                    latency: (self.plan.config.resource.metric == CostKind::Latency)
+                        .then_some(a.cost),
                     accuracy: a.accuracy.unwrap_or(0.0),
                 }
             })
@@ -63,12 +64,12 @@ impl Search {
             })
             .collect();
         let plot = self.run_dir.pareto_plot_path(round + 1);
-        let unit = self.costs.unit.clone();
+        let unit = self.plan.costs.unit.clone();
         let drawn = plot_pareto(
             &points,
             &format!("round {} - held-out top-1 vs cost", round + 1),
             &unit,
-            Some(&self.config.resource.window()),
+            Some(&self.plan.config.resource.window()),
             &plot,
         );
         if let Err(e) = &drawn {

@@ -41,6 +41,7 @@ use crate::search::data::{RunData, SharedDataset, open, split};
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 use crate::search::log::{Observers, RunLog};
+use crate::search::plan::SearchPlan;
 use crate::search::progress::ProgressReporter;
 use crate::search::report::{FrontEntry, FrontFile};
 use crate::search::step::indicator_step_parallel;
@@ -49,9 +50,9 @@ use nse_supernet::parallel::weight_step_parallel;
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
 const STREAM_INDICATOR_STEP: u64 = 102;
-const STREAM_WINDOW: u64 = 103;
+pub(crate) const STREAM_WINDOW: u64 = 103;
 const STREAM_INIT: u64 = 104;
-const STREAM_EVOLUTION: u64 = 105;
+pub(crate) const STREAM_EVOLUTION: u64 = 105;
 const STREAM_DATA: u64 = 106;
 const STREAM_FAIR_BLOCK: u64 = 107;
 
@@ -93,13 +94,11 @@ pub enum Pause {
 
 /// An NSE search bound to a run directory.
 pub struct Search {
-    config: SearchConfig,
-    space: SearchSpace,
+    plan: SearchPlan,
     run_dir: RunDir,
     device: Device,
     devices: Vec<Device>,
     data: RunData,
-    costs: CostTable,
     started: std::time::Instant,
     stop: StopFlag,
     end_training: StopFlag,
@@ -164,7 +163,7 @@ impl Search {
         device: &Device,
         given: Option<Given>,
     ) -> Result<Self> {
-        config.check()?;
+        let plan = config.check()?;
         if !checkpoint::candidates(run_dir).is_empty() {
             return Err(SearchError::Config(format!(
                 "`{}` already holds a search checkpoint: resume it or choose another output folder",
@@ -172,17 +171,16 @@ impl Search {
             )));
         }
         std::fs::create_dir_all(run_dir).map_err(|e| SearchError::io(run_dir, e))?;
-        let mut search = Self::prepare(config, run_dir, device, given)?;
-        search.config.resource = search
-            .config
-            .resource
-            .resolve(&search.space, &search.costs)?;
+        let mut search = Self::prepare(plan, run_dir, device, given)?;
         // The pipelines as resolved for the input size: a resume uses exactly these, even
         // if the defaults change.
-        search.config.data.train_pipeline = Some(search.data.train_pipeline.clone());
-        search.config.data.eval_pipeline = Some(search.data.eval_pipeline.clone());
-        search.check_window()?;
-        search.run_dir.write_config(&search.config)?;
+        let (train, eval) = (
+            search.data.train_pipeline.clone(),
+            search.data.eval_pipeline.clone(),
+        );
+        search.plan.set_pipelines(train, eval);
+        search.plan.check_window()?;
+        search.run_dir.write_config(&search.plan.config)?;
         Ok(search)
     }
 
@@ -201,45 +199,35 @@ impl Search {
         let folder = RunDir::new(run_dir);
         let mut config = folder.read_config()?;
         config.max_steps = max_steps;
-        config.check()?;
+        let plan = config.check()?;
         if checkpoint::candidates(run_dir).is_empty() && folder.has_front() {
             return Err(SearchError::Config(format!(
                 "`{}` holds a finished search",
                 run_dir.display()
             )));
         }
-        Self::prepare(config, run_dir, device, given)
+        Self::prepare(plan, run_dir, device, given)
     }
 
     fn prepare(
-        config: SearchConfig,
+        plan: SearchPlan,
         run_dir: &Path,
         device: &Device,
         given: Option<Given>,
     ) -> Result<Self> {
-        let space = config.space.check()?;
-        for (i, arch) in config.evaluation.probe.iter().enumerate() {
-            space.check_architecture(arch).map_err(|e| {
-                SearchError::Config(format!(
-                    "`evaluation.probe[{i}]` does not fit the space: {e}"
-                ))
-            })?;
-        }
-        let (channels, size) = (space.spec().input_channels, space.spec().input_size);
-        let seed = derive_seed(config.seed, STREAM_DATA);
+        let spec = plan.space.spec();
+        let (channels, size) = (spec.input_channels, spec.input_size);
+        let seed = derive_seed(plan.config.seed, STREAM_DATA);
         let data = match given {
-            Some((train, test)) => split(&config.data, train, test, channels, size, seed)?,
-            None => open(&config.data, channels, size, seed)?,
+            Some((train, test)) => split(&plan.config.data, train, test, channels, size, seed)?,
+            None => open(&plan.config.data, channels, size, seed)?,
         };
-        let costs = cost_table(&config, &space)?;
         Ok(Search {
-            config,
-            space,
+            plan,
             run_dir: RunDir::new(run_dir),
             device: device.clone().autodiff(),
             devices: vec![device.clone().autodiff()],
             data,
-            costs,
             started: std::time::Instant::now(),
             stop: StopFlag::new(),
             end_training: StopFlag::new(),
@@ -339,18 +327,23 @@ impl Search {
 
     /// The checked search space.
     pub fn space(&self) -> &SearchSpace {
-        &self.space
+        &self.plan.space
     }
 
     /// The costs of the resource metric on the space (what the window, penalty and fronts
     /// measure).
     pub fn costs(&self) -> &CostTable {
-        &self.costs
+        &self.plan.costs
     }
 
     /// The configuration.
     pub fn config(&self) -> &SearchConfig {
-        &self.config
+        &self.plan.config
+    }
+
+    /// The checked plan: configuration, space, cost table, window and first sub-space.
+    pub fn plan(&self) -> &SearchPlan {
+        &self.plan
     }
 
     /// The datasets.
@@ -400,26 +393,21 @@ impl Search {
                     .to_string(),
                 message: "the run directory holds no checkpoint".into(),
             })?;
-        progress.evolution.check_space(&self.space)?;
-        let (state, _, _) = self.load_models(&dir, derive_seed(self.config.seed, STREAM_INIT))?;
+        progress.evolution.check_space(&self.plan.space)?;
+        let (state, _, _) =
+            self.load_models(&dir, derive_seed(self.plan.config.seed, STREAM_INIT))?;
         Ok((state, progress))
     }
 
     /// Opens the run directory of an existing search (finished or not) for analysis, with
     /// its saved `config.json`; nothing is trained or written.
     pub fn open(run_dir: &Path, device: &Device) -> Result<Self> {
-        let config = RunDir::new(run_dir).read_config()?;
-        config.check()?;
-        Self::prepare(config, run_dir, device, None)
-    }
-
-    /// Fails before any training when the window cannot be met ([`check_window`]).
-    fn check_window(&self) -> Result<()> {
-        check_window(&self.config).map(|_| ())
+        let plan = RunDir::new(run_dir).read_config()?.check()?;
+        Self::prepare(plan, run_dir, device, None)
     }
 
     fn window_sampler(&self) -> WindowSampler {
-        window_sampler(&self.config)
+        self.plan.window_sampler()
     }
 
     fn loader(
@@ -429,12 +417,12 @@ impl Search {
         pipeline: Pipeline,
         seed: u64,
     ) -> Result<TrainLoader> {
-        let mut config = LoaderConfig::new(self.config.batch_size)
+        let mut config = LoaderConfig::new(self.plan.config.batch_size)
             .with_seed(seed)
             .with_shuffle(shuffle)
             .with_drop_last(shuffle)
             .with_normalize(self.data.normalize.clone());
-        if let Some(workers) = self.config.data.workers {
+        if let Some(workers) = self.plan.config.data.workers {
             config = config
                 .with_workers(workers)
                 .with_prefetch(2 * workers.max(1));
@@ -450,8 +438,7 @@ impl Search {
     /// Runs (or continues) the search until every round is done, `max_rounds` is reached, or
     /// the step budget runs out; writes checkpoints, the log, plots and `front.json`.
     pub fn run(&mut self, reporter: &mut dyn Reporter) -> Result<SearchOutcome> {
-        let seed = self.config.seed;
-        let training_seed = self.config.training_seed();
+        let training_seed = self.plan.config.training_seed();
         let (opened, damaged) = self.open_checkpoint(training_seed)?;
         let mut set_aside = Vec::new();
         for (dir, _) in &damaged {
@@ -467,7 +454,7 @@ impl Search {
             }
             None => (
                 SearchProgress {
-                    evolution: first_evolution(&self.space, seed),
+                    evolution: self.plan.first_evolution().clone(),
                     rounds_done: 0,
                     phase: Phase::Train {
                         position: Position::default(),
@@ -490,14 +477,14 @@ impl Search {
         let rounds = self.total_rounds(&progress.evolution);
         if resumed.is_none() {
             log.write(&SearchEvent::Start {
-                space: self.config.space.clone(),
-                pool: self.space.pool().name().to_string(),
-                cells: self.space.num_cells(),
+                space: self.plan.config.space.clone(),
+                pool: self.plan.space.pool().name().to_string(),
+                cells: self.plan.space.num_cells(),
                 rounds,
                 train_images: self.data.train.len(),
                 held_out_images: self.data.held_out.len(),
-                fixed_cost: self.costs.fixed,
-                unit: self.costs.unit.clone(),
+                fixed_cost: self.plan.costs.fixed,
+                unit: self.plan.costs.unit.clone(),
                 skipped_files: self.data.skipped_files,
             })?;
         } else {
@@ -512,7 +499,7 @@ impl Search {
                 round: progress.rounds_done + 1,
                 total_steps: progress.total_steps,
                 rounds,
-                unit: self.costs.unit.clone(),
+                unit: self.plan.costs.unit.clone(),
                 checkpoint: resumed.clone(),
             })?;
         }
@@ -531,12 +518,12 @@ impl Search {
         if train_loader.num_batches() == 0 || held_loader.num_batches() == 0 {
             return Err(SearchError::Config(format!(
                 "batch size {} leaves no full batch: {} training and {} held-out images",
-                self.config.batch_size,
+                self.plan.config.batch_size,
                 self.data.train.len(),
                 self.data.held_out.len()
             )));
         }
-        let mut budget = self.config.max_steps;
+        let mut budget = self.plan.config.max_steps;
 
         while progress.rounds_done < rounds {
             let round = progress.rounds_done;
@@ -588,7 +575,7 @@ impl Search {
             progress.rounds_done += 1;
             progress.phase = Phase::Train {
                 position: Position {
-                    epoch: progress.rounds_done * self.config.epochs_per_round,
+                    epoch: progress.rounds_done * self.plan.config.epochs_per_round,
                     batch: 0,
                 },
                 step: 0,
@@ -602,9 +589,9 @@ impl Search {
 
         let front = progress.fronts.last().cloned().unwrap_or_default();
         self.run_dir.write_front(&FrontFile {
-            space: self.config.space.clone(),
-            metric: self.config.resource.metric,
-            unit: Some(self.costs.unit.clone()),
+            space: self.plan.config.space.clone(),
+            metric: self.plan.config.resource.metric,
+            unit: Some(self.plan.costs.unit.clone()),
             rounds: progress.rounds_done,
             front: front.clone(),
         })?;
@@ -643,21 +630,21 @@ impl Search {
 
     fn total_rounds(&self, evolution: &EvolutionState) -> usize {
         let all = evolution.num_rounds().max(1);
-        self.config.max_rounds.map_or(all, |m| m.min(all))
+        self.plan.config.max_rounds.map_or(all, |m| m.min(all))
     }
 
     fn fresh_models(&self, init_seed: u64) -> Result<Models> {
         let options = SupernetOptions {
-            shadow_batch_norm: self.config.shadow_batch_norm,
+            shadow_batch_norm: self.plan.config.shadow_batch_norm,
         };
         let state = SupernetState {
-            supernet: Supernet::with_options(&self.space, &self.device, init_seed, options)?,
-            indicators: Indicators::for_space(&self.space, &self.device),
+            supernet: Supernet::with_options(&self.plan.space, &self.device, init_seed, options)?,
+            indicators: Indicators::for_space(&self.plan.space, &self.device),
         };
         Ok((
             state,
-            sgd(&self.config.sgd),
-            adam(0.0, self.config.indicator.beta_2),
+            sgd(&self.plan.config.sgd),
+            adam(0.0, self.plan.config.indicator.beta_2),
         ))
     }
 
@@ -679,7 +666,7 @@ impl Search {
             let opened = checkpoint::verify(&dir).and_then(|progress| {
                 progress
                     .evolution
-                    .check_space(&self.space)
+                    .check_space(&self.plan.space)
                     .map_err(|e| e.to_string())?;
                 let round = progress.rounds_done as u64;
                 let init_seed = derive_seed(training_seed, STREAM_INIT ^ (round << 16));
@@ -753,56 +740,6 @@ impl Search {
             Ok(())
         })
     }
-}
-
-/// The end-of-round sampler of `config`: its window, `n`, `n_extra` and attempt budget.
-pub fn window_sampler(config: &SearchConfig) -> WindowSampler {
-    let e = &config.evaluation;
-    let mut sampler = WindowSampler::new(config.resource.window(), e.n, e.n_extra);
-    sampler.max_attempts = e.attempts_per_architecture.saturating_mul(e.n + e.n_extra);
-    sampler
-}
-
-/// Judges before any training whether the resource window of `config` can be met from the
-/// first round's sub-space ([`WindowSampler::check_feasible`]): the window must overlap the
-/// costs the sub-space can reach, and sampling over a sweep of branch probabilities must find
-/// `evaluation.n` distinct architectures in it (and `n_extra` in the extra band). Needs no
-/// data; [`Search::new`] calls it. A [`relative`](super::ResourceConfig::relative) setting
-/// is resolved first. Fails with [`SearchError::Infeasible`], saying what the space reaches.
-pub fn check_window(config: &SearchConfig) -> Result<nse_space::Feasibility> {
-    let space = config.space.check()?;
-    let costs = cost_table(config, &space)?;
-    let resolved = SearchConfig {
-        resource: config.resource.resolve(&space, &costs)?,
-        ..config.clone()
-    };
-    let config = &resolved;
-    let evolution = first_evolution(&space, config.seed);
-    let mut rng = derive_rng(&[config.seed, STREAM_WINDOW, u64::MAX]);
-    window_sampler(config)
-        .check_feasible(&space, &costs, evolution.subspace(), &mut rng)
-        .map_err(|e| {
-            let r = &config.resource;
-            let fixed = costs.fixed;
-            SearchError::Infeasible(format!(
-                "{e}. The window is {:.3}..{:.3} {} (target {} ± {}, extra band {} below); \
-                 the fixed stem+tail cost alone is {fixed:.3}. Adjust `resource` or \
-                 `evaluation.n` in the config.",
-                r.target - r.drift,
-                r.target + r.drift,
-                costs.unit,
-                r.target,
-                r.drift,
-                r.extra_drift,
-            ))
-        })
-}
-
-/// The evolution state a search of `seed` starts from on `space`: its first sub-space (the
-/// first K ops of each cell's introduction order) and the pending pool. The same for every
-/// search of that seed, whatever its training seed.
-pub fn first_evolution(space: &SearchSpace, seed: u64) -> EvolutionState {
-    EvolutionState::from_seed(space, derive_seed(seed, STREAM_EVOLUTION))
 }
 
 /// The seed of the block `block` of cell `cell` in round `round` (from 0) of

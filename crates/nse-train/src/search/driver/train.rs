@@ -17,15 +17,16 @@ impl Search {
         budget: &mut Option<u64>,
     ) -> Result<bool> {
         let round = progress.rounds_done;
-        let epochs = self.config.epochs_per_round;
+        let epochs = self.plan.config.epochs_per_round;
         let per_epoch = self
+            .plan
             .config
             .epoch_batches
             .map_or(train_loader.num_batches(), |n| {
                 n.min(train_loader.num_batches())
             });
         let total = (epochs * per_epoch) as u64;
-        let lr = &self.config.lr;
+        let lr = &self.plan.config.lr;
         let schedule = CosineWarmup {
             base: lr.base,
             warmup_from: lr.warmup_from,
@@ -43,7 +44,7 @@ impl Search {
             unreachable!("train_round is called in the train phase");
         };
         let held_batches = held_loader.num_batches();
-        let threshold = self.config.indicator.drop_threshold;
+        let threshold = self.plan.config.indicator.drop_threshold;
         log.write(&SearchEvent::PhaseStart {
             round: round + 1,
             phase: RoundPhase::Training,
@@ -94,10 +95,10 @@ impl Search {
                 let subspace = progress.evolution.subspace().clone();
                 // Weight step: a multi-branch path of the sub-space, drawn as
                 // `weight_sampling` says (the reference: each op with probability 0.5).
-                let seed = self.config.training_seed();
+                let seed = self.plan.config.training_seed();
                 let mut rng = derive_rng(&[seed, STREAM_WEIGHT_STEP, round as u64, step]);
                 let arch = subspace.sample_weight_path(
-                    self.config.weight_sampling,
+                    self.plan.config.weight_sampling,
                     step,
                     &mut rng,
                     |cell, block| fair_block_seed(seed, round as u64, cell as u64, block),
@@ -134,7 +135,7 @@ impl Search {
                     })?;
                 } else {
                     skipped_in_a_row += 1;
-                    if self.config.non_finite_loss.stops(skipped_in_a_row) {
+                    if self.plan.config.non_finite_loss.stops(skipped_in_a_row) {
                         let what = if skipped_in_a_row > 1 {
                             format!(
                                 "the loss was not finite for {skipped_in_a_row} batches in a \
@@ -154,7 +155,7 @@ impl Search {
                 }
 
                 // Indicator step every `every` iterations, on a held-out batch.
-                if (step + 1) % self.config.indicator.every as u64 == 0 {
+                if (step + 1) % self.plan.config.indicator.every as u64 == 0 {
                     let k = indicator_steps as usize;
                     let held = held_loader
                         .host_batch(Position {
@@ -175,7 +176,7 @@ impl Search {
                 }
                 // Dropping.
                 let alphas = state.indicators.values();
-                if (step + 1) % self.config.indicator.every as u64 == 0 {
+                if (step + 1) % self.plan.config.indicator.every as u64 == 0 {
                     log.write(&SearchEvent::IndicatorStep {
                         round: round + 1,
                         step: step + 1,
@@ -200,7 +201,7 @@ impl Search {
                 if let Some(b) = budget.as_mut() {
                     *b -= 1;
                 }
-                if step % self.config.log_every as u64 == 0 || step == total {
+                if step % self.plan.config.log_every as u64 == 0 || step == total {
                     let (l, a) = (
                         loss_sum / seen.max(1) as f64,
                         100.0 * correct as f64 / seen.max(1) as f64,
@@ -235,7 +236,7 @@ impl Search {
                 step,
                 indicator_steps,
             };
-            if !self.config.evaluation.probe.is_empty() {
+            if !self.plan.config.evaluation.probe.is_empty() {
                 // Before the checkpoint, so that a resume after it never repeats the probe.
                 let accuracies = self.probe(round, &mut state.supernet)?;
                 log.write(&SearchEvent::Probe {
@@ -264,7 +265,8 @@ impl Search {
     /// evaluation re-estimates, so training and the front stay what they are without it.
     pub(super) fn probe(&self, round: usize, supernet: &mut Supernet) -> Result<Vec<f64>> {
         let scorer = self.scorer(round)?;
-        self.config
+        self.plan
+            .config
             .evaluation
             .probe
             .iter()
@@ -284,7 +286,7 @@ impl Search {
         path: &[Vec<usize>],
         step: u64,
     ) -> Vec<Vec<usize>> {
-        let coast = self.config.unsampled_ops == UnsampledOps::Momentum && step > 0;
+        let coast = self.plan.config.unsampled_ops == UnsampledOps::Momentum && step > 0;
         path.iter()
             .enumerate()
             .map(|(cell, on)| {
@@ -313,7 +315,7 @@ impl Search {
         labels: Tensor<1, Int>,
     ) -> Result<()> {
         let mut rng = derive_rng(&[
-            self.config.training_seed(),
+            self.plan.config.training_seed(),
             STREAM_INDICATOR_STEP,
             round as u64,
             index,
@@ -322,10 +324,10 @@ impl Search {
             &mut state.supernet,
             state.indicators.clone(),
             alpha_optim,
-            self.config.indicator.lr,
+            self.plan.config.indicator.lr,
             subspace,
-            &self.costs,
-            &self.config.resource,
+            &self.plan.costs,
+            &self.plan.config.resource,
             images,
             labels,
             &mut rng,
