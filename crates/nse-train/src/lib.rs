@@ -20,3 +20,4 @@ pub mod retrain;
 pub mod run_dir;
 pub mod schedule;
 pub mod search;
+pub mod tensorboard;

@@ -9,6 +9,7 @@
 //! | [`FRONT_FILE`] `front.json` | the final front ([`FrontFile`]) | the end of the search |
 //! | [`REPORT_FILE`] `report.html` | the self-contained report | `nse search`, `nse report` |
 //! | [`RETRAIN_DIR`] `retrain/` | the retraining of a front entry | `nse search --retrain` |
+//! | [`TENSORBOARD_DIR`] `tensorboard/` | TensorBoard event files | `nse search` (and `nse retrain` in its own folder) |
 //!
 //! Every JSON file is written whole or not at all ([`write_json`], through
 //! [`nse_durable::write_json`]).
@@ -30,6 +31,8 @@ pub const LOG_FILE: &str = "log.jsonl";
 pub const REPORT_FILE: &str = "report.html";
 /// The retraining of `nse search --retrain`.
 pub const RETRAIN_DIR: &str = "retrain";
+/// TensorBoard event files ([`crate::tensorboard`]), in a run or a retraining folder.
+pub const TENSORBOARD_DIR: &str = "tensorboard";
 
 /// A search run's folder (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -109,6 +112,11 @@ impl RunDir {
     /// `retrain/`.
     pub fn retrain_dir(&self) -> PathBuf {
         self.0.join(RETRAIN_DIR)
+    }
+
+    /// `tensorboard/`.
+    pub fn tensorboard_dir(&self) -> PathBuf {
+        self.0.join(TENSORBOARD_DIR)
     }
 }
 

@@ -614,3 +614,70 @@ fn retraining_on_two_devices_resumes_exactly_and_on_another_count() {
     assert!(continued.finished);
     assert_eq!(metrics(&continued)[0], metrics(&whole)[0]);
 }
+
+/// Observers receive every step and epoch as typed events, consistent with the report, and a
+/// resumed run continues the step count where the checkpoint left it.
+#[test]
+fn observers_receive_the_steps_and_epochs_the_report_holds() {
+    use nse_train::retrain::RetrainEvent;
+    use std::sync::Mutex;
+    let tmp = TempDir::new("events");
+    let seen: Arc<Mutex<Vec<RetrainEvent>>> = Arc::default();
+    let record = |options: &RetrainOptions| {
+        let seen = Arc::clone(&seen);
+        options.observe(move |e| seen.lock().unwrap().push(e.clone()));
+    };
+    let first = RetrainOptions {
+        stop_after_epoch: Some(2),
+        ..RetrainOptions::default()
+    };
+    record(&first);
+    run(&tiny_config(), tmp.path(), &first).unwrap();
+    let rest = RetrainOptions::default();
+    record(&rest);
+    let report = run(&tiny_config(), tmp.path(), &rest).unwrap();
+    let events = seen.lock().unwrap().clone();
+    let steps = report.steps_per_epoch;
+    // Steps 1.. per epoch with a global count, three epochs in all over the two calls.
+    let globals: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            RetrainEvent::Step { global_step, .. } => Some(*global_step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(globals, (1..=(3 * steps) as u64).collect::<Vec<_>>());
+    let ends: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RetrainEvent::EpochEnd {
+                record,
+                global_step,
+                epochs,
+            } => Some((record.clone(), *global_step, *epochs)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ends.len(), 3);
+    for (k, (record, global, epochs)) in ends.iter().enumerate() {
+        assert_eq!(record, &report.epochs[k], "the report's epoch");
+        assert_eq!((*global, *epochs), (((k + 1) * steps) as u64, 3));
+    }
+    assert!(
+        events.contains(&RetrainEvent::Resumed { done: 2, epochs: 3 }),
+        "the second call resumed"
+    );
+    // Each epoch: its start, its steps, its evaluation, its end, in that order.
+    let third_start = events
+        .iter()
+        .position(|e| matches!(e, RetrainEvent::EpochStart { epoch: 3, .. }))
+        .unwrap();
+    assert!(matches!(
+        events[third_start + steps + 1],
+        RetrainEvent::Evaluating { epoch: 3 }
+    ));
+    assert!(matches!(
+        events[third_start + steps + 2],
+        RetrainEvent::EpochEnd { .. }
+    ));
+}

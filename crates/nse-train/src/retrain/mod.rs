@@ -55,6 +55,7 @@ mod checkpoint;
 mod config;
 mod error;
 mod eval;
+mod events;
 mod report;
 
 use std::path::Path;
@@ -71,6 +72,7 @@ use nse_supernet::{ChildNetwork, export_safetensors};
 pub use config::RetrainConfig;
 pub use error::{Result, RetrainError};
 pub use eval::{EvalReport, EvalSettings, evaluate, evaluate_loader};
+pub use events::{RetrainEvent, RetrainObserver, RetrainObservers, report};
 pub use report::{EpochRecord, RetrainReport, Weights};
 
 use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline};
@@ -160,6 +162,18 @@ pub struct RetrainOptions {
     /// become the replicas' average. Evaluation runs on the first device. Default: none
     /// (everything on the device given to [`retrain`]).
     pub devices: Vec<Device>,
+    /// Receive every [`RetrainEvent`] as it happens ([`observe`](Self::observe)). Default:
+    /// none (the [`Reporter`] given to [`retrain`] still shows the progress).
+    pub observers: RetrainObservers,
+}
+
+impl RetrainOptions {
+    /// Calls `observer` with every event of the retraining from now on (a TensorBoard
+    /// writer: [`RetrainBoard`](crate::tensorboard::RetrainBoard)). It runs on the training
+    /// thread: keep it short.
+    pub fn observe(&self, observer: impl FnMut(&RetrainEvent) + Send + 'static) {
+        self.observers.push(observer);
+    }
 }
 
 impl Default for RetrainOptions {
@@ -170,8 +184,15 @@ impl Default for RetrainOptions {
             stop: StopFlag::new(),
             inject_non_finite_batches: Vec::new(),
             devices: Vec::new(),
+            observers: RetrainObservers::default(),
         }
     }
+}
+
+/// Hands `event` to the observers of `options`, then to `reporter`'s progress.
+fn emit(options: &RetrainOptions, reporter: &mut dyn Reporter, event: RetrainEvent) {
+    options.observers.send(&event);
+    events::report(reporter, &event);
 }
 
 /// Builds the network with fresh weights reproducible for `seed`.
@@ -342,11 +363,11 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             ));
         }
         for (aside, why) in &ckpt.damaged {
-            reporter.line(&format!(
-                "a newer checkpoint is damaged ({why}); falling back to the one before it (the \
-                 damaged one is now `{}`)",
-                aside.display()
-            ));
+            let event = RetrainEvent::DamagedCheckpoint {
+                set_aside: aside.clone(),
+                why: why.to_string(),
+            };
+            emit(options, reporter, event);
         }
         let done = ckpt.state.report.epochs.len();
         report.epochs = ckpt.state.report.epochs;
@@ -356,7 +377,11 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         model = ckpt.model;
         optimizer = ckpt.optimizer;
         ema = ckpt.ema;
-        reporter.line(&format!("resuming after epoch {done}/{}", config.epochs));
+        let event = RetrainEvent::Resumed {
+            done,
+            epochs: config.epochs,
+        };
+        emit(options, reporter, event);
     }
     let network_path = out_dir.join(NETWORK_FILE);
     write_atomic(&network_path, &to_json(network, &network_path)?)?;
@@ -369,15 +394,21 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             break;
         }
         let epoch_start = Instant::now();
-        reporter.begin(
-            &format!("epoch {}/{}", epoch + 1, config.epochs),
-            steps as u64,
-        );
+        let event = RetrainEvent::EpochStart {
+            epoch: epoch + 1,
+            epochs: config.epochs,
+            steps,
+        };
+        emit(options, reporter, event);
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0f64);
         let (mut skipped, mut skipped_in_a_row) = (0usize, 0u32);
         for (b, batch) in train_loader.epoch(epoch).enumerate() {
             if options.stop.is_raised() {
-                reporter.finish();
+                emit(
+                    options,
+                    reporter,
+                    RetrainEvent::Interrupted { epoch: epoch + 1 },
+                );
                 return Err(RetrainError::Interrupted {
                     epoch: epoch + 1,
                     kept: report.epochs.len(),
@@ -441,13 +472,13 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
                         },
                     });
                 }
-                reporter.line(&format!(
-                    "epoch {} batch {b}: the loss is {loss_value}; batch skipped \
-                     (non_finite_loss = skip)",
-                    epoch + 1
-                ));
+                let event = RetrainEvent::SkippedBatch {
+                    epoch: epoch + 1,
+                    batch: b,
+                    loss: loss_value,
+                };
+                emit(options, reporter, event);
                 skipped += 1;
-                reporter.advance(1, "");
                 continue;
             };
             skipped_in_a_row = 0;
@@ -459,16 +490,22 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             }
             loss_sum += loss_value * n as f64;
             seen += n;
-            reporter.advance(
-                1,
-                &format!(
-                    "loss {:.3} acc {:.1}% lr {lr:.4}",
-                    loss_sum / seen as f64,
-                    100.0 * correct as f64 / seen as f64
-                ),
-            );
+            let event = RetrainEvent::Step {
+                epoch: epoch + 1,
+                step: b + 1,
+                global_step: (epoch * steps + b + 1) as u64,
+                loss: loss_value,
+                lr,
+                mean_loss: loss_sum / seen as f64,
+                mean_top1: 100.0 * correct as f64 / seen as f64,
+            };
+            emit(options, reporter, event);
         }
-        reporter.finish();
+        emit(
+            options,
+            reporter,
+            RetrainEvent::Evaluating { epoch: epoch + 1 },
+        );
         let evaluated = match &ema {
             Some(ema) => ema.module().clone(),
             None => model.valid(),
@@ -483,18 +520,7 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             seconds: epoch_start.elapsed().as_secs_f64(),
             skipped_batches: skipped,
         };
-        reporter.line(&format!(
-            "epoch {}/{}: train loss {:.4} top-1 {:.2}% | test loss {:.4} top-1 {:.2}% top-5 {:.2}% | {:.1} s",
-            epoch + 1,
-            config.epochs,
-            record.train_loss,
-            record.train_top1,
-            test.loss,
-            test.top1,
-            test.top5,
-            record.seconds
-        ));
-        report.epochs.push(record);
+        report.epochs.push(record.clone());
         report.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
         let state = CheckpointState {
             report: report.clone(),
@@ -502,6 +528,12 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         };
         checkpoint::save(out_dir, &state, &model, &optimizer, ema.as_ref())?;
         write_atomic(&report_path, &to_json(&report, &report_path)?)?;
+        let event = RetrainEvent::EpochEnd {
+            record,
+            epochs: config.epochs,
+            global_step: ((epoch + 1) * steps) as u64,
+        };
+        emit(options, reporter, event);
     }
 
     if report.epochs.len() == config.epochs {

@@ -39,6 +39,7 @@ use nse::train::run_dir::RunDir;
 use nse::train::search::data::{normalization, open_splits, retrain_data};
 use nse::train::search::html_report;
 use nse::train::search::{DataSource, FrontFile, NormalizeChoice, Search, SearchConfig};
+use nse::train::tensorboard::{RetrainBoard, SearchBoard};
 
 /// Neural Search-space Evolution (NSE, ICCV 2021) on Burn.
 #[derive(Parser)]
@@ -286,6 +287,9 @@ struct RetrainArgs {
     /// Output directory (model.bpk, model.safetensors, network.json, report.json).
     #[arg(long, default_value = "runs/retrain")]
     out: PathBuf,
+    /// Write no TensorBoard event files (by default OUT/tensorboard/).
+    #[arg(long)]
+    no_tensorboard: bool,
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
@@ -407,6 +411,10 @@ struct SearchArgs {
     /// Recipe for --retrain: demo, cifar10, or a RetrainConfig JSON file.
     #[arg(long, default_value = "demo")]
     recipe: String,
+    /// Write no TensorBoard event files (by default OUT/tensorboard/, and
+    /// OUT/retrain/tensorboard/ with --retrain: `tensorboard --logdir OUT`).
+    #[arg(long)]
+    no_tensorboard: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -543,9 +551,21 @@ fn search(args: SearchArgs) -> Result<(), String> {
     };
     search.set_devices(&devices).map_err(|e| e.to_string())?;
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
+    let board_error = if args.no_tensorboard {
+        None
+    } else {
+        let dir = RunDir::new(&run_dir).tensorboard_dir();
+        let (mut board, error) =
+            SearchBoard::create(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        search.observe(move |event| board.observe(event));
+        Some(error)
+    };
     let mut reporter = reporter(args.common.quiet);
     search.stop_when(stop);
     let outcome = search.run(reporter.as_mut()).map_err(|e| e.to_string())?;
+    if let Some(e) = board_error.and_then(|e| e.get()) {
+        eprintln!("warning: the TensorBoard event file could not be written: {e}");
+    }
     if outcome.interrupted {
         return Err(format!(
             "interrupted after {} steps (round {}), checkpoint written; continue with: nse search --resume {}",
@@ -616,6 +636,7 @@ fn search(args: SearchArgs) -> Result<(), String> {
             &folder.retrain_dir(),
             &devices,
             args.common.quiet,
+            !args.no_tensorboard,
         )?;
         println!("total wall time: {:.0} s", started.elapsed().as_secs_f64());
     }
@@ -848,6 +869,7 @@ fn run_retrain(
     out: &Path,
     devices: &[nse::burn::tensor::Device],
     quiet: bool,
+    tensorboard: bool,
 ) -> Result<(), String> {
     let device = &devices[0];
     let (space, _) = network.resolve().map_err(|e| e.to_string())?;
@@ -867,6 +889,15 @@ fn run_retrain(
         },
         ..RetrainOptions::default()
     };
+    let board_error = if tensorboard {
+        let dir = out.join(nse::train::run_dir::TENSORBOARD_DIR);
+        let (mut board, error) =
+            RetrainBoard::create(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        options.observe(move |event| board.observe(event));
+        Some(error)
+    } else {
+        None
+    };
     let report = retrain(
         network,
         data,
@@ -877,6 +908,9 @@ fn run_retrain(
         reporter.as_mut(),
     )
     .map_err(|e| e.to_string())?;
+    if let Some(e) = board_error.and_then(|e| e.get()) {
+        eprintln!("warning: the TensorBoard event file could not be written: {e}");
+    }
     let last = report.epochs.last().ok_or("retraining ran no epoch")?;
     println!(
         "retrained {} epochs in {:.0} s: test top-1 {:.2}%, top-5 {:.2}% ({:.2} MMACs, {:.3} M params)",
@@ -922,6 +956,7 @@ fn retrain_command(args: RetrainArgs) -> Result<(), String> {
         &args.out,
         &devices,
         args.common.quiet,
+        !args.no_tensorboard,
     )
 }
 
