@@ -15,8 +15,8 @@
 //! - [`sampler`]: the uniform weight-step sampler, the Bernoulli sampler from importance
 //!   indicators, the indicator step's two-path sampler, and the resource-window batch sampler
 //!   ([`WindowSampler`]);
-//! - [`weight_sampling`]: which path a weight step trains ([`WeightSampling`]: the
-//!   reference's coin per op, a uniform branch count, or FairNAS-style fair blocks);
+//!   and which path a weight step trains ([`WeightSampling`]: the reference's coin per op, a
+//!   uniform branch count, or FairNAS-style fair blocks);
 //! - [`pareto`]: the Pareto front over (cost ↓, accuracy ↑) with the extra-band exclusion;
 //! - [`published()`](fn@published): NSENet-27, NSENet and NSENet-GPU as child networks.
 //!
@@ -50,7 +50,6 @@ pub mod published;
 pub mod sampler;
 pub mod space;
 pub mod subspace;
-pub mod weight_sampling;
 
 pub use architecture::{Architecture, ArchitectureCost, NetworkSpec};
 pub use cost_model::{CostKind, CostModel, CostTable, CountCost, LatencyCost};
@@ -63,8 +62,7 @@ pub use published::{PUBLISHED, published};
 pub use sampler::{
     CellPaths, ENUMERATE_MAX_OPS, EXTRA_BAND_PROBABILITIES, FEASIBILITY_PROBABILITIES, Feasibility,
     PROBABILITY_OFFSET, PROBABILITY_SCALE, PathPair, ResourceWindow, SampledArchitecture,
-    WindowBatch, WindowSampler, branch_probability,
+    WeightSampling, WindowBatch, WindowSampler, branch_probability,
 };
 pub use space::{Cell, PRESETS, SearchSpace, SpaceSpec};
 pub use subspace::SubSpace;
-pub use weight_sampling::WeightSampling;

@@ -18,13 +18,10 @@
 //! Every draw depends only on the seeds passed in and the step, so a resumed search draws the
 //! same paths.
 
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::architecture::Architecture;
 use crate::error::{Result, SpaceError};
+#[cfg(doc)]
 use crate::subspace::SubSpace;
 
 /// How a weight step draws its path (see the [module docs](self)).
@@ -68,80 +65,13 @@ impl WeightSampling {
     }
 }
 
-impl SubSpace {
-    /// The path of weight step `step` under `sampling`: [`Bernoulli`](WeightSampling::Bernoulli)
-    /// and [`UniformCount`](WeightSampling::UniformCount) draw from `rng` (the step's own
-    /// generator); [`Fair`](WeightSampling::Fair) draws each cell's block from a generator
-    /// seeded with `block_seed(cell, block)` and places the step in it.
-    pub fn sample_weight_path<R: Rng + ?Sized>(
-        &self,
-        sampling: WeightSampling,
-        step: u64,
-        rng: &mut R,
-        block_seed: impl Fn(usize, u64) -> u64,
-    ) -> Architecture {
-        match sampling {
-            WeightSampling::Bernoulli => self.sample_uniform(rng),
-            WeightSampling::UniformCount => self.sample_uniform_count(rng),
-            WeightSampling::Fair => self.sample_fair(step, block_seed),
-        }
-    }
-
-    /// The most ops cell `cell` may switch on, and the fewest.
-    fn branch_range(&self, cell: usize) -> (usize, usize) {
-        let n = self.cells[cell].len();
-        let most = self.max_branches.map_or(n, |m| m.min(n));
-        (usize::from(!self.residual[cell]).min(most), most)
-    }
-
-    /// [`WeightSampling::UniformCount`]: per cell a branch count uniform over the allowed
-    /// ones, then that many of the cell's ops uniformly. Cells in order.
-    pub fn sample_uniform_count<R: Rng + ?Sized>(&self, rng: &mut R) -> Architecture {
-        let cells = (0..self.num_cells())
-            .map(|cell| {
-                let (least, most) = self.branch_range(cell);
-                let count = rng.random_range(least..=most);
-                let mut ops = self.cells[cell].clone();
-                let (chosen, _) = ops.partial_shuffle(rng, count);
-                let mut chosen = chosen.to_vec();
-                chosen.sort_unstable();
-                chosen
-            })
-            .collect();
-        Architecture::from_sorted(cells)
-    }
-
-    /// [`WeightSampling::Fair`] at weight step `step` (see the [module docs](self)). A cell
-    /// with n ops is in block `step / n` at place `step % n`; the block's order and branch
-    /// count come from `block_seed(cell, block)`.
-    pub fn sample_fair(&self, step: u64, block_seed: impl Fn(usize, u64) -> u64) -> Architecture {
-        let cells = (0..self.num_cells())
-            .map(|cell| {
-                let ops = &self.cells[cell];
-                let n = ops.len() as u64;
-                if n == 0 {
-                    return Vec::new();
-                }
-                let (block, place) = (step / n, (step % n) as usize);
-                let mut rng = ChaCha8Rng::seed_from_u64(block_seed(cell, block));
-                let (_, most) = self.branch_range(cell);
-                let count = rng.random_range(1..=most);
-                let mut order = ops.clone();
-                order.shuffle(&mut rng);
-                let mut chosen: Vec<usize> = (0..count)
-                    .map(|j| order[(place + j) % order.len()])
-                    .collect();
-                chosen.sort_unstable();
-                chosen
-            })
-            .collect();
-        Architecture::from_sorted(cells)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
     use super::*;
+    use crate::subspace::SubSpace;
     use crate::{SearchSpace, SpaceSpec};
 
     fn space(max_branches: Option<usize>) -> SearchSpace {
