@@ -398,7 +398,10 @@ impl SubSpace {
     }
 }
 
-/// The weight step's path ([`WeightSampling`]).
+/// The weight step's path ([`WeightSampling`]): the reference's coin per op, or
+/// **\[ours\]** a uniform branch count, or FairNAS-style fair blocks (every op of a cell
+/// trained equally often within each block of as many steps as the cell has ops; a resumed
+/// search draws the same paths, every draw depending only on the seeds and the step).
 impl SubSpace {
     /// The path of weight step `step` under `sampling`: [`Bernoulli`](WeightSampling::Bernoulli)
     /// and [`UniformCount`](WeightSampling::UniformCount) draw from `rng` (the step's own
@@ -442,7 +445,7 @@ impl SubSpace {
         Architecture::from_sorted(cells)
     }
 
-    /// [`WeightSampling::Fair`] at weight step `step` (see the [module docs](self)). A cell
+    /// [`WeightSampling::Fair`] at weight step `step`. A cell
     /// with n ops is in block `step / n` at place `step % n`; the block's order and branch
     /// count come from `block_seed(cell, block)`.
     pub fn sample_fair(&self, step: u64, block_seed: impl Fn(usize, u64) -> u64) -> Architecture {

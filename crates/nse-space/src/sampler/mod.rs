@@ -34,6 +34,9 @@
 //! (`m = 1`: a single-path space, one op per cell). The joint probabilities `P_s`, `P_u` of
 //! the two-path estimator stay unconditioned, since the constant cancels in `q_s`.
 
+#[cfg(doc)]
+use crate::subspace::SubSpace;
+
 mod distribution;
 #[cfg(test)]
 pub(crate) mod test_support;

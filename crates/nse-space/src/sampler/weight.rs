@@ -24,7 +24,9 @@ use crate::error::{Result, SpaceError};
 #[cfg(doc)]
 use crate::subspace::SubSpace;
 
-/// How a weight step draws its path (see the [module docs](self)).
+/// How a weight step draws its path: the reference's independent coin per op
+/// ([`SubSpace::sample_uniform`]), a uniform branch count, or FairNAS-style fair blocks
+/// ([`SubSpace::sample_weight_path`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WeightSampling {
