@@ -34,10 +34,10 @@ struct Args {
     no_forward: bool,
 }
 
-fn report(name: &str, no_forward: bool) -> Result<(), String> {
+fn report(name: &str, no_forward: bool) -> nse::Result<()> {
     let network = nse::network::load(name, 0)?;
-    let (space, arch) = network.resolve().map_err(|e| e.to_string())?;
-    let cost = space.architecture_cost(&arch).map_err(|e| e.to_string())?;
+    let (space, arch) = network.resolve()?;
+    let cost = space.architecture_cost(&arch)?;
     let spec = space.spec();
     println!(
         "{} — pool {}, {} cells, widths {:?}, input {}x{}x{}, {} classes",
@@ -99,13 +99,14 @@ fn report(name: &str, no_forward: bool) -> Result<(), String> {
     );
 
     let device = Device::flex();
-    let model = ChildNetwork::from_space(&space, &arch, &device, 0).map_err(|e| e.to_string())?;
+    let model = ChildNetwork::from_space(&space, &arch, &device, 0)?;
     let allocated = learnable_params(&model);
     if allocated != cost.total.params {
         return Err(format!(
             "internal error: the built network has {allocated} parameters, the cost model {}",
             cost.total.params
-        ));
+        )
+        .into());
     }
     println!(
         "built on {device:?}: {allocated} learnable parameters, as the cost model counts \
@@ -119,7 +120,7 @@ fn report(name: &str, no_forward: bool) -> Result<(), String> {
             &device,
         );
         let start = Instant::now();
-        let logits = model.try_forward(x).map_err(|e| e.to_string())?;
+        let logits = model.try_forward(x)?;
         let values: Vec<f32> = logits
             .into_data()
             .try_to_vec::<f32>()
@@ -140,7 +141,7 @@ fn report(name: &str, no_forward: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Args) -> nse::Result<()> {
     let names = if args.networks.is_empty() {
         PUBLISHED.iter().map(|s| s.to_string()).collect()
     } else {

@@ -11,6 +11,16 @@ pub enum SpaceError {
     /// An error from the op layer (pool, op spec, op geometry).
     #[error(transparent)]
     Ops(#[from] nse_ops::OpsError),
+    /// A name that is none of the known ones (a stem rule, a weight-sampling option).
+    #[error("unknown {what} `{name}` (known: {known})")]
+    UnknownName {
+        /// What was named.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The known names.
+        known: String,
+    },
     /// A field of a space spec has an invalid value.
     #[error("invalid search space: `{field}` {reason}")]
     InvalidSpec {

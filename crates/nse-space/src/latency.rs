@@ -32,6 +32,35 @@ pub enum StemRule {
     Never,
 }
 
+impl StemRule {
+    /// Every rule.
+    pub const ALL: [StemRule; 3] = [StemRule::Reference, StemRule::Always, StemRule::Never];
+
+    /// `reference`, `always` or `never`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StemRule::Reference => "reference",
+            StemRule::Always => "always",
+            StemRule::Never => "never",
+        }
+    }
+}
+
+impl std::str::FromStr for StemRule {
+    type Err = crate::error::SpaceError;
+    /// The rule called `name` ([`StemRule::name`]).
+    fn from_str(name: &str) -> crate::error::Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.name() == name)
+            .ok_or_else(|| crate::error::SpaceError::UnknownName {
+                what: "latency stem rule",
+                name: name.to_string(),
+                known: "reference, always, never".into(),
+            })
+    }
+}
+
 /// How a network's latency is summed from the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -17,7 +17,7 @@ pub fn available() -> Vec<&'static str> {
 /// A device from its name: `cpu` (Burn's pure-Rust `flex` backend), `wgpu` (the best WGPU
 /// adapter; feature `wgpu`), `cuda` or `cuda:N` (feature `cuda`). Errors say what is wrong,
 /// including a GPU backend that was not compiled in.
-pub fn from_name(name: &str) -> Result<Device, String> {
+pub fn from_name(name: &str) -> crate::Result<Device> {
     let (kind, index) = match name.split_once(':') {
         Some((kind, index)) => {
             let index: usize = index
@@ -30,34 +30,36 @@ pub fn from_name(name: &str) -> Result<Device, String> {
     match kind {
         "cpu" | "flex" => {
             if index.is_some() {
-                return Err(format!("device `{name}`: the CPU device takes no index"));
+                return Err(crate::Error::Usage(format!(
+                    "device `{name}`: the CPU device takes no index"
+                )));
             }
             Ok(Device::flex())
         }
         "wgpu" => wgpu(index),
         "cuda" => cuda(index.unwrap_or(0)),
-        other => Err(format!(
+        other => Err(crate::Error::Usage(format!(
             "unknown device `{other}` (this build knows: {})",
             available().join(", ")
-        )),
+        ))),
     }
 }
 
 /// Devices from a comma-separated list of names ([`from_name`]), for data parallelism: the
 /// first is the main device. A name may repeat (`cpu,cpu`: two CPU replicas in threads;
 /// a GPU index listed twice would run two replicas on one GPU).
-pub fn list_from_names(list: &str) -> Result<Vec<Device>, String> {
+pub fn list_from_names(list: &str) -> crate::Result<Vec<Device>> {
     let names: Vec<&str> = list.split(',').map(str::trim).collect();
     if names.iter().any(|n| n.is_empty()) {
-        return Err(format!(
+        return Err(crate::Error::Usage(format!(
             "devices `{list}`: an empty name (give names separated by commas, e.g. cuda:0,cuda:1)"
-        ));
+        )));
     }
     names.into_iter().map(from_name).collect()
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu(index: Option<usize>) -> Result<Device, String> {
+fn wgpu(index: Option<usize>) -> crate::Result<Device> {
     use burn::tensor::DeviceKind;
     Ok(Device::wgpu(match index {
         Some(i) => DeviceKind::DiscreteGpu(i),
@@ -66,17 +68,17 @@ fn wgpu(index: Option<usize>) -> Result<Device, String> {
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu(_index: Option<usize>) -> Result<Device, String> {
+fn wgpu(_index: Option<usize>) -> crate::Result<Device> {
     Err("device `wgpu`: this build has no WGPU backend; rebuild with `--features wgpu`".into())
 }
 
 #[cfg(feature = "cuda")]
-fn cuda(index: usize) -> Result<Device, String> {
+fn cuda(index: usize) -> crate::Result<Device> {
     Ok(Device::cuda(index))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda(_index: usize) -> Result<Device, String> {
+fn cuda(_index: usize) -> crate::Result<Device> {
     Err(
         "device `cuda`: this build has no CUDA backend; rebuild with `--features cuda` \
          (the first CUDA build downloads an LLVM bundle and needs network access)"
@@ -95,12 +97,19 @@ mod tests {
         assert!(
             list_from_names("cpu,,cpu")
                 .unwrap_err()
+                .to_string()
                 .contains("empty name")
         );
-        assert!(list_from_names("cpu,").unwrap_err().contains("empty name"));
+        assert!(
+            list_from_names("cpu,")
+                .unwrap_err()
+                .to_string()
+                .contains("empty name")
+        );
         assert!(
             list_from_names("cpu,tpu")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown device `tpu`")
         );
     }
@@ -108,22 +117,39 @@ mod tests {
     #[test]
     fn names_are_checked() {
         assert!(from_name("cpu").is_ok());
-        assert!(from_name("cpu:1").unwrap_err().contains("no index"));
+        assert!(
+            from_name("cpu:1")
+                .unwrap_err()
+                .to_string()
+                .contains("no index")
+        );
         assert!(
             from_name("tpu")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown device `tpu`")
         );
         assert!(
             from_name("cuda:x")
                 .unwrap_err()
+                .to_string()
                 .contains("not a device index")
         );
         if !cfg!(feature = "cuda") {
-            assert!(from_name("cuda:0").unwrap_err().contains("--features cuda"));
+            assert!(
+                from_name("cuda:0")
+                    .unwrap_err()
+                    .to_string()
+                    .contains("--features cuda")
+            );
         }
         if !cfg!(feature = "wgpu") {
-            assert!(from_name("wgpu").unwrap_err().contains("--features wgpu"));
+            assert!(
+                from_name("wgpu")
+                    .unwrap_err()
+                    .to_string()
+                    .contains("--features wgpu")
+            );
         }
     }
 }

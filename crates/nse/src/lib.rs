@@ -57,7 +57,11 @@
 //! ```
 
 pub mod device;
+pub mod error;
 pub mod network;
+pub mod registry;
+
+pub use error::{Context, Error, Result};
 
 pub use burn;
 pub use nse_data as data;

@@ -9,9 +9,9 @@ use nse_train::search::FrontFile;
 /// The network `name` stands for: a published network (`nsenet27`, `nsenet`, `nsenet-gpu`),
 /// a `NetworkSpec` JSON file, or a `front.json` (then entry `index` of its front). Errors
 /// say which of these failed and why.
-pub fn load(name: &str, index: usize) -> Result<NetworkSpec, String> {
+pub fn load(name: &str, index: usize) -> crate::Result<NetworkSpec> {
     if PUBLISHED.contains(&name) {
-        return published(name).map_err(|e| e.to_string());
+        return Ok(published(name)?);
     }
     let path = Path::new(name);
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -21,9 +21,12 @@ pub fn load(name: &str, index: usize) -> Result<NetworkSpec, String> {
         )
     })?;
     if let Ok(front) = serde_json::from_str::<FrontFile>(&text) {
-        return front.network(index).map_err(|e| e.to_string());
+        return Ok(front.network(index)?);
     }
-    serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))
+    serde_json::from_str(&text).map_err(|source| crate::Error::Json {
+        what: name.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -44,6 +47,7 @@ mod tests {
         assert!(
             load("no-such-net", 0)
                 .unwrap_err()
+                .to_string()
                 .contains("neither a published network")
         );
     }

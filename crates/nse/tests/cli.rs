@@ -477,3 +477,51 @@ fn an_unknown_cpu_kernel_mode_is_an_error() {
     assert!(stderr.contains("unknown CPU kernel mode `of`"), "{stderr}");
     assert!(run("off").status.success());
 }
+
+/// `nse list` prints every name the other commands look up, kind by kind, and an unknown
+/// name anywhere is answered with the list of its kind.
+#[test]
+fn list_prints_the_registry_and_unknown_names_get_the_list() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args(["list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for kind in nse::registry::Kind::ALL {
+        assert!(text.contains(&format!("{kind}:\n")), "{text}");
+        for name in nse::registry::names(kind) {
+            assert!(text.contains(&format!("  {name} ")), "{name} in {text}");
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_nse"))
+        .args(["list", "recipes"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("recipes:\n") && text.contains("  cifar10 "),
+        "{text}"
+    );
+    assert!(!text.contains("presets:"), "{text}");
+    let (ok, err) = nse(&["list", "recipe"]);
+    assert!(!ok && err.contains("unknown kind `recipe`"), "{err}");
+    let (ok, err) = nse(&["search", "--preset", "dmeo", "--out", "/nonexistent/x"]);
+    assert!(
+        !ok && err.contains("unknown search preset `dmeo`") && err.contains("nse list presets"),
+        "{err}"
+    );
+    let (ok, err) = nse(&[
+        "retrain",
+        "--arch",
+        "nsenet",
+        "--recipe",
+        "cifar",
+        "--out",
+        "/nonexistent/x",
+    ]);
+    assert!(
+        !ok && err.contains("recipe `cifar`") && err.contains("demo, cifar10"),
+        "{err}"
+    );
+}

@@ -42,6 +42,14 @@ pub enum WeightSampling {
     Fair,
 }
 
+impl std::str::FromStr for WeightSampling {
+    type Err = SpaceError;
+    /// [`WeightSampling::from_name`].
+    fn from_str(name: &str) -> Result<Self> {
+        Self::from_name(name)
+    }
+}
+
 impl WeightSampling {
     /// Every option, in the order of the docs.
     pub const ALL: [WeightSampling; 3] = [Self::Bernoulli, Self::UniformCount, Self::Fair];
@@ -60,9 +68,10 @@ impl WeightSampling {
         Self::ALL
             .into_iter()
             .find(|s| s.name() == name)
-            .ok_or_else(|| SpaceError::InvalidSpec {
-                field: "weight_sampling",
-                reason: format!("`{name}` is none of bernoulli, uniform_count, fair"),
+            .ok_or_else(|| SpaceError::UnknownName {
+                what: "weight sampling",
+                name: name.to_string(),
+                known: "bernoulli, uniform_count, fair".into(),
             })
     }
 }

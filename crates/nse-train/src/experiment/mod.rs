@@ -167,6 +167,14 @@ impl ExperimentKind {
     }
 }
 
+impl std::str::FromStr for ExperimentKind {
+    type Err = ExperimentError;
+    /// [`ExperimentKind::from_name`].
+    fn from_str(name: &str) -> Result<Self> {
+        Self::from_name(name)
+    }
+}
+
 /// Every setting of an experiment (serde data, checked once by [`Experiment::new`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -28,6 +28,9 @@ pub enum Baseline {
 }
 
 impl Baseline {
+    /// Every baseline.
+    pub const ALL: [Baseline; 2] = [Baseline::FixedSpace, Baseline::SingleBranch];
+
     /// `fixed-space` or `single-branch`.
     pub fn name(self) -> &'static str {
         match self {
@@ -38,7 +41,7 @@ impl Baseline {
 
     /// The baseline called `name`.
     pub fn from_name(name: &str) -> Result<Self> {
-        [Baseline::FixedSpace, Baseline::SingleBranch]
+        Self::ALL
             .into_iter()
             .find(|b| b.name() == name)
             .ok_or_else(|| {
@@ -54,6 +57,14 @@ impl Baseline {
             Baseline::FixedSpace => ["evolving space", "fixed space"],
             Baseline::SingleBranch => ["multi-branch", "single-branch"],
         }
+    }
+}
+
+impl std::str::FromStr for Baseline {
+    type Err = ExperimentError;
+    /// [`Baseline::from_name`].
+    fn from_str(name: &str) -> Result<Self> {
+        Self::from_name(name)
     }
 }
 

@@ -90,6 +90,9 @@ pub const SAFETENSORS_FILE: &str = "model.safetensors";
 pub const NETWORK_FILE: &str = "network.json";
 /// The report in the output folder.
 pub const REPORT_FILE: &str = "report.json";
+/// The data source the command line retrained on ([`DataSource`](crate::search::DataSource)
+/// as JSON), so that `nse eval` evaluates on the same test split.
+pub const DATA_FILE: &str = "data.json";
 
 /// The data of a retraining run: training and test sets with their preprocessing.
 #[derive(Debug, Clone)]

@@ -72,6 +72,62 @@ pub enum DataSource {
     },
 }
 
+impl std::str::FromStr for DataSource {
+    type Err = SearchError;
+    /// The command line's short form of a source: `demo`, `fashion-mnist:DIR`, `mnist:DIR`,
+    /// `cifar10-bin:DIR`, `image-folder:ROOT` (`ROOT/train`, `ROOT/test`) or
+    /// `archive:FILE.tar.gz` (extracted once under `/var/tmp/nse-data/<name>`).
+    ///
+    /// ```
+    /// use nse_train::search::DataSource;
+    /// let source: DataSource = "image-folder:/data/cifar10".parse().unwrap();
+    /// assert_eq!(source, DataSource::ImageFolder { root: "/data/cifar10".into() });
+    /// assert!("folder:/x".parse::<DataSource>().is_err());
+    /// ```
+    fn from_str(spec: &str) -> Result<Self> {
+        let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+        let path = || {
+            if arg.is_empty() {
+                Err(SearchError::Config(format!(
+                    "data `{kind}`: give a path as `{kind}:PATH`"
+                )))
+            } else {
+                Ok(PathBuf::from(arg))
+            }
+        };
+        Ok(match kind {
+            "demo" => DataSource::FashionMnistDemo,
+            "fashion-mnist" => DataSource::Mnist {
+                dir: path()?,
+                fashion: true,
+            },
+            "mnist" => DataSource::Mnist {
+                dir: path()?,
+                fashion: false,
+            },
+            "cifar10-bin" => DataSource::Cifar10Binary { dir: path()? },
+            "image-folder" => DataSource::ImageFolder { root: path()? },
+            "archive" => {
+                let file = path()?;
+                let stem = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().replace(".tar.gz", ""))
+                    .unwrap_or_default();
+                DataSource::Archive {
+                    cache: PathBuf::from("/var/tmp/nse-data").join(stem),
+                    path: file,
+                }
+            }
+            other => {
+                return Err(SearchError::Config(format!(
+                    "data `{other}`: expected demo, fashion-mnist:DIR, mnist:DIR, \
+                     cifar10-bin:DIR, image-folder:ROOT or archive:FILE"
+                )));
+            }
+        })
+    }
+}
+
 /// Data settings of a search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
