@@ -27,9 +27,10 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use nse::burn;
 use nse::space::{SpaceSpec, SubSpace};
 use nse::supernet::recalibration::recalibrate;
+use nse::supernet::training::{indicator_step, weight_step};
 use nse::supernet::{CostTable, Indicators, Supernet};
 use nse::train::optim::{SgdSettings, adam, sgd};
-use nse::train::search::{ResourceConfig, indicator_step, weight_step};
+use nse::train::search::ResourceConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -173,7 +174,7 @@ fn main() {
             0.005,
             &subspace,
             &costs,
-            &resource,
+            &resource.penalty(),
             x.clone(),
             y.clone(),
             &mut rng,

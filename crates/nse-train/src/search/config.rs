@@ -309,6 +309,15 @@ impl ResourceConfig {
         })
     }
 
+    /// The indicator step's resource penalty `a · |cost − target|^b` (docs/method.md §6).
+    pub fn penalty(&self) -> nse_supernet::training::ResourcePenalty {
+        nse_supernet::training::ResourcePenalty {
+            target: self.target,
+            a: self.a,
+            b: self.b,
+        }
+    }
+
     /// The sampling window, in the metric's unit.
     pub fn window(&self) -> ResourceWindow {
         ResourceWindow::new(self.target, self.drift, self.extra_drift)

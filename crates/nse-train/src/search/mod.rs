@@ -16,7 +16,6 @@ pub mod log;
 pub mod plan;
 pub mod progress;
 pub mod report;
-pub mod step;
 
 pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, MAX_SKIPPED_IN_A_ROW,
@@ -27,6 +26,3 @@ pub use error::{Result, SearchError};
 pub use plan::SearchPlan;
 pub use progress::ProgressReporter;
 pub use report::{FrontEntry, FrontFile};
-pub use step::{
-    WeightStepStats, indicator_step, indicator_step_parallel, weight_step, weight_step_coasting,
-};

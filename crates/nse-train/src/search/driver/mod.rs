@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
 use burn::tensor::loss::cross_entropy_with_logits;
-use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use nse_space::{
@@ -27,7 +27,7 @@ use nse_supernet::store::{load_module, save_module};
 use nse_supernet::{Indicators, Supernet, SupernetOptions, SupernetState};
 
 use crate::data::rng::derive_rng;
-use crate::data::{HostBatch, Loader, LoaderConfig, Pipeline, Position};
+use crate::data::{Batch, HostBatch, Loader, LoaderConfig, Pipeline, Position};
 use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
 use crate::optim::{adam, sgd};
@@ -44,8 +44,7 @@ use crate::search::log::{Observers, RunLog};
 use crate::search::plan::SearchPlan;
 use crate::search::progress::ProgressReporter;
 use crate::search::report::{FrontEntry, FrontFile};
-use crate::search::step::indicator_step_parallel;
-use nse_supernet::parallel::weight_step_parallel;
+use nse_supernet::parallel::{indicator_step_parallel, weight_step_parallel};
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -113,8 +112,24 @@ type TrainLoader = Loader<SharedDataset, Pipeline>;
 /// Datasets given from code: the training set and the test set, if any.
 type Given = (SharedDataset, Option<SharedDataset>);
 
-/// A round's models: the supernet state and the weight and indicator optimizers.
-type Models = (SupernetState, ModuleOptimizer, ModuleOptimizer);
+/// A round's models: the supernet and its indicators, and their two optimizers.
+pub(super) struct RoundModels {
+    /// The supernet and the importance indicators.
+    pub(super) state: SupernetState,
+    /// SGD on the weights.
+    pub(super) weight_optim: ModuleOptimizer,
+    /// Adam on the indicators.
+    pub(super) alpha_optim: ModuleOptimizer,
+}
+
+/// The loaders of a run: training batches for the weight steps, held-out batches for the
+/// indicator steps.
+pub(super) struct Loaders {
+    /// The training split.
+    pub(super) train: TrainLoader,
+    /// The held-out split.
+    pub(super) held: TrainLoader,
+}
 
 impl Search {
     /// Prepares a fresh search in `run_dir` (created; it must not hold a checkpoint): checks
@@ -394,9 +409,8 @@ impl Search {
                 message: "the run directory holds no checkpoint".into(),
             })?;
         progress.evolution.check_space(&self.plan.space)?;
-        let (state, _, _) =
-            self.load_models(&dir, derive_seed(self.plan.config.seed, STREAM_INIT))?;
-        Ok((state, progress))
+        let models = self.load_models(&dir, derive_seed(self.plan.config.seed, STREAM_INIT))?;
+        Ok((models.state, progress))
     }
 
     /// Opens the run directory of an existing search (finished or not) for analysis, with
@@ -503,19 +517,21 @@ impl Search {
                 checkpoint: resumed.clone(),
             })?;
         }
-        let train_loader = self.loader(
-            &self.data.train,
-            true,
-            self.data.train_pipeline.clone(),
-            derive_seed(training_seed, 1),
-        )?;
-        let held_loader = self.loader(
-            &self.data.held_out,
-            true,
-            self.data.eval_pipeline.clone(),
-            derive_seed(training_seed, 2),
-        )?;
-        if train_loader.num_batches() == 0 || held_loader.num_batches() == 0 {
+        let loaders = Loaders {
+            train: self.loader(
+                &self.data.train,
+                true,
+                self.data.train_pipeline.clone(),
+                derive_seed(training_seed, 1),
+            )?,
+            held: self.loader(
+                &self.data.held_out,
+                true,
+                self.data.eval_pipeline.clone(),
+                derive_seed(training_seed, 2),
+            )?,
+        };
+        if loaders.train.num_batches() == 0 || loaders.held.num_batches() == 0 {
             return Err(SearchError::Config(format!(
                 "batch size {} leaves no full batch: {} training and {} held-out images",
                 self.plan.config.batch_size,
@@ -530,7 +546,7 @@ impl Search {
             let init_seed = derive_seed(training_seed, STREAM_INIT ^ ((round as u64) << 16));
             // The checkpoint's models continue the first round resumed (unless it had not
             // started training); every later round starts afresh.
-            let (mut state, mut weight_optim, mut alpha_optim) = match preloaded.take() {
+            let mut models = match preloaded.take() {
                 Some(models) => models,
                 None => self.fresh_models(init_seed)?,
             };
@@ -546,27 +562,19 @@ impl Search {
                 })?;
             }
             if let Phase::Train { .. } = progress.phase {
-                let stopped = self.train_round(
-                    &mut progress,
-                    &mut state,
-                    &mut weight_optim,
-                    &mut alpha_optim,
-                    &train_loader,
-                    &held_loader,
-                    &mut log,
-                    &mut budget,
-                )?;
+                let stopped =
+                    self.train_round(&mut progress, &mut models, &loaders, &mut log, &mut budget)?;
                 if stopped {
                     return Ok(self.outcome(&progress, false, None));
                 }
-                let archs = self.sample_for_evaluation(&progress, &state, &mut log)?;
+                let archs = self.sample_for_evaluation(&progress, &models.state, &mut log)?;
                 progress.phase = Phase::Evaluate { archs };
-                self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
+                self.save_checkpoint(&progress, &models, &log)?;
                 if self.pauses.contains(&Pause::BeforeEvaluation) {
                     return Ok(self.paused(&progress, Pause::BeforeEvaluation));
                 }
             }
-            if self.evaluate_round(&mut progress, &mut state, &mut log)? {
+            if self.evaluate_round(&mut progress, &mut models.state, &mut log)? {
                 return Ok(self.outcome(&progress, false, None));
             }
             // The round is evaluated: front, evolution, next round.
@@ -581,7 +589,7 @@ impl Search {
                 step: 0,
                 indicator_steps: 0,
             };
-            self.save_checkpoint(&progress, &state, &weight_optim, &alpha_optim, &log)?;
+            self.save_checkpoint(&progress, &models, &log)?;
             if progress.rounds_done < rounds && self.pauses.contains(&Pause::AfterRound) {
                 return Ok(self.paused(&progress, Pause::AfterRound));
             }
@@ -633,7 +641,7 @@ impl Search {
         self.plan.config.max_rounds.map_or(all, |m| m.min(all))
     }
 
-    fn fresh_models(&self, init_seed: u64) -> Result<Models> {
+    fn fresh_models(&self, init_seed: u64) -> Result<RoundModels> {
         let options = SupernetOptions {
             shadow_batch_norm: self.plan.config.shadow_batch_norm,
         };
@@ -641,11 +649,11 @@ impl Search {
             supernet: Supernet::with_options(&self.plan.space, &self.device, init_seed, options)?,
             indicators: Indicators::for_space(&self.plan.space, &self.device),
         };
-        Ok((
+        Ok(RoundModels {
             state,
-            sgd(&self.plan.config.sgd),
-            adam(0.0, self.plan.config.indicator.beta_2),
-        ))
+            weight_optim: sgd(&self.plan.config.sgd),
+            alpha_optim: adam(0.0, self.plan.config.indicator.beta_2),
+        })
     }
 
     /// The newest checkpoint of the run that is whole — its files match their checksums,
@@ -658,7 +666,7 @@ impl Search {
         &self,
         training_seed: u64,
     ) -> Result<(
-        Option<(PathBuf, SearchProgress, Option<Models>)>,
+        Option<(PathBuf, SearchProgress, Option<RoundModels>)>,
         Vec<(PathBuf, String)>,
     )> {
         let mut damaged = Vec::new();
@@ -704,9 +712,9 @@ impl Search {
         })
     }
 
-    fn load_models(&self, dir: &Path, init_seed: u64) -> Result<Models> {
-        let (fresh, weight, alpha) = self.fresh_models(init_seed)?;
-        let state = load_module(fresh, &dir.join("supernet.bpk"))?;
+    fn load_models(&self, dir: &Path, init_seed: u64) -> Result<RoundModels> {
+        let fresh = self.fresh_models(init_seed)?;
+        let state = load_module(fresh.state, &dir.join("supernet.bpk"))?;
         let load = |optim: ModuleOptimizer, name: &str| -> Result<ModuleOptimizer> {
             let path = dir.join(name);
             optim.load(&path).map_err(|e| SearchError::Checkpoint {
@@ -714,23 +722,29 @@ impl Search {
                 message: e.to_string(),
             })
         };
-        Ok((state, load(weight, "sgd.bin")?, load(alpha, "adam.bin")?))
+        Ok(RoundModels {
+            state,
+            weight_optim: load(fresh.weight_optim, "sgd.bin")?,
+            alpha_optim: load(fresh.alpha_optim, "adam.bin")?,
+        })
     }
 
     fn save_checkpoint(
         &self,
         progress: &SearchProgress,
-        state: &SupernetState,
-        weight_optim: &ModuleOptimizer,
-        alpha_optim: &ModuleOptimizer,
+        models: &RoundModels,
         log: &RunLog<'_>,
     ) -> Result<()> {
         let mut progress = progress.clone();
         progress.log_len = log.len();
         checkpoint::write(self.run_dir.path(), &progress, |dir| {
-            state.supernet.sync_statistics();
-            save_module(state, &dir.join("supernet.bpk"))?;
-            for (optim, name) in [(weight_optim, "sgd.bin"), (alpha_optim, "adam.bin")] {
+            models.state.supernet.sync_statistics();
+            save_module(&models.state, &dir.join("supernet.bpk"))?;
+            let optims = [
+                (&models.weight_optim, "sgd.bin"),
+                (&models.alpha_optim, "adam.bin"),
+            ];
+            for (optim, name) in optims {
                 let path = dir.join(name);
                 optim.save(&path).map_err(|e| SearchError::Checkpoint {
                     path: path.display().to_string(),

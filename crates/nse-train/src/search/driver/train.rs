@@ -4,18 +4,15 @@
 use super::*;
 
 impl Search {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn train_round(
         &self,
         progress: &mut SearchProgress,
-        state: &mut SupernetState,
-        weight_optim: &mut ModuleOptimizer,
-        alpha_optim: &mut ModuleOptimizer,
-        train_loader: &TrainLoader,
-        held_loader: &TrainLoader,
+        models: &mut RoundModels,
+        loaders: &Loaders,
         log: &mut RunLog<'_>,
         budget: &mut Option<u64>,
     ) -> Result<bool> {
+        let (train_loader, held_loader) = (&loaders.train, &loaders.held);
         let round = progress.rounds_done;
         let epochs = self.plan.config.epochs_per_round;
         let per_epoch = self
@@ -78,7 +75,7 @@ impl Search {
                         step,
                         indicator_steps,
                     };
-                    self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+                    self.save_checkpoint(progress, models, log)?;
                     log.write(&SearchEvent::Stopped {
                         reason: if interrupted {
                             StopReason::Asked
@@ -111,8 +108,8 @@ impl Search {
                     batch.images
                 };
                 let (supernet, stats) = weight_step_parallel(
-                    state.supernet.clone(),
-                    weight_optim,
+                    models.state.supernet.clone(),
+                    &mut models.weight_optim,
                     lr_now,
                     arch.cells(),
                     &coast,
@@ -121,7 +118,7 @@ impl Search {
                     &self.devices,
                 )?;
                 // A non-finite loss took no step (the supernet is as it was).
-                state.supernet = supernet;
+                models.state.supernet = supernet;
                 if stats.loss.is_finite() {
                     skipped_in_a_row = 0;
                     loss_sum += stats.loss as f64 * stats.images as f64;
@@ -163,19 +160,11 @@ impl Search {
                             batch: k % held_batches,
                         })?
                         .into_batch(&self.device);
-                    self.indicator_step(
-                        round,
-                        indicator_steps,
-                        &subspace,
-                        state,
-                        alpha_optim,
-                        held.images,
-                        held.labels,
-                    )?;
+                    self.indicator_step(round, indicator_steps, &subspace, models, held)?;
                     indicator_steps += 1;
                 }
                 // Dropping.
-                let alphas = state.indicators.values();
+                let alphas = models.state.indicators.values();
                 if (step + 1) % self.plan.config.indicator.every as u64 == 0 {
                     log.write(&SearchEvent::IndicatorStep {
                         round: round + 1,
@@ -238,7 +227,7 @@ impl Search {
             };
             if !self.plan.config.evaluation.probe.is_empty() {
                 // Before the checkpoint, so that a resume after it never repeats the probe.
-                let accuracies = self.probe(round, &mut state.supernet)?;
+                let accuracies = self.probe(round, &mut models.state.supernet)?;
                 log.write(&SearchEvent::Probe {
                     round: round + 1,
                     epoch: epoch_done,
@@ -250,9 +239,9 @@ impl Search {
                 round: round + 1,
                 epoch: epoch_done,
                 step,
-                alphas: state.indicators.values(),
+                alphas: models.state.indicators.values(),
             })?;
-            self.save_checkpoint(progress, state, weight_optim, alpha_optim, log)?;
+            self.save_checkpoint(progress, models, log)?;
             if ended_early {
                 break;
             }
@@ -303,16 +292,15 @@ impl Search {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One indicator step of round `round` (0-based), the `index`-th of the round, on the
+    /// held-out batch `held` (docs/method.md §6).
     pub(super) fn indicator_step(
         &self,
         round: usize,
         index: u64,
         subspace: &SubSpace,
-        state: &mut SupernetState,
-        alpha_optim: &mut ModuleOptimizer,
-        images: Tensor<4>,
-        labels: Tensor<1, Int>,
+        models: &mut RoundModels,
+        held: Batch,
     ) -> Result<()> {
         let mut rng = derive_rng(&[
             self.plan.config.training_seed(),
@@ -320,16 +308,17 @@ impl Search {
             round as u64,
             index,
         ]);
+        let state = &mut models.state;
         state.indicators = indicator_step_parallel(
             &mut state.supernet,
             state.indicators.clone(),
-            alpha_optim,
+            &mut models.alpha_optim,
             self.plan.config.indicator.lr,
             subspace,
             &self.plan.costs,
-            &self.plan.config.resource,
-            images,
-            labels,
+            &self.plan.config.resource.penalty(),
+            held.images,
+            held.labels,
             &mut rng,
             &self.devices,
         )?;
