@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use nse_space::{Architecture, EvolutionState, Origin};
+use nse_space::EvolutionState;
 use nse_supernet::durable::move_dir;
 
-use crate::data::Position;
 use crate::search::error::{Result, SearchError};
 use crate::search::report::FrontEntry;
 
@@ -18,42 +17,8 @@ const STATE_FILE: &str = "state.json";
 /// Written last: a folder without it is not a checkpoint.
 const COMPLETE_MARKER: &str = "COMPLETE";
 
-/// One architecture waiting for or done with evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evaluated {
-    /// The architecture.
-    pub architecture: Architecture,
-    /// Where it came from.
-    pub origin: Origin,
-    /// Its cost in the unit of the search's metric.
-    pub cost: f64,
-    /// MACs.
-    pub macs: u64,
-    /// Parameters.
-    pub params: u64,
-    /// Held-out top-1 accuracy (%), once evaluated.
-    pub accuracy: Option<f64>,
-}
-
-/// Where a round stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-pub enum Phase {
-    /// Supernet training; the next weight step is at `position`.
-    Train {
-        /// Next batch of the train loader (global epoch over rounds).
-        position: Position,
-        /// Weight steps done in this round.
-        step: u64,
-        /// Indicator steps done in this round.
-        indicator_steps: u64,
-    },
-    /// End-of-round evaluation of `archs` (those with an accuracy are done).
-    Evaluate {
-        /// Sampled and previous-front architectures.
-        archs: Vec<Evaluated>,
-    },
-}
+use crate::search::round::RoundIndex;
+pub use crate::search::round::{Evaluated, Phase};
 
 /// The JSON part of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +35,13 @@ pub struct SearchProgress {
     pub log_len: u64,
     /// The front of every completed round.
     pub fronts: Vec<Vec<FrontEntry>>,
+}
+
+impl SearchProgress {
+    /// The current round: the first not completed.
+    pub fn round(&self) -> RoundIndex {
+        RoundIndex::new(self.rounds_done)
+    }
 }
 
 /// The checkpoint folder of `run_dir`.

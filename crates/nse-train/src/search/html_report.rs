@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use nse_space::pareto::Origin;
 use nse_space::{Architecture, ResourceWindow, SearchSpace, SpaceSpec};
 
-use crate::plot::PlotPoint;
 use crate::plot::svg::{Line, lines_svg, pareto_svg};
 use crate::run_dir::RunDir;
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{SearchEvent, read_log};
+use crate::search::front::Front;
 use crate::search::report::{FrontEntry, FrontFile};
 
 /// The report's file name in the run directory.
@@ -290,23 +290,7 @@ pub fn render_report(dir: &Path) -> Result<String> {
                     String::new()
                 }
             );
-            for (i, e) in front.front.iter().enumerate() {
-                let latency = match (has_latency, e.latency) {
-                    (true, Some(l)) => format!("<td class=\"num\">{l:.2}</td>"),
-                    (true, None) => "<td>—</td>".into(),
-                    _ => String::new(),
-                };
-                let _ = writeln!(
-                    html,
-                    "<tr><td>{i}</td><td class=\"num\">{:.2}</td><td class=\"num\">{:.3}</td>{latency}\
-                     <td class=\"num\">{:.2}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-                    e.macs as f64 / 1e6,
-                    e.params as f64 / 1e6,
-                    e.accuracy,
-                    esc(&e.text),
-                    esc(&e.ops)
-                );
-            }
+            html.push_str(&Front::new(front.front.clone()).report_rows(has_latency, esc));
             html.push_str(
                 "</table>\n<p class=\"note\">Accuracies are inherited from the supernet \
                  (after batch-norm recalibration); <code>nse retrain</code> trains an entry from \
@@ -319,16 +303,9 @@ pub fn render_report(dir: &Path) -> Result<String> {
     // Per round: the Pareto scatter.
     html.push_str("<h2 id=\"rounds\">Rounds</h2>\n<div class=\"charts\">\n");
     for (round, r) in &run.rounds {
-        let points: Vec<PlotPoint> = r
-            .evaluated
-            .iter()
-            .map(|(architecture, cost, accuracy, origin)| PlotPoint {
-                cost: *cost,
-                accuracy: *accuracy,
-                on_front: r.front.iter().any(|e| &e.architecture == architecture),
-                extra: *origin == Origin::Extra,
-            })
-            .collect();
+        let points = Front::new(r.front.clone()).chart_points(r.evaluated.iter().map(
+            |(architecture, cost, accuracy, origin)| (architecture, *cost, *accuracy, *origin),
+        ));
         let svg = pareto_svg(
             &points,
             &format!("round {round}: {} evaluated", points.len()),

@@ -11,11 +11,13 @@ pub mod data;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod front;
 pub mod html_report;
 pub mod log;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod round;
 
 pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, MAX_SKIPPED_IN_A_ROW,
@@ -23,6 +25,8 @@ pub use config::{
 };
 pub use driver::{Evaluator, Pause, Score, Scorer, Search, SearchOutcome, cost_table};
 pub use error::{Result, SearchError};
+pub use front::Front;
 pub use plan::SearchPlan;
 pub use progress::ProgressReporter;
 pub use report::{FrontEntry, FrontFile};
+pub use round::{Evaluated, Phase, RoundIndex};

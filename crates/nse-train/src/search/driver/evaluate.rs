@@ -143,8 +143,8 @@ impl Search {
         state: &SupernetState,
         log: &mut RunLog<'_>,
     ) -> Result<Vec<Evaluated>> {
-        let round = progress.rounds_done;
-        let mut rng = derive_rng(&[self.plan.config.seed, STREAM_WINDOW, round as u64]);
+        let round = progress.round();
+        let mut rng = derive_rng(&[self.plan.config.seed, STREAM_WINDOW, round.stream()]);
         let alphas = state.indicators.values();
         let sampler = self.window_sampler();
         let batch = sampler
@@ -161,7 +161,7 @@ impl Search {
                         "round {}: {e}. The round's training is saved: widen `resource.drift` or \
                      move `resource.target`, or raise `evaluation.attempts_per_architecture` \
                      (now {}), in {} and resume the run",
-                        round + 1,
+                        round.number(),
                         self.plan.config.evaluation.attempts_per_architecture,
                         self.run_dir.config_path().display(),
                     ))
@@ -175,7 +175,7 @@ impl Search {
                     "round {}: in {} draws the learned distribution found {} distinct \
                      architectures in the extra band ({:.4}, {:.4}] {}; sparser draws found {} \
                      more, so {} of the {} extra architectures are evaluated",
-                    round + 1,
+                    round.number(),
                     sampler.max_attempts,
                     batch.extra.len() - batch.extra_from_sweep,
                     w.extra_low(),
@@ -220,15 +220,15 @@ impl Search {
         state: &mut SupernetState,
         log: &mut RunLog<'_>,
     ) -> Result<bool> {
-        let round = progress.rounds_done;
+        let round = progress.round();
         let Phase::Evaluate { archs } = &progress.phase else {
             unreachable!("evaluate_round is called in the evaluation phase");
         };
         let mut archs = archs.clone();
-        let scorer = self.scorer(round)?;
+        let scorer = self.scorer(round.index())?;
         let done = archs.iter().filter(|a| a.accuracy.is_some()).count() as u64;
         log.write(&SearchEvent::PhaseStart {
-            round: round + 1,
+            round: round.number(),
             phase: RoundPhase::Evaluation,
             done,
             total: archs.len() as u64,
@@ -275,8 +275,12 @@ impl Search {
                 let mut custom = self.evaluator.lock().unwrap_or_else(|e| e.into_inner());
                 vec![match custom.as_mut() {
                     Some(evaluator) => {
-                        let score =
-                            evaluator.evaluate(round, &mut state.supernet, &arch, &scorer)?;
+                        let score = evaluator.evaluate(
+                            round.index(),
+                            &mut state.supernet,
+                            &arch,
+                            &scorer,
+                        )?;
                         if !score.is_finite() {
                             return Err(SearchError::Config(format!(
                                 "the evaluator scored `{arch}` {score}: scores must be finite"
@@ -291,7 +295,7 @@ impl Search {
                 let arch = archs[i].architecture.clone();
                 archs[i].accuracy = Some(accuracy);
                 log.write(&SearchEvent::Evaluated {
-                    round: round + 1,
+                    round: round.number(),
                     architecture: arch.clone(),
                     origin: archs[i].origin,
                     cost: archs[i].cost,

@@ -21,53 +21,21 @@ impl Search {
         progress: &mut SearchProgress,
         log: &mut RunLog<'_>,
     ) -> Result<Vec<FrontEntry>> {
-        let round = progress.rounds_done;
+        let round = progress.round();
         let Phase::Evaluate { archs } = &progress.phase else {
             unreachable!("finish_round follows the evaluation");
         };
-        let candidates: Vec<Candidate> = archs
-            .iter()
-            .map(|a| {
-                Candidate::new(
-                    a.architecture.clone(),
-                    a.cost,
-                    a.accuracy.unwrap_or(0.0),
-                    a.origin,
-                )
-            })
-            .collect();
-        let indices = pareto_front(&candidates)?;
-        let front: Vec<FrontEntry> = indices
-            .iter()
-            .map(|&i| {
-                let a = &archs[i];
-                FrontEntry {
-                    architecture: a.architecture.clone(),
-                    text: a.architecture.to_string(),
-                    ops: a.architecture.describe(&self.plan.space),
-                    macs: a.macs,
-                    params: a.params,
-                    latency: (self.plan.config.resource.metric == CostKind::Latency)
-                        .then_some(a.cost),
-                    accuracy: a.accuracy.unwrap_or(0.0),
-                }
-            })
-            .collect();
-        let points: Vec<PlotPoint> = archs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| PlotPoint {
-                cost: a.cost,
-                accuracy: a.accuracy.unwrap_or(0.0),
-                on_front: indices.contains(&i),
-                extra: a.origin == Origin::Extra,
-            })
-            .collect();
-        let plot = self.run_dir.pareto_plot_path(round + 1);
+        let front = Front::of(archs, &self.plan)?;
+        let points = front.chart_points(
+            archs
+                .iter()
+                .map(|a| (&a.architecture, a.cost, a.accuracy.unwrap_or(0.0), a.origin)),
+        );
+        let plot = self.run_dir.pareto_plot_path(round.number());
         let unit = self.plan.costs.unit.clone();
         let drawn = plot_pareto(
             &points,
-            &format!("round {} - held-out top-1 vs cost", round + 1),
+            &format!("{round} - held-out top-1 vs cost"),
             &unit,
             Some(&self.plan.config.resource.window()),
             &plot,
@@ -77,15 +45,16 @@ impl Search {
                 message: format!("could not draw {}: {e}", plot.display()),
             })?;
         }
-        let front_archs: Vec<Architecture> = front.iter().map(|f| f.architecture.clone()).collect();
-        let is_last = round + 1 >= self.total_rounds(&progress.evolution);
+        let front_archs = front.architectures();
+        let is_last = round.number() >= self.total_rounds(&progress.evolution);
         let introduced = if is_last {
             Vec::new()
         } else {
             progress.evolution.evolve(&front_archs)?
         };
+        let front = front.into_entries();
         log.write(&SearchEvent::RoundEnd {
-            round: round + 1,
+            round: round.number(),
             front: front.clone(),
             introduced: introduced.clone(),
             kept: progress.evolution.kept().to_vec(),

@@ -19,8 +19,7 @@ use burn::tensor::loss::cross_entropy_with_logits;
 use serde::{Deserialize, Serialize};
 
 use nse_space::{
-    Architecture, Candidate, CostKind, CostTable, EvolutionState, Origin, SearchSpace, SubSpace,
-    WindowSampler, pareto_front,
+    Architecture, CostTable, EvolutionState, Origin, SearchSpace, SubSpace, WindowSampler,
 };
 use nse_supernet::recalibration::recalibrate;
 use nse_supernet::store::{load_module, save_module};
@@ -31,7 +30,7 @@ use crate::data::{Batch, HostBatch, Loader, LoaderConfig, Pipeline, Position};
 use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
 use crate::optim::{adam, sgd};
-use crate::plot::{PlotPoint, plot_pareto};
+use crate::plot::plot_pareto;
 use crate::progress::Reporter;
 use crate::run_dir::RunDir;
 use crate::schedule::CosineWarmup;
@@ -40,10 +39,12 @@ use crate::search::config::{SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open, split};
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{RoundPhase, SearchEvent, StopReason};
+use crate::search::front::Front;
 use crate::search::log::{Observers, RunLog};
 use crate::search::plan::SearchPlan;
 use crate::search::progress::ProgressReporter;
-use crate::search::report::{FrontEntry, FrontFile};
+use crate::search::report::FrontEntry;
+use crate::search::round::RoundIndex;
 use nse_supernet::parallel::{indicator_step_parallel, weight_step_parallel};
 
 /// Seed streams of the search (see [`derive_rng`]).
@@ -470,11 +471,7 @@ impl Search {
                 SearchProgress {
                     evolution: self.plan.first_evolution().clone(),
                     rounds_done: 0,
-                    phase: Phase::Train {
-                        position: Position::default(),
-                        step: 0,
-                        indicator_steps: 0,
-                    },
+                    phase: Phase::start(0),
                     total_steps: 0,
                     log_len: 0,
                     fronts: Vec::new(),
@@ -510,7 +507,7 @@ impl Search {
                 })?;
             }
             log.write(&SearchEvent::Resume {
-                round: progress.rounds_done + 1,
+                round: progress.round().number(),
                 total_steps: progress.total_steps,
                 rounds,
                 unit: self.plan.costs.unit.clone(),
@@ -542,8 +539,8 @@ impl Search {
         let mut budget = self.plan.config.max_steps;
 
         while progress.rounds_done < rounds {
-            let round = progress.rounds_done;
-            let init_seed = derive_seed(training_seed, STREAM_INIT ^ ((round as u64) << 16));
+            let round = progress.round();
+            let init_seed = derive_seed(training_seed, STREAM_INIT ^ (round.stream() << 16));
             // The checkpoint's models continue the first round resumed (unless it had not
             // started training); every later round starts afresh.
             let mut models = match preloaded.take() {
@@ -556,7 +553,7 @@ impl Search {
                 && position.batch == 0
             {
                 log.write(&SearchEvent::RoundStart {
-                    round: round + 1,
+                    round: round.number(),
                     subspace: progress.evolution.subspace().cells().to_vec(),
                     pending: progress.evolution.pending().iter().map(Vec::len).collect(),
                 })?;
@@ -581,14 +578,7 @@ impl Search {
             let front = self.finish_round(&mut progress, &mut log)?;
             progress.fronts.push(front);
             progress.rounds_done += 1;
-            progress.phase = Phase::Train {
-                position: Position {
-                    epoch: progress.rounds_done * self.plan.config.epochs_per_round,
-                    batch: 0,
-                },
-                step: 0,
-                indicator_steps: 0,
-            };
+            progress.phase = Phase::start(progress.rounds_done * self.plan.config.epochs_per_round);
             self.save_checkpoint(&progress, &models, &log)?;
             if progress.rounds_done < rounds && self.pauses.contains(&Pause::AfterRound) {
                 return Ok(self.paused(&progress, Pause::AfterRound));
@@ -596,13 +586,8 @@ impl Search {
         }
 
         let front = progress.fronts.last().cloned().unwrap_or_default();
-        self.run_dir.write_front(&FrontFile {
-            space: self.plan.config.space.clone(),
-            metric: self.plan.config.resource.metric,
-            unit: Some(self.plan.costs.unit.clone()),
-            rounds: progress.rounds_done,
-            front: front.clone(),
-        })?;
+        let file = Front::new(front.clone()).file(&self.plan, progress.rounds_done);
+        self.run_dir.write_front(&file)?;
         log.write(&SearchEvent::Finish {
             rounds: progress.rounds_done,
             total_steps: progress.total_steps,
@@ -676,9 +661,9 @@ impl Search {
                     .evolution
                     .check_space(&self.plan.space)
                     .map_err(|e| e.to_string())?;
-                let round = progress.rounds_done as u64;
+                let round = progress.round().stream();
                 let init_seed = derive_seed(training_seed, STREAM_INIT ^ (round << 16));
-                let round_start = matches!(progress.phase, Phase::Train { step: 0, .. });
+                let round_start = progress.phase.is_start();
                 let models = match round_start {
                     true => None,
                     false => Some(

@@ -13,7 +13,7 @@ impl Search {
         budget: &mut Option<u64>,
     ) -> Result<bool> {
         let (train_loader, held_loader) = (&loaders.train, &loaders.held);
-        let round = progress.rounds_done;
+        let round = progress.round();
         let epochs = self.plan.config.epochs_per_round;
         let per_epoch = self
             .plan
@@ -31,7 +31,7 @@ impl Search {
             warmup_steps: (lr.warmup_epochs * per_epoch as f64).round() as usize,
             total_steps: total as usize,
         };
-        let first_epoch = round * epochs;
+        let first_epoch = round.index() * epochs;
         let Phase::Train {
             mut position,
             mut step,
@@ -43,7 +43,7 @@ impl Search {
         let held_batches = held_loader.num_batches();
         let threshold = self.plan.config.indicator.drop_threshold;
         log.write(&SearchEvent::PhaseStart {
-            round: round + 1,
+            round: round.number(),
             phase: RoundPhase::Training,
             done: step,
             total,
@@ -62,7 +62,7 @@ impl Search {
                 if step > 0 && self.end_training.take() {
                     ended_early = true;
                     log.write(&SearchEvent::TrainingEndedEarly {
-                        round: round + 1,
+                        round: round.number(),
                         step,
                         planned: total,
                     })?;
@@ -93,16 +93,16 @@ impl Search {
                 // Weight step: a multi-branch path of the sub-space, drawn as
                 // `weight_sampling` says (the reference: each op with probability 0.5).
                 let seed = self.plan.config.training_seed();
-                let mut rng = derive_rng(&[seed, STREAM_WEIGHT_STEP, round as u64, step]);
+                let mut rng = derive_rng(&[seed, STREAM_WEIGHT_STEP, round.stream(), step]);
                 let arch = subspace.sample_weight_path(
                     self.plan.config.weight_sampling,
                     step,
                     &mut rng,
-                    |cell, block| fair_block_seed(seed, round as u64, cell as u64, block),
+                    |cell, block| fair_block_seed(seed, round.stream(), cell as u64, block),
                 );
                 let lr_now = schedule.lr(step as usize);
                 let coast = self.coasting_ops(&subspace, arch.cells(), step);
-                let images = if self.poisoned.contains(&(round + 1, step + 1)) {
+                let images = if self.poisoned.contains(&(round.number(), step + 1)) {
                     batch.images.mul_scalar(f32::NAN)
                 } else {
                     batch.images
@@ -125,7 +125,7 @@ impl Search {
                     correct += stats.correct;
                     seen += stats.images;
                     log.write(&SearchEvent::WeightStep {
-                        round: round + 1,
+                        round: round.number(),
                         step: step + 1,
                         loss: f64::from(stats.loss),
                         lr: lr_now,
@@ -145,7 +145,7 @@ impl Search {
                         return Err(self.diverged(round, step, what));
                     }
                     log.write(&SearchEvent::SkippedBatch {
-                        round: round + 1,
+                        round: round.number(),
                         step: step + 1,
                         loss: stats.loss.to_string(),
                     })?;
@@ -167,7 +167,7 @@ impl Search {
                 let alphas = models.state.indicators.values();
                 if (step + 1) % self.plan.config.indicator.every as u64 == 0 {
                     log.write(&SearchEvent::IndicatorStep {
-                        round: round + 1,
+                        round: round.number(),
                         step: step + 1,
                         alphas: alphas.clone(),
                     })?;
@@ -179,7 +179,7 @@ impl Search {
                 let dropped = progress.evolution.drop_below(&alphas, threshold)?;
                 if dropped.iter().any(|d| !d.is_empty()) {
                     log.write(&SearchEvent::Dropped {
-                        round: round + 1,
+                        round: round.number(),
                         step,
                         ops: dropped,
                     })?;
@@ -196,7 +196,7 @@ impl Search {
                         100.0 * correct as f64 / seen.max(1) as f64,
                     );
                     log.write(&SearchEvent::Train {
-                        round: round + 1,
+                        round: round.number(),
                         epoch: batch_position.epoch - first_epoch,
                         step,
                         loss: l,
@@ -227,16 +227,16 @@ impl Search {
             };
             if !self.plan.config.evaluation.probe.is_empty() {
                 // Before the checkpoint, so that a resume after it never repeats the probe.
-                let accuracies = self.probe(round, &mut models.state.supernet)?;
+                let accuracies = self.probe(round.index(), &mut models.state.supernet)?;
                 log.write(&SearchEvent::Probe {
-                    round: round + 1,
+                    round: round.number(),
                     epoch: epoch_done,
                     step,
                     accuracies,
                 })?;
             }
             log.write(&SearchEvent::EpochEnd {
-                round: round + 1,
+                round: round.number(),
                 epoch: epoch_done,
                 step,
                 alphas: models.state.indicators.values(),
@@ -292,11 +292,11 @@ impl Search {
             .collect()
     }
 
-    /// One indicator step of round `round` (0-based), the `index`-th of the round, on the
-    /// held-out batch `held` (docs/method.md §6).
+    /// One indicator step of `round`, the `index`-th of the round, on the held-out batch
+    /// `held` (docs/method.md §6).
     pub(super) fn indicator_step(
         &self,
-        round: usize,
+        round: RoundIndex,
         index: u64,
         subspace: &SubSpace,
         models: &mut RoundModels,
@@ -305,7 +305,7 @@ impl Search {
         let mut rng = derive_rng(&[
             self.plan.config.training_seed(),
             STREAM_INDICATOR_STEP,
-            round as u64,
+            round.stream(),
             index,
         ]);
         let state = &mut models.state;
@@ -325,15 +325,15 @@ impl Search {
         Ok(())
     }
 
-    /// The error of a run that diverged at `step` (0-based) of round `round` (0-based),
-    /// naming the last good checkpoint.
-    pub(super) fn diverged(&self, round: usize, step: u64, what: String) -> SearchError {
+    /// The error of a run that diverged at `step` (0-based) of `round`, naming the last good
+    /// checkpoint.
+    pub(super) fn diverged(&self, round: RoundIndex, step: u64, what: String) -> SearchError {
         let last_good = match checkpoint::find(self.run_dir.path()) {
             Some(dir) => format!("the last good checkpoint is `{}`", dir.display()),
             None => "the run had written no checkpoint yet".into(),
         };
         SearchError::Diverged {
-            round: round + 1,
+            round: round.number(),
             step: step + 1,
             what,
             last_good,
