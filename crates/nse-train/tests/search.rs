@@ -748,7 +748,7 @@ fn a_diverging_search_stops_and_names_the_last_good_checkpoint() {
 #[test]
 fn observers_see_the_events_the_log_holds_and_every_step() {
     use nse_train::progress::{Collect, Event as ProgressEvent};
-    use nse_train::search::ProgressReporter;
+    use nse_train::search::SearchDisplay;
     use nse_train::search::events::{SearchEvent, read_log};
     use std::sync::{Arc, Mutex};
     let (config, device) = tiny_search("data-events");
@@ -761,8 +761,8 @@ fn observers_see_the_events_the_log_holds_and_every_step() {
     let outcome = search.run(&mut shown).unwrap();
     let seen = seen.lock().unwrap().clone();
     // The progress shown is made from the events alone: replaying them through a
-    // `ProgressReporter` gives the same bars and lines.
-    let mut replay = ProgressReporter::new(Collect::default());
+    // `SearchDisplay` gives the same bars and lines.
+    let mut replay = SearchDisplay::new(Collect::default());
     seen.iter().for_each(|e| replay.on_event(e));
     assert_eq!(replay.into_inner(), shown);
     assert_eq!(

@@ -2,7 +2,7 @@
 //! [`RetrainOptions`](super::RetrainOptions) — a TensorBoard writer
 //! ([`RetrainBoard`](crate::tensorboard::RetrainBoard)), your own code — and to the
 //! [`Reporter`] given to [`retrain`](super::retrain), whose terminal progress is one reading
-//! of the same events ([`report`]).
+//! of the same events ([`display`]).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -127,7 +127,7 @@ impl fmt::Debug for RetrainObservers {
 }
 
 /// The terminal's reading of `event`: a bar per epoch, a line per epoch, resume and skip.
-pub fn report(reporter: &mut dyn Reporter, event: &RetrainEvent) {
+pub fn display(reporter: &mut dyn Reporter, event: &RetrainEvent) {
     match event {
         RetrainEvent::DamagedCheckpoint { set_aside, why } => reporter.line(&format!(
             "a newer checkpoint is damaged ({why}); falling back to the one before it (the \

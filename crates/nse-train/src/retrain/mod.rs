@@ -72,7 +72,7 @@ use nse_supernet::{ChildNetwork, export_safetensors};
 pub use config::RetrainConfig;
 pub use error::{Result, RetrainError};
 pub use eval::{EvalReport, EvalSettings, evaluate, evaluate_loader};
-pub use events::{RetrainEvent, RetrainObserver, RetrainObservers, report};
+pub use events::{RetrainEvent, RetrainObserver, RetrainObservers, display};
 pub use report::{EpochRecord, RetrainReport, Weights};
 
 use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline};
@@ -195,7 +195,7 @@ impl Default for RetrainOptions {
 /// Hands `event` to the observers of `options`, then to `reporter`'s progress.
 fn emit(options: &RetrainOptions, reporter: &mut dyn Reporter, event: RetrainEvent) {
     options.observers.send(&event);
-    events::report(reporter, &event);
+    events::display(reporter, &event);
 }
 
 /// Builds the network with fresh weights reproducible for `seed`.

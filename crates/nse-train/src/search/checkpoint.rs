@@ -22,7 +22,7 @@ pub use crate::search::round::{Evaluated, Phase};
 
 /// The JSON part of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchProgress {
+pub struct SearchState {
     /// Sub-spaces, pending pools, kept sets, previous front, round counter.
     pub evolution: EvolutionState,
     /// Rounds completed (evaluated and evolved).
@@ -37,7 +37,7 @@ pub struct SearchProgress {
     pub fronts: Vec<Vec<FrontEntry>>,
 }
 
-impl SearchProgress {
+impl SearchState {
     /// The current round: the first not completed.
     pub fn round(&self) -> RoundIndex {
         RoundIndex::new(self.rounds_done)
@@ -64,7 +64,7 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 /// the fallback [`inspect`] offers when the newest is found damaged.
 pub fn write(
     run_dir: &Path,
-    progress: &SearchProgress,
+    progress: &SearchState,
     write_files: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     let dir = checkpoint_dir(run_dir);
@@ -98,7 +98,7 @@ pub fn candidates(run_dir: &Path) -> Vec<PathBuf> {
 
 /// Checks a checkpoint folder's files against its marker's sizes and checksums, and that
 /// its progress reads. The error says what is damaged, naming the file.
-pub fn verify(dir: &Path) -> std::result::Result<SearchProgress, String> {
+pub fn verify(dir: &Path) -> std::result::Result<SearchState, String> {
     nse_supernet::durable::verify(dir, COMPLETE_MARKER)?;
     read_progress(dir).map_err(|e| e.to_string())
 }
@@ -107,7 +107,7 @@ pub fn verify(dir: &Path) -> std::result::Result<SearchProgress, String> {
 /// damaged, with what is wrong with it.
 pub struct Inspection {
     /// The newest checkpoint that passed [`verify`].
-    pub intact: Option<(PathBuf, SearchProgress)>,
+    pub intact: Option<(PathBuf, SearchState)>,
     /// Newer checkpoints that did not, and why.
     pub damaged: Vec<(PathBuf, String)>,
 }
@@ -147,14 +147,14 @@ pub fn find(run_dir: &Path) -> Option<PathBuf> {
 
 /// Replaces the progress of the checkpoint folder `dir` (evaluation results as they come; the
 /// weights are unchanged) and its entry in the folder's seal.
-pub fn update_progress(dir: &Path, progress: &SearchProgress) -> Result<()> {
+pub fn update_progress(dir: &Path, progress: &SearchState) -> Result<()> {
     crate::run_dir::write_json(&dir.join(STATE_FILE), progress)?;
     nse_supernet::durable::reseal_file(dir, COMPLETE_MARKER, STATE_FILE)
         .map_err(|e| SearchError::io(dir, e))
 }
 
 /// Reads the progress of checkpoint folder `dir`.
-pub fn read_progress(dir: &Path) -> Result<SearchProgress> {
+pub fn read_progress(dir: &Path) -> Result<SearchState> {
     let path = dir.join(STATE_FILE);
     let bytes = std::fs::read(&path).map_err(|e| SearchError::io(&path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| SearchError::Checkpoint {

@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod display;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -15,7 +16,6 @@ pub mod front;
 pub mod html_report;
 pub mod log;
 pub mod plan;
-pub mod progress;
 pub mod report;
 pub mod round;
 
@@ -23,10 +23,10 @@ pub use config::{
     DataConfig, DataSource, EvaluationConfig, IndicatorConfig, LrConfig, MAX_SKIPPED_IN_A_ROW,
     NonFiniteLoss, NormalizeChoice, Preload, ResourceConfig, SearchConfig, UnsampledOps,
 };
+pub use display::SearchDisplay;
 pub use driver::{Evaluator, Pause, Score, Scorer, Search, SearchOutcome, cost_table};
 pub use error::{Result, SearchError};
 pub use front::Front;
 pub use plan::SearchPlan;
-pub use progress::ProgressReporter;
 pub use report::{FrontEntry, FrontFile};
 pub use round::{Evaluated, Phase, RoundIndex};

@@ -19,7 +19,7 @@ use crate::experiment::{
 };
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
-use crate::search::checkpoint::SearchProgress;
+use crate::search::checkpoint::SearchState;
 use crate::search::{Score, Search, SearchPlan};
 use nse_supernet::SupernetState;
 
@@ -82,7 +82,7 @@ impl Experiment {
         &self,
         search: &Search,
         state: &SupernetState,
-        progress: &SearchProgress,
+        progress: &SearchState,
         previous: Option<&PreviousRanking>,
     ) -> Result<Vec<Candidate>> {
         let path = self.out.join(CANDIDATES_FILE);

@@ -8,7 +8,7 @@ use crate::experiment::error::Result;
 use crate::experiment::{CANDIDATES_FILE, Experiment};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
-use crate::search::checkpoint::SearchProgress;
+use crate::search::checkpoint::SearchState;
 use crate::search::{Search, SearchConfig};
 use nse_supernet::SupernetState;
 
@@ -47,7 +47,7 @@ impl Experiment {
     /// scoring continues where it stopped.
     pub(super) fn score(
         &self,
-        opened: (Search, SupernetState, SearchProgress),
+        opened: (Search, SupernetState, SearchState),
         members: Vec<(PathBuf, u64)>,
         candidates: &mut [Candidate],
         reporter: &mut dyn Reporter,

@@ -139,7 +139,7 @@ impl Search {
 
     pub(super) fn sample_for_evaluation(
         &self,
-        progress: &SearchProgress,
+        progress: &SearchState,
         state: &SupernetState,
         log: &mut RunLog<'_>,
     ) -> Result<Vec<Evaluated>> {
@@ -216,7 +216,7 @@ impl Search {
     /// score so far is in the checkpoint).
     pub(super) fn evaluate_round(
         &self,
-        progress: &mut SearchProgress,
+        progress: &mut SearchState,
         state: &mut SupernetState,
         log: &mut RunLog<'_>,
     ) -> Result<bool> {

@@ -18,7 +18,7 @@ impl Search {
 
     pub(super) fn finish_round(
         &self,
-        progress: &mut SearchProgress,
+        progress: &mut SearchState,
         log: &mut RunLog<'_>,
     ) -> Result<Vec<FrontEntry>> {
         let round = progress.round();

@@ -34,15 +34,15 @@ use crate::plot::plot_pareto;
 use crate::progress::Reporter;
 use crate::run_dir::RunDir;
 use crate::schedule::CosineWarmup;
-use crate::search::checkpoint::{self, Evaluated, Phase, SearchProgress};
+use crate::search::checkpoint::{self, Evaluated, Phase, SearchState};
 use crate::search::config::{SearchConfig, UnsampledOps};
 use crate::search::data::{RunData, SharedDataset, open, split};
+use crate::search::display::SearchDisplay;
 use crate::search::error::{Result, SearchError};
 use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 use crate::search::front::Front;
 use crate::search::log::{Observers, RunLog};
 use crate::search::plan::SearchPlan;
-use crate::search::progress::ProgressReporter;
 use crate::search::report::FrontEntry;
 use crate::search::round::RoundIndex;
 use nse_supernet::parallel::{indicator_step_parallel, weight_step_parallel};
@@ -370,7 +370,7 @@ impl Search {
     /// The latest checkpoint and its progress, which must be where `pause` stops: in a
     /// round's evaluation ([`Pause::BeforeEvaluation`]) or at the start of a round after the
     /// first ([`Pause::AfterRound`]).
-    fn paused_checkpoint(&self, pause: Pause) -> Result<(PathBuf, SearchProgress)> {
+    fn paused_checkpoint(&self, pause: Pause) -> Result<(PathBuf, SearchState)> {
         let not_paused = |why: &str| SearchError::Checkpoint {
             path: checkpoint::checkpoint_dir(self.run_dir.path())
                 .display()
@@ -400,7 +400,7 @@ impl Search {
     /// search, the last round's trained supernet and learned indicators, its final sub-space
     /// (`progress.evolution.subspace()`) and fronts. For analysis with inherited weights
     /// ([`Scorer`]); training does not continue from it.
-    pub fn latest_state(&self) -> Result<(SupernetState, SearchProgress)> {
+    pub fn latest_state(&self) -> Result<(SupernetState, SearchState)> {
         let (dir, progress) = checkpoint::inspect(self.run_dir.path())
             .intact
             .ok_or_else(|| SearchError::Checkpoint {
@@ -468,7 +468,7 @@ impl Search {
                 (progress, Some(dir))
             }
             None => (
-                SearchProgress {
+                SearchState {
                     evolution: self.plan.first_evolution().clone(),
                     rounds_done: 0,
                     phase: Phase::start(0),
@@ -480,7 +480,7 @@ impl Search {
             ),
         };
         // The progress shown to people is one observer among the others.
-        let mut shown = ProgressReporter::new(reporter);
+        let mut shown = SearchDisplay::new(reporter);
         let mut show = |event: &SearchEvent| shown.on_event(event);
         let mut log = RunLog::open(&self.run_dir.log_path(), progress.log_len)?
             .with_observers(self.observers.clone())
@@ -599,7 +599,7 @@ impl Search {
 
     fn outcome(
         &self,
-        progress: &SearchProgress,
+        progress: &SearchState,
         finished: bool,
         front_path: Option<PathBuf>,
     ) -> SearchOutcome {
@@ -614,7 +614,7 @@ impl Search {
         }
     }
 
-    fn paused(&self, progress: &SearchProgress, pause: Pause) -> SearchOutcome {
+    fn paused(&self, progress: &SearchState, pause: Pause) -> SearchOutcome {
         SearchOutcome {
             paused: Some(pause),
             ..self.outcome(progress, false, None)
@@ -651,7 +651,7 @@ impl Search {
         &self,
         training_seed: u64,
     ) -> Result<(
-        Option<(PathBuf, SearchProgress, Option<RoundModels>)>,
+        Option<(PathBuf, SearchState, Option<RoundModels>)>,
         Vec<(PathBuf, String)>,
     )> {
         let mut damaged = Vec::new();
@@ -716,7 +716,7 @@ impl Search {
 
     fn save_checkpoint(
         &self,
-        progress: &SearchProgress,
+        progress: &SearchState,
         models: &RoundModels,
         log: &RunLog<'_>,
     ) -> Result<()> {

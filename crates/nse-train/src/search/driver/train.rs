@@ -6,7 +6,7 @@ use super::*;
 impl Search {
     pub(super) fn train_round(
         &self,
-        progress: &mut SearchProgress,
+        progress: &mut SearchState,
         models: &mut RoundModels,
         loaders: &Loaders,
         log: &mut RunLog<'_>,

@@ -1,4 +1,4 @@
-//! A search's progress for people: [`ProgressReporter`] turns the search's
+//! A search's progress for people: [`SearchDisplay`] turns the search's
 //! [events](crate::search::events::SearchEvent) into bars and lines on a [`Reporter`] (the
 //! terminal, a collector in tests, nothing). It is one observer among others:
 //! [`Search::run`](crate::search::Search::run) feeds the reporter it is given through one, and
@@ -7,12 +7,12 @@
 //!
 //! ```no_run
 //! use nse_train::progress::{Quiet, Terminal};
-//! use nse_train::search::{ProgressReporter, Search, SearchConfig};
+//! use nse_train::search::{SearchDisplay, Search, SearchConfig};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let device = burn::tensor::Device::flex();
 //! let mut search = Search::new(SearchConfig::preset("demo")?, "runs/demo".as_ref(), &device)?;
-//! let mut terminal = ProgressReporter::new(Terminal::new());
+//! let mut terminal = SearchDisplay::new(Terminal::new());
 //! search.observe(move |event| terminal.on_event(event));
 //! search.observe(|event| {
 //!     // … your own observer, e.g. a dashboard …
@@ -30,7 +30,7 @@ use crate::search::events::{RoundPhase, SearchEvent, StopReason};
 /// the latest loss, accuracy and learning rate, or each architecture's score; a line when a
 /// round starts and ends, on resume, on a damaged checkpoint, on a stop and on a warning.
 #[derive(Debug)]
-pub struct ProgressReporter<R> {
+pub struct SearchDisplay<R> {
     reporter: R,
     rounds: usize,
     unit: String,
@@ -38,10 +38,10 @@ pub struct ProgressReporter<R> {
     bar_open: bool,
 }
 
-impl<R: Reporter> ProgressReporter<R> {
+impl<R: Reporter> SearchDisplay<R> {
     /// Shows events on `reporter`.
     pub fn new(reporter: R) -> Self {
-        ProgressReporter {
+        SearchDisplay {
             reporter,
             rounds: 0,
             unit: String::new(),
