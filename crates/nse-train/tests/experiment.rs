@@ -8,8 +8,8 @@ use nse_train::experiment::stats::{
     StatisticalUnit, kendall_tau, mean_pairwise_kendall_tau, signal_to_noise, spearman_rho, summary,
 };
 use nse_train::experiment::{
-    Baseline, Experiment, ExperimentConfig, ExperimentKind, GroundTruthReport, PilotDecision,
-    PilotRule,
+    Baseline, Experiment, ExperimentConfig, ExperimentEvent, ExperimentKind, ExperimentReport,
+    GroundTruthReport, PilotDecision, PilotRule,
 };
 use nse_train::progress::{Quiet, Reporter};
 use nse_train::retrain::RetrainConfig;
@@ -476,6 +476,7 @@ fn ground_truth_measures_its_pilot_first_and_ranking_scores_its_architectures() 
         lr: 0.1,
         ..recipe()
     };
+    let events: std::sync::Arc<std::sync::Mutex<Vec<ExperimentEvent>>> = Default::default();
     let ground_truth = |rule: PilotRule, out: &std::path::Path| {
         let mut c =
             ExperimentConfig::new(ExperimentKind::GroundTruth, config(&data), learns.clone());
@@ -484,10 +485,10 @@ fn ground_truth_measures_its_pilot_first_and_ranking_scores_its_architectures() 
         c.seeds = 2;
         c.pilot_rule = rule;
         let mut lines = Lines::default();
-        let report = Experiment::new(c, out, &device)
-            .unwrap()
-            .ground_truth(&mut lines)
-            .unwrap();
+        let mut experiment = Experiment::new(c, out, &device).unwrap();
+        let seen = std::sync::Arc::clone(&events);
+        experiment.observe(move |e| seen.lock().unwrap().push(e.clone()));
+        let report = experiment.ground_truth(&mut lines).unwrap();
         (report, lines.0)
     };
     let retrain_runs =
@@ -526,6 +527,47 @@ fn ground_truth_measures_its_pilot_first_and_ranking_scores_its_architectures() 
         "seeds differ: {results:?}"
     );
     assert!(lines.iter().any(|l| l.contains("stop after the pilot")));
+    // Observers saw the same run as typed events: the pilot's start, its 6 retrainings, the
+    // decision, the report; the reporter's lines are their display.
+    {
+        let seen = events.lock().unwrap();
+        assert!(matches!(
+            seen[0],
+            ExperimentEvent::PilotStart {
+                pilot: 3,
+                architectures: 6,
+                seeds: 2
+            }
+        ));
+        let retrainings = seen
+            .iter()
+            .filter(|e| matches!(e, ExperimentEvent::Retraining { total: 6, .. }))
+            .count();
+        assert_eq!(retrainings, 6);
+        assert!(seen.iter().any(
+            |e| matches!(e, ExperimentEvent::PilotDecided(p) if p.decision == PilotDecision::Stop)
+        ));
+        match seen.last().unwrap() {
+            // Compared as JSON: NaN, of the architectures not retrained, equals no NaN.
+            ExperimentEvent::Finished(report) => assert_eq!(
+                serde_json::to_value(&**report).unwrap(),
+                serde_json::to_value(ExperimentReport::GroundTruth(stopped.clone())).unwrap()
+            ),
+            other => panic!("the last event is {other:?}"),
+        }
+        let mut replay = Lines::default();
+        for e in seen.iter() {
+            nse_train::experiment::display(&mut replay, e);
+        }
+        // The retrainings' own epoch lines come from their own events.
+        let own: Vec<String> = lines
+            .iter()
+            .filter(|l| !l.starts_with("epoch "))
+            .cloned()
+            .collect();
+        assert_eq!(replay.0, own, "the lines are the events' display");
+    }
+    events.lock().unwrap().clear();
     // Read back (NaN, for the architectures not retrained, is null in JSON).
     let value = |r: &GroundTruthReport| serde_json::to_value(r).unwrap();
     assert_eq!(

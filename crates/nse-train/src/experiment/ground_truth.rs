@@ -28,7 +28,10 @@ use super::retrain_jobs::{Job, RetrainedArchitecture};
 use super::stats::{
     SignalToNoise, kendall_tau, mean_pairwise_kendall_tau, nullable_f64, signal_to_noise,
 };
-use super::{CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json};
+use super::{
+    CANDIDATES_FILE, Experiment, ExperimentEvent, ExperimentKind, ExperimentReport,
+    STREAM_EXPERIMENT, read_json,
+};
 use crate::data::rng::derive_rng;
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
@@ -499,11 +502,12 @@ impl Experiment {
             architectures: Vec::new(),
         };
         if !pilot_indices.is_empty() {
-            reporter.line(&format!(
-                "ground-truth: the pilot first, {} of {n} architectures x {} seeds",
-                pilot_indices.len(),
-                self.config.seeds
-            ));
+            let event = ExperimentEvent::PilotStart {
+                pilot: pilot_indices.len(),
+                architectures: n,
+                seeds: self.config.seeds,
+            };
+            self.emit(reporter, event);
             let jobs = pilot_indices.iter().map(|&i| job(i)).collect();
             let done = self.retrain_jobs(config, jobs, reporter)?;
             fill(&mut architectures, &pilot_indices, done);
@@ -524,14 +528,18 @@ impl Experiment {
                 retraining_agreement_kendall_tau: agreement,
                 rule,
             };
-            reporter.line(&pilot.summary());
+            self.emit(
+                reporter,
+                ExperimentEvent::PilotDecided(Box::new(pilot.clone())),
+            );
             let decision = pilot.decision;
             report.pilot = Some(pilot);
             if decision == PilotDecision::Stop {
                 report.wall_seconds = started.elapsed().as_secs_f64();
                 report.architectures = architectures;
                 write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
-                reporter.line(&report.summary());
+                let finished = ExperimentReport::GroundTruth(report.clone());
+                self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
                 return Ok(report);
             }
         }
@@ -586,9 +594,11 @@ impl Experiment {
             &plot_labels,
             &plot,
         ) {
-            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+            let warning = format!("could not draw {}: {e}", plot.display());
+            self.emit(reporter, ExperimentEvent::Warning(warning));
         }
-        reporter.line(&report.summary());
+        let finished = ExperimentReport::GroundTruth(report.clone());
+        self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
         Ok(report)
     }
 }

@@ -69,6 +69,7 @@
 
 pub mod compare;
 mod error;
+mod events;
 mod ground_truth;
 pub mod known_answer;
 mod ranking;
@@ -89,6 +90,7 @@ use crate::run_dir::{RunDir, write_json};
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
+pub use events::{ExperimentEvent, ExperimentObserver, ExperimentObservers, display};
 pub use ground_truth::{
     Baselines, GROUND_TRUTH_FILE, GroundTruthArchitecture, GroundTruthReport, PilotDecision,
     PilotReport, PilotRule, spread_over_window,
@@ -391,12 +393,25 @@ pub enum ExperimentReport {
     GroundTruth(GroundTruthReport),
 }
 
+impl ExperimentReport {
+    /// The report's one-line summary.
+    pub fn summary(&self) -> String {
+        match self {
+            ExperimentReport::Ranking(r) => r.summary(),
+            ExperimentReport::VsRandom(r) => r.summary(),
+            ExperimentReport::VsFixed(r) => r.summary(),
+            ExperimentReport::GroundTruth(r) => r.summary(),
+        }
+    }
+}
+
 /// An experiment bound to its output folder and device.
 pub struct Experiment {
     config: ExperimentConfig,
     out: PathBuf,
     device: Device,
     pub(crate) stop: StopFlag,
+    observers: ExperimentObservers,
 }
 
 impl Experiment {
@@ -424,6 +439,7 @@ impl Experiment {
             out: out.to_path_buf(),
             device: device.clone(),
             stop: StopFlag::new(),
+            observers: ExperimentObservers::default(),
         })
     }
 
@@ -433,6 +449,18 @@ impl Experiment {
     /// [`ExperimentError::Interrupted`], and rerunning it continues.
     pub fn stop_when(&mut self, flag: StopFlag) {
         self.stop = flag;
+    }
+
+    /// Calls `observer` with every [`ExperimentEvent`] of the experiment from now on. It runs
+    /// on the experiment's thread: keep it short.
+    pub fn observe(&mut self, observer: impl FnMut(&ExperimentEvent) + Send + 'static) {
+        self.observers.push(observer);
+    }
+
+    /// Hands `event` to the observers, then to `reporter`'s display.
+    pub(crate) fn emit(&self, reporter: &mut dyn Reporter, event: ExperimentEvent) {
+        self.observers.send(&event);
+        display(reporter, &event);
     }
 
     /// [`ExperimentError::Interrupted`] when the stop flag is raised.
@@ -490,11 +518,11 @@ impl Experiment {
         if RunDir::new(&dir).has_front() {
             return Ok(dir);
         }
-        reporter.line(&format!(
-            "{}: search in {}",
-            self.config.kind.name(),
-            dir.display()
-        ));
+        let event = ExperimentEvent::Search {
+            experiment: self.config.kind.name(),
+            run: dir.clone(),
+        };
+        self.emit(reporter, event);
         let mut search = if crate::search::checkpoint::find(&dir).is_some() {
             Search::resume(&dir, &self.device, None)?
         } else {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use nse_space::{Architecture, SearchSpace};
 
 use super::error::{ExperimentError, Result};
-use super::{Experiment, read_json};
+use super::{Experiment, ExperimentEvent, read_json};
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::retrain::{REPORT_FILE, RetrainOptions, RetrainReport, retrain};
@@ -87,15 +87,16 @@ impl Experiment {
                             "before retraining {} seed {} (every finished retraining is kept)",
                             job.label, recipe.seed
                         ))?;
-                        reporter.line(&format!(
-                            "{}: retraining {}/{total}: {} seed {} ({:.3} {})",
-                            self.config.kind.name(),
-                            s * jobs.len() + j + 1,
-                            job.label,
-                            recipe.seed,
-                            costs.architecture_cost(job.architecture.cells()),
-                            costs.unit
-                        ));
+                        let event = ExperimentEvent::Retraining {
+                            experiment: self.config.kind.name(),
+                            index: s * jobs.len() + j + 1,
+                            total,
+                            label: job.label.clone(),
+                            seed: recipe.seed,
+                            cost: costs.architecture_cost(job.architecture.cells()),
+                            unit: costs.unit.clone(),
+                        };
+                        self.emit(reporter, event);
                         if data.is_none() {
                             data = Some(retrain_data(source, &space)?);
                         }
@@ -147,8 +148,8 @@ pub(crate) fn architecture_means(group: &[RetrainedArchitecture]) -> Vec<f64> {
 }
 
 /// Plots every retraining of two groups against cost (`first` as red dots, `second` as blue
-/// dots, with the legend `names`) into `path`; a failure to draw is reported as a warning,
-/// not an error.
+/// dots, with the legend `names`) into `path`; a failure to draw is returned as a warning
+/// to report, not an error.
 pub(crate) fn plot_groups(
     first: &[RetrainedArchitecture],
     second: &[RetrainedArchitecture],
@@ -156,8 +157,7 @@ pub(crate) fn plot_groups(
     title: &str,
     unit: &str,
     path: &std::path::Path,
-    reporter: &mut dyn Reporter,
-) {
+) -> Option<String> {
     let points: Vec<PlotPoint> = first
         .iter()
         .map(|a| (a, true))
@@ -178,7 +178,7 @@ pub(crate) fn plot_groups(
         step_line: false,
         ..PlotLabels::PARETO
     };
-    if let Err(e) = plot_scatter(&points, title, unit, &labels, path) {
-        reporter.line(&format!("warning: could not draw {}: {e}", path.display()));
-    }
+    plot_scatter(&points, title, unit, &labels, path)
+        .err()
+        .map(|e| format!("could not draw {}: {e}", path.display()))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ExperimentError, Result};
 use super::retrain_jobs::{Job, RetrainedArchitecture, architecture_means, plot_groups};
 use super::stats::{Difference, StatisticalUnit, Summary, difference, summary};
-use super::{Experiment, ExperimentKind, run_config, run_front};
+use super::{Experiment, ExperimentEvent, ExperimentKind, ExperimentReport, run_config, run_front};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
 use crate::search::{FrontFile, SearchConfig, checkpoint};
@@ -289,16 +289,19 @@ impl Experiment {
         };
         write_json(&self.out.join("vs-fixed.json"), &report)?;
         let sides = baseline.sides();
-        plot_groups(
+        let warning = plot_groups(
             &report.evolving,
             &report.fixed,
             sides,
             &format!("retrained top-1: {} vs {}, same budget", sides[0], sides[1]),
             &report.cost_unit,
             &self.out.join("vs-fixed.png"),
-            reporter,
         );
-        reporter.line(&report.summary());
+        if let Some(message) = warning {
+            self.emit(reporter, ExperimentEvent::Warning(message));
+        }
+        let finished = ExperimentReport::VsFixed(report.clone());
+        self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
         Ok(report)
     }
 }

@@ -13,8 +13,8 @@ use super::error::{ExperimentError, Result};
 use super::retrain_jobs::{Job, RetrainedArchitecture, architecture_means, plot_groups};
 use super::stats::{Difference, StatisticalUnit, Summary, difference, summary};
 use super::{
-    CANDIDATES_FILE, Experiment, ExperimentKind, STREAM_EXPERIMENT, read_json, run_config,
-    run_front,
+    CANDIDATES_FILE, Experiment, ExperimentEvent, ExperimentKind, ExperimentReport,
+    STREAM_EXPERIMENT, read_json, run_config, run_front,
 };
 use crate::data::rng::derive_rng;
 use crate::progress::Reporter;
@@ -204,16 +204,19 @@ impl Experiment {
             random,
         };
         write_json(&self.out.join("vs-random.json"), &report)?;
-        plot_groups(
+        let warning = plot_groups(
             &report.front,
             &report.random,
             ["NSE front", "random, matched cost"],
             "retrained top-1: the front vs random architectures",
             &report.cost_unit,
             &self.out.join("vs-random.png"),
-            reporter,
         );
-        reporter.line(&report.summary());
+        if let Some(message) = warning {
+            self.emit(reporter, ExperimentEvent::Warning(message));
+        }
+        let finished = ExperimentReport::VsRandom(report.clone());
+        self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
         Ok(report)
     }
 }

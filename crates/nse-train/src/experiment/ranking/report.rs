@@ -19,7 +19,7 @@ use crate::experiment::stats::{
     kendall_tau, mean_pairwise_kendall_tau, partial_kendall_tau, signal_to_noise, spearman_rho,
     stratified_kendall_tau, summary, top_k_overlap,
 };
-use crate::experiment::{Experiment, STREAM_EXPERIMENT};
+use crate::experiment::{Experiment, ExperimentEvent, ExperimentReport, STREAM_EXPERIMENT};
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
@@ -645,9 +645,11 @@ impl Experiment {
             &labels,
             &plot,
         ) {
-            reporter.line(&format!("warning: could not draw {}: {e}", plot.display()));
+            let warning = format!("could not draw {}: {e}", plot.display());
+            self.emit(reporter, ExperimentEvent::Warning(warning));
         }
-        reporter.line(&report.summary());
+        let finished = ExperimentReport::Ranking(Box::new(report.clone()));
+        self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::choose::Candidate;
 use crate::experiment::error::Result;
-use crate::experiment::{CANDIDATES_FILE, Experiment};
+use crate::experiment::{CANDIDATES_FILE, Experiment, ExperimentEvent};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
 use crate::search::checkpoint::SearchState;
@@ -79,17 +79,13 @@ impl Experiment {
             if pending == 0 {
                 continue;
             }
-            let what = if members.len() > 1 {
-                format!(
-                    "ranking: scoring with inherited weights (supernet {}/{})",
-                    k + 1,
-                    members.len()
-                )
-            } else {
-                "ranking: scoring with inherited weights".into()
+            let event = ExperimentEvent::ScoringStart {
+                member: k,
+                members: members.len(),
+                candidates: candidates.len(),
+                done: candidates.len() - pending,
             };
-            reporter.begin(&what, candidates.len() as u64);
-            reporter.advance((candidates.len() - pending) as u64, "");
+            self.emit(reporter, event);
             for i in 0..candidates.len() {
                 if candidates[i].scores.len() > k {
                     continue;
@@ -99,17 +95,14 @@ impl Experiment {
                     scorer.score_detailed(&mut state.supernet, &candidates[i].architecture)?;
                 candidates[i].scores.push(score);
                 write_json(&path, &candidates)?;
-                reporter.advance(
-                    1,
-                    &format!(
-                        "{:.1}% at {:.3} {}",
-                        score.top1,
-                        candidates[i].cost,
-                        search.costs().unit
-                    ),
-                );
+                let event = ExperimentEvent::Scored {
+                    top1: score.top1,
+                    cost: candidates[i].cost,
+                    unit: search.costs().unit.clone(),
+                };
+                self.emit(reporter, event);
             }
-            reporter.finish();
+            self.emit(reporter, ExperimentEvent::ScoringEnd);
         }
         Ok(Scoring {
             members,

@@ -9,7 +9,7 @@ use clap::Args;
 use nse::registry;
 
 use nse::space::Architecture;
-use nse::train::experiment::{Experiment, ExperimentConfig, ExperimentReport};
+use nse::train::experiment::{Experiment, ExperimentConfig};
 use nse::train::run_dir::RunDir;
 
 use crate::common::{Common, recipe, reporter, search_config, stop_on_signals};
@@ -201,15 +201,7 @@ pub(crate) fn experiment(args: ExperimentArgs) -> nse::Result<()> {
     experiment.stop_when(stop);
     let mut reporter = reporter(args.common.quiet);
     let report = experiment.run(reporter.as_mut())?;
-    println!(
-        "{}",
-        match &report {
-            ExperimentReport::Ranking(r) => r.summary(),
-            ExperimentReport::VsRandom(r) => r.summary(),
-            ExperimentReport::VsFixed(r) => r.summary(),
-            ExperimentReport::GroundTruth(r) => r.summary(),
-        }
-    );
+    println!("{}", report.summary());
     println!(
         "report: {} ({:.0} s)",
         out.join(format!("{}.json", kind.name())).display(),
