@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod interrupt;
 pub mod latency;
 pub mod metrics;
+pub mod observers;
 pub mod optim;
 pub mod plot;
 pub mod progress;

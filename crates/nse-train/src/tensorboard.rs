@@ -201,36 +201,20 @@ impl WriteError {
     }
 }
 
-/// A search's events as TensorBoard scalars, for
-/// [`Search::observe`](crate::search::Search::observe). Steps are weight steps over the whole
-/// run. Written: `search/train_loss`, `search/train_accuracy` and `search/lr` at every
-/// logged training line (`log_every` steps), `indicator/cell<c>/<op>` (α of every pool op of
-/// every cell) after every epoch, `search/front_size`, `search/best_score` and
-/// `search/evaluated` after every round; flushed after every epoch and round.
-pub struct SearchBoard {
+/// An event file that stops writing at its first error and keeps that error for its owner.
+struct Sink {
     writer: Option<EventWriter>,
     error: WriteError,
-    /// Weight steps so far (counted, from the resumed total after a resume).
-    step: u64,
-    ops: Vec<String>,
 }
 
-impl SearchBoard {
-    /// A board writing into a new event file in `dir`; the handle reports a write error.
-    pub fn create(dir: &Path) -> io::Result<(Self, WriteError)> {
+impl Sink {
+    fn create(dir: &Path) -> io::Result<(Self, WriteError)> {
         let error = WriteError::default();
-        let board = SearchBoard {
+        let sink = Sink {
             writer: Some(EventWriter::create(dir)?),
             error: error.clone(),
-            step: 0,
-            ops: Vec::new(),
         };
-        Ok((board, error))
-    }
-
-    fn scalar(&mut self, tag: &str, value: f64) {
-        let step = self.step;
-        self.write(|w| w.scalar(tag, step, value));
+        Ok((sink, error))
     }
 
     fn write(&mut self, f: impl FnOnce(&mut EventWriter) -> io::Result<()>) {
@@ -240,6 +224,37 @@ impl SearchBoard {
             self.error.keep(&e);
             self.writer = None;
         }
+    }
+}
+
+/// A search's events as TensorBoard scalars, for
+/// [`Search::observe`](crate::search::Search::observe). Steps are weight steps over the whole
+/// run. Written: `search/train_loss`, `search/train_accuracy` and `search/lr` at every
+/// logged training line (`log_every` steps), `indicator/cell<c>/<op>` (α of every pool op of
+/// every cell) after every epoch, `search/front_size`, `search/best_score` and
+/// `search/evaluated` after every round; flushed after every epoch and round.
+pub struct SearchBoard {
+    sink: Sink,
+    /// Weight steps so far (counted, from the resumed total after a resume).
+    step: u64,
+    ops: Vec<String>,
+}
+
+impl SearchBoard {
+    /// A board writing into a new event file in `dir`; the handle reports a write error.
+    pub fn create(dir: &Path) -> io::Result<(Self, WriteError)> {
+        let (sink, error) = Sink::create(dir)?;
+        let board = SearchBoard {
+            sink,
+            step: 0,
+            ops: Vec::new(),
+        };
+        Ok((board, error))
+    }
+
+    fn scalar(&mut self, tag: &str, value: f64) {
+        let step = self.step;
+        self.sink.write(|w| w.scalar(tag, step, value));
     }
 
     /// Takes one event of the search.
@@ -267,7 +282,7 @@ impl SearchBoard {
                         self.scalar(&format!("indicator/cell{cell}/{name}"), f64::from(*alpha));
                     }
                 }
-                self.write(EventWriter::flush);
+                self.sink.write(EventWriter::flush);
             }
             SearchEvent::RoundEnd {
                 front, evaluated, ..
@@ -277,10 +292,10 @@ impl SearchBoard {
                     self.scalar("search/best_score", best);
                 }
                 self.scalar("search/evaluated", *evaluated as f64);
-                self.write(EventWriter::flush);
+                self.sink.write(EventWriter::flush);
             }
             SearchEvent::Stopped { .. } | SearchEvent::Finish { .. } => {
-                self.write(EventWriter::flush)
+                self.sink.write(EventWriter::flush)
             }
             _ => {}
         }
@@ -294,8 +309,7 @@ impl SearchBoard {
 /// `retrain/train_top1`, `retrain/test_loss`, `retrain/test_top1` and `retrain/test_top5`
 /// after every epoch (then flushed).
 pub struct RetrainBoard {
-    writer: Option<EventWriter>,
-    error: WriteError,
+    sink: Sink,
 }
 
 /// Steps between two `retrain/loss` scalars of a [`RetrainBoard`].
@@ -304,21 +318,8 @@ pub const RETRAIN_STEP_EVERY: u64 = 20;
 impl RetrainBoard {
     /// A board writing into a new event file in `dir`; the handle reports a write error.
     pub fn create(dir: &Path) -> io::Result<(Self, WriteError)> {
-        let error = WriteError::default();
-        let board = RetrainBoard {
-            writer: Some(EventWriter::create(dir)?),
-            error: error.clone(),
-        };
-        Ok((board, error))
-    }
-
-    fn write(&mut self, f: impl FnOnce(&mut EventWriter) -> io::Result<()>) {
-        if let Some(writer) = &mut self.writer
-            && let Err(e) = f(writer)
-        {
-            self.error.keep(&e);
-            self.writer = None;
-        }
+        let (sink, error) = Sink::create(dir)?;
+        Ok((RetrainBoard { sink }, error))
     }
 
     /// Takes one event of the retraining.
@@ -329,7 +330,7 @@ impl RetrainBoard {
                 mean_loss,
                 lr,
                 ..
-            } if global_step % RETRAIN_STEP_EVERY == 0 => self.write(|w| {
+            } if global_step % RETRAIN_STEP_EVERY == 0 => self.sink.write(|w| {
                 w.scalar("retrain/loss", *global_step, *mean_loss)?;
                 w.scalar("retrain/lr", *global_step, *lr)
             }),
@@ -337,7 +338,7 @@ impl RetrainBoard {
                 record,
                 global_step,
                 ..
-            } => self.write(|w| {
+            } => self.sink.write(|w| {
                 let s = *global_step;
                 w.scalar("retrain/train_loss", s, record.train_loss)?;
                 w.scalar("retrain/train_top1", s, record.train_top1)?;

@@ -7,7 +7,7 @@
 //! `~/.venvs/nse-ref` (`scripts/pytorch-venv.sh` makes it). Ignored by default; `.ci/run`
 //! runs it: `cargo test -p nse --test pytorch_export -- --ignored`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use nse::burn::module::{Module, RunningState};
@@ -16,21 +16,10 @@ use nse::space::{NetworkSpec, published};
 use nse::supernet::ChildNetwork;
 use nse::supernet::pytorch::{CHECK_FILE, ExportInfo, MODEL_PY, WEIGHTS_FILE, export_pytorch};
 
-const TOLERANCE: f64 = 1e-4;
+mod python;
+use python::python;
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("NSE_TORCH_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let p = Path::new(&home).join(".venvs/nse-ref/bin/python");
-    assert!(
-        p.is_file(),
-        "no Python with torch: run scripts/pytorch-venv.sh or set NSE_TORCH_PYTHON ({} is missing)",
-        p.display()
-    );
-    p
-}
+const TOLERANCE: f64 = 1e-4;
 
 struct Scratch(PathBuf);
 

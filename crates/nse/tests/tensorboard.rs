@@ -7,27 +7,15 @@
 //! runs it: `cargo test -p nse --test tensorboard -- --ignored`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use nse::train::retrain::RetrainReport;
 use nse::train::run_dir::RunDir;
 use nse::train::search::events::{SearchEvent, read_log};
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("NSE_TORCH_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let p = Path::new(&home).join(".venvs/nse-ref/bin/python");
-    assert!(
-        p.is_file(),
-        "no Python with tensorboard: run scripts/pytorch-venv.sh or set NSE_TORCH_PYTHON ({} \
-         is missing)",
-        p.display()
-    );
-    p
-}
+mod python;
+use python::python;
 
 /// Every scalar TensorBoard's `EventAccumulator` reads from the event files in `dir`:
 /// tag → (step, value) in file order.

@@ -4,12 +4,11 @@
 //! events ([`display`]). The searches and retrainings inside an experiment report to that
 //! reporter as they do on their own.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use super::ExperimentReport;
 use super::ground_truth::PilotReport;
+use crate::observers::{Observer, Observers};
 use crate::progress::Reporter;
 
 /// One thing an experiment did.
@@ -80,36 +79,10 @@ pub enum ExperimentEvent {
 }
 
 /// A function that receives every event of an experiment.
-pub type ExperimentObserver = Box<dyn FnMut(&ExperimentEvent) + Send>;
+pub type ExperimentObserver = Observer<ExperimentEvent>;
 
 /// The observers of an experiment.
-#[derive(Clone, Default)]
-pub struct ExperimentObservers(Arc<Mutex<Vec<ExperimentObserver>>>);
-
-impl ExperimentObservers {
-    /// Adds `observer`.
-    pub fn push(&self, observer: impl FnMut(&ExperimentEvent) + Send + 'static) {
-        if let Ok(mut list) = self.0.lock() {
-            list.push(Box::new(observer));
-        }
-    }
-
-    /// Hands `event` to every observer, in the order they were added.
-    pub fn send(&self, event: &ExperimentEvent) {
-        if let Ok(mut list) = self.0.lock() {
-            for observer in list.iter_mut() {
-                observer(event);
-            }
-        }
-    }
-}
-
-impl fmt::Debug for ExperimentObservers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.lock().map_or(0, |l| l.len());
-        write!(f, "ExperimentObservers({n})")
-    }
-}
+pub type ExperimentObservers = Observers<ExperimentEvent>;
 
 /// The terminal's reading of `event`.
 pub fn display(reporter: &mut dyn Reporter, event: &ExperimentEvent) {

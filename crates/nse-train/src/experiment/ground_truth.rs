@@ -33,7 +33,6 @@ use super::{
     STREAM_EXPERIMENT, read_json,
 };
 use crate::data::rng::derive_rng;
-use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
 use crate::search::SearchConfig;
@@ -563,40 +562,20 @@ impl Experiment {
         report.wall_seconds = started.elapsed().as_secs_f64();
         report.architectures = architectures;
         write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
-        let points: Vec<PlotPoint> = report
+        let points: Vec<(f64, f64)> = report
             .architectures
             .iter()
-            .flat_map(|a| {
-                a.retrained.iter().map(|&r| PlotPoint {
-                    cost: a.cost,
-                    accuracy: r,
-                    on_front: false,
-                    extra: false,
-                })
-            })
+            .flat_map(|a| a.retrained.iter().map(|&r| (a.cost, r)))
             .collect();
-        let plot = self.out.join("ground-truth.png");
-        let plot_labels = PlotLabels {
-            candidate: "retraining (one seed)",
-            y_axis: "retrained test top-1 (%)",
-            step_line: false,
-            ..PlotLabels::PARETO
-        };
-        if let Err(e) = plot_scatter(
-            &points,
-            &format!(
-                "ground truth: {} architectures x {} seeds (noise ceiling tau {:.2})",
-                n,
-                self.config.seeds,
-                report.ceiling_kendall_tau.unwrap_or(f64::NAN)
-            ),
-            &report.unit,
-            &plot_labels,
-            &plot,
-        ) {
-            let warning = format!("could not draw {}: {e}", plot.display());
-            self.emit(reporter, ExperimentEvent::Warning(warning));
-        }
+        let title = format!(
+            "ground truth: {} architectures x {} seeds (noise ceiling tau {:.2})",
+            n,
+            self.config.seeds,
+            report.ceiling_kendall_tau.unwrap_or(f64::NAN)
+        );
+        let what = "retraining (one seed)";
+        let text = (title.as_str(), report.unit.as_str());
+        self.plot_retrained(&points, what, text, "ground-truth.png", reporter);
         let finished = ExperimentReport::GroundTruth(report.clone());
         self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
         Ok(report)

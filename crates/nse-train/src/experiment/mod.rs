@@ -463,6 +463,39 @@ impl Experiment {
         display(reporter, &event);
     }
 
+    /// Draws the retrained accuracies `points` (`(x, top-1)`, one dot each, legend `what`)
+    /// into `file` of the output folder, titled `title` with `x_label` under the x axis; a
+    /// failure to draw is a [`Warning`](ExperimentEvent::Warning), not an error.
+    pub(crate) fn plot_retrained(
+        &self,
+        points: &[(f64, f64)],
+        what: &str,
+        (title, x_label): (&str, &str),
+        file: &str,
+        reporter: &mut dyn Reporter,
+    ) {
+        let points: Vec<crate::plot::PlotPoint> = points
+            .iter()
+            .map(|&(cost, accuracy)| crate::plot::PlotPoint {
+                cost,
+                accuracy,
+                on_front: false,
+                extra: false,
+            })
+            .collect();
+        let labels = crate::plot::PlotLabels {
+            candidate: what,
+            y_axis: "retrained test top-1 (%)",
+            step_line: false,
+            ..crate::plot::PlotLabels::PARETO
+        };
+        let path = self.out.join(file);
+        if let Err(e) = crate::plot::plot_scatter(&points, title, x_label, &labels, &path) {
+            let warning = format!("could not draw {}: {e}", path.display());
+            self.emit(reporter, ExperimentEvent::Warning(warning));
+        }
+    }
+
     /// [`ExperimentError::Interrupted`] when the stop flag is raised.
     pub(crate) fn check_stop(&self, what: &str) -> Result<()> {
         if self.stop.is_raised() {

@@ -4,11 +4,10 @@
 //! [`Reporter`] given to [`retrain`](super::retrain), whose terminal progress is one reading
 //! of the same events ([`display`]).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use super::report::EpochRecord;
+use crate::observers::{Observer, Observers};
 use crate::progress::Reporter;
 
 /// One thing a retraining did.
@@ -86,45 +85,10 @@ pub enum RetrainEvent {
 }
 
 /// A function that receives every event of a retraining.
-pub type RetrainObserver = Box<dyn FnMut(&RetrainEvent) + Send>;
+pub type RetrainObserver = Observer<RetrainEvent>;
 
 /// The observers of a retraining, shared by the clones of its options.
-#[derive(Clone, Default)]
-pub struct RetrainObservers(Arc<Mutex<Vec<RetrainObserver>>>);
-
-impl RetrainObservers {
-    /// Adds `observer`.
-    pub fn push(&self, observer: impl FnMut(&RetrainEvent) + Send + 'static) {
-        if let Ok(mut list) = self.0.lock() {
-            list.push(Box::new(observer));
-        }
-    }
-
-    /// Hands `event` to every observer, in the order they were added.
-    pub fn send(&self, event: &RetrainEvent) {
-        if let Ok(mut list) = self.0.lock() {
-            for observer in list.iter_mut() {
-                observer(event);
-            }
-        }
-    }
-
-    /// How many there are.
-    pub fn len(&self) -> usize {
-        self.0.lock().map_or(0, |l| l.len())
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl fmt::Debug for RetrainObservers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RetrainObservers({})", self.len())
-    }
-}
+pub type RetrainObservers = Observers<RetrainEvent>;
 
 /// The terminal's reading of `event`: a bar per epoch, a line per epoch, resume and skip.
 pub fn display(reporter: &mut dyn Reporter, event: &RetrainEvent) {

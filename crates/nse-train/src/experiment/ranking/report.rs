@@ -20,7 +20,6 @@ use crate::experiment::stats::{
     stratified_kendall_tau, summary, top_k_overlap,
 };
 use crate::experiment::{Experiment, ExperimentEvent, ExperimentReport, STREAM_EXPERIMENT};
-use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
 use crate::run_dir::write_json;
 use crate::search::SearchConfig;
@@ -618,36 +617,17 @@ impl Experiment {
         reporter: &mut dyn Reporter,
     ) -> Result<()> {
         write_json(&self.out.join("ranking.json"), report)?;
-        let points: Vec<PlotPoint> = report
+        let points: Vec<(f64, f64)> = report
             .architectures
             .iter()
-            .map(|a| PlotPoint {
-                cost: a.inherited,
-                accuracy: a.retrained_mean,
-                on_front: false,
-                extra: false,
-            })
+            .map(|a| (a.inherited, a.retrained_mean))
             .collect();
-        let plot = self.out.join("ranking.png");
-        let labels = PlotLabels {
-            candidate: "architecture",
-            y_axis: "retrained test top-1 (%)",
-            step_line: false,
-            ..PlotLabels::PARETO
-        };
-        if let Err(e) = plot_scatter(
-            &points,
-            &format!(
-                "retrained vs inherited top-1 (tau {:.2}, cost-only tau {:.2})",
-                report.kendall_tau, report.cost_kendall_tau
-            ),
-            "held-out top-1 with inherited weights (%)",
-            &labels,
-            &plot,
-        ) {
-            let warning = format!("could not draw {}: {e}", plot.display());
-            self.emit(reporter, ExperimentEvent::Warning(warning));
-        }
+        let title = format!(
+            "retrained vs inherited top-1 (tau {:.2}, cost-only tau {:.2})",
+            report.kendall_tau, report.cost_kendall_tau
+        );
+        let text = (title.as_str(), "held-out top-1 with inherited weights (%)");
+        self.plot_retrained(&points, "architecture", text, "ranking.png", reporter);
         let finished = ExperimentReport::Ranking(Box::new(report.clone()));
         self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
         Ok(())
