@@ -117,7 +117,11 @@ fn text_and_json_parsers_refuse_bad_input_without_panicking() {
         .map(|p| serde_json::to_vec_pretty(&SearchConfig::preset(p).unwrap()).unwrap())
         .collect();
     fuzz("search config JSON", &configs, 4, |b| {
-        serde_json::from_slice::<SearchConfig>(b).is_ok_and(|c| c.check().is_ok())
+        // Validation for every config; the plan too where it needs no file (a latency
+        // table is read from disk when the plan is built).
+        serde_json::from_slice::<SearchConfig>(b).is_ok_and(|c| {
+            c.validate().is_ok() && (c.resource.latency_table.is_some() || c.check().is_ok())
+        })
     });
 }
 

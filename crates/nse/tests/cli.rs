@@ -121,6 +121,31 @@ fn experiment_rejects_bad_input_with_clear_errors() {
         out_s,
     ]);
     assert!(!ok && err.contains("drop --set/--seed"), "{err}");
+    // compare and known-answer read finished runs: training options are refused, not ignored.
+    let (ok, err) = nse(&[
+        "experiment",
+        "known-answer",
+        "--run",
+        run_s,
+        "--strong",
+        "ir_k3_e6",
+        "--set",
+        "epochs_per_round=2",
+    ]);
+    assert!(!ok && err.contains("--set does not apply"), "{err}");
+    let (ok, err) = nse(&[
+        "experiment",
+        "compare",
+        "--base",
+        run_s,
+        "--variant",
+        run_s,
+        "--retrain-set",
+        "epochs=2",
+    ]);
+    assert!(!ok && err.contains("--retrain-set does not apply"), "{err}");
+    let (ok, err) = nse(&["experiment", "compare", "--base", run_s, "--run", run_s]);
+    assert!(!ok && err.contains("--run and --strong are for"), "{err}");
     std::fs::remove_dir_all(&run).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }

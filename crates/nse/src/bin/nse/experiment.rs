@@ -136,10 +136,45 @@ pub(crate) fn known_answer(args: &ExperimentArgs) -> nse::Result<()> {
     Ok(())
 }
 
+/// Refuses the options that `compare` and `known-answer` (which read finished runs and train
+/// nothing) would otherwise ignore silently.
+fn refuse_training_options(args: &ExperimentArgs) -> nse::Result<()> {
+    let given = [
+        ("--preset", args.preset.is_some()),
+        ("--config", args.config.is_some()),
+        ("--set", !args.overrides.is_empty()),
+        ("--retrain-set", !args.retrain_overrides.is_empty()),
+        ("--architecture", !args.architectures.is_empty()),
+        ("--archs", args.archs.is_some()),
+        ("--candidates-from", args.candidates_from.is_some()),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(nse::Error::Usage(format!(
+            "{flag} does not apply to `nse experiment {}`, which reads finished runs",
+            args.kind
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn experiment(args: ExperimentArgs) -> nse::Result<()> {
     match args.kind.as_str() {
-        "compare" => return compare(&args),
-        "known-answer" => return known_answer(&args),
+        "compare" | "known-answer" => {
+            refuse_training_options(&args)?;
+            if args.kind == "compare" && (args.run.is_some() || !args.strong.is_empty()) {
+                return Err("--run and --strong are for `nse experiment known-answer`".into());
+            }
+            if args.kind == "known-answer"
+                && (!args.compare_base.is_empty() || !args.compare_variant.is_empty())
+            {
+                return Err("--base and --variant are for `nse experiment compare`".into());
+            }
+            return if args.kind == "compare" {
+                compare(&args)
+            } else {
+                known_answer(&args)
+            };
+        }
         _ => {}
     }
     if !args.strong.is_empty() {

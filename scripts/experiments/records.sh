@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Keeps the experiments' records in the repository, so that they resume on another machine
+# (the experiments' folder does not outlive a machine): `records.sh save` copies every JSON
+# file under 1 MB (configs, candidates, each retraining's report.json and network.json,
+# reports, fronts; no weights, no checkpoints) to docs/experiments/records/, and
+# `records.sh restore` copies them back. A retraining whose report.json says finished is
+# not run again; one without it starts over.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/env.sh"
+records="$here/../../docs/experiments/records"
+copy() { # FROM TO
+  (cd "$1" && find . -name '*.json' -size -1M -print0) |
+    while IFS= read -r -d '' f; do mkdir -p "$2/$(dirname "$f")"; cp -p "$1/$f" "$2/$f"; done
+}
+case "${1:-}" in
+  save)
+    for run in "$EXP"/c10-* "$EXP"/ka-*; do
+      [ -d "$run" ] || continue
+      case "$(basename "$run")" in c10-lists) continue ;; esac
+      copy "$run" "$records/$(basename "$run")"
+    done
+    for log in "$EXP"/*.log; do [ -f "$log" ] && cp -p "$log" "$records/"; done ;;
+  restore)
+    [ -d "$records" ] || exit 0
+    for run in "$records"/*/; do copy "$run" "$EXP/$(basename "$run")"; done ;;
+  *) echo "usage: $0 save|restore" >&2; exit 2 ;;
+esac

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# §12: the known-answer test — the labels first (rule: both pairs ≥ 3 points, else once
+# more with two epochs), then the arms, their measures and their retraining.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/env.sh"
+labels() { # NAME EPOCHS
+  stamp "start $1"
+  "$NSE" experiment ground-truth --quiet "${C10[@]}" "${KA[@]}" --seeds 2 \
+    --architecture '0|0|0|0|0|0|0' --architecture '5|5|5|5|5|5|5' \
+    --architecture '1|1|1|1|1|1|1' --architecture '4|4|4|4|4|4|4' \
+    --retrain-set "epochs=$2" --retrain-set warmup_epochs=0 --out "$EXP/$1"
+  stamp "end $1"
+}
+# Both pairs (strong − weak of the 2-seed means) at least 3 points?
+labels_hold() {
+  python3 - "$EXP/$1/ground-truth.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+# The homogeneous networks by their op (the ground truth lists them in cost order).
+m = {a["text"].split("|")[0].strip(): a["retrained_mean"] for a in r["architectures"]}
+gaps = [m["0"] - m["5"], m["1"] - m["4"]]  # ir_k3_e6 − ir_k1_e6, ir_k5_e3 − ir_k1_e4
+print("label gaps (points):", ", ".join(f"{g:.2f}" for g in gaps))
+sys.exit(0 if min(gaps) >= 3 else 1)
+PY
+}
+labels ka-labels 1
+if ! labels_hold ka-labels; then
+  labels ka-labels-2ep 2
+  if ! labels_hold ka-labels-2ep; then stamp "labels do not hold: no arms run"; exit 0; fi
+fi
+arm() { # NAME SEED ARGS...
+  local name="$1" seed="$2"; shift 2
+  stamp "start $name"
+  /usr/bin/time -v "$NSE" search --quiet "${C10[@]}" "${KA[@]}" "$@" --seed "$seed" --out "$EXP/$name"
+  "$NSE" experiment known-answer --run "$EXP/$name" --strong ir_k3_e6 --strong ir_k5_e3 \
+    --out "$EXP/$name/known-answer.json"
+  "$NSE" experiment vs-random --quiet --run "$EXP/$name" --archs 6 \
+    --retrain-set epochs=1 --retrain-set warmup_epochs=0 --out "$EXP/$name-vs-random"
+  stamp "end $name"
+}
+for seed in 2021 2022; do
+  arm "ka-evolving-$seed" "$seed" --set max_rounds=3
+  arm "ka-fixed-$seed" "$seed" --set max_rounds=1 --set epochs_per_round=12
+done
+arm ka-oneshot-2021 2021 --set space.subspace_size=13 --set max_rounds=1 --set epochs_per_round=12
