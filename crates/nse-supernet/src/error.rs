@@ -78,6 +78,25 @@ pub enum SupernetError {
         /// What it was doing and what happened.
         what: String,
     },
+    /// The ranks of a job were about to step on different paths (their seeds or inputs
+    /// differ).
+    #[error(
+        "rank {rank}: the ranks drew different paths for {what}; they must share seeds and state"
+    )]
+    RanksDisagree {
+        /// What was drawn.
+        what: String,
+        /// This rank.
+        rank: usize,
+    },
+    /// A global batch smaller than the number of ranks leaves a rank without images.
+    #[error("a batch of {batch} images cannot be split over {ranks} ranks")]
+    BatchSmallerThanRanks {
+        /// Images in the batch.
+        batch: usize,
+        /// Ranks of the job.
+        ranks: usize,
+    },
     /// BN recalibration got no batch.
     #[error("BN recalibration needs at least one batch")]
     NoBatches,

@@ -12,6 +12,8 @@
 //! - [`ChildNetwork`]: the standalone network of an architecture, freshly initialised or
 //!   inheriting the supernet's weights;
 //! - [`stem_tail`]: the stem and tail shared by both;
+//! - [`parallel`] and [`ranks`]: weight and indicator steps spread over the devices of a
+//!   process, and over the ranks of a job (MPI, feature `mpi`);
 //! - [`durable`]: the durable, atomic file writes every file of a run goes through.
 //!
 //! One code path for every device: the backend is chosen by the [`burn::tensor::Device`]
@@ -26,6 +28,7 @@ pub mod error;
 pub mod indicators;
 pub mod parallel;
 pub mod pytorch;
+pub mod ranks;
 pub mod recalibration;
 pub mod stem_tail;
 pub mod store;

@@ -46,16 +46,16 @@ pub fn shard_sizes(batch: usize, n: usize) -> Vec<usize> {
 }
 
 /// What one replica brings back from its shard.
-struct ReplicaResult {
-    loss: f32,
-    correct: usize,
-    images: usize,
+pub(crate) struct ReplicaResult {
+    pub(crate) loss: f32,
+    pub(crate) correct: usize,
+    pub(crate) images: usize,
     /// Per path module (in [`for_each_path_module`] order), on the main device; `None` when
     /// the loss was not finite.
-    grads: Option<Vec<GradientsParams>>,
+    pub(crate) grads: Option<Vec<GradientsParams>>,
     /// Running mean and variance of each batch norm of the path after the shard, on the main
     /// device.
-    statistics: Vec<[Tensor<1>; 2]>,
+    pub(crate) statistics: Vec<[Tensor<1>; 2]>,
 }
 
 /// Collects, per path module, its gradients from `grads` moved to `device`.
@@ -73,9 +73,9 @@ impl PathModuleFn for CollectGrads<'_> {
 }
 
 /// Sums the replicas' gradients of each path module with Burn's accumulator.
-struct AccumulateGrads {
-    replicas: Vec<Vec<GradientsParams>>,
-    out: Vec<GradientsParams>,
+pub(crate) struct AccumulateGrads {
+    pub(crate) replicas: Vec<Vec<GradientsParams>>,
+    pub(crate) out: Vec<GradientsParams>,
 }
 
 impl PathModuleFn for AccumulateGrads {
@@ -89,7 +89,7 @@ impl PathModuleFn for AccumulateGrads {
 }
 
 /// Summed gradients, one entry per path module.
-struct SlotGrads(Vec<GradientsParams>);
+pub(crate) struct SlotGrads(pub(crate) Vec<GradientsParams>);
 
 impl GradSource for SlotGrads {
     fn take<M: Module>(&mut self, slot: usize, _module: &M) -> GradientsParams {
@@ -229,7 +229,7 @@ where
 }
 
 /// The element-wise average of the replicas' statistics.
-fn average_statistics<'a>(
+pub(crate) fn average_statistics<'a>(
     replicas: impl Iterator<Item = &'a Vec<[Tensor<1>; 2]>>,
 ) -> Vec<[Tensor<1>; 2]> {
     let replicas: Vec<_> = replicas.collect();
@@ -259,7 +259,7 @@ pub fn set_statistics<M: BatchNorms>(network: &mut M, statistics: Vec<[Tensor<1>
 
 /// The batch split into a shard per device ([`shard_sizes`]; fewer when the batch is
 /// smaller than the device list), each moved to its device, with its size.
-fn shards(
+pub(crate) fn shards(
     images: Tensor<4>,
     labels: Tensor<1, Int>,
     devices: &[Device],
@@ -279,7 +279,7 @@ fn shards(
 }
 
 /// The running mean and variance of `bns` (pending updates folded in), on `device`.
-fn read_statistics(bns: Vec<&mut BatchNorm>, device: &Device) -> Vec<[Tensor<1>; 2]> {
+pub(crate) fn read_statistics(bns: Vec<&mut BatchNorm>, device: &Device) -> Vec<[Tensor<1>; 2]> {
     bns.into_iter()
         .map(|bn| {
             [
@@ -291,7 +291,7 @@ fn read_statistics(bns: Vec<&mut BatchNorm>, device: &Device) -> Vec<[Tensor<1>;
 }
 
 /// Gives `bns` running states of their own holding `statistics` (mean and variance each).
-fn write_statistics(bns: Vec<&mut BatchNorm>, statistics: Vec<[Tensor<1>; 2]>) {
+pub(crate) fn write_statistics(bns: Vec<&mut BatchNorm>, statistics: Vec<[Tensor<1>; 2]>) {
     for (bn, [mean, var]) in bns.into_iter().zip(statistics) {
         bn.running_mean = RunningState::new(mean);
         bn.running_var = RunningState::new(var);
@@ -300,14 +300,14 @@ fn write_statistics(bns: Vec<&mut BatchNorm>, statistics: Vec<[Tensor<1>; 2]>) {
 
 /// The modules a step runs besides the stem and the tail: per cell, the pool ops (sorted
 /// indices) and the shadow batch norms (indices into the cell's `shadow`).
-struct PathModules {
+pub(crate) struct PathModules {
     ops: Vec<Vec<usize>>,
     shadows: Vec<Vec<usize>>,
 }
 
 impl PathModules {
     /// A weight step's: the branch set of each cell and the shadow batch norm of its size.
-    fn of_arch(arch: &[Vec<usize>]) -> Self {
+    pub(crate) fn of_arch(arch: &[Vec<usize>]) -> Self {
         PathModules {
             ops: arch.to_vec(),
             shadows: arch.iter().map(|set| shadow_indices(&[set])).collect(),
@@ -316,7 +316,7 @@ impl PathModules {
 
     /// An indicator step's: each cell's selected and unselected sets (both run forward) and
     /// the shadow batch norms of both sizes.
-    fn of_indicator_paths(paths: &[CellPaths]) -> Self {
+    pub(crate) fn of_indicator_paths(paths: &[CellPaths]) -> Self {
         let sets = |p: &CellPaths| -> Vec<Vec<usize>> {
             std::iter::once(p.selected.clone())
                 .chain(p.unselected.clone())
@@ -344,7 +344,7 @@ impl PathModules {
 
     /// The batch norms of these modules: the stem's, then per cell those of its ops in pool
     /// order and its shadow batch norms (for a weight step, the order of `used_batch_norms`).
-    fn batch_norms<'a>(&self, supernet: &'a mut Supernet) -> Vec<&'a mut BatchNorm> {
+    pub(crate) fn batch_norms<'a>(&self, supernet: &'a mut Supernet) -> Vec<&'a mut BatchNorm> {
         let mut bns = vec![&mut supernet.stem.conv.bn];
         for ((cell, ops), shadows) in supernet.cells.iter_mut().zip(&self.ops).zip(&self.shadows) {
             for (i, op) in cell.ops.iter_mut().enumerate() {
@@ -377,7 +377,7 @@ fn shadow_indices(sets: &[&[usize]]) -> Vec<usize> {
 /// [`replica`] for `path`'s modules only (stem, ops, shadow batch norms, tail): a step
 /// touches nothing else, and forking the whole supernet at every step would copy every op
 /// of the pool to every device.
-fn path_replica(supernet: &Supernet, path: &PathModules, device: &Device) -> Supernet {
+pub(crate) fn path_replica(supernet: &Supernet, path: &PathModules, device: &Device) -> Supernet {
     let mut replica = supernet.clone();
     for bn in path.batch_norms(&mut replica) {
         unshare(bn);
@@ -403,7 +403,7 @@ fn path_replica(supernet: &Supernet, path: &PathModules, device: &Device) -> Sup
 
 /// Forward, loss (weighted by `weight`, the shard's share of the batch) and backward of one
 /// replica on its shard.
-fn run_replica(
+pub(crate) fn run_replica(
     mut replica: Supernet,
     arch: &[Vec<usize>],
     images: Tensor<4>,
@@ -445,7 +445,7 @@ fn run_replica(
 /// Runs each job in a thread of its own (a replica's `what` on its device) and returns the
 /// results in order: the first error, or a [`SupernetError::Replica`] naming the device of a
 /// job that panicked.
-fn in_threads<T, F>(what: &str, jobs: Vec<(&Device, F)>) -> Result<Vec<T>>
+pub(crate) fn in_threads<T, F>(what: &str, jobs: Vec<(&Device, F)>) -> Result<Vec<T>>
 where
     T: Send,
     F: FnOnce() -> Result<T> + Send,
@@ -557,11 +557,11 @@ pub fn weight_step_parallel(
 }
 
 /// What one replica brings back from its shard of an indicator step.
-struct IndicatorShard {
+pub(crate) struct IndicatorShard {
     /// The indicators' gradients, on the main device.
-    grads: GradientsParams,
+    pub(crate) grads: GradientsParams,
     /// Running mean and variance of each batch norm the two paths ran, on the main device.
-    statistics: Vec<[Tensor<1>; 2]>,
+    pub(crate) statistics: Vec<[Tensor<1>; 2]>,
 }
 
 /// [`indicator_step`] over several devices: the same two paths (drawn from `rng` as on one

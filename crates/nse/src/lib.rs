@@ -11,7 +11,10 @@
 //!   recalibration, standalone child networks, and durable checkpoint files;
 //! - [`data`] (`nse-data`): datasets, held-out splits, augmentation and the batch loader;
 //! - [`train`] (`nse-train`): the search driver, retraining, latency tables, experiments and
-//!   reports.
+//!   reports;
+//! - [`cluster`] (`nse-cluster`): the ranks of a job across processes and machines, over MPI
+//!   with the `mpi` feature (weight and indicator steps over ranks:
+//!   [`supernet::ranks`]).
 //!
 //! The backend is chosen at run time by the [`Device`](burn::tensor::Device): the pure-Rust
 //! CPU backend (`Device::flex()`) is always available; the `wgpu` and `cuda` features add
@@ -64,6 +67,7 @@ pub mod registry;
 pub use error::{Context, Error, Result};
 
 pub use burn;
+pub use nse_cluster as cluster;
 pub use nse_data as data;
 pub use nse_modules as modules;
 pub use nse_ops as ops;
