@@ -29,11 +29,11 @@ use rand::Rng;
 use crate::child::ChildNetwork;
 use crate::error::{Result, SupernetError};
 use crate::indicators::{CellPaths, CostTable, Indicators};
+use crate::ranks::Workers;
 use crate::recalibration::used_batch_norms;
 use crate::supernet::Supernet;
 use crate::training::{
-    GradSource, PathModuleFn, ResourcePenalty, WeightStepStats, coast_ops, for_each_path_module,
-    indicator_loss, indicator_step, step_path, top_k_correct, weight_step_coasting,
+    GradSource, PathModuleFn, ResourcePenalty, WeightStepStats, for_each_path_module, top_k_correct,
 };
 
 /// The sizes of `n` shards of a batch of `batch` images: as equal as possible, the larger
@@ -478,7 +478,7 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "(no message)".into())
 }
 
-/// [`weight_step_coasting`] with the batch split over `devices` (autodiff devices; the first
+/// [`weight_step_coasting`](crate::training::weight_step_coasting) with the batch split over `devices` (autodiff devices; the first
 /// is the main device, where `supernet`, `images` and `labels` live and the step is taken).
 ///
 /// Each device gets a shard ([`shard_sizes`]) and a replica forked from `supernet`; the
@@ -486,7 +486,8 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 /// batch, so the summed gradients are those of the batch's mean loss, and the reported loss
 /// is that mean. If any shard's loss is not finite, no step is taken and the supernet comes
 /// back as it was (running statistics included), with that loss in the stats. With one
-/// device (or a batch of one image) this is [`weight_step_coasting`].
+/// device (or a batch of one image) this is
+/// [`weight_step_coasting`](crate::training::weight_step_coasting).
 #[allow(clippy::too_many_arguments)]
 pub fn weight_step_parallel(
     supernet: Supernet,
@@ -498,62 +499,16 @@ pub fn weight_step_parallel(
     labels: Tensor<1, Int>,
     devices: &[Device],
 ) -> Result<(Supernet, WeightStepStats)> {
-    let batch = images.dims()[0];
-    let sizes = shard_sizes(batch, devices.len());
-    if sizes.len() <= 1 {
-        return weight_step_coasting(supernet, optim, lr, arch, coast, images, labels);
-    }
-    supernet.check_sets(arch)?;
-    let main = &devices[0];
-    let path = PathModules::of_arch(arch);
-    let jobs: Vec<_> = shards(images, labels, devices)
-        .into_iter()
-        .map(|(device, x, y, size)| {
-            let replica = path_replica(&supernet, &path, device);
-            let weight = size as f64 / batch as f64;
-            (device, move || {
-                run_replica(replica, arch, x, y, weight, main)
-            })
-        })
-        .collect();
-    let results: Vec<ReplicaResult> = in_threads("weight step", jobs)?;
-
-    let mean_loss = results
-        .iter()
-        .map(|r| f64::from(r.loss) * r.images as f64)
-        .sum::<f64>()
-        / batch as f64;
-    if let Some(bad) = results.iter().find(|r| !r.loss.is_finite()) {
-        let stats = WeightStepStats {
-            loss: bad.loss,
-            correct: 0,
-            images: batch,
-        };
-        return Ok((supernet, stats));
-    }
-    let correct = results.iter().map(|r| r.correct).sum();
-
-    // Running statistics: the average of the replicas' updates.
-    let mut supernet = supernet;
-    let statistics = average_statistics(results.iter().map(|r| &r.statistics));
-    write_statistics(used_batch_norms(&mut supernet, arch), statistics);
-
-    let mut accumulate = AccumulateGrads {
-        replicas: results
-            .into_iter()
-            .map(|r| r.grads.expect("finite losses have gradients"))
-            .collect(),
-        out: Vec::new(),
-    };
-    for_each_path_module(&supernet, arch, &mut accumulate);
-    let supernet = step_path(supernet, optim, lr, arch, &mut SlotGrads(accumulate.out));
-    let supernet = coast_ops(supernet, optim, lr, coast);
-    let stats = WeightStepStats {
-        loss: mean_loss as f32,
-        correct,
-        images: batch,
-    };
-    Ok((supernet, stats))
+    crate::ranks::weight_step_ranked(
+        supernet,
+        optim,
+        lr,
+        arch,
+        coast,
+        images,
+        labels,
+        &Workers::local(devices),
+    )
 }
 
 /// What one replica brings back from its shard of an indicator step.
@@ -564,7 +519,7 @@ pub(crate) struct IndicatorShard {
     pub(crate) statistics: Vec<[Tensor<1>; 2]>,
 }
 
-/// [`indicator_step`] over several devices: the same two paths (drawn from `rng` as on one
+/// [`indicator_step`](crate::training::indicator_step) over several devices: the same two paths (drawn from `rng` as on one
 /// device), the held-out batch split into one shard per device ([`shard_sizes`]), on each a
 /// replica of the frozen modules the paths run and of the indicators; each shard's loss
 /// (cross-entropy plus the resource penalty) is weighted by its share of the batch, the
@@ -590,45 +545,17 @@ pub fn indicator_step_parallel<R: Rng + ?Sized>(
     rng: &mut R,
     devices: &[Device],
 ) -> Result<Indicators> {
-    let batch = images.dims()[0];
-    if shard_sizes(batch, devices.len()).len() <= 1 {
-        return indicator_step(
-            supernet, indicators, optim, lr, subspace, costs, penalty, images, labels, rng,
-        );
-    }
-    let alphas = indicators.values();
-    let paths = subspace.sample_two_paths(&alphas, rng)?.cells;
-    let selected: Vec<Vec<usize>> = paths.iter().map(|p| p.selected.clone()).collect();
-    supernet.check_sets(&selected)?;
-    let main = &devices[0];
-    let modules = PathModules::of_indicator_paths(&paths);
-    nse_modules::materialize(supernet);
-    let paths = &paths;
-    let modules_ref = &modules;
-    let jobs: Vec<_> = shards(images, labels, devices)
-        .into_iter()
-        .map(|(device, x, y, size)| {
-            let mut replica = path_replica(supernet, modules_ref, device).no_grad();
-            let replica_indicators = indicators.clone().fork(device);
-            let weight = size as f64 / batch as f64;
-            (device, move || {
-                let loss =
-                    indicator_loss(&replica, x, y, paths, &replica_indicators, costs, penalty)?;
-                let mut grads = loss.mul_scalar(weight).backward();
-                let grads = GradientsParams::from_module(&mut grads, &replica_indicators)
-                    .to_device(main, &replica_indicators);
-                let statistics = read_statistics(modules_ref.batch_norms(&mut replica), main);
-                Ok(IndicatorShard { grads, statistics })
-            })
-        })
-        .collect();
-    let results: Vec<IndicatorShard> = in_threads("indicator step", jobs)?;
-
-    let statistics = average_statistics(results.iter().map(|r| &r.statistics));
-    write_statistics(modules.batch_norms(supernet), statistics);
-    let mut sum = GradientsAccumulator::<Indicators>::new();
-    for shard in results {
-        sum.accumulate(&indicators, shard.grads);
-    }
-    Ok(optim.step(lr, indicators, sum.grads()))
+    crate::ranks::indicator_step_ranked(
+        supernet,
+        indicators,
+        optim,
+        lr,
+        subspace,
+        costs,
+        penalty,
+        images,
+        labels,
+        rng,
+        &Workers::local(devices),
+    )
 }

@@ -30,14 +30,13 @@ use crate::error::{Result, SupernetError};
 use crate::indicators::{CostTable, Indicators};
 use crate::parallel::{
     AccumulateGrads, IndicatorShard, PathModules, ReplicaResult, SlotGrads, average_statistics,
-    in_threads, indicator_step_parallel, path_replica, read_statistics, run_replica, shards,
-    weight_step_parallel, write_statistics,
+    in_threads, path_replica, read_statistics, run_replica, shard_sizes, shards, write_statistics,
 };
 use crate::recalibration::used_batch_norms;
 use crate::supernet::Supernet;
 use crate::training::{
     PathModuleFn, ResourcePenalty, WeightStepStats, coast_ops, for_each_path_module,
-    indicator_loss, step_path,
+    indicator_loss, indicator_step, step_path, weight_step_coasting,
 };
 
 /// One process alone: the ranks of [`Workers::local`].
@@ -137,6 +136,9 @@ fn average_over_ranks(
     replicas: usize,
     ranks: &dyn Collective,
 ) -> Vec<[Tensor<1>; 2]> {
+    if ranks.size() == 1 {
+        return local;
+    }
     let tensors: Vec<Tensor<1>> = local.into_iter().flatten().collect();
     let mut values = Vec::new();
     let mut lengths = Vec::with_capacity(tensors.len());
@@ -289,7 +291,7 @@ pub fn all_reduce_gradients<M: Module>(
     read.out
 }
 
-/// [`weight_step_parallel`] over the ranks of `workers` (see the [module docs](self)):
+/// [`weight_step_parallel`](crate::parallel::weight_step_parallel) over the ranks of `workers` (see the [module docs](self)):
 /// `images` and `labels` are the global batch, the same on every rank; every rank comes
 /// back with the same supernet and the global batch's stats. With one rank it is
 /// `weight_step_parallel` on `workers.devices`.
@@ -309,17 +311,9 @@ pub fn weight_step_ranked(
     workers: &Workers<'_>,
 ) -> Result<(Supernet, WeightStepStats)> {
     let ranks = workers.ranks;
-    if ranks.size() == 1 {
-        return weight_step_parallel(
-            supernet,
-            optim,
-            lr,
-            arch,
-            coast,
-            images,
-            labels,
-            workers.devices,
-        );
+    let batch = images.dims()[0];
+    if ranks.size() == 1 && shard_sizes(batch, workers.devices.len()).len() <= 1 {
+        return weight_step_coasting(supernet, optim, lr, arch, coast, images, labels);
     }
     supernet.check_sets(arch)?;
     agree(
@@ -327,7 +321,6 @@ pub fn weight_step_ranked(
         path_hash(arch.iter().chain(coast).map(Vec::as_slice)),
         "the weight step's path",
     )?;
-    let batch = images.dims()[0];
     let (images, labels) = rank_part(images, labels, ranks)?;
     let main = &workers.devices[0];
     let path = PathModules::of_arch(arch);
@@ -380,22 +373,8 @@ pub fn weight_step_ranked(
         out: Vec::new(),
     };
     for_each_path_module(&supernet, arch, &mut accumulate);
-    let mut flatten = FlattenSlots {
-        slots: &accumulate.out,
-        values: Vec::new(),
-        present: Vec::new(),
-    };
-    for_each_path_module(&supernet, arch, &mut flatten);
-    let (mut values, mut present) = (flatten.values, flatten.present);
-    ranks.all_reduce_sum(&mut values);
-    ranks.all_reduce_sum(&mut present);
-    let mut unflatten = UnflattenSlots {
-        values: &values,
-        present: &present,
-        out: Vec::new(),
-    };
-    for_each_path_module(&supernet, arch, &mut unflatten);
-    let supernet = step_path(supernet, optim, lr, arch, &mut SlotGrads(unflatten.out));
+    let grads = all_reduce_path_gradients(&supernet, arch, accumulate.out, ranks);
+    let supernet = step_path(supernet, optim, lr, arch, &mut SlotGrads(grads));
     let supernet = coast_ops(supernet, optim, lr, coast);
     let stats = WeightStepStats {
         loss,
@@ -405,7 +384,37 @@ pub fn weight_step_ranked(
     Ok((supernet, stats))
 }
 
-/// [`indicator_step_parallel`] over the ranks of `workers`: every rank draws the same two
+/// The path modules' gradients (`slots`, in [`for_each_path_module`] order) summed over the
+/// ranks: flattened in that order, one all-reduce for the values and one for the presence
+/// flags (an identity on one rank).
+fn all_reduce_path_gradients(
+    supernet: &Supernet,
+    arch: &[Vec<usize>],
+    slots: Vec<GradientsParams>,
+    ranks: &dyn Collective,
+) -> Vec<GradientsParams> {
+    if ranks.size() == 1 {
+        return slots;
+    }
+    let mut flatten = FlattenSlots {
+        slots: &slots,
+        values: Vec::new(),
+        present: Vec::new(),
+    };
+    for_each_path_module(supernet, arch, &mut flatten);
+    let (mut values, mut present) = (flatten.values, flatten.present);
+    ranks.all_reduce_sum(&mut values);
+    ranks.all_reduce_sum(&mut present);
+    let mut unflatten = UnflattenSlots {
+        values: &values,
+        present: &present,
+        out: Vec::new(),
+    };
+    for_each_path_module(supernet, arch, &mut unflatten);
+    unflatten.out
+}
+
+/// [`indicator_step_parallel`](crate::parallel::indicator_step_parallel) over the ranks of `workers`: every rank draws the same two
 /// paths from `rng` (checked), takes its part of the global held-out batch over its
 /// devices, and the indicators' gradients are summed over all replicas of all ranks before
 /// the same optimizer step on every rank. With one rank it is `indicator_step_parallel`.
@@ -427,22 +436,12 @@ pub fn indicator_step_ranked<R: Rng + ?Sized>(
     workers: &Workers<'_>,
 ) -> Result<Indicators> {
     let ranks = workers.ranks;
-    if ranks.size() == 1 {
-        return indicator_step_parallel(
-            supernet,
-            indicators,
-            optim,
-            lr,
-            subspace,
-            costs,
-            penalty,
-            images,
-            labels,
-            rng,
-            workers.devices,
+    let batch = images.dims()[0];
+    if ranks.size() == 1 && shard_sizes(batch, workers.devices.len()).len() <= 1 {
+        return indicator_step(
+            supernet, indicators, optim, lr, subspace, costs, penalty, images, labels, rng,
         );
     }
-    let batch = images.dims()[0];
     let alphas = indicators.values();
     let paths = subspace.sample_two_paths(&alphas, rng)?.cells;
     let hash = path_hash(paths.iter().flat_map(|p| {
