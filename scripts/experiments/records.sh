@@ -2,7 +2,7 @@
 # Keeps the experiments' records in the repository, so that they resume on another machine
 # (the experiments' folder does not outlive a machine): `records.sh save` copies every JSON
 # file under 1 MB (configs, candidates, each retraining's report.json and network.json,
-# reports, fronts; no weights, no checkpoints) to docs/experiments/records/, and
+# reports, fronts; no weights, nothing under a checkpoint folder) to docs/experiments/records/, and
 # `records.sh restore` copies them back. A retraining whose report.json says finished is
 # not run again; one without it starts over.
 set -euo pipefail
@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
 records="$here/../../docs/experiments/records"
 copy() { # FROM TO
-  (cd "$1" && find . -name '*.json' -size -1M -print0) |
+  (cd "$1" && find . -name '*.json' -size -1024k -not -path '*/checkpoint*' -print0) |
     while IFS= read -r -d '' f; do mkdir -p "$2/$(dirname "$f")"; cp -p "$1/$f" "$2/$f"; done
 }
 case "${1:-}" in
@@ -20,6 +20,7 @@ case "${1:-}" in
       case "$(basename "$run")" in c10-lists) continue ;; esac
       copy "$run" "$records/$(basename "$run")"
     done
+    mkdir -p "$records"
     for log in "$EXP"/*.log; do [ -f "$log" ] && cp -p "$log" "$records/"; done ;;
   restore)
     [ -d "$records" ] || exit 0
