@@ -18,6 +18,15 @@ case "${1:-}" in
     for run in "$EXP"/c10-* "$EXP"/ka-*; do
       [ -d "$run" ] || continue
       case "$(basename "$run")" in c10-lists) continue ;; esac
+      # A supernet's weights are not kept: an experiment that trains supernets is kept
+      # only once its report exists, a search run only once its front exists (anything
+      # earlier starts over on the next machine rather than resuming half-restored).
+      reported=0
+      for report in ranking vs-random vs-fixed; do
+        [ -f "$run/$report.json" ] && reported=1
+      done
+      if [ -d "$run/search" ] && [ "$reported" = 0 ]; then continue; fi
+      if [ -f "$run/config.json" ] && [ ! -f "$run/front.json" ]; then continue; fi
       copy "$run" "$records/$(basename "$run")"
     done
     mkdir -p "$records"

@@ -32,7 +32,10 @@ fi
 arm() { # NAME SEED ARGS...
   local name="$1" seed="$2"; shift 2
   stamp "start $name"
-  /usr/bin/time -v "$NSE" search --quiet "${C10[@]}" "${KA[@]}" "$@" --seed "$seed" --out "$EXP/$name"
+  # A finished search (restored from the records: its front, no checkpoint) is not rerun.
+  if [ ! -f "$EXP/$name/front.json" ]; then
+    /usr/bin/time -v "$NSE" search --quiet "${C10[@]}" "${KA[@]}" "$@" --seed "$seed" --out "$EXP/$name"
+  fi
   "$NSE" experiment known-answer --run "$EXP/$name" --strong ir_k3_e6 --strong ir_k5_e3 \
     --out "$EXP/$name/known-answer.json"
   "$NSE" experiment vs-random --quiet --run "$EXP/$name" --archs 6 \
