@@ -17,38 +17,19 @@ use std::process::ExitCode;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{ModuleOptimizer, SgdConfig};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use nse_cluster::{Collective, Ranks, rank_share};
-use nse_space::{SearchSpace, SpaceSpec, SubSpace};
+use nse_space::SubSpace;
 use nse_supernet::parallel::{BatchNorms, indicator_step_parallel, weight_step_parallel};
 use nse_supernet::ranks::{Workers, indicator_step_ranked, weight_step_ranked};
 use nse_supernet::training::ResourcePenalty;
 use nse_supernet::{CostTable, Indicators, Supernet, SupernetError};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-
-/// Three cells (N 8→8, R 8→16, N 16→16) over a 5-op pool, 8x8 RGB input, 4 classes.
-fn tiny_space() -> SearchSpace {
-    serde_json::from_str::<SpaceSpec>(
-        r#"{"pool": ["ir_k3_e1", "ir_k5_e3", "ir_k3_e6_d2", "rec_k5_e2", "conv_k3_e1"],
-            "layout": {"cells": "NRN"}, "channels": [8, 16], "stem_stride": 1,
-            "input_size": 8, "num_classes": 4, "tail_channels": 16, "subspace_size": 3}"#,
-    )
-    .expect("the space parses")
-    .check()
-    .expect("the space is valid")
-}
-
-fn batch(device: &Device, n: usize, seed: usize) -> (Tensor<4>, Tensor<1, Int>) {
-    let pixels: Vec<f32> = (0..n * 3 * 64)
-        .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0) - 1.0)
-        .collect();
-    let labels: Vec<i64> = (0..n).map(|i| ((i + seed) % 4) as i64).collect();
-    (
-        Tensor::from_data(TensorData::new(pixels, [n, 3, 8, 8]), device),
-        Tensor::from_data(TensorData::new(labels, [n]), device),
-    )
-}
+use support::{batch, tiny_space};
 
 /// Every float parameter, in visiting order, flattened.
 fn values<M: Module>(module: &M) -> Vec<f32> {

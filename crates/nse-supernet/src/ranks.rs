@@ -139,39 +139,33 @@ fn average_over_ranks(
     if ranks.size() == 1 {
         return local;
     }
-    let tensors: Vec<Tensor<1>> = local.into_iter().flatten().collect();
     let mut values = Vec::new();
-    let mut lengths = Vec::with_capacity(tensors.len());
-    for t in &tensors {
+    for t in local.iter().flatten() {
         let v = t
             .clone()
             .into_data()
             .try_into_vec_as::<f32>()
             .expect("running statistics convert to f32");
-        lengths.push(v.len());
         values.extend(v.into_iter().map(|x| x * replicas as f32));
     }
     let mut count = [replicas as f64];
     ranks.all_reduce_sum_f64(&mut count);
     ranks.all_reduce_sum(&mut values);
     let total = count[0] as f32;
-    let mut at = 0;
-    let mut out: Vec<Tensor<1>> = tensors
+    // Read back in the same order, each tensor its own length.
+    let mut rest = values.as_slice();
+    local
         .iter()
-        .zip(lengths)
-        .map(|(t, n)| {
-            let v: Vec<f32> = values[at..at + n].iter().map(|x| x / total).collect();
-            at += n;
-            Tensor::from_data(TensorData::new(v, [n]), &t.device())
+        .map(|pair| {
+            pair.clone().map(|t| {
+                let n = t.dims()[0];
+                let (mine, after) = rest.split_at(n);
+                rest = after;
+                let mean: Vec<f32> = mine.iter().map(|x| x / total).collect();
+                Tensor::from_data(TensorData::new(mean, [n]), &t.device())
+            })
         })
-        .collect();
-    let mut pairs = Vec::with_capacity(out.len() / 2);
-    while !out.is_empty() {
-        let var = out.remove(1);
-        let mean = out.remove(0);
-        pairs.push([mean, var]);
-    }
-    pairs
+        .collect()
 }
 
 /// Appends the gradients of `module`'s float parameters, in visiting order, to `values`

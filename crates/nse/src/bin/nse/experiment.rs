@@ -158,30 +158,26 @@ fn refuse_training_options(args: &ExperimentArgs) -> nse::Result<()> {
 }
 
 pub(crate) fn experiment(args: ExperimentArgs) -> nse::Result<()> {
-    match args.kind.as_str() {
-        "compare" | "known-answer" => {
-            refuse_training_options(&args)?;
-            if args.kind == "compare" && (args.run.is_some() || !args.strong.is_empty()) {
-                return Err("--run and --strong are for `nse experiment known-answer`".into());
-            }
-            if args.kind == "known-answer"
-                && (!args.compare_base.is_empty() || !args.compare_variant.is_empty())
-            {
-                return Err("--base and --variant are for `nse experiment compare`".into());
-            }
-            return if args.kind == "compare" {
-                compare(&args)
-            } else {
-                known_answer(&args)
-            };
-        }
-        _ => {}
-    }
-    if !args.strong.is_empty() {
+    if !args.strong.is_empty() && args.kind != "known-answer" {
         return Err("--strong is for `nse experiment known-answer`".into());
     }
-    if !args.compare_base.is_empty() || !args.compare_variant.is_empty() {
+    if (!args.compare_base.is_empty() || !args.compare_variant.is_empty()) && args.kind != "compare"
+    {
         return Err("--base and --variant are for `nse experiment compare`".into());
+    }
+    match args.kind.as_str() {
+        "compare" => {
+            refuse_training_options(&args)?;
+            if args.run.is_some() {
+                return Err("--run is for `nse experiment known-answer`".into());
+            }
+            return compare(&args);
+        }
+        "known-answer" => {
+            refuse_training_options(&args)?;
+            return known_answer(&args);
+        }
+        _ => {}
     }
     let out = args
         .out
