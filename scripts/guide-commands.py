@@ -120,9 +120,10 @@ class Context:
         archive = SHARED / "cifar10" / "cifar10_jpg_q75.tar.gz"
         if name == "cifar10":
             tree = base / "cifar10"
-            if not (tree / "train").is_dir():
-                tree.mkdir(parents=True, exist_ok=True)
-                subprocess.run(["tar", "-xzf", str(archive), "-C", str(tree)], check=True)
+            # As the guide does it (`nse data extract`): a later guide command that extracts
+            # into /data/cifar10 then finds its marker and reuses the tree.
+            subprocess.run([str(self.nse), "data", "extract", "--archive", str(archive),
+                            "--out", str(tree)], check=True, stdout=subprocess.DEVNULL)
         elif name == "imagenet":
             tree = base / "imagenet"
             if not (tree / "train").is_dir():
@@ -152,8 +153,9 @@ class Context:
         sub(r"(?<![\w/.-])runs/", f"{self.scratch}/runs/", "runs/ in the scratch folder")
         sub(r"(?<![\w/.-])\.\./shared/", f"{SHARED.parent}/", "../shared: the absolute path")
         for name in ("cifar10", "imagenet"):
-            if f"/data/{name}" in text:
-                sub(rf"/data/{name}\b", str(self.tree(name)), f"/data/{name}: a stand-in tree")
+            stand_in = rf"(?<![\w.-])/data/{name}\b"  # not ../shared/data/NAME
+            if re.search(stand_in, text):
+                sub(stand_in, str(self.tree(name)), f"/data/{name}: a stand-in tree")
         sub(r"--device (cuda|wgpu)(:\d+)?\b", "--device cpu", "GPU device: the CPU")
         sub(r"--devices (cuda|wgpu)(:\d+)?(,(cuda|wgpu)(:\d+)?)+",
             lambda m: "--devices " + ",".join(["cpu"] * m.group(0).count(",")) + ",cpu",

@@ -145,7 +145,23 @@ fn experiment_rejects_bad_input_with_clear_errors() {
     ]);
     assert!(!ok && err.contains("--retrain-set does not apply"), "{err}");
     let (ok, err) = nse(&["experiment", "compare", "--base", run_s, "--run", run_s]);
-    assert!(!ok && err.contains("--run and --strong are for"), "{err}");
+    assert!(!ok && err.contains("--run is for"), "{err}");
+    let (ok, err) = nse(&[
+        "experiment",
+        "compare",
+        "--base",
+        run_s,
+        "--strong",
+        "ir_k3_e6",
+    ]);
+    assert!(!ok && err.contains("--strong is for"), "{err}");
+    for kind in ["known-answer", "ranking"] {
+        let (ok, err) = nse(&["experiment", kind, "--run", run_s, "--variant", run_s]);
+        assert!(
+            !ok && err.contains("--base and --variant are for"),
+            "{kind}: {err}"
+        );
+    }
     std::fs::remove_dir_all(&run).unwrap();
     std::fs::remove_dir_all(&out).unwrap();
 }
@@ -549,4 +565,30 @@ fn list_prints_the_registry_and_unknown_names_get_the_list() {
         !ok && err.contains("recipe `cifar`") && err.contains("demo, cifar10"),
         "{err}"
     );
+}
+
+#[test]
+fn data_extract_refuses_a_foreign_folder_and_a_broken_archive() {
+    let dir = scratch("extract");
+    std::fs::create_dir_all(dir.join("foreign")).unwrap();
+    let archive = dir.join("broken.tar.gz");
+    std::fs::write(&archive, b"not a gzip stream").unwrap();
+    let extract = |out: &str| {
+        nse(&[
+            "data",
+            "extract",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--out",
+            dir.join(out).to_str().unwrap(),
+        ])
+    };
+    // A folder that extraction did not make is never overwritten.
+    let (ok, err) = extract("foreign");
+    assert!(!ok && err.contains("holds no .nse-extracted.json"), "{err}");
+    // A broken archive leaves no half-extracted folder behind.
+    let (ok, err) = extract("fresh");
+    assert!(!ok && err.contains("cannot extract"), "{err}");
+    assert!(!dir.join("fresh").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

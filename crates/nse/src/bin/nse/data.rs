@@ -1,4 +1,4 @@
-//! `nse data`: preparing datasets (`hold-back`), and the `--data` option.
+//! `nse data`: preparing datasets (`extract`, `hold-back`), and the `--data` option.
 
 use std::path::PathBuf;
 
@@ -21,12 +21,28 @@ pub(crate) struct HoldBackArgs {
 }
 
 #[derive(Args)]
+pub(crate) struct ExtractArgs {
+    /// The archive (`.tar.gz` of ROOT/train/<class>/<image>, ROOT/test/<class>/<image>).
+    #[arg(long)]
+    pub(crate) archive: PathBuf,
+    /// The folder to extract into.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Args)]
 pub(crate) struct DataArgs {
     /// Dataset: demo, fashion-mnist:DIR, mnist:DIR, cifar10-bin:DIR, image-folder:ROOT
     /// (ROOT/train, ROOT/test) or archive:FILE.tar.gz (extracted under /var/tmp/nse-data).
     /// Default: the search run's data, else the demo subset.
     #[arg(long)]
     pub(crate) data: Option<String>,
+}
+
+pub(crate) fn extract(args: ExtractArgs) -> nse::Result<()> {
+    let root = nse::data::extract_tar_gz_cached(&args.archive, &args.out)?;
+    println!("{}", root.display());
+    Ok(())
 }
 
 pub(crate) fn hold_back(args: HoldBackArgs) -> nse::Result<()> {

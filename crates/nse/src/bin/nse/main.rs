@@ -65,7 +65,8 @@ pub(crate) enum Command {
     /// Every named thing: presets, spaces, pools, networks, recipes, experiments, baselines,
     /// weight sampling, devices (`nse list recipes`: one kind).
     List(list::ListArgs),
-    /// Data preparation: `nse data hold-back` moves training images into the test set.
+    /// Data preparation: `nse data extract` unpacks an archive once, `nse data hold-back`
+    /// moves training images into the test set.
     #[command(subcommand)]
     Data(DataCommand),
 }
@@ -77,6 +78,9 @@ pub(crate) enum DataCommand {
     /// `data.source = {"kind": "image_list", ...}`, so that retrained networks are evaluated
     /// on more images.
     HoldBack(HoldBackArgs),
+    /// Extract a `.tar.gz` image-folder archive into a folder once, as the `archive` data
+    /// source does (a marker names the archive; a second call reuses the folder).
+    Extract(ExtractArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +119,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
         Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
         Command::Data(DataCommand::HoldBack(args)) => hold_back(args),
+        Command::Data(DataCommand::Extract(args)) => extract(args),
         Command::List(args) => list::list(args),
     };
     match result {
