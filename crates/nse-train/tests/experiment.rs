@@ -9,7 +9,7 @@ use nse_train::experiment::stats::{
 };
 use nse_train::experiment::{
     Baseline, Experiment, ExperimentConfig, ExperimentEvent, ExperimentKind, ExperimentReport,
-    GroundTruthReport, PilotDecision, PilotRule,
+    GroundTruthReport, PilotDecision, PilotRule, WALL_FILE,
 };
 use nse_train::progress::{Quiet, Reporter};
 use nse_train::retrain::RetrainConfig;
@@ -112,6 +112,20 @@ fn ranking_scores_as_the_search_does_and_resumes_to_the_same_report() {
     assert!(same(again.kendall_tau, report.kendall_tau));
     assert!(same(again.kendall_tau_ci95[0], report.kendall_tau_ci95[0]));
     assert!(same(again.kendall_tau_ci95[1], report.kendall_tau_ci95[1]));
+    // Its wall time counts the first session too, not only the (shorter) resumed one.
+    assert!(
+        again.wall_seconds > report.wall_seconds,
+        "{} after resuming, {} before",
+        again.wall_seconds,
+        report.wall_seconds
+    );
+    // A folder from before `wall.json` existed: the finished report's time is kept.
+    std::fs::remove_file(out.join(WALL_FILE)).unwrap();
+    let rerun = Experiment::new(experiment_config.clone(), &out, &device)
+        .unwrap()
+        .ranking(&mut Quiet)
+        .unwrap();
+    assert!(rerun.wall_seconds > again.wall_seconds);
 
     // The same architectures and ground truth, scored by another supernet: no retraining.
     let reuse = scratch("exp-ranking-reuse");

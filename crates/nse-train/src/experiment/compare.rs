@@ -62,7 +62,7 @@ impl ScoreColumn {
             None => (spec, None),
         };
         let run = PathBuf::from(dir);
-        let file: RankingFile = read_json(&run.join("ranking.json"))?;
+        let file: RankingFile = read_json(&run.join(super::ExperimentKind::Ranking.report_file()))?;
         let scores = file
             .architectures
             .iter()

@@ -16,7 +16,6 @@
 //! [`PilotRule`] decides whether the experiment goes on to the others or stops.
 
 use std::path::Path;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -402,7 +401,6 @@ impl Experiment {
     /// says so, with `complete` false).
     pub fn ground_truth(&self, reporter: &mut dyn Reporter) -> Result<GroundTruthReport> {
         self.require(ExperimentKind::GroundTruth)?;
-        let started = Instant::now();
         let plan = self.config.search.clone().check()?;
         let config: &SearchConfig = plan.config();
         let (space, costs) = (plan.space(), plan.costs());
@@ -534,9 +532,10 @@ impl Experiment {
             let decision = pilot.decision;
             report.pilot = Some(pilot);
             if decision == PilotDecision::Stop {
-                report.wall_seconds = started.elapsed().as_secs_f64();
+                report.wall_seconds = self.wall.seconds();
                 report.architectures = architectures;
                 write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
+                self.wall.record()?;
                 let finished = ExperimentReport::GroundTruth(report.clone());
                 self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
                 return Ok(report);
@@ -559,9 +558,10 @@ impl Experiment {
         report.overall = Some(overall);
         report.within_strata = Some(within);
         report.retraining_agreement_kendall_tau = Some(agreement);
-        report.wall_seconds = started.elapsed().as_secs_f64();
+        report.wall_seconds = self.wall.seconds();
         report.architectures = architectures;
         write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
+        self.wall.record()?;
         let points: Vec<(f64, f64)> = report
             .architectures
             .iter()

@@ -39,6 +39,7 @@
 //! | `retrain/<label>-s<seed>/` | one retraining run per architecture and seed ([`crate::retrain`]'s folder) |
 //! | `ranking.json`, `ground-truth.json`, `vs-random.json`, `vs-fixed.json` | the report (top-level numbers first, then one entry per architecture) |
 //! | `ranking.png`, `ground-truth.png`, `vs-random.png`, `vs-fixed.png` | the scatter plot |
+//! | `wall.json` | the wall-clock seconds of every session so far: the report's `wall_seconds` counts the sessions before a resume too |
 //!
 //! Every stage is resumable: an interrupted experiment run again with the same config
 //! continues the search from its checkpoint, keeps the scored candidates and each finished
@@ -77,6 +78,7 @@ mod retrain_jobs;
 pub mod stats;
 mod vs_fixed;
 mod vs_random;
+mod wall;
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +104,7 @@ pub use ranking::{
 pub use retrain_jobs::RetrainedArchitecture;
 pub use vs_fixed::{Baseline, CostPair, VsFixedReport, fixed_space_config, single_branch_config};
 pub use vs_random::{RANDOM_MAX_OPS, VsRandomReport, random_architecture};
+pub use wall::WALL_FILE;
 
 /// The experiment's configuration in its output folder.
 pub const CONFIG_FILE: &str = "experiment.json";
@@ -154,6 +157,12 @@ impl ExperimentKind {
                      vs-fixed)"
                 ))
             })
+    }
+
+    /// The report's file in the experiment's folder: `ranking.json`, `ground-truth.json`,
+    /// `vs-random.json` or `vs-fixed.json`.
+    pub fn report_file(self) -> String {
+        format!("{}.json", self.name())
     }
 
     /// The default of [`ExperimentConfig::archs`]: 20 for `ranking`, 24 for
@@ -412,6 +421,7 @@ pub struct Experiment {
     device: Device,
     pub(crate) stop: StopFlag,
     observers: ExperimentObservers,
+    wall: wall::WallClock,
 }
 
 impl Experiment {
@@ -434,8 +444,10 @@ impl Experiment {
             std::fs::create_dir_all(out).map_err(|e| ExperimentError::file(out, e))?;
             write_json(&path, &config)?;
         }
+        let wall = wall::WallClock::open(out, &out.join(config.kind.report_file()))?;
         Ok(Experiment {
             config,
+            wall,
             out: out.to_path_buf(),
             device: device.clone(),
             stop: StopFlag::new(),
@@ -576,6 +588,7 @@ impl Experiment {
                 dir.display()
             )));
         }
+        self.wall.record()?;
         Ok(dir)
     }
 

@@ -101,7 +101,7 @@ impl Experiment {
                             data = Some(retrain_data(source, &space)?);
                         }
                         let data = data.clone().expect("opened above");
-                        retrain(
+                        let report = retrain(
                             network,
                             data,
                             &recipe,
@@ -112,7 +112,9 @@ impl Experiment {
                                 ..RetrainOptions::default()
                             },
                             reporter,
-                        )?
+                        )?;
+                        self.wall.record()?;
+                        report
                     }
                 };
                 let last = report.last_test().ok_or_else(|| {

@@ -2,7 +2,6 @@
 //! baseline: a fixed space (no evolution), or a single-path space (at most one op per cell).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -192,7 +191,6 @@ impl Experiment {
     /// `vs-fixed.png`.
     pub fn vs_fixed(&self, reporter: &mut dyn Reporter) -> Result<VsFixedReport> {
         self.require(ExperimentKind::VsFixed)?;
-        let started = Instant::now();
         let evolving_run = self.main_search(reporter)?;
         let config = run_config(&evolving_run)?;
         let evolving_front = run_front(&evolving_run)?;
@@ -283,11 +281,12 @@ impl Experiment {
             seeds: self.config.seeds,
             evolving_run,
             fixed_run,
-            wall_seconds: started.elapsed().as_secs_f64(),
+            wall_seconds: self.wall.seconds(),
             evolving,
             fixed,
         };
-        write_json(&self.out.join("vs-fixed.json"), &report)?;
+        write_json(&self.out.join(self.config.kind.report_file()), &report)?;
+        self.wall.record()?;
         let sides = baseline.sides();
         let warning = plot_groups(
             &report.evolving,

@@ -2,7 +2,6 @@
 //! cost.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -118,7 +117,6 @@ impl Experiment {
     /// `vs-random.png`.
     pub fn vs_random(&self, reporter: &mut dyn Reporter) -> Result<VsRandomReport> {
         self.require(ExperimentKind::VsRandom)?;
-        let started = Instant::now();
         let run = self.main_search(reporter)?;
         let config = run_config(&run)?;
         let front = run_front(&run)?;
@@ -199,11 +197,12 @@ impl Experiment {
             cost_unit: costs.unit.clone(),
             seeds: self.config.seeds,
             run,
-            wall_seconds: started.elapsed().as_secs_f64(),
+            wall_seconds: self.wall.seconds(),
             front: all,
             random,
         };
-        write_json(&self.out.join("vs-random.json"), &report)?;
+        write_json(&self.out.join(self.config.kind.report_file()), &report)?;
+        self.wall.record()?;
         let warning = plot_groups(
             &report.front,
             &report.random,

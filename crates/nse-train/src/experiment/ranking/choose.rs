@@ -196,7 +196,7 @@ impl Experiment {
                     .collect(),
             });
         }
-        read_json(&dir.join("ranking.json"))
+        read_json(&dir.join(ExperimentKind::Ranking.report_file()))
     }
 
     /// Draws distinct architectures in the window from the final round's learned

@@ -7,8 +7,6 @@ mod choose;
 mod report;
 mod score;
 
-use std::time::Instant;
-
 pub(super) use choose::stratified;
 pub use report::{
     EnsembleMember, ProbePoint, RankedArchitecture, RankingBaselines, RankingComparison,
@@ -41,7 +39,6 @@ impl Experiment {
     /// `ranking.png`.
     pub fn ranking(&self, reporter: &mut dyn Reporter) -> Result<RankingReport> {
         self.require(ExperimentKind::Ranking)?;
-        let started = Instant::now();
         let run = self.ranking_run(reporter)?;
         let config = run_config(&run)?;
         let search = Search::open(&run, &self.device)?;
@@ -87,14 +84,7 @@ impl Experiment {
             round,
             unit: plan.costs().unit.clone(),
         };
-        let report = self.ranking_report(
-            ranked,
-            candidates,
-            retrained,
-            scoring,
-            earlier_scores,
-            started,
-        )?;
+        let report = self.ranking_report(ranked, candidates, retrained, scoring, earlier_scores)?;
         self.write_ranking(&report, reporter)?;
         Ok(report)
     }

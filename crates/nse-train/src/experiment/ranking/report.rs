@@ -2,7 +2,6 @@
 //! `ranking.json` and `ranking.png`.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -436,7 +435,6 @@ impl Experiment {
         retrained: Vec<RetrainedArchitecture>,
         scoring: Scoring,
         earlier_scores: Option<Vec<f64>>,
-        started: Instant,
     ) -> Result<RankingReport> {
         let RankedRun {
             run,
@@ -604,7 +602,7 @@ impl Experiment {
             member_agreement_kendall_tau: (ensemble > 1)
                 .then(|| mean_pairwise_kendall_tau(&by_member_top1)),
             members: member_reports,
-            wall_seconds: started.elapsed().as_secs_f64(),
+            wall_seconds: self.wall.seconds(),
             architectures,
         };
         Ok(report)
@@ -616,7 +614,8 @@ impl Experiment {
         report: &RankingReport,
         reporter: &mut dyn Reporter,
     ) -> Result<()> {
-        write_json(&self.out.join("ranking.json"), report)?;
+        write_json(&self.out.join(self.config.kind.report_file()), report)?;
+        self.wall.record()?;
         let points: Vec<(f64, f64)> = report
             .architectures
             .iter()

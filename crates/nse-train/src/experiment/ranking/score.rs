@@ -95,6 +95,7 @@ impl Experiment {
                     scorer.score_detailed(&mut state.supernet, &candidates[i].architecture)?;
                 candidates[i].scores.push(score);
                 write_json(&path, &candidates)?;
+                self.wall.record()?;
                 let event = ExperimentEvent::Scored {
                     top1: score.top1,
                     cost: candidates[i].cost,
