@@ -30,9 +30,11 @@ case "${1:-}" in
       copy "$run" "$records/$(basename "$run")"
     done
     mkdir -p "$records"
-    for log in "$EXP"/*.log; do [ -f "$log" ] && cp -p "$log" "$records/"; done ;;
+    # The paired comparisons' reports and the logs, beside the folders.
+    for file in "$EXP"/*.json "$EXP"/*.log; do [ -f "$file" ] && cp -p "$file" "$records/"; done ;;
   restore)
     [ -d "$records" ] || exit 0
-    for run in "$records"/*/; do copy "$run" "$EXP/$(basename "$run")"; done ;;
+    for run in "$records"/*/; do copy "$run" "$EXP/$(basename "$run")"; done
+    for file in "$records"/*.json; do [ -f "$file" ] && cp -p "$file" "$EXP/"; done ;;
   *) echo "usage: $0 save|restore" >&2; exit 2 ;;
 esac

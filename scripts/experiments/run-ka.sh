@@ -6,7 +6,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
 labels() { # NAME EPOCHS
   stamp "start $1"
-  "$NSE" experiment ground-truth --quiet "${C10[@]}" "${KA[@]}" --seeds 2 \
+  # A finished experiment is not run again (its report keeps the wall time of its own run).
+  [ -f "$EXP/$1/ground-truth.json" ] || "$NSE" experiment ground-truth --quiet "${C10[@]}" "${KA[@]}" --seeds 2 \
     --architecture '0|0|0|0|0|0|0' --architecture '5|5|5|5|5|5|5' \
     --architecture '1|1|1|1|1|1|1' --architecture '4|4|4|4|4|4|4' \
     --retrain-set "epochs=$2" --retrain-set warmup_epochs=0 --out "$EXP/$1"
@@ -29,21 +30,41 @@ if ! labels_hold ka-labels; then
   labels ka-labels-2ep 2
   if ! labels_hold ka-labels-2ep; then stamp "labels do not hold: no arms run"; exit 0; fi
 fi
-arm() { # NAME SEED ARGS...
+# The arms: every search and its pre-registered measures first (from front.json alone),
+# then the retrainings against random architectures, which take the longest.
+ARMS=(
+  "ka-evolving-2021 2021 --set max_rounds=3"
+  "ka-fixed-2021 2021 --set max_rounds=1 --set epochs_per_round=12"
+  "ka-evolving-2022 2022 --set max_rounds=3"
+  "ka-fixed-2022 2022 --set max_rounds=1 --set epochs_per_round=12"
+  "ka-oneshot-2021 2021 --set space.subspace_size=13 --set max_rounds=1 --set epochs_per_round=12"
+)
+search_arm() { # NAME SEED ARGS...
   local name="$1" seed="$2"; shift 2
   stamp "start $name"
-  # A finished search (restored from the records: its front, no checkpoint) is not rerun.
-  if [ ! -f "$EXP/$name/front.json" ]; then
+  # A finished search (restored from the records: its front, no checkpoint) is not rerun;
+  # an interrupted one resumes from its checkpoint.
+  if [ -f "$EXP/$name/front.json" ]; then
+    :
+  elif [ -d "$EXP/$name/checkpoint" ] || [ -d "$EXP/$name/checkpoint.old" ]; then
+    /usr/bin/time -v "$NSE" search --quiet --resume "$EXP/$name"
+  else
     /usr/bin/time -v "$NSE" search --quiet "${C10[@]}" "${KA[@]}" "$@" --seed "$seed" --out "$EXP/$name"
   fi
   "$NSE" experiment known-answer --run "$EXP/$name" --strong ir_k3_e6 --strong ir_k5_e3 \
     --out "$EXP/$name/known-answer.json"
-  "$NSE" experiment vs-random --quiet --run "$EXP/$name" --archs 6 \
-    --retrain-set epochs=1 --retrain-set warmup_epochs=0 --out "$EXP/$name-vs-random"
   stamp "end $name"
 }
-for seed in 2021 2022; do
-  arm "ka-evolving-$seed" "$seed" --set max_rounds=3
-  arm "ka-fixed-$seed" "$seed" --set max_rounds=1 --set epochs_per_round=12
+retrain_arm() { # NAME
+  stamp "start $1-vs-random"
+  "$NSE" experiment vs-random --quiet --run "$EXP/$1" --archs 6 \
+    --retrain-set epochs=1 --retrain-set warmup_epochs=0 --out "$EXP/$1-vs-random"
+  stamp "end $1-vs-random"
+}
+for arm in "${ARMS[@]}"; do
+  # shellcheck disable=SC2086 # the arm's words
+  search_arm $arm
 done
-arm ka-oneshot-2021 2021 --set space.subspace_size=13 --set max_rounds=1 --set epochs_per_round=12
+for arm in "${ARMS[@]}"; do
+  retrain_arm "${arm%% *}"
+done

@@ -7,7 +7,8 @@ source "$here/env.sh"
 rank() { # NAME ARGS...
   local name="$1"; shift
   stamp "start $name"
-  /usr/bin/time -v "$NSE" experiment ranking --quiet "${C10[@]}" "$@" \
+  # A finished experiment is not run again (its report keeps the wall time of its own run).
+  [ -f "$EXP/$name/ranking.json" ] || /usr/bin/time -v "$NSE" experiment ranking --quiet "${C10[@]}" "$@" \
     --candidates-from "$EXP/$GT" --archs "$ARCHS" --seeds 2 "${RETRAIN[@]}" --out "$EXP/$name"
   stamp "end $name"
 }
