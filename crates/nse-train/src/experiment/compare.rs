@@ -6,6 +6,11 @@
 //! architectures against the same ground truth (rankings made with `--candidates-from` one
 //! ground truth). Its interval comes from a paired bootstrap: the architectures are
 //! resampled, the same resample for every supernet of both sides.
+//!
+//! A column scores by held-out top-1 (the reference's score, the default) or, with the
+//! suffix `@loss`, by the held-out loss (lower is better: the column holds its negation,
+//! so that a positive τ means the same for both); so `--base runs/a#0 --variant runs/a#0@loss`
+//! measures the loss against top-1 on the same supernet.
 
 use std::path::{Path, PathBuf};
 
@@ -18,14 +23,43 @@ use super::stats::{Interval, bootstrap_95_columns, kendall_tau};
 use super::{STREAM_EXPERIMENT, read_json};
 use crate::data::rng::derive_rng;
 
+/// Which of a supernet's held-out numbers ranks the architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Score {
+    /// Held-out top-1 after BN recalibration (the reference's score).
+    #[default]
+    Top1,
+    /// Held-out cross-entropy loss (ranked lowest first).
+    Loss,
+}
+
+impl Score {
+    /// `top1` or `loss`: the suffix after `@` in a column's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Score::Top1 => "top1",
+            Score::Loss => "loss",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Score::Top1, Score::Loss]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
 /// One supernet's scores of the architectures of a ranking: the ranking's `inherited`
-/// column (the mean of its ensemble), or one ensemble member's.
+/// column (the mean of its ensemble), or one ensemble member's, by top-1 or by loss.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreColumn {
     /// The ranking's folder.
     pub run: PathBuf,
     /// The ensemble member (from 0), or `None` for the ranking's own score.
     pub member: Option<usize>,
+    /// What ranks: top-1, or the loss (the scores are then its negation).
+    pub score: Score,
     architectures: Vec<Architecture>,
     scores: Vec<f64>,
     truth: Vec<f64>,
@@ -42,15 +76,42 @@ struct RankingEntry {
     architecture: Architecture,
     inherited: f64,
     #[serde(default)]
+    inherited_loss: Option<f64>,
+    #[serde(default)]
     member_inherited: Vec<f64>,
     retrained_mean: f64,
 }
 
+/// What [`ScoreColumn::read`] takes of a ranking's `candidates.json`: every supernet's
+/// held-out numbers of each architecture.
+#[derive(Deserialize)]
+struct CandidateEntry {
+    architecture: Architecture,
+    scores: Vec<HeldOutScore>,
+}
+
+#[derive(Deserialize)]
+struct HeldOutScore {
+    loss: f64,
+}
+
 impl ScoreColumn {
     /// The column `spec` names: a ranking experiment's folder (`runs/a`, its `inherited`
-    /// scores) or a folder and an ensemble member (`runs/a#2`, member 2's scores).
+    /// scores) or a folder and an ensemble member (`runs/a#2`, member 2's scores), either
+    /// followed by `@loss` for the held-out loss (or `@top1`, the default).
     pub fn read(spec: &str) -> Result<Self> {
-        let (dir, member) = match spec.rsplit_once('#') {
+        let (spec_dir, score) = match spec.rsplit_once('@') {
+            Some((rest, name)) => match Score::from_name(name) {
+                Some(score) => (rest, score),
+                None => {
+                    return Err(ExperimentError::Config(format!(
+                        "`{spec}`: the score after `@` must be `top1` or `loss`"
+                    )));
+                }
+            },
+            None => (spec, Score::Top1),
+        };
+        let (dir, member) = match spec_dir.rsplit_once('#') {
             Some((dir, k)) => {
                 let k: usize = k.parse().map_err(|_| {
                     ExperimentError::Config(format!(
@@ -59,25 +120,17 @@ impl ScoreColumn {
                 })?;
                 (dir, Some(k))
             }
-            None => (spec, None),
+            None => (spec_dir, None),
         };
         let run = PathBuf::from(dir);
         let file: RankingFile = read_json(&run.join(super::ExperimentKind::Ranking.report_file()))?;
-        let scores = file
-            .architectures
-            .iter()
-            .map(|a| match member {
-                None => Ok(a.inherited),
-                Some(k) => a.member_inherited.get(k).copied().ok_or_else(|| {
-                    ExperimentError::Config(format!(
-                        "`{spec}`: the ranking has {} ensemble members, no member {k}",
-                        a.member_inherited.len()
-                    ))
-                }),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let scores = match score {
+            Score::Top1 => top1_scores(spec, &file, member)?,
+            Score::Loss => negated_losses(spec, &run, &file, member)?,
+        };
         Ok(ScoreColumn {
             member,
+            score,
             architectures: file
                 .architectures
                 .iter()
@@ -95,16 +148,74 @@ impl ScoreColumn {
 
     /// Its name as [`read`](Self::read) takes it.
     pub fn name(&self) -> String {
-        match self.member {
-            Some(k) => format!("{}#{k}", self.run.display()),
-            None => self.run.display().to_string(),
-        }
+        let member = self.member.map(|k| format!("#{k}")).unwrap_or_default();
+        let score = match self.score {
+            Score::Top1 => String::new(),
+            other => format!("@{}", other.name()),
+        };
+        format!("{}{member}{score}", self.run.display())
     }
 
     /// Kendall τ of its scores against its ground truth.
     pub fn kendall_tau(&self) -> f64 {
         kendall_tau(&self.scores, &self.truth)
     }
+}
+
+/// The ranking's top-1 scores (`member`'s, or the ensemble's mean).
+fn top1_scores(spec: &str, file: &RankingFile, member: Option<usize>) -> Result<Vec<f64>> {
+    file.architectures
+        .iter()
+        .map(|a| match member {
+            None => Ok(a.inherited),
+            Some(k) => a.member_inherited.get(k).copied().ok_or_else(|| {
+                ExperimentError::Config(format!(
+                    "`{spec}`: the ranking has {} ensemble members, no member {k}",
+                    a.member_inherited.len()
+                ))
+            }),
+        })
+        .collect()
+}
+
+/// The negated held-out losses of the ranking's architectures, in its order: the
+/// ensemble's mean from `ranking.json`, a member's from `candidates.json`.
+fn negated_losses(
+    spec: &str,
+    run: &Path,
+    file: &RankingFile,
+    member: Option<usize>,
+) -> Result<Vec<f64>> {
+    let no_loss = || {
+        ExperimentError::Config(format!(
+            "`{spec}`: the ranking holds no held-out loss (made by an older version)"
+        ))
+    };
+    let Some(k) = member else {
+        return file
+            .architectures
+            .iter()
+            .map(|a| a.inherited_loss.map(|l| -l).ok_or_else(no_loss))
+            .collect();
+    };
+    let candidates: Vec<CandidateEntry> = read_json(&run.join(super::CANDIDATES_FILE))?;
+    file.architectures
+        .iter()
+        .map(|a| {
+            let scores = &candidates
+                .iter()
+                .find(|c| c.architecture == a.architecture)
+                .ok_or_else(no_loss)?
+                .scores;
+            let score = scores.get(k).ok_or_else(|| {
+                ExperimentError::Config(format!(
+                    "`{spec}`: the ranking has {} ensemble members, no member {k}",
+                    scores.len()
+                ))
+            })?;
+            Ok(-score.loss)
+        })
+        .collect()
 }
 
 /// One supernet's τ in a [`RankingDifference`].
@@ -251,12 +362,56 @@ mod tests {
         ScoreColumn {
             run: PathBuf::from(name),
             member,
+            score: Score::Top1,
             architectures: (0..truth.len())
                 .map(|i| Architecture::new(vec![vec![i]]).unwrap())
                 .collect(),
             scores: scores.to_vec(),
             truth: truth.to_vec(),
         }
+    }
+
+    #[test]
+    fn a_loss_column_is_the_negated_loss_in_the_rankings_order() {
+        let dir = std::env::temp_dir().join(format!("nse-compare-loss-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let arch = |i: usize| serde_json::to_value(Architecture::new(vec![vec![i]]).unwrap());
+        let ranking = serde_json::json!({ "architectures": [
+            { "architecture": arch(0).unwrap(), "inherited": 50.0, "inherited_loss": 1.5,
+              "member_inherited": [49.0, 51.0], "retrained_mean": 62.0 },
+            { "architecture": arch(1).unwrap(), "inherited": 40.0, "inherited_loss": 2.5,
+              "member_inherited": [41.0, 39.0], "retrained_mean": 61.0 },
+        ]});
+        // candidates.json in another order than ranking.json: matched by architecture.
+        let candidates = serde_json::json!([
+            { "architecture": arch(1).unwrap(), "scores": [
+                { "top1": 41.0, "loss": 2.4 }, { "top1": 39.0, "loss": 2.6 } ] },
+            { "architecture": arch(0).unwrap(), "scores": [
+                { "top1": 49.0, "loss": 1.7 }, { "top1": 51.0, "loss": 1.3 } ] },
+        ]);
+        std::fs::write(dir.join("ranking.json"), ranking.to_string()).unwrap();
+        std::fs::write(dir.join("candidates.json"), candidates.to_string()).unwrap();
+        let spec = |suffix: &str| format!("{}{suffix}", dir.display());
+
+        let top1 = ScoreColumn::read(&spec("#1")).unwrap();
+        assert_eq!(
+            (top1.scores.clone(), top1.score),
+            (vec![51.0, 39.0], Score::Top1)
+        );
+        let mean = ScoreColumn::read(&spec("@loss")).unwrap();
+        assert_eq!(mean.scores, vec![-1.5, -2.5]);
+        let member = ScoreColumn::read(&spec("#1@loss")).unwrap();
+        assert_eq!(member.scores, vec![-1.3, -2.6]);
+        assert_eq!(member.name(), spec("#1@loss"), "the name reads back");
+        assert_eq!(ScoreColumn::read(&member.name()).unwrap(), member);
+        // The lower loss belongs to the better retrained architecture: τ is +1, not −1.
+        assert_eq!((member.kendall_tau(), mean.kendall_tau()), (1.0, 1.0));
+
+        let err = ScoreColumn::read(&spec("#2@loss")).unwrap_err();
+        assert!(err.to_string().contains("no member 2"), "{err}");
+        let err = ScoreColumn::read(&spec("@accuracy")).unwrap_err();
+        assert!(err.to_string().contains("`top1` or `loss`"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -31,12 +31,14 @@ pub(crate) struct ExperimentArgs {
     /// known-answer: a strong op of the pool (`ir_k3_e6`); repeat for each.
     #[arg(long, value_name = "OP")]
     pub(crate) strong: Vec<String>,
-    /// compare: a base ranking's folder (its score) or `DIR#k` (its ensemble member k);
-    /// repeat for several supernets.
-    #[arg(long = "base", value_name = "DIR[#k]")]
+    /// compare: a base ranking's folder (its score) or `DIR#k` (its ensemble member k),
+    /// by held-out top-1, or by held-out loss with `@loss` (`DIR#k@loss`); repeat for
+    /// several supernets.
+    #[arg(long = "base", value_name = "DIR[#k][@loss]")]
     pub(crate) compare_base: Vec<String>,
-    /// compare: a variant ranking's folder or `DIR#k`; repeat for several supernets.
-    #[arg(long = "variant", value_name = "DIR[#k]")]
+    /// compare: a variant ranking's folder or `DIR#k`, `@loss` for the loss; repeat for
+    /// several supernets.
+    #[arg(long = "variant", value_name = "DIR[#k][@loss]")]
     pub(crate) compare_variant: Vec<String>,
     /// A search preset: demo, cifar10, imagenet-mb27, imagenet-mb19-gpu (latency).
     #[arg(long, conflicts_with_all = ["config", "run"])]
