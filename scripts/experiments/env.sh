@@ -4,6 +4,8 @@
 EXP="${EXP:-/var/tmp/nse-exp}"
 DATA="${DATA:-/var/tmp/nse-data/cifar10}"
 NSE="${NSE:-$EXP/bin/nse}"
+# A later frozen binary for what the first cannot do (`compare` of loss columns, §11.5).
+NSE_COMPARE="${NSE_COMPARE:-$EXP/bin/nse-compare}"
 C10=(--preset demo
   --set "data.source={\"kind\":\"image_list\",\"root\":\"$DATA\",\"train\":\"$EXP/c10-lists/train.txt\",\"test\":\"$EXP/c10-lists/test.txt\"}"
   --set data.holdout_fraction=0.2 --set space.input_channels=3 --set space.input_size=32
