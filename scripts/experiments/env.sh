@@ -18,3 +18,13 @@ GT="${GT:-c10-gt2}"
 ARCHS="${ARCHS:-16}"
 RETRAIN=(--retrain-set epochs=2 --retrain-set warmup_epochs=0)
 stamp() { printf '%s %s\n' "$(date -u +%FT%TZ)" "$*"; }
+# One supernet ranking of the ground truth's architectures (no retraining: the ground
+# truth's accuracies are reused); a finished one is not run again (its report keeps the
+# wall time of its own run).
+rank() { # NAME ARGS...
+  local name="$1"; shift
+  stamp "start $name"
+  [ -f "$EXP/$name/ranking.json" ] || /usr/bin/time -v "$NSE" experiment ranking --quiet "${C10[@]}" "$@" \
+    --candidates-from "$EXP/$GT" --archs "$ARCHS" --seeds 2 "${RETRAIN[@]}" --out "$EXP/$name"
+  stamp "end $name"
+}

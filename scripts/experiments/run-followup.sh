@@ -5,16 +5,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
-# The rankings train with the frozen binary of §11 (as every supernet they are compared
-# with); `compare` needs the `@loss` columns of a later one ($NSE_COMPARE, frozen by
-# prepare.sh).
-rank() { # NAME ARGS...
-  local name="$1"; shift
-  stamp "start $name"
-  [ -f "$EXP/$name/ranking.json" ] || /usr/bin/time -v "$NSE" experiment ranking --quiet "${C10[@]}" "$@" \
-    --candidates-from "$EXP/$GT" --archs "$ARCHS" --seeds 2 "${RETRAIN[@]}" --out "$EXP/$name"
-  stamp "end $name"
-}
+# The rankings (`rank`, env.sh) train with the frozen binary of §11, as every supernet they
+# are compared with; `compare` needs the `@loss` columns of a later one ($NSE_COMPARE,
+# frozen by prepare.sh).
 cmp() { # NAME ARGS...
   local name="$1"; shift
   stamp "compare $name"

@@ -4,14 +4,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/env.sh"
-rank() { # NAME ARGS...
-  local name="$1"; shift
-  stamp "start $name"
-  # A finished experiment is not run again (its report keeps the wall time of its own run).
-  [ -f "$EXP/$name/ranking.json" ] || /usr/bin/time -v "$NSE" experiment ranking --quiet "${C10[@]}" "$@" \
-    --candidates-from "$EXP/$GT" --archs "$ARCHS" --seeds 2 "${RETRAIN[@]}" --out "$EXP/$name"
-  stamp "end $name"
-}
 rank c10-rank-base-a --set training_seed=1 --ensemble 4
 rank c10-rank-base-b --set training_seed=5 --ensemble 4
 rank c10-rank-shadow --set training_seed=1 --ensemble 2 --set shadow_batch_norm=true
