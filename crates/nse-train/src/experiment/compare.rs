@@ -162,18 +162,24 @@ impl ScoreColumn {
     }
 }
 
+/// The error of a column `spec` naming member `k` of a ranking of `members` supernets.
+fn no_member(spec: &str, members: usize, k: usize) -> ExperimentError {
+    ExperimentError::Config(format!(
+        "`{spec}`: the ranking has {members} ensemble members, no member {k}"
+    ))
+}
+
 /// The ranking's top-1 scores (`member`'s, or the ensemble's mean).
 fn top1_scores(spec: &str, file: &RankingFile, member: Option<usize>) -> Result<Vec<f64>> {
     file.architectures
         .iter()
         .map(|a| match member {
             None => Ok(a.inherited),
-            Some(k) => a.member_inherited.get(k).copied().ok_or_else(|| {
-                ExperimentError::Config(format!(
-                    "`{spec}`: the ranking has {} ensemble members, no member {k}",
-                    a.member_inherited.len()
-                ))
-            }),
+            Some(k) => a
+                .member_inherited
+                .get(k)
+                .copied()
+                .ok_or_else(|| no_member(spec, a.member_inherited.len(), k)),
         })
         .collect()
 }
@@ -207,12 +213,9 @@ fn negated_losses(
                 .find(|c| c.architecture == a.architecture)
                 .ok_or_else(no_loss)?
                 .scores;
-            let score = scores.get(k).ok_or_else(|| {
-                ExperimentError::Config(format!(
-                    "`{spec}`: the ranking has {} ensemble members, no member {k}",
-                    scores.len()
-                ))
-            })?;
+            let score = scores
+                .get(k)
+                .ok_or_else(|| no_member(spec, scores.len(), k))?;
             Ok(-score.loss)
         })
         .collect()

@@ -534,8 +534,7 @@ impl Experiment {
             if decision == PilotDecision::Stop {
                 report.wall_seconds = self.wall.seconds();
                 report.architectures = architectures;
-                write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
-                self.wall.record()?;
+                self.write_report(&report)?;
                 let finished = ExperimentReport::GroundTruth(report.clone());
                 self.emit(reporter, ExperimentEvent::Finished(Box::new(finished)));
                 return Ok(report);
@@ -560,8 +559,7 @@ impl Experiment {
         report.retraining_agreement_kendall_tau = Some(agreement);
         report.wall_seconds = self.wall.seconds();
         report.architectures = architectures;
-        write_json(&self.out.join(GROUND_TRUTH_FILE), &report)?;
-        self.wall.record()?;
+        self.write_report(&report)?;
         let points: Vec<(f64, f64)> = report
             .architectures
             .iter()

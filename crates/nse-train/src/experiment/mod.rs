@@ -508,6 +508,13 @@ impl Experiment {
         }
     }
 
+    /// Writes `report` as the kind's report file ([`ExperimentKind::report_file`]) and
+    /// records the wall time it counts ([`WALL_FILE`]).
+    pub(crate) fn write_report<T: Serialize>(&self, report: &T) -> Result<()> {
+        write_json(&self.out.join(self.config.kind.report_file()), report)?;
+        self.wall.record()
+    }
+
     /// [`ExperimentError::Interrupted`] when the stop flag is raised.
     pub(crate) fn check_stop(&self, what: &str) -> Result<()> {
         if self.stop.is_raised() {

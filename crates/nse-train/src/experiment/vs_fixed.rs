@@ -10,7 +10,6 @@ use super::retrain_jobs::{Job, RetrainedArchitecture, architecture_means, plot_g
 use super::stats::{Difference, StatisticalUnit, Summary, difference, summary};
 use super::{Experiment, ExperimentEvent, ExperimentKind, ExperimentReport, run_config, run_front};
 use crate::progress::Reporter;
-use crate::run_dir::write_json;
 use crate::search::{FrontFile, SearchConfig, checkpoint};
 
 /// What `vs-fixed` compares the search with, at the same number of weight steps.
@@ -285,8 +284,7 @@ impl Experiment {
             evolving,
             fixed,
         };
-        write_json(&self.out.join(self.config.kind.report_file()), &report)?;
-        self.wall.record()?;
+        self.write_report(&report)?;
         let sides = baseline.sides();
         let warning = plot_groups(
             &report.evolving,

@@ -201,8 +201,7 @@ impl Experiment {
             front: all,
             random,
         };
-        write_json(&self.out.join(self.config.kind.report_file()), &report)?;
-        self.wall.record()?;
+        self.write_report(&report)?;
         let warning = plot_groups(
             &report.front,
             &report.random,

@@ -20,7 +20,6 @@ use crate::experiment::stats::{
 };
 use crate::experiment::{Experiment, ExperimentEvent, ExperimentReport, STREAM_EXPERIMENT};
 use crate::progress::Reporter;
-use crate::run_dir::write_json;
 use crate::search::SearchConfig;
 
 /// One architecture of the ranking.
@@ -614,8 +613,7 @@ impl Experiment {
         report: &RankingReport,
         reporter: &mut dyn Reporter,
     ) -> Result<()> {
-        write_json(&self.out.join(self.config.kind.report_file()), report)?;
-        self.wall.record()?;
+        self.write_report(report)?;
         let points: Vec<(f64, f64)> = report
             .architectures
             .iter()
