@@ -26,9 +26,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::loss::cross_entropy_with_logits;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use nse::burn;
-use nse::space::{Architecture, SearchSpace, SpaceSpec};
+use nse::space::{Architecture, SearchSpace};
 use nse::supernet::Supernet;
 use nse::supernet::parallel::{indicator_step_parallel, weight_step_parallel};
 use nse::train::progress::Quiet;
@@ -37,18 +37,10 @@ use nse::train::search::{Pause, Search, SearchConfig};
 
 mod common;
 use common::wgpu;
-
-/// Three cells (N 8→8, R 8→16, N 16→16) over a 5-op pool, 8x8 RGB input, 4 classes.
-fn tiny_space() -> SearchSpace {
-    serde_json::from_str::<SpaceSpec>(
-        r#"{"pool": ["ir_k3_e1", "ir_k5_e3", "ir_k3_e6_d2", "rec_k5_e2", "conv_k3_e1"],
-            "layout": {"cells": "NRN"}, "channels": [8, 16], "stem_stride": 1,
-            "input_size": 8, "num_classes": 4, "tail_channels": 16, "subspace_size": 3}"#,
-    )
-    .unwrap()
-    .check()
-    .unwrap()
-}
+// The tiny space and the host-drawn batches of the CPU replicas' test, shared with it.
+#[path = "../../nse-supernet/tests/support/mod.rs"]
+mod support;
+use support::{batch, tiny_space};
 
 fn sgd() -> ModuleOptimizer {
     SgdConfig::new()
@@ -59,18 +51,6 @@ fn sgd() -> ModuleOptimizer {
         }))
         .with_weight_decay(Some(WeightDecayConfig { penalty: 4e-5 }))
         .init()
-}
-
-/// A batch drawn on the host, then put on `device`.
-fn batch(device: &Device, n: usize, seed: usize) -> (Tensor<4>, Tensor<1, Int>) {
-    let pixels: Vec<f32> = (0..n * 3 * 64)
-        .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0) - 1.0)
-        .collect();
-    let labels: Vec<i64> = (0..n).map(|i| ((i + seed) % 4) as i64).collect();
-    (
-        Tensor::from_data(TensorData::new(pixels, [n, 3, 8, 8]), device),
-        Tensor::from_data(TensorData::new(labels, [n]), device),
-    )
 }
 
 fn archs() -> Vec<Vec<Vec<usize>>> {
