@@ -57,7 +57,8 @@ search_arm() { # NAME SEED ARGS...
 }
 retrain_arm() { # NAME
   stamp "start $1-vs-random"
-  "$NSE" experiment vs-random --quiet --run "$EXP/$1" --archs 6 \
+  # A finished comparison is not run again (its report keeps the wall time of its own run).
+  [ -f "$EXP/$1-vs-random/vs-random.json" ] || "$NSE" experiment vs-random --quiet --run "$EXP/$1" --archs 6 \
     --retrain-set epochs=1 --retrain-set warmup_epochs=0 --out "$EXP/$1-vs-random"
   stamp "end $1-vs-random"
 }
