@@ -40,6 +40,9 @@ pub enum ClusterError {
     /// MPI could not be initialised.
     #[error("MPI could not be initialised: {0}")]
     Init(String),
+    /// Bytes received from another rank are not what was sent.
+    #[error("the files received from another rank do not unpack: {0}")]
+    Damaged(String),
 }
 
 /// `Result` with [`ClusterError`].
@@ -69,6 +72,95 @@ pub trait Collective {
     fn is_root(&self) -> bool {
         self.rank() == 0
     }
+    /// Whether `flag` is raised on any rank; every rank gets the same answer (a stop asked
+    /// on one rank stops all of them at the same step).
+    fn any(&self, flag: bool) -> bool {
+        self.min_max(u64::from(flag)).1 > 0
+    }
+    /// Rank `root`'s `files` (relative names and contents) on every rank: one
+    /// [`broadcast`](Self::broadcast) of their [`pack`]. What the other ranks pass is
+    /// ignored.
+    ///
+    /// # Errors
+    /// [`ClusterError::Damaged`] when the bytes received do not unpack (a bug, or ranks
+    /// that called different collectives).
+    fn broadcast_files(&self, root: usize, files: Vec<SharedFile>) -> Result<Vec<SharedFile>> {
+        let mut bytes = if self.rank() == root {
+            pack(&files)
+        } else {
+            Vec::new()
+        };
+        self.broadcast(root, &mut bytes);
+        if self.rank() == root {
+            Ok(files)
+        } else {
+            unpack(&bytes)
+        }
+    }
+}
+
+/// A file passed between ranks: its name relative to a folder, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedFile {
+    /// `/`-separated path relative to the folder it belongs to.
+    pub name: String,
+    /// The contents.
+    pub bytes: Vec<u8>,
+}
+
+/// Files as one byte string: their count, then each name and contents, every length as
+/// 8 little-endian bytes.
+pub fn pack(files: &[SharedFile]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend((files.len() as u64).to_le_bytes());
+    for file in files {
+        out.extend((file.name.len() as u64).to_le_bytes());
+        out.extend(file.name.as_bytes());
+        out.extend((file.bytes.len() as u64).to_le_bytes());
+        out.extend(&file.bytes);
+    }
+    out
+}
+
+/// The files of a [`pack`].
+///
+/// # Errors
+/// [`ClusterError::Damaged`] when `bytes` is not a whole pack.
+pub fn unpack(bytes: &[u8]) -> Result<Vec<SharedFile>> {
+    fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8]> {
+        if rest.len() < n {
+            return Err(ClusterError::Damaged(format!(
+                "{n} bytes expected, {} left",
+                rest.len()
+            )));
+        }
+        let (head, tail) = rest.split_at(n);
+        *rest = tail;
+        Ok(head)
+    }
+    fn length(rest: &mut &[u8]) -> Result<usize> {
+        let raw: [u8; 8] = take(rest, 8)?.try_into().expect("8 bytes");
+        usize::try_from(u64::from_le_bytes(raw))
+            .map_err(|_| ClusterError::Damaged("a length beyond this machine's memory".into()))
+    }
+    let mut rest = bytes;
+    let count = length(&mut rest)?;
+    let mut files = Vec::new();
+    for _ in 0..count {
+        let n = length(&mut rest)?;
+        let name = String::from_utf8(take(&mut rest, n)?.to_vec())
+            .map_err(|_| ClusterError::Damaged("a file name that is not UTF-8".into()))?;
+        let n = length(&mut rest)?;
+        let bytes = take(&mut rest, n)?.to_vec();
+        files.push(SharedFile { name, bytes });
+    }
+    if !rest.is_empty() {
+        return Err(ClusterError::Damaged(format!(
+            "{} bytes after the last file",
+            rest.len()
+        )));
+    }
+    Ok(files)
 }
 
 /// A job of one process: every collective is the identity.
@@ -213,5 +305,38 @@ mod tests {
         assert_eq!(bytes, b"weights");
         assert_eq!(solo.min_max(7), (7, 7));
         assert!(solo.is_root());
+        assert!(solo.any(true) && !solo.any(false));
+    }
+
+    #[test]
+    fn files_survive_a_pack_and_a_cut_pack_is_refused() {
+        let files = vec![
+            SharedFile {
+                name: "config.json".into(),
+                bytes: b"{}".to_vec(),
+            },
+            SharedFile {
+                name: "checkpoint/supernet.bpk".into(),
+                bytes: vec![0, 255, 7],
+            },
+            SharedFile {
+                name: "empty".into(),
+                bytes: Vec::new(),
+            },
+        ];
+        let packed = pack(&files);
+        assert_eq!(unpack(&packed).unwrap(), files);
+        assert_eq!(unpack(&pack(&[])).unwrap(), []);
+        for cut in [0, 7, 8, packed.len() - 1] {
+            assert!(unpack(&packed[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = packed.clone();
+        longer.push(0);
+        assert!(unpack(&longer).is_err());
+        assert_eq!(
+            Solo.broadcast_files(0, files.clone()).unwrap(),
+            files,
+            "one rank keeps its own"
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! Ranks over MPI (the `mpi` crate, rsmpi 0.8).
 
+use std::sync::{Mutex, MutexGuard};
+
+use mpi::Threading;
 use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
@@ -10,26 +13,55 @@ use crate::{ClusterError, Collective, Result};
 const CHUNK: usize = 1 << 28;
 
 /// The ranks of a job launched by an MPI launcher: MPI's world communicator. MPI is
-/// finalised when this value is dropped.
+/// finalised when this value is dropped (drop it on the thread that created it).
+///
+/// Every call into MPI holds one lock, and MPI runs at the `MPI_THREAD_SERIALIZED` level
+/// or above, so a `Mpi` may be shared between threads (a search moved to a worker thread,
+/// say); the collectives of one job still have to be called in the same order on every
+/// rank.
 pub struct Mpi {
     world: SimpleCommunicator,
+    lock: Mutex<()>,
     // Dropped after `world`: finalises MPI.
     _universe: Universe,
 }
 
+// SAFETY: the communicator is a handle that MPI allows any thread to use at the
+// `MPI_THREAD_SERIALIZED` level, which `initialize` requires; every use goes through
+// `serial()`, so no two threads call MPI at once.
+#[allow(unsafe_code)]
+unsafe impl Send for Mpi {}
+// SAFETY: as for `Send`: all access is serialised by `lock`.
+#[allow(unsafe_code)]
+unsafe impl Sync for Mpi {}
+
 impl Mpi {
-    /// Initialises MPI (once per process).
+    /// Initialises MPI (once per process) at the `MPI_THREAD_SERIALIZED` level.
     ///
     /// # Errors
-    /// [`ClusterError::Init`] when MPI was already initialised.
+    /// [`ClusterError::Init`] when MPI was already initialised, or when the MPI library
+    /// offers no thread support beyond `MPI_THREAD_FUNNELED`.
     pub fn initialize() -> Result<Self> {
-        let universe = mpi::initialize().ok_or_else(|| {
-            ClusterError::Init("MPI was already initialised in this process".into())
-        })?;
+        let (universe, level) =
+            mpi::initialize_with_threading(Threading::Serialized).ok_or_else(|| {
+                ClusterError::Init("MPI was already initialised in this process".into())
+            })?;
+        if level < Threading::Serialized {
+            return Err(ClusterError::Init(format!(
+                "the MPI library offers thread level {level:?}; nse needs Serialized or \
+                 Multiple (build Open MPI or MPICH with thread support)"
+            )));
+        }
         Ok(Mpi {
             world: universe.world(),
+            lock: Mutex::new(()),
             _universe: universe,
         })
+    }
+
+    /// The lock every MPI call is made under.
+    fn serial(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -49,6 +81,7 @@ impl Collective for Mpi {
     }
 
     fn all_reduce_sum(&self, values: &mut [f32]) {
+        let _serial = self.serial();
         for chunk in values.chunks_mut(CHUNK) {
             let send = chunk.to_vec();
             self.world
@@ -57,6 +90,7 @@ impl Collective for Mpi {
     }
 
     fn all_reduce_sum_f64(&self, values: &mut [f64]) {
+        let _serial = self.serial();
         for chunk in values.chunks_mut(CHUNK) {
             let send = chunk.to_vec();
             self.world
@@ -65,6 +99,7 @@ impl Collective for Mpi {
     }
 
     fn min_max(&self, value: u64) -> (u64, u64) {
+        let _serial = self.serial();
         let (mut min, mut max) = (0u64, 0u64);
         self.world
             .all_reduce_into(&value, &mut min, SystemOperation::min());
@@ -74,6 +109,7 @@ impl Collective for Mpi {
     }
 
     fn broadcast(&self, root: usize, bytes: &mut Vec<u8>) {
+        let _serial = self.serial();
         let root = self.world.process_at_rank(root as i32);
         let mut len = bytes.len() as u64;
         root.broadcast_into(&mut len);
@@ -84,6 +120,7 @@ impl Collective for Mpi {
     }
 
     fn barrier(&self) {
+        let _serial = self.serial();
         self.world.barrier();
     }
 
