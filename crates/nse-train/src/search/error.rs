@@ -44,6 +44,12 @@ pub enum SearchError {
         /// What is wrong.
         message: String,
     },
+    /// The ranks of a job (`nse_cluster`) disagree, or another rank failed.
+    #[error("across ranks: {0}")]
+    Ranks(String),
+    /// Passing files between ranks failed.
+    #[error(transparent)]
+    Cluster(#[from] nse_cluster::ClusterError),
     /// The resource window cannot be met by the space.
     #[error("infeasible resource window: {0}")]
     Infeasible(String),

@@ -24,7 +24,7 @@ pub use config::{
     NonFiniteLoss, NormalizeChoice, Preload, ResourceConfig, SearchConfig, UnsampledOps,
 };
 pub use display::SearchDisplay;
-pub use driver::{Evaluator, Pause, Score, Scorer, Search, SearchOutcome, cost_table};
+pub use driver::{Evaluator, Pause, Score, Scorer, Search, SearchOutcome, SharedRanks, cost_table};
 pub use error::{Result, SearchError};
 pub use front::Front;
 pub use plan::SearchPlan;

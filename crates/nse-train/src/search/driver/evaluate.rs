@@ -255,8 +255,11 @@ impl Search {
             .filter(|&i| archs[i].accuracy.is_none())
             .collect();
         let width = if parallel { self.devices.len() } else { 1 };
-        for chunk in pending.chunks(width) {
-            if self.stop.is_raised() {
+        // Over ranks: candidate `j` of a chunk is scored on rank `j mod size` (on its
+        // devices as above), and every rank gathers every score.
+        let (rank, size) = (self.ranks.rank(), self.ranks.size());
+        for chunk in pending.chunks(width * size) {
+            if self.stop_asked() {
                 log.write(&SearchEvent::Stopped {
                     reason: StopReason::Asked,
                     phase: RoundPhase::Evaluation,
@@ -264,33 +267,26 @@ impl Search {
                 })?;
                 return Ok(true);
             }
-            let scores = if parallel {
-                let chunk_archs: Vec<Architecture> = chunk
-                    .iter()
-                    .map(|&i| archs[i].architecture.clone())
-                    .collect();
-                score_on_devices(&chunk_archs, &mut state.supernet, &mut replicas, &scorers)?
+            let owner: Vec<usize> = (0..chunk.len()).map(|j| j % size).collect();
+            let mine: Vec<usize> = (0..chunk.len()).filter(|&j| owner[j] == rank).collect();
+            let mine_archs: Vec<Architecture> = mine
+                .iter()
+                .map(|&j| archs[chunk[j]].architecture.clone())
+                .collect();
+            let scored = if parallel {
+                score_on_devices(&mine_archs, &mut state.supernet, &mut replicas, &scorers)
             } else {
-                let arch = archs[chunk[0]].architecture.clone();
-                let mut custom = self.evaluator.lock().unwrap_or_else(|e| e.into_inner());
-                vec![match custom.as_mut() {
-                    Some(evaluator) => {
-                        let score = evaluator.evaluate(
-                            round.index(),
-                            &mut state.supernet,
-                            &arch,
-                            &scorer,
-                        )?;
-                        if !score.is_finite() {
-                            return Err(SearchError::Config(format!(
-                                "the evaluator scored `{arch}` {score}: scores must be finite"
-                            )));
-                        }
-                        score
-                    }
-                    None => scorer.score(&mut state.supernet, &arch)?,
-                }]
+                mine_archs
+                    .iter()
+                    .map(|arch| self.score_one(round.index(), &mut state.supernet, arch, &scorer))
+                    .collect()
             };
+            let scored = agree_on(&*self.ranks, scored, "scoring candidates")?;
+            let mut local = vec![0.0; chunk.len()];
+            for (&j, score) in mine.iter().zip(scored) {
+                local[j] = score;
+            }
+            let scores = gather_scores(&*self.ranks, &local, &owner);
             for (&i, accuracy) in chunk.iter().zip(scores) {
                 let arch = archs[i].architecture.clone();
                 archs[i].accuracy = Some(accuracy);
@@ -316,6 +312,29 @@ impl Search {
         }
         progress.phase = Phase::Evaluate { archs };
         Ok(false)
+    }
+
+    /// The score of `arch` by the custom [`Evaluator`], if one is set, else by `scorer`.
+    fn score_one(
+        &self,
+        round: usize,
+        supernet: &mut Supernet,
+        arch: &Architecture,
+        scorer: &Scorer,
+    ) -> Result<f64> {
+        let mut custom = self.evaluator.lock().unwrap_or_else(|e| e.into_inner());
+        match custom.as_mut() {
+            Some(evaluator) => {
+                let score = evaluator.evaluate(round, supernet, arch, scorer)?;
+                if !score.is_finite() {
+                    return Err(SearchError::Config(format!(
+                        "the evaluator scored `{arch}` {score}: scores must be finite"
+                    )));
+                }
+                Ok(score)
+            }
+            None => scorer.score(supernet, arch),
+        }
     }
 }
 

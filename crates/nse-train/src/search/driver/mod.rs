@@ -5,9 +5,11 @@
 
 mod evaluate;
 mod evolve;
+mod ranks;
 mod train;
 
 pub use evaluate::{Evaluator, Score, Scorer};
+pub use ranks::SharedRanks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +48,9 @@ use crate::search::plan::SearchPlan;
 use crate::search::report::FrontEntry;
 use crate::search::round::RoundIndex;
 use nse_supernet::parallel::{indicator_step_parallel, weight_step_parallel};
+use nse_supernet::ranks::{Workers, indicator_step_ranked, weight_step_ranked};
+
+use ranks::{RankFolder, agree_hash, agree_on, fnv1a, gather_scores};
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -106,6 +111,9 @@ pub struct Search {
     observers: Observers,
     evaluator: std::sync::Mutex<Option<Box<dyn Evaluator>>>,
     pauses: Vec<Pause>,
+    ranks: SharedRanks,
+    // This rank's private run folder (ranks other than 0), removed with the search.
+    _folder: Option<RankFolder>,
 }
 
 type TrainLoader = Loader<SharedDataset, Pipeline>;
@@ -251,7 +259,112 @@ impl Search {
             observers: Observers::default(),
             evaluator: std::sync::Mutex::new(None),
             pauses: Vec::new(),
+            ranks: Arc::new(nse_cluster::Solo),
+            _folder: None,
         })
+    }
+
+    /// [`new`](Self::new) on one rank of a job spread over processes and machines
+    /// (`nse_cluster`; `docs/guide/cluster.md`). Every rank calls it with the same config,
+    /// and fails when one rank does. Rank 0 writes `run_dir`; every other rank runs the
+    /// same search in a private folder under the temporary directory, removed with the
+    /// search. Each node needs the data (and a latency table) at the paths the config
+    /// names; the ranks check that they agree on the config, costs and data.
+    ///
+    /// Every weight and indicator step splits its global batch over the ranks, then over
+    /// each rank's [devices](Self::set_devices), and all-reduces the gradients
+    /// (`nse_supernet::ranks`); the end-of-round evaluation scores candidate `i` on rank
+    /// `i mod size` and gathers the scores on every rank. A stop asked on any rank
+    /// ([`stop_when`](Self::stop_when)) stops every rank at the same step.
+    ///
+    /// Every rank of a job started by `mpirun -np 2 my-search` runs this (built with
+    /// `nse-cluster`'s feature `mpi`; alone, it is one rank):
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use burn::tensor::Device;
+    /// use nse_cluster::{Collective, Ranks};
+    /// use nse_train::progress::Quiet;
+    /// use nse_train::search::{Search, SearchConfig, SharedRanks};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ranks: SharedRanks = Arc::new(Ranks::from_launcher()?);
+    /// let config: SearchConfig = serde_json::from_str(&std::fs::read_to_string("search.json")?)?;
+    /// let run = std::path::Path::new("runs/cluster");
+    /// let mut search = Search::new_on_ranks(config, run, &Device::flex(), Arc::clone(&ranks))?;
+    /// match search.run(&mut Quiet) {
+    ///     Ok(outcome) if ranks.is_root() => println!("front: {:?}", outcome.front_path),
+    ///     Ok(_) => {}
+    ///     // The other ranks would wait for this one in their next collective: end them all.
+    ///     Err(e) => ranks.abort(1, &e.to_string()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new_on_ranks(
+        config: SearchConfig,
+        run_dir: &Path,
+        device: &Device,
+        ranks: SharedRanks,
+    ) -> Result<Self> {
+        let folder = RankFolder::open(&*ranks, run_dir, false)?;
+        let search = Self::new(config, folder.path(), device);
+        agree_on(&*ranks, search, "creating the search")?.join_ranks(ranks, folder)
+    }
+
+    /// [`resume`](Self::resume) on one rank of a job ([`new_on_ranks`](Self::new_on_ranks)):
+    /// rank 0 reads `run_dir` and sends its config, log and checkpoints to the other ranks,
+    /// so that nodes need no shared file system. A run resumes on any number of ranks, as
+    /// on any number of devices.
+    pub fn resume_on_ranks(
+        run_dir: &Path,
+        device: &Device,
+        max_steps: Option<u64>,
+        ranks: SharedRanks,
+    ) -> Result<Self> {
+        let folder = RankFolder::open(&*ranks, run_dir, true)?;
+        let search = Self::resume(folder.path(), device, max_steps);
+        agree_on(&*ranks, search, "reopening the search")?.join_ranks(ranks, folder)
+    }
+
+    /// Takes `ranks` after checking that every rank planned the same search on the same
+    /// data.
+    fn join_ranks(mut self, ranks: SharedRanks, folder: RankFolder) -> Result<Self> {
+        let mut fingerprint = serde_json::to_vec(&self.plan.config)
+            .map_err(|e| SearchError::Ranks(format!("the config does not serialise: {e}")))?;
+        fingerprint.extend(
+            format!(
+                "{:?} {} {}",
+                self.plan.costs,
+                self.data.train.len(),
+                self.data.held_out.len()
+            )
+            .as_bytes(),
+        );
+        agree_hash(
+            &*ranks,
+            fnv1a(&fingerprint),
+            "the search's config, costs and data",
+        )?;
+        self.ranks = ranks;
+        self._folder = Some(folder);
+        Ok(self)
+    }
+
+    /// The ranks of the job this search belongs to (one, unless made by
+    /// [`new_on_ranks`](Self::new_on_ranks) or [`resume_on_ranks`](Self::resume_on_ranks)).
+    pub fn ranks(&self) -> &dyn nse_cluster::Collective {
+        &*self.ranks
+    }
+
+    /// Whether a stop was asked on any rank (raising this rank's flag when so, so that its
+    /// outcome says `interrupted`). Collective.
+    fn stop_asked(&self) -> bool {
+        let asked = self.ranks.any(self.stop.is_raised());
+        if asked {
+            self.stop.raise();
+        }
+        asked
     }
 
     /// Stops [`run`](Self::run) at the next weight step or evaluated architecture once

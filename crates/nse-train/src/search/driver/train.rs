@@ -59,7 +59,7 @@ impl Search {
                 {
                     break;
                 }
-                if step > 0 && self.end_training.take() {
+                if step > 0 && self.ranks.any(self.end_training.take()) {
                     ended_early = true;
                     log.write(&SearchEvent::TrainingEndedEarly {
                         round: round.number(),
@@ -68,7 +68,7 @@ impl Search {
                     })?;
                     break;
                 }
-                let interrupted = self.stop.is_raised();
+                let interrupted = self.stop_asked();
                 if interrupted || budget.is_some_and(|b| b == 0) {
                     progress.phase = Phase::Train {
                         position,
@@ -107,16 +107,32 @@ impl Search {
                 } else {
                     batch.images
                 };
-                let (supernet, stats) = weight_step_parallel(
-                    models.state.supernet.clone(),
-                    &mut models.weight_optim,
-                    lr_now,
-                    arch.cells(),
-                    &coast,
-                    images,
-                    batch.labels,
-                    &self.devices,
-                )?;
+                let supernet = models.state.supernet.clone();
+                let optim = &mut models.weight_optim;
+                let (supernet, stats) = if self.ranks.size() > 1 {
+                    let workers = Workers::new(&self.devices, &*self.ranks);
+                    weight_step_ranked(
+                        supernet,
+                        optim,
+                        lr_now,
+                        arch.cells(),
+                        &coast,
+                        images,
+                        batch.labels,
+                        &workers,
+                    )?
+                } else {
+                    weight_step_parallel(
+                        supernet,
+                        optim,
+                        lr_now,
+                        arch.cells(),
+                        &coast,
+                        images,
+                        batch.labels,
+                        &self.devices,
+                    )?
+                };
                 // A non-finite loss took no step (the supernet is as it was).
                 models.state.supernet = supernet;
                 if stats.loss.is_finite() {
@@ -309,19 +325,40 @@ impl Search {
             index,
         ]);
         let state = &mut models.state;
-        state.indicators = indicator_step_parallel(
-            &mut state.supernet,
-            state.indicators.clone(),
-            &mut models.alpha_optim,
-            self.plan.config.indicator.lr,
-            subspace,
-            &self.plan.costs,
-            &self.plan.config.resource.penalty(),
-            held.images,
-            held.labels,
-            &mut rng,
-            &self.devices,
-        )?;
+        let (lr, costs) = (self.plan.config.indicator.lr, &self.plan.costs);
+        let penalty = self.plan.config.resource.penalty();
+        let indicators = state.indicators.clone();
+        let optim = &mut models.alpha_optim;
+        state.indicators = if self.ranks.size() > 1 {
+            let workers = Workers::new(&self.devices, &*self.ranks);
+            indicator_step_ranked(
+                &mut state.supernet,
+                indicators,
+                optim,
+                lr,
+                subspace,
+                costs,
+                &penalty,
+                held.images,
+                held.labels,
+                &mut rng,
+                &workers,
+            )?
+        } else {
+            indicator_step_parallel(
+                &mut state.supernet,
+                indicators,
+                optim,
+                lr,
+                subspace,
+                costs,
+                &penalty,
+                held.images,
+                held.labels,
+                &mut rng,
+                &self.devices,
+            )?
+        };
         Ok(())
     }
 
