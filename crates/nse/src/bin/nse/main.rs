@@ -14,6 +14,7 @@
 //! ```
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -108,8 +109,23 @@ pub(crate) fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    // Under an MPI launcher, one rank of a job (`nse_cluster`); else one process alone.
+    let ranks: nse::train::search::SharedRanks = match nse::cluster::Ranks::from_launcher() {
+        Ok(ranks) => Arc::new(ranks),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if ranks.size() > 1 && !matches!(cli.command, Command::Search(_)) {
+        eprintln!(
+            "error: only `nse search` runs across MPI ranks so far: start this command \
+             without mpirun"
+        );
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
-        Command::Search(args) => search(args),
+        Command::Search(args) => search(args, Arc::clone(&ranks)),
         Command::Retrain(args) => retrain_command(args),
         Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
@@ -124,6 +140,9 @@ pub(crate) fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // One rank's error ends every rank of the job at once (the others would wait for it
+        // in their next collective).
+        Err(e) if ranks.size() > 1 => ranks.abort(1, &format!("error: {e}")),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -7,7 +7,7 @@ use clap::Args;
 
 use nse::train::run_dir::RunDir;
 use nse::train::search::html_report;
-use nse::train::search::{Search, SearchConfig};
+use nse::train::search::{Search, SearchConfig, SharedRanks};
 use nse::train::tensorboard::SearchBoard;
 
 use crate::common::{Common, recipe, reporter, search_config, stop_on_signals};
@@ -85,16 +85,43 @@ pub(crate) fn build_missing_latency_table(
     Ok(())
 }
 
-pub(crate) fn search(args: SearchArgs) -> nse::Result<()> {
+/// `nse search` on this process's rank of `ranks` (one rank unless started by an MPI
+/// launcher): rank 0 writes the run folder and prints; the other ranks work in private
+/// folders and print nothing.
+/// A latency search over ranks needs its table on every node before it starts: timing
+/// layers on each rank would give each its own costs.
+fn refuse_missing_latency_table(config: &SearchConfig) -> nse::Result<()> {
+    let r = &config.resource;
+    match r.latency_table.as_ref() {
+        Some(path) if r.metric == nse::space::CostKind::Latency && !path.exists() => {
+            Err(nse::Error::Usage(format!(
+                "latency table {} does not exist: build it once with `nse latency build` and \
+                 copy it to every node (ranks do not time layers on their own)",
+                path.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn search(args: SearchArgs, ranks: SharedRanks) -> nse::Result<()> {
     let stop = stop_on_signals();
     let devices = args.common.devices()?;
     let device = devices[0].clone();
     let started = Instant::now();
+    let root = ranks.is_root();
+    if args.retrain && ranks.size() > 1 {
+        return Err(
+            "--retrain does not run across ranks yet: retrain the front with `nse retrain`, \
+             started without mpirun"
+                .into(),
+        );
+    }
     let mut search = if let Some(dir) = &args.resume {
         if !args.overrides.is_empty() || args.seed.is_some() {
             return Err("--resume continues with the run's saved config: drop --set/--seed".into());
         }
-        Search::resume(dir, &device, args.max_steps)?
+        Search::resume_on_ranks(dir, &device, args.max_steps, ranks)?
     } else {
         let mut config = search_config(&args.preset, &args.config, &args.overrides, args.seed)
             .map_err(|e| {
@@ -108,12 +135,16 @@ pub(crate) fn search(args: SearchArgs) -> nse::Result<()> {
         if args.max_steps.is_some() {
             config.max_steps = args.max_steps;
         }
-        build_missing_latency_table(&config, &device, args.common.quiet)?;
-        Search::new(config, &args.out, &device)?
+        if ranks.size() > 1 {
+            refuse_missing_latency_table(&config)?;
+        } else {
+            build_missing_latency_table(&config, &device, args.common.quiet)?;
+        }
+        Search::new_on_ranks(config, &args.out, &device, ranks)?
     };
     search.set_devices(&devices)?;
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
-    let board_error = if args.no_tensorboard {
+    let board_error = if args.no_tensorboard || !root {
         None
     } else {
         let dir = RunDir::new(&run_dir).tensorboard_dir();
@@ -122,9 +153,12 @@ pub(crate) fn search(args: SearchArgs) -> nse::Result<()> {
         search.observe(move |event| board.observe(event));
         Some(error)
     };
-    let mut reporter = reporter(args.common.quiet);
+    let mut reporter = reporter(args.common.quiet || !root);
     search.stop_when(stop);
     let outcome = search.run(reporter.as_mut())?;
+    if !root {
+        return Ok(());
+    }
     if let Some(e) = board_error.and_then(|e| e.get()) {
         eprintln!("warning: the TensorBoard event file could not be written: {e}");
     }
