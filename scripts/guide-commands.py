@@ -14,6 +14,9 @@ changed as follows before it runs (the changes are printed with it):
   ImageNet-like tree made from it (made once, when a command first needs it);
 - GPU devices (`--device cuda:0`, `wgpu`, `--devices cuda:0,cuda:1`) become the CPU (`cpu`,
   `cpu,cpu`): CI has no GPU;
+- `mpirun -np N [options] nse ...` runs N ranks on this machine over TCP, as between
+  machines (`--hostfile` and the other launcher options are dropped), with the `nse` built
+  with `--features mpi` (TARGET/nse-mpi, built when a command needs it);
 - `nse` is the binary built from this checkout, `python` the virtual environment with torch
   (scripts/pytorch-venv.sh), `cargo install` installs into SCRATCH with the dev profile;
 - searches, retrainings, experiments and latency tables get small settings (one short round,
@@ -55,6 +58,8 @@ SMALL_RETRAIN = "--set epochs=1 --set warmup_epochs=0 --quiet"
 SMALL_EXPERIMENT = "--retrain-set epochs=1 --retrain-set warmup_epochs=0 --quiet"
 SMALL_EXPERIMENT_SEARCH = "--set max_rounds=1 --set epochs_per_round=1 --set epoch_batches=10"
 SMALL_LATENCY = "--warmup 0 --repeats 1 --quiet"
+# Ranks on this machine, over TCP as between machines (.ci/run's MPI step does the same).
+MPI_LOCAL = ["--oversubscribe", "--allow-run-as-root", "--mca", "btl", "tcp,self"]
 
 
 def chapters():
@@ -113,6 +118,7 @@ class Context:
     def __init__(self, scratch):
         self.scratch = scratch
         self.nse = TARGET / "debug" / "nse"
+        self.nse_mpi = TARGET / "nse-mpi"
         self.python = None
         self.trees = {}
 
@@ -167,6 +173,16 @@ class Context:
             "GPU devices: CPU replicas")
         words = shlex.split(text)
         head = words[0]
+        if head == "mpirun":
+            if "nse" not in words:
+                sys.exit(f"an mpirun command that starts no nse: {command}")
+            at = words.index("nse")
+            ranks = words[words.index("-np") + 1] if "-np" in words[:at] else "2"
+            inner, inner_changes = self.rewrite(shlex.join(words[at:]))
+            inner[0] = str(self.nse_mpi)
+            changes.append(f"mpirun: {ranks} ranks on this machine over TCP, nse built with "
+                           "--features mpi (launcher options dropped)")
+            return ["mpirun", "-np", ranks] + MPI_LOCAL + inner, changes + inner_changes
         if head == "nse":
             words[0] = str(self.nse)
             sub_cmd = words[1] if len(words) > 1 else ""
@@ -224,6 +240,11 @@ def main():
     scratch.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
     os.environ.update(env)
+    if any(cmd.startswith("mpirun") for _, _, cmd in found):
+        # The MPI build first, copied aside: the plain build below then only relinks.
+        subprocess.run(["cargo", "build", "-q", "-p", "nse", "--features", "mpi", "--bin", "nse"],
+                       cwd=ROOT, check=True)
+        subprocess.run(["cp", str(TARGET / "debug" / "nse"), str(TARGET / "nse-mpi")], check=True)
     subprocess.run(["cargo", "build", "-q", "-p", "nse", "--bin", "nse"], cwd=ROOT, check=True)
     context = Context(scratch)
     total = time.time()
