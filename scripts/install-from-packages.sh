@@ -26,7 +26,10 @@ work="$(cd "$work" && pwd)"
 cargo package --workspace --no-verify --allow-dirty --quiet
 patches=()
 for crate in "$CARGO_TARGET_DIR"/package/*-0.1.0.crate; do
-  tar -xzf "$crate" -C "$work/crates"
+  # `--touch`: a package's files carry cargo's fixed archive mtime, older than any build, so
+  # with their own mtimes a crate changed without a manifest change would look unchanged to
+  # cargo, and the install would link the previous call's build of it.
+  tar --touch -xzf "$crate" -C "$work/crates"
   name="$(basename "$crate" -0.1.0.crate)"
   patches+=(--config "patch.crates-io.$name.path=\"$work/crates/$name-0.1.0\"")
 done
