@@ -72,6 +72,12 @@ pub trait Collective {
     fn is_root(&self) -> bool {
         self.rank() == 0
     }
+    /// Whether every rank holds the same `hash` (of a drawn path, a config, …; see
+    /// [`fnv1a`]); every rank gets the same answer.
+    fn agree(&self, hash: u64) -> bool {
+        let (min, max) = self.min_max(hash);
+        min == max
+    }
     /// Whether `flag` is raised on any rank; every rank gets the same answer (a stop asked
     /// on one rank stops all of them at the same step).
     fn any(&self, flag: bool) -> bool {
@@ -97,6 +103,17 @@ pub trait Collective {
             unpack(&bytes)
         }
     }
+}
+
+/// The FNV-1a hash of `bytes`: equal on ranks that hold the same bytes, for
+/// [`Collective::agree`].
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for &byte in bytes {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// A file passed between ranks: its name relative to a folder, and its bytes.

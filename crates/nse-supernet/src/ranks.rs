@@ -82,26 +82,19 @@ impl std::fmt::Debug for Workers<'_> {
 /// A hash of `sets` (FNV-1a over the indices and the set boundaries), equal on every rank
 /// that drew the same path.
 pub fn path_hash<'a>(sets: impl IntoIterator<Item = &'a [usize]>) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    let mut eat = |v: u64| {
-        for byte in v.to_le_bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut bytes = Vec::new();
     for set in sets {
         for &op in set {
-            eat(op as u64);
+            bytes.extend((op as u64).to_le_bytes());
         }
-        eat(u64::MAX);
+        bytes.extend(u64::MAX.to_le_bytes());
     }
-    hash
+    nse_cluster::fnv1a(&bytes)
 }
 
 /// Errors unless every rank holds the same `hash` of what it drew (`what`).
 fn agree(ranks: &dyn Collective, hash: u64, what: &str) -> Result<()> {
-    let (min, max) = ranks.min_max(hash);
-    if min == max {
+    if ranks.agree(hash) {
         Ok(())
     } else {
         Err(SupernetError::RanksDisagree {

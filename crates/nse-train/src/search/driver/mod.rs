@@ -47,10 +47,9 @@ use crate::search::log::{Observers, RunLog};
 use crate::search::plan::SearchPlan;
 use crate::search::report::FrontEntry;
 use crate::search::round::RoundIndex;
-use nse_supernet::parallel::{indicator_step_parallel, weight_step_parallel};
 use nse_supernet::ranks::{Workers, indicator_step_ranked, weight_step_ranked};
 
-use ranks::{RankFolder, agree_hash, agree_on, fnv1a, gather_scores};
+use ranks::{RankFolder, agree_hash, agree_on, gather_scores};
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -343,7 +342,7 @@ impl Search {
         );
         agree_hash(
             &*ranks,
-            fnv1a(&fingerprint),
+            nse_cluster::fnv1a(&fingerprint),
             "the search's config, costs and data",
         )?;
         self.ranks = ranks;

@@ -168,8 +168,7 @@ pub(super) fn agree_on<T>(ranks: &dyn Collective, result: Result<T>, what: &str)
 
 /// Errors on every rank unless every rank holds the same `hash` of `what`.
 pub(super) fn agree_hash(ranks: &dyn Collective, hash: u64, what: &str) -> Result<()> {
-    let (min, max) = ranks.min_max(hash);
-    if min == max {
+    if ranks.agree(hash) {
         Ok(())
     } else {
         Err(SearchError::Ranks(format!(
@@ -177,16 +176,6 @@ pub(super) fn agree_hash(ranks: &dyn Collective, hash: u64, what: &str) -> Resul
              nse version at the same paths"
         )))
     }
-}
-
-/// A hash of bytes (FNV-1a): equal on ranks that hold the same.
-pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
 }
 
 /// The scores of one round of evaluation gathered on every rank: `mine` holds this rank's

@@ -107,32 +107,18 @@ impl Search {
                 } else {
                     batch.images
                 };
-                let supernet = models.state.supernet.clone();
-                let optim = &mut models.weight_optim;
-                let (supernet, stats) = if self.ranks.size() > 1 {
-                    let workers = Workers::new(&self.devices, &*self.ranks);
-                    weight_step_ranked(
-                        supernet,
-                        optim,
-                        lr_now,
-                        arch.cells(),
-                        &coast,
-                        images,
-                        batch.labels,
-                        &workers,
-                    )?
-                } else {
-                    weight_step_parallel(
-                        supernet,
-                        optim,
-                        lr_now,
-                        arch.cells(),
-                        &coast,
-                        images,
-                        batch.labels,
-                        &self.devices,
-                    )?
-                };
+                // One process is one rank: the ranked step is then the devices' step
+                // (`weight_step_parallel` is this call with `Workers::local`).
+                let (supernet, stats) = weight_step_ranked(
+                    models.state.supernet.clone(),
+                    &mut models.weight_optim,
+                    lr_now,
+                    arch.cells(),
+                    &coast,
+                    images,
+                    batch.labels,
+                    &Workers::new(&self.devices, &*self.ranks),
+                )?;
                 // A non-finite loss took no step (the supernet is as it was).
                 models.state.supernet = supernet;
                 if stats.loss.is_finite() {
@@ -325,40 +311,19 @@ impl Search {
             index,
         ]);
         let state = &mut models.state;
-        let (lr, costs) = (self.plan.config.indicator.lr, &self.plan.costs);
-        let penalty = self.plan.config.resource.penalty();
-        let indicators = state.indicators.clone();
-        let optim = &mut models.alpha_optim;
-        state.indicators = if self.ranks.size() > 1 {
-            let workers = Workers::new(&self.devices, &*self.ranks);
-            indicator_step_ranked(
-                &mut state.supernet,
-                indicators,
-                optim,
-                lr,
-                subspace,
-                costs,
-                &penalty,
-                held.images,
-                held.labels,
-                &mut rng,
-                &workers,
-            )?
-        } else {
-            indicator_step_parallel(
-                &mut state.supernet,
-                indicators,
-                optim,
-                lr,
-                subspace,
-                costs,
-                &penalty,
-                held.images,
-                held.labels,
-                &mut rng,
-                &self.devices,
-            )?
-        };
+        state.indicators = indicator_step_ranked(
+            &mut state.supernet,
+            state.indicators.clone(),
+            &mut models.alpha_optim,
+            self.plan.config.indicator.lr,
+            subspace,
+            &self.plan.costs,
+            &self.plan.config.resource.penalty(),
+            held.images,
+            held.labels,
+            &mut rng,
+            &Workers::new(&self.devices, &*self.ranks),
+        )?;
         Ok(())
     }
 
