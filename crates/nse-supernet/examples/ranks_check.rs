@@ -10,20 +10,25 @@
 //! `cpu,cpu` ([`weight_step_parallel`], [`indicator_step_parallel`]) on the same global
 //! batches — equal within 1e-5 — and two mutations that must be caught: rank 1's gradients
 //! dropped from the all-reduce, and no all-reduce at all (each rank stepping on its own
-//! part). Then ranks given different paths must refuse to step. Exits with 1 when any check
-//! fails, so that `mpirun` fails.
+//! part). Then ranks given different paths must refuse to step. Then three retraining steps
+//! of a whole child network ([`gradients_ranked`] against [`gradients_on_devices`]), with the
+//! same mutation. Exits with 1 when any check fails, so that `mpirun` fails.
 
 use std::process::ExitCode;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{ModuleOptimizer, SgdConfig};
+use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Tensor};
 use nse_cluster::{Collective, Ranks, rank_share};
+use nse_space::Architecture;
 use nse_space::SubSpace;
-use nse_supernet::parallel::{BatchNorms, indicator_step_parallel, weight_step_parallel};
-use nse_supernet::ranks::{Workers, indicator_step_ranked, weight_step_ranked};
+use nse_supernet::parallel::{
+    BatchNorms, gradients_on_devices, indicator_step_parallel, set_statistics, weight_step_parallel,
+};
+use nse_supernet::ranks::{Workers, gradients_ranked, indicator_step_ranked, weight_step_ranked};
 use nse_supernet::training::ResourcePenalty;
-use nse_supernet::{CostTable, Indicators, Supernet, SupernetError};
+use nse_supernet::{ChildNetwork, CostTable, Indicators, Supernet, SupernetError};
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -46,7 +51,7 @@ fn values<M: Module>(module: &M) -> Vec<f32> {
 }
 
 /// Every batch norm's running mean and variance, flattened.
-fn statistics(net: &mut Supernet) -> Vec<f32> {
+fn statistics<M: BatchNorms>(net: &mut M) -> Vec<f32> {
     let mut out = Vec::new();
     for bn in net.batch_norms_mut() {
         for t in [bn.running_mean.value_sync(), bn.running_var.value_sync()] {
@@ -302,6 +307,70 @@ fn check(ranks: &Ranks) -> Result<Vec<String>, SupernetError> {
         Err(SupernetError::RanksDisagree { .. }) => {}
         Err(e) => failures.push(format!("different paths: {e}")),
         Ok(_) => failures.push("ranks stepped on different paths".into()),
+    }
+
+    // Retraining steps of a whole child network.
+    let arch = Architecture::new(vec![vec![0, 2], vec![1], vec![3, 4]])?;
+    let child = || ChildNetwork::from_space(&space, &arch, &device, 11);
+    let (mut ranked, mut reference, mut dropped) = (child()?, child()?, child()?);
+    let mut optims = [sgd(), sgd(), sgd()];
+    let loss = |net: &ChildNetwork, x: Tensor<4>, y: Tensor<1, burn::tensor::Int>| {
+        let logits = net.try_forward(x)?;
+        let classes = logits.dims()[1];
+        let loss = cross_entropy_with_logits(logits.clone(), y.one_hot(classes).float());
+        Ok((loss, logits))
+    };
+    let mut losses = [Vec::new(), Vec::new()];
+    for step in 0..3 {
+        let (images, labels) = batch(&device, 7, 20 + step);
+        let nets = [&mut ranked, &mut reference, &mut dropped];
+        for (k, net) in nets.into_iter().enumerate() {
+            let grads = match k {
+                0 => gradients_ranked(&*net, images.clone(), labels.clone(), &workers, loss)?,
+                1 => gradients_on_devices(&*net, images.clone(), labels.clone(), &two, loss)?,
+                _ => gradients_ranked(
+                    &*net,
+                    images.clone(),
+                    labels.clone(),
+                    &mutated_workers,
+                    loss,
+                )?,
+            };
+            if k < 2 {
+                losses[k].push(grads.loss);
+            }
+            set_statistics(net, grads.statistics);
+            let stepped = optims[k].step(
+                0.05,
+                net.clone(),
+                grads.grads.expect("finite losses have gradients"),
+            );
+            *net = stepped;
+        }
+    }
+    let expected = values(&reference);
+    let d = max_abs_diff(&values(&ranked), &expected);
+    let s = max_abs_diff(&statistics(&mut ranked), &statistics(&mut reference));
+    let l = max_abs_diff(&losses[0], &losses[1]);
+    println!(
+        "rank {}: retraining steps, 2 ranks x cpu against 1 rank x cpu,cpu: weights {d:.2e}, \
+         running statistics {s:.2e}, losses {l:.2e}",
+        ranks.rank()
+    );
+    if d > 1e-5 || s > 1e-5 || l > 1e-5 {
+        failures.push(format!(
+            "the ranked retraining steps differ: weights {d}, statistics {s}, losses {l}"
+        ));
+    }
+    let d = max_abs_diff(&values(&dropped), &expected);
+    println!(
+        "rank {}: retraining mutation `rank 1's gradients dropped`: {d:.2e}",
+        ranks.rank()
+    );
+    if d <= 1e-4 {
+        failures.push(format!(
+            "the retraining mutation `rank 1's gradients dropped` went unnoticed ({d})"
+        ));
     }
     Ok(failures)
 }

@@ -175,57 +175,7 @@ where
     M: BatchNorms + Send,
     F: Fn(&M, Tensor<4>, Tensor<1, Int>) -> Result<(Tensor<1>, Tensor<2>)> + Sync,
 {
-    let batch = images.dims()[0];
-    let main = &devices[0];
-    let jobs: Vec<_> = shards(images, labels, devices)
-        .into_iter()
-        .map(|(device, x, y, size)| (replica(network, device), x, y, size, device))
-        .collect();
-    let loss = &loss;
-    type Shard = (f32, usize, Option<GradientsParams>, Vec<[Tensor<1>; 2]>);
-    let results: Vec<Shard> = in_threads(
-        "step",
-        jobs.into_iter()
-            .map(|(mut net, x, y, size, device)| {
-                (device, move || -> Result<Shard> {
-                    let (value, logits) = loss(&net, x, y.clone())?;
-                    let shard_loss = value.clone().into_scalar::<f32>();
-                    let statistics = read_statistics(net.batch_norms_mut(), main);
-                    if !shard_loss.is_finite() {
-                        return Ok((shard_loss, 0, None, statistics));
-                    }
-                    let weight = size as f64 / batch as f64;
-                    let grads = value.mul_scalar(weight).backward();
-                    let grads = GradientsParams::from_grads(grads, &net).to_device(main, &net);
-                    let correct = top_k_correct(logits.detach(), y, 1);
-                    Ok((shard_loss * size as f32, correct, Some(grads), statistics))
-                })
-            })
-            .collect(),
-    )?;
-    let statistics = average_statistics(results.iter().map(|r| &r.3));
-    if let Some(bad) = results.iter().find(|r| !r.0.is_finite()) {
-        return Ok(ParallelGradients {
-            grads: None,
-            loss: bad.0,
-            correct: 0,
-            statistics,
-        });
-    }
-    let mut sum = GradientsAccumulator::<M>::new();
-    let mut total_loss = 0.0f64;
-    let mut correct = 0;
-    for (weighted_loss, right, grads, _) in results {
-        total_loss += f64::from(weighted_loss);
-        correct += right;
-        sum.accumulate(network, grads.expect("finite losses have gradients"));
-    }
-    Ok(ParallelGradients {
-        grads: Some(sum.grads()),
-        loss: (total_loss / batch as f64) as f32,
-        correct,
-        statistics,
-    })
+    crate::ranks::gradients_ranked(network, images, labels, &Workers::local(devices), loss)
 }
 
 /// The element-wise average of the replicas' statistics.

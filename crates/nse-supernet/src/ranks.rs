@@ -29,14 +29,15 @@ use rand::Rng;
 use crate::error::{Result, SupernetError};
 use crate::indicators::{CostTable, Indicators};
 use crate::parallel::{
-    AccumulateGrads, IndicatorShard, PathModules, ReplicaResult, SlotGrads, average_statistics,
-    in_threads, path_replica, read_statistics, run_replica, shard_sizes, shards, write_statistics,
+    AccumulateGrads, BatchNorms, IndicatorShard, ParallelGradients, PathModules, ReplicaResult,
+    SlotGrads, average_statistics, in_threads, path_replica, read_statistics, replica, run_replica,
+    shard_sizes, shards, write_statistics,
 };
 use crate::recalibration::used_batch_norms;
 use crate::supernet::Supernet;
 use crate::training::{
     PathModuleFn, ResourcePenalty, WeightStepStats, coast_ops, for_each_path_module,
-    indicator_loss, indicator_step, step_path, weight_step_coasting,
+    indicator_loss, indicator_step, step_path, top_k_correct, weight_step_coasting,
 };
 
 /// One process alone: the ranks of [`Workers::local`].
@@ -276,6 +277,91 @@ pub fn all_reduce_gradients<M: Module>(
     };
     module.visit(&mut read);
     read.out
+}
+
+/// [`gradients_on_devices`](crate::parallel::gradients_on_devices) over the ranks of
+/// `workers` (the retraining of a whole network; see the [module docs](self)): `images` and
+/// `labels` are the global batch, the same on every rank; each rank runs its part over its
+/// devices, each shard's loss weighted by its share of the global batch, and the gradients
+/// of every parameter are summed over all replicas of all ranks (one all-reduce in
+/// visiting order). Every rank comes back with the same gradients, the global batch's mean
+/// loss and top-1 count, and the running statistics averaged over every replica; no
+/// gradients on any rank when some rank's loss was not finite. With one rank it is
+/// `gradients_on_devices` on `workers.devices`.
+///
+/// # Errors
+/// [`SupernetError::BatchSmallerThanRanks`], and the errors of a replica's forward pass.
+pub fn gradients_ranked<M, F>(
+    network: &M,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    workers: &Workers<'_>,
+    loss: F,
+) -> Result<ParallelGradients>
+where
+    M: BatchNorms + Send,
+    F: Fn(&M, Tensor<4>, Tensor<1, Int>) -> Result<(Tensor<1>, Tensor<2>)> + Sync,
+{
+    let ranks = workers.ranks;
+    let batch = images.dims()[0];
+    let (images, labels) = rank_part(images, labels, ranks)?;
+    let main = &workers.devices[0];
+    let jobs: Vec<_> = shards(images, labels, workers.devices)
+        .into_iter()
+        .map(|(device, x, y, size)| (replica(network, device), x, y, size, device))
+        .collect();
+    let loss = &loss;
+    type Shard = (f32, usize, Option<GradientsParams>, Vec<[Tensor<1>; 2]>);
+    let results: Vec<Shard> = in_threads(
+        "step",
+        jobs.into_iter()
+            .map(|(mut net, x, y, size, device)| {
+                (device, move || -> Result<Shard> {
+                    let (value, logits) = loss(&net, x, y.clone())?;
+                    let shard_loss = value.clone().into_scalar::<f32>();
+                    let statistics = read_statistics(net.batch_norms_mut(), main);
+                    if !shard_loss.is_finite() {
+                        return Ok((shard_loss, 0, None, statistics));
+                    }
+                    let weight = size as f64 / batch as f64;
+                    let grads = value.mul_scalar(weight).backward();
+                    let grads = GradientsParams::from_grads(grads, &net).to_device(main, &net);
+                    let correct = top_k_correct(logits.detach(), y, 1);
+                    Ok((shard_loss * size as f32, correct, Some(grads), statistics))
+                })
+            })
+            .collect(),
+    )?;
+    let replicas = results.len();
+    let local = average_statistics(results.iter().map(|r| &r.3));
+    // The global loss sum, correct count and non-finite flag, in one all-reduce.
+    let bad = results.iter().find(|r| !r.0.is_finite()).map(|r| r.0);
+    let mut totals = [
+        results.iter().map(|r| f64::from(r.0)).sum::<f64>(),
+        results.iter().map(|r| r.1 as f64).sum(),
+        f64::from(u8::from(bad.is_some())),
+    ];
+    ranks.all_reduce_sum_f64(&mut totals);
+    let statistics = average_over_ranks(local, replicas, ranks);
+    if totals[2] > 0.0 {
+        // Some rank's loss was not finite: no rank steps.
+        return Ok(ParallelGradients {
+            grads: None,
+            loss: bad.unwrap_or(f32::NAN),
+            correct: 0,
+            statistics,
+        });
+    }
+    let mut sum = GradientsAccumulator::<M>::new();
+    for (_, _, grads, _) in results {
+        sum.accumulate(network, grads.expect("finite losses have gradients"));
+    }
+    Ok(ParallelGradients {
+        grads: Some(all_reduce_gradients(network, sum.grads(), ranks)),
+        loss: (totals[0] / batch as f64) as f32,
+        correct: totals[1] as usize,
+        statistics,
+    })
 }
 
 /// [`weight_step_parallel`](crate::parallel::weight_step_parallel) over the ranks of `workers` (see the [module docs](self)):
