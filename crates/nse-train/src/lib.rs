@@ -17,6 +17,7 @@ pub mod observers;
 pub mod optim;
 pub mod plot;
 pub mod progress;
+pub mod ranks;
 pub mod retrain;
 pub mod run_dir;
 pub mod schedule;

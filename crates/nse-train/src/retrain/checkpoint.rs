@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
+use nse_cluster::SharedFile;
 use nse_space::{Architecture, SearchSpace};
 use nse_supernet::ChildNetwork;
 use serde::{Deserialize, Serialize};
@@ -151,6 +152,19 @@ pub(crate) fn save(
         }
     }
     Ok(dest)
+}
+
+/// The files of every complete checkpoint under `out_dir`, named relative to it: what the
+/// other ranks of a resumed retraining receive from rank 0 ([`crate::ranks`]). Damaged ones
+/// are included, so that every rank finds the same damage and falls back alike.
+pub(crate) fn shared_files(out_dir: &Path) -> crate::ranks::Result<Vec<SharedFile>> {
+    let dirs = complete_checkpoints(&checkpoint_root(out_dir))
+        .map_err(|e| crate::ranks::RanksError::Failed(e.to_string()))?;
+    let mut paths = Vec::new();
+    for (_, dir) in dirs {
+        paths.extend(crate::ranks::files_in(&dir)?);
+    }
+    crate::ranks::read_files(out_dir, paths)
 }
 
 /// Loads the newest intact checkpoint under `out_dir`, if any: the model on `train_device`

@@ -67,6 +67,10 @@ pub enum RetrainError {
         /// What is wrong.
         message: String,
     },
+    /// The ranks of a job (`nse_cluster`) disagree, another rank failed, or files could not
+    /// be passed between them.
+    #[error(transparent)]
+    Ranks(#[from] crate::ranks::RanksError),
     /// A file operation failed.
     #[error("{action} {path}: {source}")]
     Io {

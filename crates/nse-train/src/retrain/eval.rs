@@ -1,15 +1,17 @@
 //! Test-set evaluation of a standalone network: top-1, top-5 and cross-entropy.
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::Device;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::tensor::{Device, Int, Tensor};
+use nse_cluster::Collective;
 use nse_supernet::ChildNetwork;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Result, RetrainError};
-use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline, Transform};
+use crate::data::{Dataset, Loader, LoaderConfig, Normalize, Pipeline, Position, Transform};
 use crate::metrics::top_k_correct;
 use crate::progress::Reporter;
+use crate::ranks::agree_on;
 
 /// Accuracy (in percent, as everywhere in NSE reports) and loss of a network on a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,6 +105,59 @@ pub fn evaluate_loader<D: Dataset + 'static, T: Transform + 'static>(
     label: &str,
     reporter: &mut dyn Reporter,
 ) -> Result<EvalReport> {
+    check_classes(model, loader)?;
+    let mut tally = Tally::new(model, loader);
+    reporter.begin(label, loader.num_batches() as u64);
+    for batch in loader.epoch(0) {
+        let batch = batch?;
+        tally.add(batch.images.inner(), batch.labels.inner())?;
+        reporter.advance(1, "");
+    }
+    reporter.finish();
+    tally.report()
+}
+
+/// [`evaluate_loader`] over the ranks of a job: rank `r` of `n` evaluates batches `r`,
+/// `r + n`, … and the sums are all-reduced, so every rank gets the whole test set's report
+/// (top-1 and top-5 exactly as on one rank; the loss summed in another order). Collective:
+/// an error on one rank fails every rank.
+pub(crate) fn evaluate_on_ranks<D: Dataset + 'static, T: Transform + 'static>(
+    model: &ChildNetwork,
+    loader: &Loader<D, T>,
+    label: &str,
+    reporter: &mut dyn Reporter,
+    ranks: &dyn Collective,
+) -> Result<EvalReport> {
+    if ranks.size() == 1 {
+        return evaluate_loader(model, loader, label, reporter);
+    }
+    let mut tally = Tally::new(model, loader);
+    let mine: Vec<usize> = (ranks.rank()..loader.num_batches())
+        .step_by(ranks.size())
+        .collect();
+    let evaluated = check_classes(model, loader).and_then(|()| {
+        reporter.begin(label, mine.len() as u64);
+        for &b in &mine {
+            let batch = loader
+                .host_batch(Position { epoch: 0, batch: b })?
+                .into_batch(loader.device());
+            tally.add(batch.images, batch.labels)?;
+            reporter.advance(1, "");
+        }
+        reporter.finish();
+        Ok(())
+    });
+    agree_on(ranks, evaluated, "evaluating the test set")?;
+    let mut sums = [tally.top1, tally.top5, tally.loss, tally.images];
+    ranks.all_reduce_sum_f64(&mut sums);
+    [tally.top1, tally.top5, tally.loss, tally.images] = sums;
+    tally.report()
+}
+
+fn check_classes<D: Dataset + 'static, T: Transform + 'static>(
+    model: &ChildNetwork,
+    loader: &Loader<D, T>,
+) -> Result<()> {
     if loader.dataset().num_classes() != model.tail.classifier.weight.dims()[1] {
         return Err(RetrainError::Mismatch(format!(
             "the dataset has {} classes, the network {}",
@@ -110,33 +165,58 @@ pub fn evaluate_loader<D: Dataset + 'static, T: Transform + 'static>(
             model.tail.classifier.weight.dims()[1]
         )));
     }
-    let model = model.valid();
-    let ce = CrossEntropyLossConfig::new().init(&loader.device().clone().inner());
-    let classes = loader.dataset().num_classes();
-    let (mut top1, mut top5, mut loss, mut images) = (0usize, 0usize, 0.0f64, 0usize);
-    reporter.begin(label, loader.num_batches() as u64);
-    for batch in loader.epoch(0) {
-        let batch = batch?;
-        let n = batch.labels.dims()[0];
-        let logits = model.try_forward(batch.images.inner())?;
-        let labels = batch.labels.inner();
-        top1 += top_k_correct(logits.clone(), labels.clone(), 1);
-        top5 += top_k_correct(logits.clone(), labels.clone(), 5.min(classes));
-        loss += f64::from(ce.forward(logits, labels).into_scalar::<f32>()) * n as f64;
-        images += n;
-        reporter.advance(1, "");
+    Ok(())
+}
+
+/// Correct predictions, summed loss and images so far (as `f64`, to be all-reduced).
+struct Tally {
+    model: ChildNetwork,
+    ce: CrossEntropyLoss,
+    classes: usize,
+    top1: f64,
+    top5: f64,
+    loss: f64,
+    images: f64,
+}
+
+impl Tally {
+    fn new<D: Dataset + 'static, T: Transform + 'static>(
+        model: &ChildNetwork,
+        loader: &Loader<D, T>,
+    ) -> Self {
+        Tally {
+            model: model.valid(),
+            ce: CrossEntropyLossConfig::new().init(&loader.device().clone().inner()),
+            classes: loader.dataset().num_classes(),
+            top1: 0.0,
+            top5: 0.0,
+            loss: 0.0,
+            images: 0.0,
+        }
     }
-    reporter.finish();
-    if images == 0 {
-        return Err(RetrainError::Mismatch(
-            "the evaluation dataset is empty".into(),
-        ));
+
+    fn add(&mut self, images: Tensor<4>, labels: Tensor<1, Int>) -> Result<()> {
+        let n = labels.dims()[0];
+        let logits = self.model.try_forward(images)?;
+        self.top1 += top_k_correct(logits.clone(), labels.clone(), 1) as f64;
+        self.top5 += top_k_correct(logits.clone(), labels.clone(), 5.min(self.classes)) as f64;
+        self.loss += f64::from(self.ce.forward(logits, labels).into_scalar::<f32>()) * n as f64;
+        self.images += n as f64;
+        Ok(())
     }
-    let n = images as f64;
-    Ok(EvalReport {
-        top1: 100.0 * top1 as f64 / n,
-        top5: 100.0 * top5 as f64 / n,
-        loss: loss / n,
-        images,
-    })
+
+    fn report(&self) -> Result<EvalReport> {
+        if self.images == 0.0 {
+            return Err(RetrainError::Mismatch(
+                "the evaluation dataset is empty".into(),
+            ));
+        }
+        let n = self.images;
+        Ok(EvalReport {
+            top1: 100.0 * self.top1 / n,
+            top5: 100.0 * self.top5 / n,
+            loss: self.loss / n,
+            images: n as usize,
+        })
+    }
 }

@@ -21,6 +21,20 @@
 //! config (and [`RetrainOptions::resume`]) continues after the last completed epoch; on the
 //! CPU the result equals an uninterrupted run's.
 //!
+//! # Ranks
+//!
+//! With [`RetrainOptions::ranks`] from an MPI launcher (`nse_cluster::Ranks::from_launcher`,
+//! feature `mpi`), every rank of the job calls [`retrain`] with the same network, data and
+//! recipe (checked at the start). Each global batch is split by rank, then over the rank's
+//! [`RetrainOptions::devices`]; one all-reduce of the gradients gives every rank the same
+//! step ([`nse_supernet::ranks::gradients_ranked`]), so `R` ranks with `D` devices each
+//! train as one process with `R × D` devices. The test set is split by batch over the
+//! ranks. Rank 0 writes `out_dir`; the others work in private temporary folders, and on a
+//! resume rank 0 sends them its checkpoints, so nodes need no shared file system and a run
+//! resumes on any number of ranks. A stop raised on any rank stops every rank at the same
+//! batch. An error on one rank leaves the others waiting in their next collective: end the
+//! job with [`Collective::abort`](nse_cluster::Collective::abort), as the `nse` binary does.
+//!
 //! ```no_run
 //! use burn::tensor::Device;
 //! use nse_space::{Architecture, SpaceSpec};
@@ -66,11 +80,13 @@ use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use nse_modules::learnable_params;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
-use nse_supernet::parallel::{gradients_on_devices, set_statistics};
+use nse_supernet::parallel::set_statistics;
+use nse_supernet::ranks::{Workers, gradients_ranked};
 use nse_supernet::{ChildNetwork, export_safetensors};
 
 pub use config::RetrainConfig;
 pub use error::{Result, RetrainError};
+use eval::evaluate_on_ranks;
 pub use eval::{EvalReport, EvalSettings, evaluate, evaluate_loader};
 pub use events::{RetrainEvent, RetrainObserver, RetrainObservers, display};
 pub use report::{EpochRecord, RetrainReport, Weights};
@@ -80,6 +96,7 @@ use crate::ema::Ema;
 use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
 use crate::progress::Reporter;
+use crate::ranks::{RankFolder, SAME_INPUTS, ShareFiles, SharedRanks, agree_fingerprint, agree_on};
 use checkpoint::{CheckpointState, checkpoint_root, write_atomic};
 
 /// The burnpack weights in the output folder.
@@ -141,8 +158,8 @@ impl<Tr: Dataset, Te: Dataset> RetrainData<Tr, Te> {
     }
 }
 
-/// How [`retrain`] treats an existing checkpoint and when it stops.
-#[derive(Debug, Clone)]
+/// How [`retrain`] treats an existing checkpoint and when it stops, and who computes it.
+#[derive(Clone)]
 pub struct RetrainOptions {
     /// Continue from the output folder's checkpoint if there is one (it must come from the
     /// same network, data and config); `false` deletes it and starts over. Default `true`.
@@ -168,6 +185,26 @@ pub struct RetrainOptions {
     /// Receive every [`RetrainEvent`] as it happens ([`observe`](Self::observe)). Default:
     /// none (the [`Reporter`] given to [`retrain`] still shows the progress).
     pub observers: RetrainObservers,
+    /// The ranks of the job this process belongs to (see [ranks](self#ranks)). Default:
+    /// one process alone ([`solo`](crate::ranks::solo)).
+    pub ranks: SharedRanks,
+}
+
+impl std::fmt::Debug for RetrainOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetrainOptions")
+            .field("resume", &self.resume)
+            .field("stop_after_epoch", &self.stop_after_epoch)
+            .field("stop", &self.stop)
+            .field("inject_non_finite_batches", &self.inject_non_finite_batches)
+            .field("devices", &self.devices)
+            .field("observers", &self.observers)
+            .field(
+                "ranks",
+                &format_args!("rank {} of {}", self.ranks.rank(), self.ranks.size()),
+            )
+            .finish()
+    }
 }
 
 impl RetrainOptions {
@@ -188,6 +225,7 @@ impl Default for RetrainOptions {
             inject_non_finite_batches: Vec::new(),
             devices: Vec::new(),
             observers: RetrainObservers::default(),
+            ranks: crate::ranks::solo(),
         }
     }
 }
@@ -211,6 +249,23 @@ fn init_network(
 fn to_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(value).map_err(|source| RetrainError::Json {
         path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// What every rank of a retraining must hold alike: the network, the recipe's
+/// result-relevant fields, the preprocessing and the dataset sizes.
+fn fingerprint(fresh: &RetrainReport) -> Result<Vec<u8>> {
+    let what = (
+        &fresh.network,
+        fresh.config.result_relevant(),
+        &fresh.train_transform,
+        &fresh.test_transform,
+        &fresh.normalize,
+        (fresh.train_images, fresh.test_images, fresh.steps_per_epoch),
+    );
+    serde_json::to_vec(&what).map_err(|source| RetrainError::Json {
+        path: "(the retraining's fingerprint)".into(),
         source,
     })
 }
@@ -269,7 +324,7 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
     }
     let train_device = device.clone().autodiff();
     let eval_device = device.clone().inner();
-    let devices: Vec<Device> = options
+    let mut devices: Vec<Device> = options
         .devices
         .iter()
         .map(|d| d.clone().autodiff())
@@ -309,6 +364,9 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         eval_settings.loader_config(),
         eval_device.clone(),
     )?;
+    if devices.is_empty() {
+        devices.push(train_device.clone());
+    }
     let steps = train_loader.num_batches();
     if steps == 0 {
         return Err(RetrainError::config(
@@ -343,28 +401,51 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
     let mut optimizer = config.optimizer();
     let mut ema = config.ema_decay.map(|d| Ema::new(&model, d));
 
-    std::fs::create_dir_all(out_dir).map_err(|e| RetrainError::io("cannot create", out_dir, e))?;
-    let root = checkpoint_root(out_dir);
-    if !options.resume && root.exists() {
-        std::fs::remove_dir_all(&root).map_err(|e| RetrainError::io("cannot remove", &root, e))?;
+    // Every rank checks that the others retrain the same network on the same data, then
+    // works in its folder (rank 0 in `out_dir`), which it prepares and resumes from.
+    let ranks = &*options.ranks;
+    if ranks.size() > 1 {
+        agree_fingerprint(
+            ranks,
+            &fingerprint(&report)?,
+            "the retraining's network, recipe and data",
+            SAME_INPUTS,
+        )?;
     }
-    let mut wall_before = 0.0;
-    if let Some(ckpt) = checkpoint::load_latest(
-        out_dir,
-        &space,
-        &arch,
-        &train_device,
-        &eval_device,
-        config.optimizer(),
-    )? {
-        if let Some(what) = incompatibility(&ckpt.state.report, &report) {
+    let share: &ShareFiles = &checkpoint::shared_files;
+    let folder = RankFolder::open(ranks, out_dir, options.resume.then_some(share))?;
+    let out_dir = folder.path();
+    let root = checkpoint_root(out_dir);
+    let loaded = (|| {
+        std::fs::create_dir_all(out_dir)
+            .map_err(|e| RetrainError::io("cannot create", out_dir, e))?;
+        if !options.resume && root.exists() {
+            std::fs::remove_dir_all(&root)
+                .map_err(|e| RetrainError::io("cannot remove", &root, e))?;
+        }
+        let loaded = checkpoint::load_latest(
+            out_dir,
+            &space,
+            &arch,
+            &train_device,
+            &eval_device,
+            config.optimizer(),
+        )?;
+        if let Some(what) = loaded
+            .as_ref()
+            .and_then(|ckpt| incompatibility(&ckpt.state.report, &report))
+        {
             return Err(RetrainError::checkpoint(
-                root,
+                &root,
                 format!(
                     "its {what} differs from this run's: use another output folder, or do not resume"
                 ),
             ));
         }
+        Ok(loaded)
+    })();
+    let mut wall_before = 0.0;
+    if let Some(ckpt) = agree_on(ranks, loaded, "opening the output folder")? {
         for (aside, why) in &ckpt.damaged {
             let event = RetrainEvent::DamagedCheckpoint {
                 set_aside: aside.clone(),
@@ -386,6 +467,17 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         };
         emit(options, reporter, event);
     }
+    // Every rank resumes after the same epoch (a rank that missed rank 0's checkpoints would
+    // otherwise train epochs the others do not, and the job would hang).
+    let done = report.epochs.len() as u64;
+    if ranks.size() > 1 {
+        agree_fingerprint(
+            ranks,
+            &done.to_le_bytes(),
+            "the epoch the retraining resumes after",
+            "a rank did not receive rank 0's checkpoints; start the job again",
+        )?;
+    }
     let network_path = out_dir.join(NETWORK_FILE);
     write_atomic(&network_path, &to_json(network, &network_path)?)?;
     let report_path = out_dir.join(REPORT_FILE);
@@ -406,7 +498,8 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         let (mut loss_sum, mut correct, mut seen, mut lr) = (0.0f64, 0usize, 0usize, 0.0f64);
         let (mut skipped, mut skipped_in_a_row) = (0usize, 0u32);
         for (b, batch) in train_loader.epoch(epoch).enumerate() {
-            if options.stop.is_raised() {
+            if ranks.any(options.stop.is_raised()) {
+                options.stop.raise();
                 emit(
                     options,
                     reporter,
@@ -427,12 +520,12 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             };
             // The step's loss, correct predictions and gradients; `None` gradients when the
             // loss is not finite (then nothing changes).
-            let (loss_value, right, grads) = if devices.len() > 1 {
-                let shards = gradients_on_devices(
+            let (loss_value, right, grads) = if devices.len() > 1 || ranks.size() > 1 {
+                let shards = gradients_ranked(
                     &model,
                     images,
                     batch.labels.clone(),
-                    &devices,
+                    &Workers::new(&devices, ranks),
                     |net, x, y| {
                         let logits = net.try_forward(x)?;
                         let loss = config
@@ -513,7 +606,7 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
             Some(ema) => ema.module().clone(),
             None => model.valid(),
         };
-        let test = evaluate_loader(&evaluated, &test_loader, "test", reporter)?;
+        let test = evaluate_on_ranks(&evaluated, &test_loader, "test", reporter, ranks)?;
         let record = EpochRecord {
             epoch: epoch + 1,
             lr,

@@ -44,12 +44,10 @@ pub enum SearchError {
         /// What is wrong.
         message: String,
     },
-    /// The ranks of a job (`nse_cluster`) disagree, or another rank failed.
-    #[error("across ranks: {0}")]
-    Ranks(String),
-    /// Passing files between ranks failed.
+    /// The ranks of a job (`nse_cluster`) disagree, another rank failed, or files could not
+    /// be passed between them.
     #[error(transparent)]
-    Cluster(#[from] nse_cluster::ClusterError),
+    Ranks(#[from] crate::ranks::RanksError),
     /// The resource window cannot be met by the space.
     #[error("infeasible resource window: {0}")]
     Infeasible(String),

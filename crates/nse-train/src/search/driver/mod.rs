@@ -8,8 +8,8 @@ mod evolve;
 mod ranks;
 mod train;
 
+pub use crate::ranks::SharedRanks;
 pub use evaluate::{Evaluator, Score, Scorer};
-pub use ranks::SharedRanks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,7 +49,8 @@ use crate::search::report::FrontEntry;
 use crate::search::round::RoundIndex;
 use nse_supernet::ranks::{Workers, indicator_step_ranked, weight_step_ranked};
 
-use ranks::{RankFolder, agree_hash, agree_on, gather_scores};
+use crate::ranks::{RankFolder, RanksError, SAME_INPUTS, agree_fingerprint, agree_on};
+use ranks::{gather_scores, shared_files};
 
 /// Seed streams of the search (see [`derive_rng`]).
 const STREAM_WEIGHT_STEP: u64 = 101;
@@ -306,7 +307,7 @@ impl Search {
         device: &Device,
         ranks: SharedRanks,
     ) -> Result<Self> {
-        let folder = RankFolder::open(&*ranks, run_dir, false)?;
+        let folder = RankFolder::open(&*ranks, run_dir, None)?;
         let search = Self::new(config, folder.path(), device);
         agree_on(&*ranks, search, "creating the search")?.join_ranks(ranks, folder)
     }
@@ -321,7 +322,7 @@ impl Search {
         max_steps: Option<u64>,
         ranks: SharedRanks,
     ) -> Result<Self> {
-        let folder = RankFolder::open(&*ranks, run_dir, true)?;
+        let folder = RankFolder::open(&*ranks, run_dir, Some(&shared_files))?;
         let search = Self::resume(folder.path(), device, max_steps);
         agree_on(&*ranks, search, "reopening the search")?.join_ranks(ranks, folder)
     }
@@ -330,7 +331,7 @@ impl Search {
     /// data.
     fn join_ranks(mut self, ranks: SharedRanks, folder: RankFolder) -> Result<Self> {
         let mut fingerprint = serde_json::to_vec(&self.plan.config)
-            .map_err(|e| SearchError::Ranks(format!("the config does not serialise: {e}")))?;
+            .map_err(|e| RanksError::Failed(format!("the config does not serialise: {e}")))?;
         fingerprint.extend(
             format!(
                 "{:?} {} {}",
@@ -340,10 +341,11 @@ impl Search {
             )
             .as_bytes(),
         );
-        agree_hash(
+        agree_fingerprint(
             &*ranks,
-            nse_cluster::fnv1a(&fingerprint),
+            &fingerprint,
             "the search's config, costs and data",
+            SAME_INPUTS,
         )?;
         self.ranks = ranks;
         self._folder = Some(folder);

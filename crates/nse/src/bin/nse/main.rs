@@ -117,16 +117,16 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if ranks.size() > 1 && !matches!(cli.command, Command::Search(_)) {
+    if ranks.size() > 1 && !matches!(cli.command, Command::Search(_) | Command::Retrain(_)) {
         eprintln!(
-            "error: only `nse search` runs across MPI ranks so far: start this command \
-             without mpirun"
+            "error: only `nse search` and `nse retrain` run across MPI ranks so far: start \
+             this command without mpirun"
         );
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
         Command::Search(args) => search(args, Arc::clone(&ranks)),
-        Command::Retrain(args) => retrain_command(args),
+        Command::Retrain(args) => retrain_command(args, Arc::clone(&ranks)),
         Command::Eval(args) => eval_command(args),
         Command::Stats(args) => stats(args),
         Command::Export(args) => export_command(args),

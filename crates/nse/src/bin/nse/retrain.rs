@@ -10,6 +10,7 @@ use nse::data::Normalize;
 use nse::space::NetworkSpec;
 use nse::space::{Architecture, SearchSpace};
 use nse::supernet::ChildNetwork;
+use nse::train::ranks::SharedRanks;
 use nse::train::retrain::{
     DATA_FILE, EvalSettings, MODEL_FILE, NETWORK_FILE, REPORT_FILE, RetrainConfig, RetrainOptions,
     evaluate, retrain,
@@ -65,6 +66,10 @@ pub(crate) struct EvalArgs {
     pub(crate) common: Common,
 }
 
+/// Retrains `network` into `out` on this process's rank of `ranks` (one rank unless started
+/// by an MPI launcher): rank 0 writes `out` and prints; the other ranks work in private
+/// folders, quietly.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_retrain(
     network: &NetworkSpec,
     source: &DataSource,
@@ -73,13 +78,17 @@ pub(crate) fn run_retrain(
     devices: &[nse::burn::tensor::Device],
     quiet: bool,
     tensorboard: bool,
+    ranks: SharedRanks,
 ) -> nse::Result<()> {
     let device = &devices[0];
+    let root = ranks.is_root();
     let (space, _) = network.resolve()?;
     let data = retrain_data(source, &space)?;
-    let data_file = out.join(DATA_FILE);
-    nse_durable::write_json(&data_file, source).map_err(|e| nse::Error::file(&data_file, e))?;
-    let mut reporter = reporter(quiet);
+    if root {
+        let data_file = out.join(DATA_FILE);
+        nse_durable::write_json(&data_file, source).map_err(|e| nse::Error::file(&data_file, e))?;
+    }
+    let mut reporter = reporter(quiet || !root);
     let started = Instant::now();
     let options = RetrainOptions {
         stop: stop_on_signals(),
@@ -88,9 +97,10 @@ pub(crate) fn run_retrain(
         } else {
             Vec::new()
         },
+        ranks,
         ..RetrainOptions::default()
     };
-    let board_error = if tensorboard {
+    let board_error = if tensorboard && root {
         let dir = out.join(nse::train::run_dir::TENSORBOARD_DIR);
         let (mut board, error) =
             RetrainBoard::create(&dir).map_err(|e| nse::Error::file(&dir, e))?;
@@ -108,6 +118,9 @@ pub(crate) fn run_retrain(
         &options,
         reporter.as_mut(),
     )?;
+    if !root {
+        return Ok(());
+    }
     if let Some(e) = board_error.and_then(|e| e.get()) {
         eprintln!("warning: the TensorBoard event file could not be written: {e}");
     }
@@ -128,7 +141,7 @@ pub(crate) fn run_retrain(
     Ok(())
 }
 
-pub(crate) fn retrain_command(args: RetrainArgs) -> nse::Result<()> {
+pub(crate) fn retrain_command(args: RetrainArgs, ranks: SharedRanks) -> nse::Result<()> {
     let devices = args.common.devices()?;
     let (network, run_source) = match (&args.arch, &args.front) {
         (Some(arch), None) => (nse::network::load(arch, 0)?, None),
@@ -157,6 +170,7 @@ pub(crate) fn retrain_command(args: RetrainArgs) -> nse::Result<()> {
         &devices,
         args.common.quiet,
         !args.no_tensorboard,
+        ranks,
     )
 }
 

@@ -1,13 +1,14 @@
 //! `nse search`: run or resume a search, then (`--retrain`) retrain its best entry.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
 
 use nse::train::run_dir::RunDir;
 use nse::train::search::html_report;
-use nse::train::search::{Search, SearchConfig, SharedRanks};
+use nse::train::search::{Search, SearchConfig, SearchOutcome, SharedRanks};
 use nse::train::tensorboard::SearchBoard;
 
 use crate::common::{Common, recipe, reporter, search_config, stop_on_signals};
@@ -110,18 +111,11 @@ pub(crate) fn search(args: SearchArgs, ranks: SharedRanks) -> nse::Result<()> {
     let device = devices[0].clone();
     let started = Instant::now();
     let root = ranks.is_root();
-    if args.retrain && ranks.size() > 1 {
-        return Err(
-            "--retrain does not run across ranks yet: retrain the front with `nse retrain`, \
-             started without mpirun"
-                .into(),
-        );
-    }
     let mut search = if let Some(dir) = &args.resume {
         if !args.overrides.is_empty() || args.seed.is_some() {
             return Err("--resume continues with the run's saved config: drop --set/--seed".into());
         }
-        Search::resume_on_ranks(dir, &device, args.max_steps, ranks)?
+        Search::resume_on_ranks(dir, &device, args.max_steps, Arc::clone(&ranks))?
     } else {
         let mut config = search_config(&args.preset, &args.config, &args.overrides, args.seed)
             .map_err(|e| {
@@ -140,7 +134,7 @@ pub(crate) fn search(args: SearchArgs, ranks: SharedRanks) -> nse::Result<()> {
         } else {
             build_missing_latency_table(&config, &device, args.common.quiet)?;
         }
-        Search::new_on_ranks(config, &args.out, &device, ranks)?
+        Search::new_on_ranks(config, &args.out, &device, Arc::clone(&ranks))?
     };
     search.set_devices(&devices)?;
     let run_dir = args.resume.clone().unwrap_or(args.out.clone());
@@ -156,7 +150,12 @@ pub(crate) fn search(args: SearchArgs, ranks: SharedRanks) -> nse::Result<()> {
     let mut reporter = reporter(args.common.quiet || !root);
     search.stop_when(stop);
     let outcome = search.run(reporter.as_mut())?;
+    let folder = RunDir::new(&run_dir);
     if !root {
+        // The outcome is the same on every rank: follow rank 0 into the retraining.
+        if args.retrain && outcome.finished && !outcome.interrupted {
+            retrain_best(&search, &outcome, &args, &devices, &folder, ranks)?;
+        }
         return Ok(());
     }
     if let Some(e) = board_error.and_then(|e| e.get()) {
@@ -205,7 +204,6 @@ pub(crate) fn search(args: SearchArgs, ranks: SharedRanks) -> nse::Result<()> {
     if let Some(path) = &outcome.front_path {
         println!("front: {}", path.display());
     }
-    let folder = RunDir::new(&run_dir);
     println!(
         "log: {}  plots: {}",
         folder.log_path().display(),
@@ -214,27 +212,43 @@ pub(crate) fn search(args: SearchArgs, ranks: SharedRanks) -> nse::Result<()> {
     let report = html_report::write_report(&run_dir)?;
     println!("report: {}", report.display());
     if args.retrain {
-        let best = outcome
-            .front
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.accuracy.total_cmp(&b.1.accuracy))
-            .map(|(i, _)| i)
-            .ok_or("the search produced an empty front")?;
-        let entry = &outcome.front[best];
-        let network = entry.network(&search.config().space, best);
-        println!("retraining front entry {best} ({})", entry.text);
-        let source = search.config().data.source.clone();
-        run_retrain(
-            &network,
-            &source,
-            recipe(&args.recipe, &[])?,
-            &folder.retrain_dir(),
-            &devices,
-            args.common.quiet,
-            !args.no_tensorboard,
-        )?;
+        retrain_best(&search, &outcome, &args, &devices, &folder, ranks)?;
         println!("total wall time: {:.0} s", started.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// `--retrain`: the most accurate architecture of the front retrained into the run's
+/// `retrain/` folder, on every rank of `ranks` (rank 0 prints and writes).
+fn retrain_best(
+    search: &Search,
+    outcome: &SearchOutcome,
+    args: &SearchArgs,
+    devices: &[nse::burn::tensor::Device],
+    folder: &RunDir,
+    ranks: SharedRanks,
+) -> nse::Result<()> {
+    let best = outcome
+        .front
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.accuracy.total_cmp(&b.1.accuracy))
+        .map(|(i, _)| i)
+        .ok_or("the search produced an empty front")?;
+    let entry = &outcome.front[best];
+    let network = entry.network(&search.config().space, best);
+    if ranks.is_root() {
+        println!("retraining front entry {best} ({})", entry.text);
+    }
+    let source = search.config().data.source.clone();
+    run_retrain(
+        &network,
+        &source,
+        recipe(&args.recipe, &[])?,
+        &folder.retrain_dir(),
+        devices,
+        args.common.quiet,
+        !args.no_tensorboard,
+        ranks,
+    )
 }
