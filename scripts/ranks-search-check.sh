@@ -18,7 +18,9 @@
 # 5. a retraining whose rank 1 is killed after its first epoch's checkpoint ends, and
 #    resumes on two ranks and on one process to those numbers and weights;
 # 6. `nse search --retrain` on two ranks runs to the end of its retraining;
-# 7. a command that does not span ranks is refused under mpirun.
+# 7. an experiment (vs-random) whose retrainings are spread over two ranks writes the report
+#    of one process (all but its wall time equal);
+# 8. a command that does not span ranks is refused under mpirun.
 # Exits non-zero at the first failed check.
 set -euo pipefail
 nse="$(realpath "${1:?usage: ranks-search-check.sh NSE_MPI}")"
@@ -80,6 +82,8 @@ kill_rank_1() { # CHECKPOINT FINAL COMMAND ARGS...
   done
   [ -n "$victim" ] || { echo "FAILED: rank 1 not found"; exit 1; }
   kill -9 "$victim"
+  # The private folders a killed rank cannot remove.
+  rm -rf "${TMPDIR:-/tmp}/nse-rank-1-of-2-$victim-"*
   local started status=0
   started=$(date +%s)
   timeout 120 tail --pid="$launcher" -f /dev/null || { echo "FAILED: the job still runs 120 s after rank 1 was killed"; kill -9 "$launcher"; exit 1; }
@@ -158,10 +162,39 @@ assert r["finished"] and len(r["epochs"]) == 1, r' "$work/with-retrain/retrain/r
 same "$work/two" "$work/with-retrain" "search --retrain on two ranks: the search's front"
 echo "ok: search --retrain on two ranks retrained the best entry"
 
+# An experiment's retrainings spread over two ranks: the report of one process.
+experiment=(experiment vs-random --run "$work/one" --archs 2 --retrain-set epochs=1 --quiet)
+"$nse" "${experiment[@]}" --out "$work/experiment-one" >/dev/null
+timeout 600 "${mpi[@]}" "$nse" "${experiment[@]}" --out "$work/experiment-two" >/dev/null
+if python3 - "$work/experiment-one" "$work/experiment-two" <<'PY'
+import json, os, sys
+def report(d):
+    r = json.load(open(f"{d}/vs-random.json"))
+    r.pop("wall_seconds")
+    return r
+a, b = sys.argv[1:]
+assert report(a) == report(b), "the reports differ"
+runs = sorted(os.listdir(f"{a}/retrain"))
+assert runs == sorted(os.listdir(f"{b}/retrain")) and len(runs) >= 3, runs
+for run in runs:
+    x, y = (json.load(open(f"{d}/retrain/{run}/report.json")) for d in (a, b))
+    for r in (x, y):
+        r.pop("wall_seconds")
+        for e in r["epochs"]:
+            e.pop("seconds")
+    assert x == y, run
+PY
+then
+  echo "ok: an experiment's retrainings spread over two ranks give the report of one process"
+else
+  echo "FAILED: the experiment on two ranks"
+  exit 1
+fi
+
 if timeout 60 "${mpi[@]}" "$nse" stats nsenet >"$work/refused.log" 2>&1; then
   echo "FAILED: nse stats ran under mpirun"
   exit 1
 fi
-grep -q "only \`nse search\` and \`nse retrain\` run across MPI ranks" "$work/refused.log" \
+grep -q "only \`nse search\`, \`nse retrain\` and \`nse experiment\` run across MPI ranks" "$work/refused.log" \
   || { echo "FAILED: no clear refusal:"; cat "$work/refused.log"; exit 1; }
 echo "ok: a command that does not span ranks refuses to start under mpirun"

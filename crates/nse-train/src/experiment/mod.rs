@@ -41,6 +41,14 @@
 //! | `ranking.png`, `ground-truth.png`, `vs-random.png`, `vs-fixed.png` | the scatter plot |
 //! | `wall.json` | the wall-clock seconds of every session so far: the report's `wall_seconds` counts the sessions before a resume too |
 //!
+//! # Ranks
+//!
+//! Under an MPI launcher the retrainings, each independent of the others, are spread over
+//! the ranks ([`Experiment::spread_over`] on rank 0, [`serve_retrainings`] on the others):
+//! one architecture × seed per rank at a time, every result written into rank 0's folder.
+//! The searches and the scoring run on rank 0 alone, so the report is the one of one
+//! process.
+//!
 //! Every stage is resumable: an interrupted experiment run again with the same config
 //! continues the search from its checkpoint, keeps the scored candidates and each finished
 //! retraining, and resumes an unfinished retraining after its last epoch. Everything random
@@ -71,6 +79,7 @@
 pub mod compare;
 mod error;
 mod events;
+mod farm;
 mod ground_truth;
 pub mod known_answer;
 mod ranking;
@@ -87,12 +96,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::interrupt::StopFlag;
 use crate::progress::Reporter;
+use crate::ranks::SharedRanks;
 use crate::retrain::RetrainConfig;
 use crate::run_dir::{RunDir, write_json};
 use crate::search::{FrontFile, Search, SearchConfig};
 
 pub use error::{ExperimentError, Result};
 pub use events::{ExperimentEvent, ExperimentObserver, ExperimentObservers, display};
+pub use farm::serve_retrainings;
 pub use ground_truth::{
     Baselines, GROUND_TRUTH_FILE, GroundTruthArchitecture, GroundTruthReport, PilotDecision,
     PilotReport, PilotRule, spread_over_window,
@@ -422,6 +433,17 @@ pub struct Experiment {
     pub(crate) stop: StopFlag,
     observers: ExperimentObservers,
     wall: wall::WallClock,
+    /// The ranks the retrainings are spread over ([`spread_over`](Self::spread_over)).
+    ranks: SharedRanks,
+}
+
+impl Drop for Experiment {
+    /// Releases the other ranks from [`serve_retrainings`].
+    fn drop(&mut self) {
+        if self.ranks.size() > 1 {
+            farm::send_order(&*self.ranks, &farm::Order::Done);
+        }
+    }
 }
 
 impl Experiment {
@@ -452,7 +474,28 @@ impl Experiment {
             device: device.clone(),
             stop: StopFlag::new(),
             observers: ExperimentObservers::default(),
+            ranks: crate::ranks::solo(),
         })
+    }
+
+    /// Spreads the experiment's retrainings over `ranks`, of which this process must be
+    /// rank 0: rank 0 runs the experiment (its searches, its scoring, its report), and each
+    /// other rank, waiting in [`serve_retrainings`], retrains one architecture × seed at a
+    /// time and sends its result back. The report is the one of one process. Dropping the
+    /// experiment releases the other ranks.
+    ///
+    /// # Errors
+    /// [`ExperimentError::Config`] when this process is not rank 0.
+    pub fn spread_over(&mut self, ranks: SharedRanks) -> Result<()> {
+        if !ranks.is_root() {
+            return Err(ExperimentError::Config(format!(
+                "rank {} must serve the retrainings (`serve_retrainings`); only rank 0 runs \
+                 the experiment",
+                ranks.rank()
+            )));
+        }
+        self.ranks = ranks;
+        Ok(())
     }
 
     /// Stops the experiment at its next safe point once `flag` is raised: its searches at

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use nse_space::{Architecture, SearchSpace};
 
 use super::error::{ExperimentError, Result};
-use super::{Experiment, ExperimentEvent, read_json};
+use super::{Experiment, ExperimentEvent, farm, read_json};
 use crate::plot::{PlotLabels, PlotPoint, plot_scatter};
 use crate::progress::Reporter;
-use crate::retrain::{REPORT_FILE, RetrainOptions, RetrainReport, retrain};
+use crate::retrain::{REPORT_FILE, RetrainConfig, RetrainOptions, RetrainReport, retrain};
 use crate::search::SearchConfig;
 use crate::search::data::retrain_data;
 
@@ -59,70 +59,120 @@ impl Experiment {
         let seeds = self.config.seeds;
         let total = jobs.len() * seeds;
         let mut data = None;
-        // Seed by seed, so that an interrupted experiment has every architecture's first
-        // seed before any second one.
-        let mut top1 = vec![Vec::with_capacity(seeds); jobs.len()];
         let networks = jobs
             .iter()
             .map(|job| space.child(&job.architecture))
             .collect::<nse_space::Result<Vec<_>>>()?;
-        for s in 0..seeds {
+        let recipe_of = |s: usize| {
             let mut recipe = self.config.recipe.clone();
             recipe.seed = self.config.recipe.seed + s as u64;
-            for (j, (job, network)) in jobs.iter().zip(&networks).enumerate() {
-                let dir = self
-                    .out
-                    .join(super::RETRAIN_DIR)
-                    .join(format!("{}-s{}", job.label, recipe.seed));
-                let report_path = dir.join(REPORT_FILE);
-                let finished = report_path
-                    .exists()
-                    .then(|| read_json::<RetrainReport>(&report_path))
-                    .transpose()?
-                    .filter(|r| r.finished && &r.network == network && r.config == recipe);
-                let report = match finished {
-                    Some(report) => report,
-                    None => {
-                        self.check_stop(&format!(
-                            "before retraining {} seed {} (every finished retraining is kept)",
-                            job.label, recipe.seed
-                        ))?;
-                        let event = ExperimentEvent::Retraining {
-                            experiment: self.config.kind.name(),
-                            index: s * jobs.len() + j + 1,
-                            total,
-                            label: job.label.clone(),
-                            seed: recipe.seed,
-                            cost: costs.architecture_cost(job.architecture.cells()),
-                            unit: costs.unit.clone(),
-                        };
-                        self.emit(reporter, event);
-                        if data.is_none() {
-                            data = Some(retrain_data(source, &space)?);
-                        }
-                        let data = data.clone().expect("opened above");
-                        let report = retrain(
-                            network,
-                            data,
-                            &recipe,
-                            &self.device,
-                            &dir,
-                            &RetrainOptions {
-                                stop: self.stop.clone(),
-                                ..RetrainOptions::default()
-                            },
-                            reporter,
-                        )?;
-                        self.wall.record()?;
-                        report
-                    }
-                };
-                let last = report.last_test().ok_or_else(|| {
-                    ExperimentError::Config(format!("{} ran no epoch", dir.display()))
-                })?;
-                top1[j].push(last.top1);
+            recipe
+        };
+        let dir_of = |j: usize, recipe: &RetrainConfig| {
+            self.out
+                .join(super::RETRAIN_DIR)
+                .join(format!("{}-s{}", jobs[j].label, recipe.seed))
+        };
+        let finished = |j: usize, recipe: &RetrainConfig| -> Result<Option<RetrainReport>> {
+            let report_path = dir_of(j, recipe).join(REPORT_FILE);
+            Ok(report_path
+                .exists()
+                .then(|| read_json::<RetrainReport>(&report_path))
+                .transpose()?
+                .filter(|r| r.finished && r.network == networks[j] && &r.config == recipe))
+        };
+        // Seed by seed, so that an interrupted experiment has every architecture's first
+        // seed before any second one; finished runs are read back, not retrained.
+        let mut top1 = vec![vec![None; seeds]; jobs.len()];
+        let mut pending = Vec::new();
+        for (s, j) in (0..seeds).flat_map(|s| (0..jobs.len()).map(move |j| (s, j))) {
+            let recipe = recipe_of(s);
+            match finished(j, &recipe)? {
+                Some(report) => top1[j][s] = Some(last_top1(&report, &dir_of(j, &recipe))?),
+                None => pending.push((s, j)),
             }
         }
+        // One retraining per rank at a time (rank 0's own first; see `farm`).
+        for group in pending.chunks(self.ranks.size()) {
+            let (s, j) = group[0];
+            let recipe = recipe_of(s);
+            self.check_stop(&format!(
+                "before retraining {} seed {} (every finished retraining is kept)",
+                jobs[j].label, recipe.seed
+            ))?;
+            for &(s, j) in group {
+                let event = ExperimentEvent::Retraining {
+                    experiment: self.config.kind.name(),
+                    index: s * jobs.len() + j + 1,
+                    total,
+                    label: jobs[j].label.clone(),
+                    seed: recipe_of(s).seed,
+                    cost: costs.architecture_cost(jobs[j].architecture.cells()),
+                    unit: costs.unit.clone(),
+                };
+                self.emit(reporter, event);
+            }
+            if self.ranks.size() > 1 {
+                let assignments = group[1..]
+                    .iter()
+                    .map(|&(s, j)| farm::Assignment {
+                        network: networks[j].clone(),
+                        source: source.clone(),
+                        recipe: recipe_of(s),
+                    })
+                    .collect();
+                farm::send_order(&*self.ranks, &farm::Order::Retrain(assignments));
+            }
+            let own = (|| -> Result<RetrainReport> {
+                if data.is_none() {
+                    data = Some(retrain_data(source, &space)?);
+                }
+                let data = data.clone().expect("opened above");
+                Ok(retrain(
+                    &networks[j],
+                    data,
+                    &recipe,
+                    &self.device,
+                    &dir_of(j, &recipe),
+                    &RetrainOptions {
+                        stop: self.stop.clone(),
+                        ..RetrainOptions::default()
+                    },
+                    reporter,
+                )?)
+            })();
+            // Every other rank's retraining comes back, also when this rank's failed, so
+            // that the ranks stay in step.
+            let received: Vec<Result<()>> = group
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(from, &(s, j))| farm::receive(&*self.ranks, from, &dir_of(j, &recipe_of(s))))
+                .collect();
+            let own = own?;
+            received.into_iter().collect::<Result<Vec<()>>>()?;
+            self.wall.record()?;
+            top1[j][s] = Some(last_top1(&own, &dir_of(j, &recipe))?);
+            for &(s, j) in &group[1..] {
+                let recipe = recipe_of(s);
+                let report = finished(j, &recipe)?.ok_or_else(|| {
+                    ExperimentError::Config(format!(
+                        "the retraining another rank sent for `{}` is not finished",
+                        dir_of(j, &recipe).display()
+                    ))
+                })?;
+                top1[j][s] = Some(last_top1(&report, &dir_of(j, &recipe))?);
+            }
+        }
+        let top1: Vec<Vec<f64>> = top1
+            .into_iter()
+            .map(|seeds| {
+                seeds
+                    .into_iter()
+                    .map(|t| t.expect("every seed retrained"))
+                    .collect()
+            })
+            .collect();
         let mut out = Vec::with_capacity(jobs.len());
         for (job, retrained) in jobs.into_iter().zip(top1) {
             let cost = space.architecture_cost(&job.architecture)?.total;
@@ -141,6 +191,14 @@ impl Experiment {
         }
         Ok(out)
     }
+}
+
+/// The final test top-1 of a retraining `report` (of `dir`).
+fn last_top1(report: &RetrainReport, dir: &std::path::Path) -> Result<f64> {
+    report
+        .last_test()
+        .map(|t| t.top1)
+        .ok_or_else(|| ExperimentError::Config(format!("{} ran no epoch", dir.display())))
 }
 
 /// The mean retrained accuracy of each architecture of `group`: the samples of a

@@ -9,7 +9,8 @@ use clap::Args;
 use nse::registry;
 
 use nse::space::Architecture;
-use nse::train::experiment::{Experiment, ExperimentConfig};
+use nse::train::experiment::{Experiment, ExperimentConfig, serve_retrainings};
+use nse::train::ranks::SharedRanks;
 use nse::train::run_dir::RunDir;
 
 use crate::common::{Common, recipe, reporter, search_config, stop_on_signals};
@@ -159,13 +160,22 @@ fn refuse_training_options(args: &ExperimentArgs) -> nse::Result<()> {
     }
 }
 
-pub(crate) fn experiment(args: ExperimentArgs) -> nse::Result<()> {
+/// `nse experiment` on this process's rank of `ranks` (one rank unless started by an MPI
+/// launcher): rank 0 runs the experiment and prints, the other ranks retrain what it hands
+/// them ([`serve_retrainings`]).
+pub(crate) fn experiment(args: ExperimentArgs, ranks: SharedRanks) -> nse::Result<()> {
     if !args.strong.is_empty() && args.kind != "known-answer" {
         return Err("--strong is for `nse experiment known-answer`".into());
     }
     if (!args.compare_base.is_empty() || !args.compare_variant.is_empty()) && args.kind != "compare"
     {
         return Err("--base and --variant are for `nse experiment compare`".into());
+    }
+    if ranks.size() > 1 && matches!(args.kind.as_str(), "compare" | "known-answer") {
+        return Err(nse::Error::Usage(format!(
+            "`nse experiment {}` does not run across MPI ranks: start it without mpirun",
+            args.kind
+        )));
     }
     match args.kind.as_str() {
         "compare" => {
@@ -230,8 +240,13 @@ pub(crate) fn experiment(args: ExperimentArgs) -> nse::Result<()> {
         config.archs = n;
     }
     let started = Instant::now();
+    if !ranks.is_root() {
+        let mut quiet = reporter(true);
+        return Ok(serve_retrainings(&*ranks, &device, &stop, quiet.as_mut())?);
+    }
     let mut experiment = Experiment::new(config, &out, &device)?;
     experiment.stop_when(stop);
+    experiment.spread_over(ranks)?;
     let mut reporter = reporter(args.common.quiet);
     let report = experiment.run(reporter.as_mut())?;
     println!("{}", report.summary());

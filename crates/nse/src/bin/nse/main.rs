@@ -117,10 +117,14 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if ranks.size() > 1 && !matches!(cli.command, Command::Search(_) | Command::Retrain(_)) {
+    let spans_ranks = matches!(
+        cli.command,
+        Command::Search(_) | Command::Retrain(_) | Command::Experiment(_)
+    );
+    if ranks.size() > 1 && !spans_ranks {
         eprintln!(
-            "error: only `nse search` and `nse retrain` run across MPI ranks so far: start \
-             this command without mpirun"
+            "error: only `nse search`, `nse retrain` and `nse experiment` run across MPI ranks \
+             so far: start this command without mpirun"
         );
         return ExitCode::FAILURE;
     }
@@ -131,7 +135,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Export(args) => export_command(args),
         Command::Report(args) => report_command(args),
-        Command::Experiment(args) => experiment(*args),
+        Command::Experiment(args) => experiment(*args, Arc::clone(&ranks)),
         Command::Latency(LatencyCommand::Build(args)) => latency_build(args),
         Command::Latency(LatencyCommand::Validate(args)) => latency_validate(args),
         Command::Data(DataCommand::HoldBack(args)) => hold_back(args),
