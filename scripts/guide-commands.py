@@ -168,8 +168,8 @@ class Context:
             if re.search(stand_in, text):
                 sub(stand_in, str(self.tree(name)), f"/data/{name}: a stand-in tree")
         sub(r"--device (cuda|wgpu)(:\d+)?\b", "--device cpu", "GPU device: the CPU")
-        sub(r"--devices (cuda|wgpu)(:\d+)?(,(cuda|wgpu)(:\d+)?)+",
-            lambda m: "--devices " + ",".join(["cpu"] * m.group(0).count(",")) + ",cpu",
+        sub(r"--devices (cuda|wgpu)(:\d+)?(,(cuda|wgpu)(:\d+)?)*(?![\w:,])",
+            lambda m: "--devices " + ",".join(["cpu"] * (m.group(0).count(",") + 1)),
             "GPU devices: CPU replicas")
         words = shlex.split(text)
         head = words[0]
