@@ -17,10 +17,12 @@
 #    1e-9, the final weights equal);
 # 5. a retraining whose rank 1 is killed after its first epoch's checkpoint ends, and
 #    resumes on two ranks and on one process to those numbers and weights;
-# 6. `nse search --retrain` on two ranks runs to the end of its retraining;
-# 7. an experiment (vs-random) whose retrainings are spread over two ranks writes the report
+# 6. Ctrl-C on mpirun (SIGINT) during a retraining's second epoch stops every rank with the
+#    first epoch's checkpoint kept, and the retraining resumes to the same numbers and weights;
+# 7. `nse search --retrain` on two ranks runs to the end of its retraining;
+# 8. an experiment (vs-random) whose retrainings are spread over two ranks writes the report
 #    of one process (all but its wall time equal);
-# 8. a command that does not span ranks is refused under mpirun.
+# 9. a command that does not span ranks is refused under mpirun.
 # Exits non-zero at the first failed check.
 set -euo pipefail
 nse="$(realpath "${1:?usage: ranks-search-check.sh NSE_MPI}")"
@@ -147,6 +149,28 @@ same_retraining "$work/retrain-one" "$work/retrain-kill" \
 "$nse" "${retrain[@]}" --devices cpu,cpu --out "$work/retrain-kill-one" >/dev/null
 same_retraining "$work/retrain-one" "$work/retrain-kill-one" \
   "a retraining killed on rank 1 resumes on one process to the same numbers and weights"
+
+# Ctrl-C on mpirun during the second epoch: Open MPI forwards SIGINT to every rank.
+"${mpi[@]}" "$nse" "${retrain[@]}" --out "$work/retrain-int" >"$work/int.log" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do
+  [ -f "$work/retrain-int/checkpoint/epoch-0001/COMPLETE" ] && break
+  sleep 0.1
+done
+kill -INT "$launcher"
+status=0
+timeout 60 tail --pid="$launcher" -f /dev/null || { echo "FAILED: the job still runs 60 s after Ctrl-C"; kill -9 "$launcher"; exit 1; }
+wait "$launcher" || status=$?
+if [ "$status" -eq 0 ] || [ -f "$work/retrain-int/model.bpk" ] \
+  || ! grep -q "stopped as asked in epoch 2; the checkpoint after epoch 1 is kept" "$work/int.log"; then
+  echo "FAILED: Ctrl-C on mpirun (exit $status):"
+  cat "$work/int.log"
+  exit 1
+fi
+echo "ok: Ctrl-C on mpirun stopped every rank in epoch 2 with epoch 1's checkpoint (exit $status)"
+timeout 300 "${mpi[@]}" "$nse" "${retrain[@]}" --out "$work/retrain-int" >/dev/null
+same_retraining "$work/retrain-one" "$work/retrain-int" \
+  "a retraining stopped by Ctrl-C on mpirun resumes on two ranks to the same numbers and weights"
 
 # `nse search --retrain` across ranks, with a one-epoch recipe.
 python3 -c 'import json, sys

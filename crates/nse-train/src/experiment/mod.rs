@@ -49,6 +49,31 @@
 //! The searches and the scoring run on rank 0 alone, so the report is the one of one
 //! process.
 //!
+//! ```no_run
+//! use std::sync::Arc;
+//! use burn::tensor::Device;
+//! use nse_cluster::{Collective, Ranks};
+//! use nse_train::experiment::{Experiment, ExperimentConfig, serve_retrainings};
+//! use nse_train::interrupt::StopFlag;
+//! use nse_train::progress::{Quiet, Terminal};
+//! use nse_train::ranks::SharedRanks;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ranks: SharedRanks = Arc::new(Ranks::from_launcher()?);
+//! let device = Device::flex();
+//! if ranks.is_root() {
+//!     let config: ExperimentConfig =
+//!         serde_json::from_str(&std::fs::read_to_string("experiment.json")?)?;
+//!     let mut experiment = Experiment::new(config, "runs/vs-random".as_ref(), &device)?;
+//!     experiment.spread_over(Arc::clone(&ranks))?;
+//!     println!("{}", experiment.run(&mut Terminal::new())?.summary());
+//! } else {
+//!     serve_retrainings(&*ranks, &device, &StopFlag::new(), &mut Quiet)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Every stage is resumable: an interrupted experiment run again with the same config
 //! continues the search from its checkpoint, keeps the scored candidates and each finished
 //! retraining, and resumes an unfinished retraining after its last epoch. Everything random
