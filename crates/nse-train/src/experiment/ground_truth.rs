@@ -249,6 +249,16 @@ pub struct Baselines {
     pub branches: f64,
 }
 
+/// A τ in a summary line: three decimals, or why there is none (τ is undefined when either
+/// side has no spread, e.g. architectures that all have the same number of branches).
+fn tau_text(tau: f64) -> String {
+    if tau.is_finite() {
+        format!("{tau:.3}")
+    } else {
+        "undefined (no spread)".into()
+    }
+}
+
 impl Baselines {
     /// The τ of `truth` against the costs, parameters and branches of `architectures`.
     pub(crate) fn of(
@@ -289,8 +299,8 @@ impl GroundTruthReport {
         format!(
             "ground truth of {} architectures x {} seeds ({:.3} to {:.3} {}): retraining sd \
              {:.3}, architecture sd {:.3} (rho {:.2}), noise ceiling tau {:.3}; within {} cost \
-             strata rho {:.2}, ceiling tau {:.3}; seeds agree at tau {:.3}; tau of the mean \
-             with {} {:.3}, params {:.3}, branches {:.3}",
+             strata rho {:.2}, ceiling tau {:.3}; seeds agree at tau {}; tau of the mean \
+             with {} {}, params {}, branches {}",
             self.architectures.len(),
             self.seeds,
             self.window[0],
@@ -303,11 +313,11 @@ impl GroundTruthReport {
             within.strata,
             within.ratio,
             stratified,
-            self.retraining_agreement_kendall_tau.unwrap_or(f64::NAN),
+            tau_text(self.retraining_agreement_kendall_tau.unwrap_or(f64::NAN)),
             self.unit,
-            b.cost,
-            b.params,
-            b.branches
+            tau_text(b.cost),
+            tau_text(b.params),
+            tau_text(b.branches)
         )
     }
 
@@ -593,6 +603,20 @@ mod tests {
             architecture_sd,
             ratio: architecture_sd / retraining_sd,
         }
+    }
+
+    #[test]
+    fn a_baseline_without_spread_is_said_to_be_undefined() {
+        let truth = [70.0, 72.0, 71.0];
+        let b = Baselines::of(
+            &truth,
+            [1.0, 3.0, 2.0].into_iter(),
+            [3.0, 1.0, 2.0].into_iter(),
+            [6.0, 6.0, 6.0].into_iter(),
+        );
+        assert_eq!(tau_text(b.cost), "1.000");
+        assert_eq!(tau_text(b.params), "-1.000");
+        assert_eq!(tau_text(b.branches), "undefined (no spread)");
     }
 
     #[test]
