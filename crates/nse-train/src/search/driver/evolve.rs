@@ -33,14 +33,17 @@ impl Search {
         );
         let plot = self.run_dir.pareto_plot_path(round.number());
         let unit = self.plan.costs.unit.clone();
-        let drawn = plot_pareto(
-            &points,
-            &format!("{round} - held-out top-1 vs cost"),
-            &unit,
-            Some(&self.plan.config.resource.window()),
-            &plot,
-        );
-        if let Err(e) = &drawn {
+        // Only rank 0 draws: the other ranks' folders are private and removed at the end.
+        let drawn = self.ranks.is_root().then(|| {
+            plot_pareto(
+                &points,
+                &format!("{round} - held-out top-1 vs cost"),
+                &unit,
+                Some(&self.plan.config.resource.window()),
+                &plot,
+            )
+        });
+        if let Some(Err(e)) = &drawn {
             log.write(&SearchEvent::Warning {
                 message: format!("could not draw {}: {e}", plot.display()),
             })?;
@@ -59,7 +62,7 @@ impl Search {
             introduced: introduced.clone(),
             kept: progress.evolution.kept().to_vec(),
             evaluated: archs.len(),
-            plot: drawn.is_ok().then_some(plot),
+            plot: matches!(drawn, Some(Ok(()))).then_some(plot),
         })?;
         Ok(front)
     }
