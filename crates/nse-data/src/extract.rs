@@ -181,6 +181,39 @@ mod tests {
     }
 
     #[test]
+    fn extractions_racing_for_one_folder_all_succeed_and_leave_one_copy() {
+        // What two MPI ranks on one host do with the `archive` data source.
+        let tmp = TempDir::new("extract-race");
+        let archive = tmp.path().join("a.tar.gz");
+        let files: Vec<(String, Vec<u8>)> = (0..200)
+            .map(|i| (format!("train/c{}/{i}.txt", i % 4), vec![b'x'; 2000 + i]))
+            .collect();
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
+        make_archive(&archive, &refs);
+        let cache = tmp.path().join("cache/a");
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| extract_tar_gz_cached(&archive, &cache)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for result in results {
+            assert_eq!(result.unwrap(), cache);
+        }
+        for (name, data) in &files {
+            assert_eq!(&std::fs::read(cache.join(name)).unwrap(), data, "{name}");
+        }
+        let left: Vec<_> = std::fs::read_dir(tmp.path().join("cache"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a"], "no temporary folder is left behind");
+    }
+
+    #[test]
     fn changed_archive_replaces_the_extraction() {
         let tmp = TempDir::new("extract-stale");
         let archive = tmp.path().join("a.tar.gz");
