@@ -108,7 +108,15 @@ pub trait Collective {
 /// The FNV-1a hash of `bytes`: equal on ranks that hold the same bytes, for
 /// [`Collective::agree`].
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    fnv1a_extend(FNV1A_START, bytes)
+}
+
+/// The FNV-1a hash of nothing: where [`fnv1a_extend`] starts.
+pub const FNV1A_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The FNV-1a hash `hash` of some bytes continued over `bytes`: hashing a long sequence in
+/// pieces, `fnv1a_extend(fnv1a(a), b) == fnv1a(a ++ b)`.
+pub fn fnv1a_extend(mut hash: u64, bytes: &[u8]) -> u64 {
     for &byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
@@ -309,6 +317,14 @@ mod tests {
                 assert_eq!(next, total);
             }
         }
+    }
+
+    #[test]
+    fn fnv1a_in_pieces_is_fnv1a_of_the_whole() {
+        let whole = fnv1a(b"weights of rank 0");
+        assert_eq!(fnv1a_extend(fnv1a(b"weights "), b"of rank 0"), whole);
+        assert_ne!(fnv1a(b"weights of rank 1"), whole);
+        assert_eq!(fnv1a(b""), FNV1A_START);
     }
 
     #[test]

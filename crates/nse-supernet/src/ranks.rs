@@ -93,6 +93,29 @@ pub fn path_hash<'a>(sets: impl IntoIterator<Item = &'a [usize]>) -> u64 {
     nse_cluster::fnv1a(&bytes)
 }
 
+/// A hash of every float parameter of `module` (FNV-1a over their `f32` bytes in visiting
+/// order): equal on ranks whose weights are equal bit for bit, as the ranks' steps keep
+/// them. Ranks on processors that round differently would drift apart; comparing this hash
+/// now and then ([`Collective::agree`]) tells.
+pub fn parameter_hash<M: Module>(module: &M) -> u64 {
+    struct Hash(u64);
+    impl ModuleVisitor for Hash {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let values = param
+                .val()
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .expect("parameters convert to f32");
+            for value in values {
+                self.0 = nse_cluster::fnv1a_extend(self.0, &value.to_le_bytes());
+            }
+        }
+    }
+    let mut hash = Hash(nse_cluster::FNV1A_START);
+    module.visit(&mut hash);
+    hash.0
+}
+
 /// Errors unless every rank holds the same `hash` of what it drew (`what`).
 fn agree(ranks: &dyn Collective, hash: u64, what: &str) -> Result<()> {
     if ranks.agree(hash) {
@@ -563,6 +586,17 @@ pub fn indicator_step_ranked<R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parameter_hash_sees_a_changed_weight() {
+        let device = Device::flex();
+        let linear = burn::nn::LinearConfig::new(3, 2).init(&device);
+        let same = linear.clone();
+        assert_eq!(parameter_hash(&linear), parameter_hash(&same));
+        let mut changed = linear.clone();
+        changed.weight = changed.weight.map(|w| w.add_scalar(1e-6));
+        assert_ne!(parameter_hash(&linear), parameter_hash(&changed));
+    }
 
     #[test]
     fn the_path_hash_tells_paths_apart() {

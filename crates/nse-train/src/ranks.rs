@@ -223,6 +223,10 @@ pub(crate) fn agree_on<T, E: From<RanksError>>(
 pub(crate) const SAME_INPUTS: &str =
     "every node needs the same data, latency table and nse version at the same paths";
 
+/// Why ranks that took the same steps can hold different weights.
+pub(crate) const DRIFT: &str = "the ranks' steps keep them equal bit for bit unless their \
+     processors round differently: run the job on nodes of one kind";
+
 /// Errors on every rank unless every rank holds the same FNV-1a hash of `fingerprint`
 /// (what `what` names; `hint` says what to do about it). Collective.
 pub(crate) fn agree_fingerprint(

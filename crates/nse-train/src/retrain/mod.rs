@@ -81,7 +81,7 @@ use burn::tensor::Device;
 use nse_modules::learnable_params;
 use nse_space::{Architecture, NetworkSpec, SearchSpace};
 use nse_supernet::parallel::set_statistics;
-use nse_supernet::ranks::{Workers, gradients_ranked};
+use nse_supernet::ranks::{Workers, gradients_ranked, parameter_hash};
 use nse_supernet::{ChildNetwork, export_safetensors};
 
 pub use config::RetrainConfig;
@@ -96,7 +96,9 @@ use crate::ema::Ema;
 use crate::interrupt::StopFlag;
 use crate::metrics::top_k_correct;
 use crate::progress::Reporter;
-use crate::ranks::{RankFolder, SAME_INPUTS, ShareFiles, SharedRanks, agree_fingerprint, agree_on};
+use crate::ranks::{
+    DRIFT, RankFolder, SAME_INPUTS, ShareFiles, SharedRanks, agree_fingerprint, agree_on,
+};
 use checkpoint::{CheckpointState, checkpoint_root, write_atomic};
 
 /// The burnpack weights in the output folder.
@@ -618,6 +620,14 @@ pub fn retrain<Tr: Dataset + 'static, Te: Dataset + 'static>(
         };
         report.epochs.push(record.clone());
         report.wall_seconds = wall_before + session_start.elapsed().as_secs_f64();
+        if ranks.size() > 1 {
+            agree_fingerprint(
+                ranks,
+                &parameter_hash(&model).to_le_bytes(),
+                &format!("the weights after epoch {}", epoch + 1),
+                DRIFT,
+            )?;
+        }
         let state = CheckpointState {
             report: report.clone(),
             ema_updates: ema.as_ref().map(Ema::updates),

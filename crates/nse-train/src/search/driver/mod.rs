@@ -47,9 +47,9 @@ use crate::search::log::{Observers, RunLog};
 use crate::search::plan::SearchPlan;
 use crate::search::report::FrontEntry;
 use crate::search::round::RoundIndex;
-use nse_supernet::ranks::{Workers, indicator_step_ranked, weight_step_ranked};
+use nse_supernet::ranks::{Workers, indicator_step_ranked, parameter_hash, weight_step_ranked};
 
-use crate::ranks::{RankFolder, RanksError, SAME_INPUTS, agree_fingerprint, agree_on};
+use crate::ranks::{DRIFT, RankFolder, RanksError, SAME_INPUTS, agree_fingerprint, agree_on};
 use ranks::{gather_scores, shared_files};
 
 /// Seed streams of the search (see [`derive_rng`]).
@@ -834,6 +834,14 @@ impl Search {
         models: &RoundModels,
         log: &RunLog<'_>,
     ) -> Result<()> {
+        if self.ranks.size() > 1 {
+            agree_fingerprint(
+                &*self.ranks,
+                &parameter_hash(&models.state).to_le_bytes(),
+                "the supernet and indicators at a checkpoint",
+                DRIFT,
+            )?;
+        }
         let mut progress = progress.clone();
         progress.log_len = log.len();
         checkpoint::write(self.run_dir.path(), &progress, |dir| {
