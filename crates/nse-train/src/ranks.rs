@@ -3,7 +3,7 @@
 //! other ranks get what a resumed run reopens, and the checks that the ranks agree.
 //!
 //! Rank 0 reads and writes the output folder. Every other rank works in a private folder of
-//! its own under the temporary directory ([`RankFolder`], removed when dropped), so that
+//! its own under the temporary directory (removed when the run ends), so that
 //! nodes need no shared file system: on a resume, rank 0 broadcasts the files the run
 //! reopens from, and the others write them into their folders before they open them. From
 //! there every rank takes the same steps, so every rank's folder holds the same checkpoints.
