@@ -29,8 +29,9 @@ nse="$(realpath "${1:?usage: ranks-search-check.sh NSE_MPI}")"
 mpi=(mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl tcp,self)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# Two epochs of 8 steps: a checkpoint after step 8 to resume from and to be killed after.
-small=(--preset demo --set max_rounds=1 --set epochs_per_round=2 --set epoch_batches=8
+# Two rounds of two epochs of 8 steps (the second round trains after each rank evaluated its
+# own candidates): a checkpoint after step 8 to resume from and to be killed after.
+small=(--preset demo --set max_rounds=2 --set epochs_per_round=2 --set epoch_batches=8
   --set evaluation.n=6 --set evaluation.n_extra=1 --quiet --no-tensorboard)
 # Every candidate's score, in the order evaluated, from a run's log.
 scores() { # RUN

@@ -93,27 +93,60 @@ pub fn path_hash<'a>(sets: impl IntoIterator<Item = &'a [usize]>) -> u64 {
     nse_cluster::fnv1a(&bytes)
 }
 
-/// A hash of every float parameter of `module` (FNV-1a over their `f32` bytes in visiting
-/// order): equal on ranks whose weights are equal bit for bit, as the ranks' steps keep
-/// them. Ranks on processors that round differently would drift apart; comparing this hash
-/// now and then ([`Collective::agree`]) tells.
+/// A hash of every float tensor `module` visits, its parameters and its batch norms' running
+/// statistics (FNV-1a over their `f32` bytes in visiting order): equal on ranks whose
+/// weights are equal bit for bit, as the ranks' steps keep them. Ranks on processors that
+/// round differently would drift apart; comparing this hash now and then
+/// ([`Collective::agree`]) tells.
 pub fn parameter_hash<M: Module>(module: &M) -> u64 {
-    struct Hash(u64);
+    tensor_hash(module, false)
+}
+
+/// [`parameter_hash`] of the trainable parameters only (those that require gradients, on an
+/// autodiff device), without the running statistics: a supernet's batch norms are
+/// re-estimated before every evaluation, and each rank re-estimates those of the candidates
+/// it scores, so their statistics differ between ranks until a step uses them again.
+///
+/// # Panics
+/// When `module` has no trainable parameter (not on an autodiff device), which would make
+/// every hash alike.
+pub fn trainable_parameter_hash<M: Module>(module: &M) -> u64 {
+    tensor_hash(module, true)
+}
+
+fn tensor_hash<M: Module>(module: &M, trainable_only: bool) -> u64 {
+    struct Hash {
+        hash: u64,
+        trainable_only: bool,
+        hashed: usize,
+    }
     impl ModuleVisitor for Hash {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.trainable_only && !param.is_require_grad() {
+                return;
+            }
             let values = param
                 .val()
                 .into_data()
                 .try_into_vec_as::<f32>()
                 .expect("parameters convert to f32");
             for value in values {
-                self.0 = nse_cluster::fnv1a_extend(self.0, &value.to_le_bytes());
+                self.hash = nse_cluster::fnv1a_extend(self.hash, &value.to_le_bytes());
             }
+            self.hashed += 1;
         }
     }
-    let mut hash = Hash(nse_cluster::FNV1A_START);
+    let mut hash = Hash {
+        hash: nse_cluster::FNV1A_START,
+        trainable_only,
+        hashed: 0,
+    };
     module.visit(&mut hash);
-    hash.0
+    assert!(
+        hash.hashed > 0,
+        "no parameter to hash (a trainable hash needs a module on an autodiff device)"
+    );
+    hash.hash
 }
 
 /// Errors unless every rank holds the same `hash` of what it drew (`what`).
@@ -588,14 +621,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_parameter_hash_sees_a_changed_weight() {
-        let device = Device::flex();
-        let linear = burn::nn::LinearConfig::new(3, 2).init(&device);
-        let same = linear.clone();
-        assert_eq!(parameter_hash(&linear), parameter_hash(&same));
-        let mut changed = linear.clone();
-        changed.weight = changed.weight.map(|w| w.add_scalar(1e-6));
-        assert_ne!(parameter_hash(&linear), parameter_hash(&changed));
+    fn the_parameter_hashes_see_a_changed_weight_and_only_one_sees_the_statistics() {
+        let device = Device::flex().autodiff();
+        let bn = burn::nn::BatchNormConfig::new(3).init(&device);
+        let same = bn.clone();
+        assert_eq!(parameter_hash(&bn), parameter_hash(&same));
+        assert_eq!(
+            trainable_parameter_hash(&bn),
+            trainable_parameter_hash(&same)
+        );
+        let mut changed = bn.clone();
+        changed.gamma = changed.gamma.map(|w| w.add_scalar(1e-6));
+        assert_ne!(parameter_hash(&bn), parameter_hash(&changed));
+        assert_ne!(
+            trainable_parameter_hash(&bn),
+            trainable_parameter_hash(&changed)
+        );
+        let mut recalibrated = bn.clone();
+        recalibrated.running_mean = burn::module::RunningState::new(Tensor::ones([3], &device));
+        assert_ne!(parameter_hash(&bn), parameter_hash(&recalibrated));
+        assert_eq!(
+            trainable_parameter_hash(&bn),
+            trainable_parameter_hash(&recalibrated),
+            "the running statistics are not trainable"
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ use crate::search::log::{Observers, RunLog};
 use crate::search::plan::SearchPlan;
 use crate::search::report::FrontEntry;
 use crate::search::round::RoundIndex;
-use nse_supernet::ranks::{Workers, indicator_step_ranked, parameter_hash, weight_step_ranked};
+use nse_supernet::ranks::{
+    Workers, indicator_step_ranked, trainable_parameter_hash, weight_step_ranked,
+};
 
 use crate::ranks::{DRIFT, RankFolder, RanksError, SAME_INPUTS, agree_fingerprint, agree_on};
 use ranks::{gather_scores, shared_files};
@@ -837,8 +839,8 @@ impl Search {
         if self.ranks.size() > 1 {
             agree_fingerprint(
                 &*self.ranks,
-                &parameter_hash(&models.state).to_le_bytes(),
-                "the supernet and indicators at a checkpoint",
+                &trainable_parameter_hash(&models.state).to_le_bytes(),
+                "the supernet's and the indicators' weights at a checkpoint",
                 DRIFT,
             )?;
         }
