@@ -364,7 +364,10 @@ pub struct EvaluationConfig {
     pub n_extra: usize,
     /// Training batches for BN recalibration of each architecture (reference ~50).
     pub recalibration_batches: usize,
-    /// Held-out batches each architecture is scored on (`None`: the whole held-out split).
+    /// Held-out batches each architecture is scored on (`None`: the whole held-out split):
+    /// the first batches of the split shuffled once with the run's seed, the same for every
+    /// architecture and round, so a random sample of every class even when the data are
+    /// stored class by class.
     #[serde(default)]
     pub eval_batches: Option<usize>,
     /// Sampling attempts per wanted architecture before the window is declared infeasible.

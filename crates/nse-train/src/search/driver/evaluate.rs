@@ -103,18 +103,23 @@ impl Search {
     pub fn scorer(&self, round: usize) -> Result<Scorer> {
         let e = &self.plan.config.evaluation;
         // Fixed batches for every architecture: recalibration from the training split, scoring
-        // on the held-out split, both through the evaluation pipeline (no augmentation).
+        // on the held-out split, both through the evaluation pipeline (no augmentation). The
+        // held-out split is shuffled once, with the run's seed, and every round scores the
+        // same batches: `eval_batches` of them are then a random sample of the split, where
+        // the split's own order (its dataset's: class by class in an image folder or a list)
+        // would have scored the first classes only. Scored whole, the order changes nothing.
         let recal_loader = self.loader(
             &self.data.train,
             true,
             self.data.eval_pipeline.clone(),
             derive_seed(self.plan.config.seed, 3),
         )?;
-        let score_loader = self.loader(
+        let score_loader = self.loader_keeping_last(
             &self.data.held_out,
-            false,
+            true,
+            true,
             self.data.eval_pipeline.clone(),
-            0,
+            derive_seed(self.plan.config.seed, STREAM_SCORE_ORDER),
         )?;
         let recalibration = (0..e.recalibration_batches.min(recal_loader.num_batches()))
             .map(|b| {
@@ -427,6 +432,20 @@ impl Scorer {
     /// Held-out images each architecture is scored on.
     pub fn images(&self) -> usize {
         self.score.iter().map(|b| b.labels.len()).sum()
+    }
+
+    /// How many of those images each class has (index: class; up to the greatest class
+    /// scored): a random sample of the held-out split, stratified by nothing but chance.
+    pub fn images_per_class(&self) -> Vec<usize> {
+        let mut counts = Vec::new();
+        for &label in self.score.iter().flat_map(|b| &b.labels) {
+            let class = usize::try_from(label).expect("class labels are not negative");
+            if counts.len() <= class {
+                counts.resize(class + 1, 0);
+            }
+            counts[class] += 1;
+        }
+        counts
     }
 }
 

@@ -62,6 +62,8 @@ const STREAM_INIT: u64 = 104;
 pub(crate) const STREAM_EVOLUTION: u64 = 105;
 const STREAM_DATA: u64 = 106;
 const STREAM_FAIR_BLOCK: u64 = 107;
+/// The order of the held-out split that scoring takes its batches from.
+pub(crate) const STREAM_SCORE_ORDER: u64 = 108;
 
 /// What a call to [`Search::run`] achieved.
 #[derive(Debug, Clone, PartialEq)]
@@ -548,10 +550,22 @@ impl Search {
         pipeline: Pipeline,
         seed: u64,
     ) -> Result<TrainLoader> {
+        self.loader_keeping_last(dataset, shuffle, !shuffle, pipeline, seed)
+    }
+
+    /// [`loader`](Self::loader) that keeps an incomplete last batch when `keep_last`.
+    fn loader_keeping_last(
+        &self,
+        dataset: &SharedDataset,
+        shuffle: bool,
+        keep_last: bool,
+        pipeline: Pipeline,
+        seed: u64,
+    ) -> Result<TrainLoader> {
         let mut config = LoaderConfig::new(self.plan.config.batch_size)
             .with_seed(seed)
             .with_shuffle(shuffle)
-            .with_drop_last(shuffle)
+            .with_drop_last(!keep_last)
             .with_normalize(self.data.normalize.clone());
         if let Some(workers) = self.plan.config.data.workers {
             config = config
