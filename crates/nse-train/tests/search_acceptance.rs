@@ -64,7 +64,10 @@ fn shortened_cifar10_search_finds_a_front_above_chance() {
     .unwrap();
     config.batch_size = 64;
     config.epochs_per_round = 2;
-    config.epoch_batches = Some(60);
+    // 480 weight steps: scored on a random sample of the held-out split (no longer its
+    // first class), the best front entry reached 18.9 % here, 10 % being chance; with 240 steps
+    // 16.4 %, too close to the bound below.
+    config.epoch_batches = Some(120);
     config.max_rounds = Some(2);
     config.resource.target = 4.0;
     config.resource.drift = 1.5;
